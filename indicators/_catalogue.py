@@ -1,0 +1,261 @@
+"""The indicator catalogue: declarative definitions read from YAML into frozen, typed objects.
+
+What an indicator *is* (labels, domain, unit, direction, inputs) lives here; how it is computed
+lives in ``_compute.py``, keyed by the definition's ``kind``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator
+from importlib import resources
+from pathlib import Path
+from typing import Annotated, Literal, TypeVar
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+Direction = Literal["higher_is_better", "lower_is_better", "context"]
+Breakdown = Literal["sex"]
+_M = TypeVar("_M", bound=BaseModel)
+AGE_GROUPS = ("00-14", "15-17", "18-24", "25-34", "35-44", "45-54", "55-64", "65-69", "70+")
+
+
+class CatalogueError(ValueError):
+    """A catalogue file that cannot be read; the message names the file, indicator and field."""
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class LocalisedText(_Frozen):
+    """The same text in English and French: every label a reader sees exists in both."""
+
+    en: str = Field(min_length=1)
+    fr: str = Field(min_length=1)
+
+    def __call__(self, lang: str) -> str:
+        return self.fr if lang == "fr" else self.en
+
+
+class Target(_Frozen):
+    value: float
+    source: str
+
+
+class Domain(_Frozen):
+    """An action domain of the learning city (or the cross-cutting participation block)."""
+
+    code: str = Field(pattern=r"^[A-Z]{2,4}$")
+    label: LocalisedText
+    description: LocalisedText
+
+
+class MeasureQuantity(_Frozen):
+    """The sum of one administrative measure (from ``admin_measures``) over the territory."""
+
+    measure: str
+
+
+class PopulationQuantity(_Frozen):
+    """Resident population of the territory, optionally restricted to age groups and a sex."""
+
+    population: Literal["residents"] = "residents"
+    age_groups: tuple[str, ...] = ()
+    sex: Literal["F", "M"] | None = None
+
+    @field_validator("age_groups")
+    @classmethod
+    def _known_age_groups(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        unknown = sorted(set(value) - set(AGE_GROUPS))
+        if unknown:
+            raise ValueError(f"unknown age groups {unknown}; valid: {list(AGE_GROUPS)}")
+        return value
+
+
+Quantity = MeasureQuantity | PopulationQuantity
+
+
+class SurveyProportion(_Frozen):
+    """Share of a survey population meeting a condition, with the full sampling design.
+
+    ``condition`` and ``population`` are DuckDB SQL boolean expressions over the columns of
+    ``survey_responses``; respondents with a missing answer leave the estimate, not the design.
+    """
+
+    kind: Literal["survey_proportion"]
+    condition: str
+    population: str = "TRUE"
+    answers: tuple[str, ...] = Field(
+        default=(), description="item columns whose missing answers remove a respondent"
+    )
+
+
+class AdminRatio(_Frozen):
+    """Ratio of sums: sum(numerator) × scale ÷ sum(denominator) over the territory's communes."""
+
+    kind: Literal["admin_ratio"]
+    numerator: Quantity
+    denominator: Quantity
+    scale: float = 1.0
+
+
+CommutingMeasure = Literal[
+    "employment_concentration", "local_job_retention", "residents_share_of_qualified_jobs"
+]
+
+
+class CommutingRatio(_Frozen):
+    """An indicator from home-work flows, computed with both ends of each flow placed."""
+
+    kind: Literal["commuting"]
+    measure: CommutingMeasure
+    scale: float = 100.0
+
+
+Computation = Annotated[
+    SurveyProportion | AdminRatio | CommutingRatio, Field(discriminator="kind")
+]
+
+
+class Indicator(_Frozen):
+    """One published indicator: what it means, how to read it and what it is computed from."""
+
+    id: str = Field(pattern=r"^[A-Z]{2,4}\d{2}$")
+    domain: str
+    label: LocalisedText
+    description: LocalisedText
+    unit: LocalisedText
+    direction: Direction
+    kflc: tuple[str, ...] = Field(description="UNESCO Key Features of Learning Cities codes")
+    reference: str | None = None
+    target: Target | None = None
+    decimals: int = Field(default=1, ge=0, le=3)
+    min_n: int = Field(default=30, ge=1, description="suppress below this unweighted count")
+    reliable_n: int = Field(default=100, ge=1, description="flag low reliability below this")
+    max_cv: float = Field(default=0.2, gt=0, description="flag low reliability above this CV")
+    breakdowns: tuple[Breakdown, ...] = ()
+    source: LocalisedText
+    computation: Computation
+
+    @field_validator("kflc")
+    @classmethod
+    def _kflc_codes(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        valid = {f"{block}{i}" for block, top in (("W", 3), ("B", 6), ("F", 3))
+                 for i in range(1, top + 1)}
+        unknown = sorted(set(value) - valid)
+        if unknown:
+            raise ValueError(f"unknown KFLC codes {unknown}; valid: {sorted(valid)}")
+        return value
+
+    @model_validator(mode="after")
+    def _reliability_order(self) -> Indicator:
+        if self.reliable_n < self.min_n:
+            raise ValueError("reliable_n must be at least min_n")
+        return self
+
+    @property
+    def kind(self) -> str:
+        return self.computation.kind
+
+
+class Catalogue(_Frozen):
+    """Every domain and indicator, in publication order."""
+
+    domains: tuple[Domain, ...]
+    indicators: tuple[Indicator, ...]
+    sha256: str = Field(description="hash of the catalogue files, for manifests")
+
+    def __iter__(self) -> Iterator[Indicator]:  # type: ignore[override]
+        return iter(self.indicators)
+
+    def __len__(self) -> int:
+        return len(self.indicators)
+
+    def get(self, indicator_id: str) -> Indicator:
+        for indicator in self.indicators:
+            if indicator.id == indicator_id:
+                return indicator
+        raise KeyError(f"no indicator {indicator_id!r}; known: {[i.id for i in self]}")
+
+    def domain(self, code: str) -> Domain:
+        for domain in self.domains:
+            if domain.code == code:
+                return domain
+        raise KeyError(f"no domain {code!r}; known: {[d.code for d in self.domains]}")
+
+    def in_domain(self, code: str) -> tuple[Indicator, ...]:
+        return tuple(i for i in self.indicators if i.domain == code)
+
+
+def bundled_catalogue_dir() -> Path:
+    """The catalogue shipped with LCI (one YAML file per domain plus ``domains.yaml``)."""
+    return Path(str(resources.files("indicators") / "catalogue"))
+
+
+def load_catalogue(directory: Path | str | None = None) -> Catalogue:
+    """Read ``domains.yaml`` and every other ``*.yaml`` file of a catalogue directory.
+
+    Errors name the file, the indicator and the field, so an analyst editing YAML can fix them.
+    """
+    directory = Path(directory) if directory is not None else bundled_catalogue_dir()
+    domains_file = directory / "domains.yaml"
+    if not domains_file.is_file():
+        raise CatalogueError(f"{domains_file}: missing (a catalogue needs its list of domains)")
+    digest = hashlib.sha256()
+    raw_domains = _read_yaml(domains_file, digest)
+    domains = tuple(_parse(Domain, item, domains_file, f"domain #{n + 1}")
+                    for n, item in enumerate(_require_list(raw_domains, "domains", domains_file)))
+    domain_codes = [d.code for d in domains]
+    indicators: list[Indicator] = []
+    for path in sorted(directory.glob("*.yaml")):
+        if path == domains_file:
+            continue
+        raw = _read_yaml(path, digest)
+        domain = raw.get("domain") if isinstance(raw, dict) else None
+        if domain not in domain_codes:
+            raise CatalogueError(f"{path.name}: field 'domain' is {domain!r}; "
+                                 f"expected one of {domain_codes}")
+        for n, item in enumerate(_require_list(raw, "indicators", path)):
+            where = f"indicator {item.get('id', f'#{n + 1}')}" if isinstance(item, dict) else n
+            indicators.append(_parse(Indicator, {"domain": domain, **item}, path, where))
+    _check_unique_ids(indicators)
+    order = {code: n for n, code in enumerate(domain_codes)}
+    indicators.sort(key=lambda i: (order[i.domain], i.id))
+    return Catalogue(domains=domains, indicators=tuple(indicators), sha256=digest.hexdigest())
+
+
+def _read_yaml(path: Path, digest: hashlib._Hash) -> object:
+    content = path.read_bytes()
+    digest.update(path.name.encode() + b"\0" + content)
+    try:
+        return yaml.safe_load(content)
+    except yaml.YAMLError as error:
+        raise CatalogueError(f"{path.name}: not valid YAML: {error}") from None
+
+
+def _require_list(raw: object, key: str, path: Path) -> list:
+    items = raw.get(key) if isinstance(raw, dict) else None
+    if not isinstance(items, list) or not items:
+        raise CatalogueError(f"{path.name}: expected a non-empty list under '{key}'")
+    return items
+
+
+def _parse(model: type[_M], item: object, path: Path, where: object) -> _M:
+    try:
+        return model.model_validate(item)
+    except ValidationError as error:
+        problems = "; ".join(
+            f"field '{'.'.join(str(p) for p in e['loc']) or '(whole entry)'}': {e['msg']}"
+            for e in error.errors()
+        )
+        raise CatalogueError(f"{path.name}, {where}: {problems}") from None
+
+
+def _check_unique_ids(indicators: list[Indicator]) -> None:
+    seen: set[str] = set()
+    for indicator in indicators:
+        if indicator.id in seen:
+            raise CatalogueError(f"indicator id {indicator.id} is defined twice")
+        seen.add(indicator.id)
