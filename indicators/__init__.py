@@ -16,6 +16,8 @@ from indicators._catalogue import (
     bundled_catalogue_dir,
     load_catalogue,
 )
+from indicators._compute import compute_indicator_values
+from indicators._territories import build_membership
 
 __all__ = [
     "AdminRatio",
@@ -27,6 +29,8 @@ __all__ = [
     "LocalisedText",
     "SurveyProportion",
     "Target",
+    "build_membership",
     "bundled_catalogue_dir",
+    "compute_indicator_values",
     "load_catalogue",
 ]

@@ -87,9 +87,6 @@ class SurveyProportion(_Frozen):
     kind: Literal["survey_proportion"]
     condition: str
     population: str = "TRUE"
-    answers: tuple[str, ...] = Field(
-        default=(), description="item columns whose missing answers remove a respondent"
-    )
 
 
 class AdminRatio(_Frozen):

@@ -1,0 +1,141 @@
+"""The ``lci`` command: the whole annual run, validation alone, and the catalogue.
+
+Users are city analysts, not programmers: every expected failure (a bad configuration, an
+unreadable file, an unknown year) ends with one plain message and a non-zero exit status, never a
+traceback.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from indicators import CatalogueError, load_catalogue
+from pipelines.config import ConfigError, ProjectConfig, bundled_sample_config, load_config
+from pipelines.ingest import IngestResult
+from pipelines.run import STAGES, Language, RunContext, run
+
+app = typer.Typer(
+    name="lci",
+    help="Learning City Indicators: from survey and administrative data to audited "
+         "learning-city indicators and comparison tables.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+console = Console(highlight=False)
+errors = Console(stderr=True, highlight=False)
+
+ConfigOption = Annotated[
+    Path | None,
+    typer.Option("--config", "-c", help="Project file (default: the bundled sample project)."),
+]
+OutOption = Annotated[Path, typer.Option("--out", "-o", help="Output folder.")]
+STAGE_LABELS = {"ingest": "Reading and validating sources",
+                "indicators": "Computing indicators",
+                "report": "Writing tables, report and exports"}
+
+
+def _load(config_path: Path | None) -> ProjectConfig:
+    try:
+        return load_config(config_path or bundled_sample_config())
+    except ConfigError as error:
+        errors.print(f"[red]Configuration error:[/red] {error}")
+        raise typer.Exit(2) from None
+
+
+def _announce(name: str) -> None:
+    console.print(f"[bold cyan]▸[/bold cyan] {STAGE_LABELS.get(name, name)}…")
+
+
+def _run_or_exit(config: ProjectConfig, out: Path, **options) -> RunContext:
+    try:
+        return run(config, out, on_stage=_announce, **options)
+    except (ValueError, CatalogueError) as error:
+        errors.print(f"[red]Error:[/red] {error}")
+        raise typer.Exit(2) from None
+
+
+def _print_ingest(result: IngestResult) -> None:
+    table = Table(title="Sources", title_justify="left")
+    for column in ("source", "file", "table", "read", "accepted", "quarantined"):
+        table.add_column(column, justify="right" if column in {"read", "accepted",
+                                                               "quarantined"} else "left")
+    for o in result.outcomes:
+        style = "yellow" if o.rows_quarantined else ""
+        table.add_row(o.source, o.file, o.table, f"{o.rows_read:,}", f"{o.rows_accepted:,}",
+                      f"{o.rows_quarantined:,}", style=style)
+    console.print(table)
+    for error in result.errors:
+        errors.print(f"[red]Source not loaded:[/red] {error}")
+
+
+@app.command("run")
+def run_command(
+    config: ConfigOption = None,
+    year: Annotated[int | None, typer.Option(help="Report year (default: latest).")] = None,
+    lang: Annotated[Language, typer.Option(help="Report language: en or fr.")] = "en",
+    out: OutOption = Path("output"),
+) -> None:
+    """Run everything: ingest and validate sources, compute indicators, write the report."""
+    project = _load(config)
+    ctx = _run_or_exit(project, out, year=year, lang=lang)
+    assert ctx.ingest is not None
+    _print_ingest(ctx.ingest)
+    console.print(f"[green]✓[/green] {ctx.indicator_rows:,} indicator values for "
+                  f"{len(ctx.catalogue)} indicators")
+    console.print("Written:")
+    for path in ctx.written:
+        console.print(f"  {path}")
+    report = out / str(ctx.year) / "report.html"
+    console.print(f"[bold]Report:[/bold] {report.resolve()}")
+    if ctx.ingest.errors:
+        raise typer.Exit(1)
+
+
+@app.command("validate")
+def validate_command(config: ConfigOption = None, out: OutOption = Path("output")) -> None:
+    """Ingest and validate the sources only. Exit status 1 when any row was rejected."""
+    project = _load(config)
+    ctx = _run_or_exit(project, out, stages=STAGES[:1])
+    assert ctx.ingest is not None
+    _print_ingest(ctx.ingest)
+    if ctx.ingest.clean:
+        console.print("[green]✓ All rows passed validation.[/green]")
+        return
+    console.print(f"[yellow]{ctx.ingest.rows_quarantined:,} row(s) quarantined[/yellow]; "
+                  f"reasons in {out / 'quarantine.csv'}")
+    raise typer.Exit(1)
+
+
+@app.command("indicators")
+def indicators_command(
+    lang: Annotated[Language, typer.Option(help="Labels in en or fr.")] = "en",
+) -> None:
+    """List the indicator catalogue by action domain."""
+    catalogue = load_catalogue()
+    for domain in catalogue.domains:
+        table = Table(title=f"{domain.code} — {domain.label(lang)}", title_justify="left")
+        for column in ("id", "indicator", "unit", "direction", "kind"):
+            table.add_column(column)
+        for i in catalogue.in_domain(domain.code):
+            table.add_row(i.id, i.label(lang), i.unit(lang), i.direction.replace("_", " "),
+                          i.kind.replace("_", " "))
+        console.print(table)
+
+
+@app.command("sample-data")
+def sample_data_command(
+    out: Annotated[Path, typer.Argument(help="Folder to write the sample project into.")] =
+    Path("data/sample"),
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 2024,
+) -> None:
+    """Regenerate the bundled sample data (deterministic for a given seed)."""
+    from pipelines.sample_data import generate_sample_project
+
+    for path in generate_sample_project(out, seed=seed):
+        console.print(f"  {path}")

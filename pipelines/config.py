@@ -1,0 +1,140 @@
+"""The project configuration: which files feed which contract table, and how the report looks.
+
+Everything a city may need to change (sources, territories shown, language, title) lives in one
+YAML file, read here into frozen, typed objects whose errors name the file and the field.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+SourceFormat = Literal["csv", "xlsx", "parquet"]
+CONTRACT_TABLES = (
+    "territories",
+    "territory_groups",
+    "admin_codebook",
+    "population",
+    "survey_responses",
+    "admin_measures",
+    "commuting",
+)
+
+
+class ConfigError(ValueError):
+    """A configuration file that cannot be used; the message names the file and the field."""
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class ReaderOptions(_Frozen):
+    """How to read one file. Anything left empty is detected or takes the usual default."""
+
+    delimiter: str | None = Field(default=None, description="CSV field separator")
+    decimal: Literal[".", ","] = "."
+    encoding: str = Field(default="utf-8", description="CSV text encoding, e.g. cp1252")
+    sheet: str | None = Field(default=None, description="Excel sheet name (default: first)")
+    header_row: int = Field(default=1, ge=1, description="spreadsheet row holding the header")
+
+
+class Source(_Frozen):
+    """One input file and the contract table it feeds."""
+
+    name: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    path: Path
+    format: SourceFormat
+    table: Literal[CONTRACT_TABLES]  # type: ignore[valid-type]
+    options: ReaderOptions = ReaderOptions()
+    columns: dict[str, str] = Field(
+        default_factory=dict, description="contract column -> column name in the file"
+    )
+    recode: dict[str, dict[str, str]] = Field(
+        default_factory=dict, description="contract column -> {value in file: contract value}"
+    )
+
+    @model_validator(mode="after")
+    def _recode_mapped_columns(self) -> Source:
+        unknown = sorted(set(self.recode) - set(self.columns))
+        if self.columns and unknown:
+            raise ValueError(f"recode names columns that are not mapped: {unknown}")
+        return self
+
+
+class ReportSettings(_Frozen):
+    """What the annual report shows and in which words."""
+
+    title: dict[Literal["en", "fr"], str] = Field(default_factory=dict)
+    territories: tuple[str, ...] = Field(
+        default=(), description="territory or group codes, in display order (default: all)"
+    )
+
+
+class ProjectConfig(_Frozen):
+    """A project: its sources, the years it covers and its report settings."""
+
+    name: str
+    years: tuple[int, ...] = Field(min_length=1)
+    sources: tuple[Source, ...] = Field(min_length=1)
+    report: ReportSettings = ReportSettings()
+    root: Path = Field(default=Path("."), description="folder that source paths are relative to")
+
+    @model_validator(mode="after")
+    def _one_source_name_each(self) -> ProjectConfig:
+        names = [s.name for s in self.sources]
+        duplicated = sorted({n for n in names if names.count(n) > 1})
+        if duplicated:
+            raise ValueError(f"source names must be unique; repeated: {duplicated}")
+        return self
+
+    def path_of(self, source: Source) -> Path:
+        return source.path if source.path.is_absolute() else self.root / source.path
+
+    @property
+    def latest_year(self) -> int:
+        return max(self.years)
+
+
+def bundled_sample_config() -> Path:
+    """The sample project shipped in ``data/sample``, used when no ``--config`` is given."""
+    return Path(__file__).resolve().parent.parent / "data" / "sample" / "lci.yaml"
+
+
+def load_config(path: Path | str) -> ProjectConfig:
+    """Read a project file; source paths are taken relative to the file's folder."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"{path}: configuration file not found")
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as error:
+        raise ConfigError(f"{path}: not valid YAML: {error}") from None
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path}: expected a mapping with 'name', 'years' and 'sources'")
+    try:
+        return ProjectConfig.model_validate({**raw, "root": path.resolve().parent})
+    except ValidationError as error:
+        problems = "\n".join(
+            f"  - {_location(raw, e['loc'])}: {e['msg']}" for e in error.errors()
+        )
+        raise ConfigError(f"{path}: invalid configuration\n{problems}") from None
+
+
+def _location(raw: dict, loc: tuple) -> str:
+    """Name a field as a reader finds it: 'sources[population].format' rather than 'sources.2'."""
+    parts: list[str] = []
+    node: object = raw
+    for key in loc:
+        if isinstance(key, int) and isinstance(node, list) and key < len(node):
+            item = node[key]
+            label = item.get("name", key) if isinstance(item, dict) else key
+            parts[-1] = f"{parts[-1]}[{label}]" if parts else f"[{label}]"
+            node = item
+        else:
+            parts.append(str(key))
+            node = node.get(key) if isinstance(node, dict) else None
+    return ".".join(parts)
