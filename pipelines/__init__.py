@@ -1,0 +1,1 @@
+"""LCI data pipelines: ingestion, sample data and processing steps."""
