@@ -57,7 +57,7 @@ def stage_report(ctx: RunContext) -> None:
     title = ctx.config.report.title.get(ctx.lang)
     files = write_report(ctx.con, ctx.catalogue, ctx.year, ctx.lang, year_dir,
                          territories=ctx.config.report.territories or None, title=title)
-    ctx.written.extend(files.all_paths())
+    ctx.written.extend(files.all)
     ctx.written.extend(write_exports(ctx.con, ctx.catalogue, year_dir))
 
 

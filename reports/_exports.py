@@ -1,0 +1,197 @@
+"""Machine-readable exports of ``indicator_values``: a CSV for scripts, an XLSX for people.
+
+Both are deterministic: rows sorted on the table's key, floats written with a fixed format,
+and the workbook stamped with a fixed creation date, so an unchanged warehouse gives unchanged
+bytes (and unchanged hashes in the run manifest).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from pathlib import Path
+
+import duckdb
+import xlsxwriter
+from xlsxwriter.format import Format
+from xlsxwriter.workbook import Workbook
+from xlsxwriter.worksheet import Worksheet
+
+from indicators import Catalogue, Indicator
+from reports._i18n import text
+
+FLOAT_DECIMALS = 6
+"""CSV floats: fixed-point, at most six decimals, trailing zeros dropped (``45.3``, ``0.0125``)."""
+
+WORKBOOK_DATE = datetime(2000, 1, 1)
+"""Creation date stamped in the workbook, in place of the clock, so its bytes do not change."""
+
+VALUE_COLUMNS: tuple[str, ...] = (
+    "territory_code", "territory_level", "territory_name", "year", "breakdown", "value",
+    "numerator", "denominator", "se", "ci_low", "ci_high", "n_unweighted", "status",
+    "status_reason",
+)
+CSV_COLUMNS: tuple[str, ...] = ("indicator_id", "domain", "label_en", "unit_en", *VALUE_COLUMNS)
+_FLOATS = {"value", "numerator", "denominator", "se", "ci_low", "ci_high"}
+_SORT = "indicator_id, territory_code, year, breakdown"
+
+_README_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("indicator_id", "Indicator identifier (see the definitions below)."),
+    ("territory_code", "INSEE code of the commune, SIREN of the EPCI, département or région "
+                       "code, or the code of a custom group."),
+    ("territory_level", "COM, EPCI, DEP, REG or GROUP."),
+    ("year", "Reference year."),
+    ("breakdown", "'total', or a subgroup such as 'sex=F'."),
+    ("value", "The indicator, in its unit; empty when not published."),
+    ("numerator / denominator", "The two sums the value is computed from."),
+    ("se, ci_low, ci_high", "Survey indicators: standard error and 95% confidence interval."),
+    ("n_unweighted", "Survey indicators: number of respondents."),
+    ("status", "ok, low_reliability (interpret with caution), suppressed (not published) or "
+               "missing."),
+    ("status_reason", "Why a value is flagged, suppressed or missing."),
+)
+
+
+def write_exports(con: duckdb.DuckDBPyConnection, catalogue: Catalogue,
+                  out_dir: Path) -> list[Path]:
+    """Write ``indicators.csv`` and ``indicators.xlsx`` covering every row of indicator_values."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    _check_known(con, catalogue)
+    return [write_csv(con, catalogue, out_dir / "indicators.csv"),
+            write_xlsx(con, catalogue, out_dir / "indicators.xlsx")]
+
+
+def format_float(value: float | None) -> str:
+    """Fixed-point text for a float: ``45.3``, ``0.001235``, ``12``; empty for NULL."""
+    if value is None:
+        return ""
+    formatted = f"{value:.{FLOAT_DECIMALS}f}".rstrip("0").rstrip(".")
+    return "0" if formatted in ("-0", "") else formatted
+
+
+def write_csv(con: duckdb.DuckDBPyConnection, catalogue: Catalogue, path: Path) -> Path:
+    """All rows, sorted, UTF-8, comma-separated, with each indicator's English label and unit."""
+    meta = {i.id: (i.domain, i.label.en, i.unit.en) for i in catalogue}
+    buffer = io.StringIO(newline="")
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(CSV_COLUMNS)
+    for row in _value_rows(con, [i.id for i in catalogue]):
+        record = dict(zip(("indicator_id", *VALUE_COLUMNS), row, strict=True))
+        writer.writerow([*(record["indicator_id"], *meta[record["indicator_id"]]),
+                         *(_csv_cell(name, record[name]) for name in VALUE_COLUMNS)])
+    return _write_bytes(path, buffer.getvalue().encode("utf-8"))
+
+
+def _csv_cell(name: str, value: object) -> str:
+    if name in _FLOATS:
+        return format_float(value)  # type: ignore[arg-type]
+    return "" if value is None else str(value)
+
+
+def write_xlsx(con: duckdb.DuckDBPyConnection, catalogue: Catalogue, path: Path) -> Path:
+    """A 'Read me' sheet with the definitions, then one sheet per domain."""
+    buffer = io.BytesIO()
+    workbook = xlsxwriter.Workbook(buffer, {"in_memory": True, "strings_to_numbers": False,
+                                            "strings_to_formulas": False, "strings_to_urls": False})
+    workbook.set_properties({"title": "Learning city indicators", "created": WORKBOOK_DATE})
+    bold = workbook.add_format({"bold": True, "bg_color": "#E8F1EA", "border": 1,
+                                "text_wrap": True, "valign": "top"})
+    wrap = workbook.add_format({"text_wrap": True, "valign": "top"})
+    _readme_sheet(workbook.add_worksheet("Read me"), catalogue, bold, wrap)
+    for domain in catalogue.domains:
+        indicators = catalogue.in_domain(domain.code)
+        if indicators:
+            _domain_sheet(workbook, workbook.add_worksheet(domain.code), con, indicators, bold)
+    workbook.close()
+    return _write_bytes(path, buffer.getvalue())
+
+
+def _readme_sheet(sheet: Worksheet, catalogue: Catalogue, bold: Format, wrap: Format) -> None:
+    sheet.write(0, 0, "Learning city indicators: all published values", bold)
+    sheet.write(1, 0, "One sheet per action domain; one row per indicator, territory, year and "
+                      "breakdown. Empty values are not published (see status).")
+    row = 3
+    sheet.write_row(row, 0, ("Column", "Meaning"), bold)
+    for name, meaning in _README_COLUMNS:
+        row += 1
+        sheet.write_row(row, 0, (name, meaning), wrap)
+    row += 2
+    header = ("indicator_id", "domain", "label_en", "label_fr", "definition_en", "unit_en",
+              "direction", "source_en", "kflc", "reference", "target", "decimals")
+    sheet.write_row(row, 0, header, bold)
+    for indicator in catalogue:
+        row += 1
+        sheet.write_row(row, 0, _definition_row(indicator), wrap)
+    sheet.set_column(0, 0, 22)
+    sheet.set_column(1, 1, 60)
+    sheet.set_column(2, 11, 28)
+
+
+def _definition_row(indicator: Indicator) -> tuple:
+    target = (f"{indicator.target.value:g} ({indicator.target.source})"
+              if indicator.target else "")
+    return (indicator.id, indicator.domain, indicator.label.en, indicator.label.fr,
+            indicator.description.en, indicator.unit.en,
+            text(f"direction.{indicator.direction}", "en"), indicator.source.en,
+            ", ".join(indicator.kflc), indicator.reference or "", target, indicator.decimals)
+
+
+def _domain_sheet(workbook: Workbook, sheet: Worksheet, con: duckdb.DuckDBPyConnection,
+                  indicators: Sequence[Indicator], bold: Format) -> None:
+    """Rows of one domain; numbers stay numbers, shown with each indicator's decimals."""
+    header = ("indicator_id", "label_en", "unit_en", *VALUE_COLUMNS)
+    sheet.write_row(0, 0, header, bold)
+    formats = {d: workbook.add_format({"num_format": "0" if d == 0 else "0." + "0" * d})
+               for d in {i.decimals for i in indicators}}
+    by_id = {i.id: i for i in indicators}
+    row = 0
+    for values in _value_rows(con, list(by_id)):
+        row += 1
+        record = dict(zip(("indicator_id", *VALUE_COLUMNS), values, strict=True))
+        indicator = by_id[record["indicator_id"]]
+        sheet.write_row(row, 0, (indicator.id, indicator.label.en, indicator.unit.en))
+        for col, name in enumerate(VALUE_COLUMNS, start=3):
+            cell = record[name]
+            if cell is None:
+                continue
+            if name in ("value", "ci_low", "ci_high"):
+                sheet.write_number(row, col, cell, formats[indicator.decimals])
+            else:
+                sheet.write(row, col, cell)
+    sheet.freeze_panes(1, 0)
+    sheet.autofilter(0, 0, max(row, 1), len(header) - 1)
+    sheet.set_column(0, 0, 12)
+    sheet.set_column(1, 2, 34)
+    sheet.set_column(3, len(header) - 1, 14)
+
+
+def _value_rows(con: duckdb.DuckDBPyConnection, indicator_ids: list[str]) -> Iterable[tuple]:
+    """Rows of ``indicator_values`` for these indicators, in key order, streamed in batches."""
+    cursor = con.execute(
+        f"SELECT indicator_id, {', '.join(VALUE_COLUMNS)} FROM indicator_values "
+        f"WHERE list_contains($ids, indicator_id) ORDER BY {_SORT}",
+        {"ids": indicator_ids},
+    )
+    while batch := cursor.fetchmany(10_000):
+        yield from batch
+
+
+def _check_known(con: duckdb.DuckDBPyConnection, catalogue: Catalogue) -> None:
+    """Rows of an indicator the catalogue does not define would export without a label."""
+    ids = [row[0] for row in con.execute(
+        "SELECT DISTINCT indicator_id FROM indicator_values ORDER BY 1").fetchall()]
+    unknown = sorted(set(ids) - {i.id for i in catalogue})
+    if unknown:
+        raise ValueError(f"indicator_values holds indicators missing from the catalogue: "
+                         f"{unknown}")
+
+
+def _write_bytes(path: Path, content: bytes) -> Path:
+    partial = path.with_name(f".{path.name}.partial")
+    partial.write_bytes(content)
+    os.replace(partial, path)
+    return path

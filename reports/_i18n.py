@@ -1,0 +1,279 @@
+"""Everything a reader sees that is not data, in English and French, plus number formatting.
+
+Keeping the words apart from the builders means a translation fix never touches layout code, and
+every string is checked to exist in both languages when the module loads.
+"""
+
+from __future__ import annotations
+
+from typing import Literal, cast
+
+Lang = Literal["en", "fr"]
+LANGS: tuple[Lang, ...] = ("en", "fr")
+
+NARROW_NBSP = "\u202f"
+"""French thousands separator and space before ``%`` (as great-tables' ``locale="fr"``)."""
+
+# Territory levels, in the order row groups appear by default.
+LEVELS: tuple[str, ...] = ("COM", "EPCI", "DEP", "REG", "GROUP")
+
+_STRINGS: dict[str, tuple[str, str]] = {
+    # Territory levels (row groups).
+    "level.COM": ("Communes", "Communes"),
+    "level.EPCI": ("EPCI", "EPCI"),
+    "level.DEP": ("Départements", "Départements"),
+    "level.REG": ("Régions", "Régions"),
+    "level.GROUP": ("Groups", "Groupes de territoires"),
+    # Directions.
+    "direction.higher_is_better": ("Higher is better", "Plus élevé = mieux"),
+    "direction.lower_is_better": ("Lower is better", "Plus bas = mieux"),
+    "direction.context": (
+        "Context (neither better nor worse)", "Contexte (ni mieux ni moins bien)"
+    ),
+    # Table parts.
+    "table.stubhead": ("Territory", "Territoire"),
+    "table.value": ("Value", "Valeur"),
+    "table.estimate": ("Estimate (95{nbsp}% CI)", "Estimation (IC à 95{nbsp}%)"),
+    "table.change": ("Change", "Évolution"),
+    "table.subtitle": ("{year} · change since {previous}", "{year} · évolution depuis {previous}"),
+    "table.subtitle_any": (
+        "{year} · change since the previous year",
+        "{year} · évolution depuis l'année précédente",
+    ),
+    "table.source": ("Source ({ids}): {source}.", "Source ({ids}) : {source}."),
+    "note.suppressed_survey": (
+        "× Not published: fewer than {min_n} respondents.",
+        "× Non publié : moins de {min_n} répondants.",
+    ),
+    "note.suppressed_other": (
+        "× Not published: below the disclosure threshold ({min_n} units).",
+        "× Non publié : sous le seuil de diffusion ({min_n} unités).",
+    ),
+    "note.low_survey": (
+        "Low reliability (fewer than {reliable_n} respondents or coefficient of variation above "
+        "{max_cv}): interpret with caution.",
+        "Fiabilité limitée (moins de {reliable_n} répondants ou coefficient de variation "
+        "supérieur à {max_cv}) : à interpréter avec prudence.",
+    ),
+    "note.low_other": (
+        "Low reliability: interpret with caution.",
+        "Fiabilité limitée : à interpréter avec prudence.",
+    ),
+    "note.significant": (
+        "▲/▼ in bold: the change is statistically significant at the 5{nbsp}% level "
+        "(design-based test on survey data); survey changes shown plainly are not significant.",
+        "▲/▼ en gras : évolution statistiquement significative au seuil de 5{nbsp}% "
+        "(test tenant compte du plan de sondage) ; les évolutions d'enquête sans marque ne "
+        "sont pas significatives.",
+    ),
+    "note.missing": (
+        "— Not available (no data, or a value not publishable in one of the two years).",
+        "— Non disponible (pas de donnée, ou valeur non publiable l'une des deux années).",
+    ),
+    "note.ci": (
+        "Survey estimates: the 95{nbsp}% confidence interval is shown in small type below the "
+        "value.",
+        "Estimations d'enquête : l'intervalle de confiance à 95{nbsp}% figure en petits "
+        "caractères sous la valeur.",
+    ),
+    "note.colours": (
+        "Shading compares the territories shown: darker green is better (for indicators where "
+        "lower is better, lower values are darker); context indicators are not shaded.",
+        "La couleur compare les territoires affichés : plus le vert est foncé, meilleure est la "
+        "situation (pour les indicateurs où plus bas = mieux, les valeurs basses sont plus "
+        "foncées) ; les indicateurs de contexte ne sont pas colorés.",
+    ),
+    # Report page.
+    "report.title": (
+        "Learning city indicators {year}", "Indicateurs de la ville apprenante {year}"
+    ),
+    "report.reference_year": (
+        "Reference year {year}, compared with the previous year.",
+        "Année de référence {year}, comparée à l'année précédente.",
+    ),
+    "report.contents": ("Contents", "Sommaire"),
+    "report.introduction": ("About this report", "À propos de ce rapport"),
+    "report.intro_what": (
+        "This report presents {n_indicators} learning-city indicators for {year}, grouped into "
+        "{n_domains} action domains. Each table compares the territories side by side: for every "
+        "indicator it shows the value in {year} and the change since the previous year, in the "
+        "indicator's unit (percentage points for percentages).",
+        "Ce rapport présente {n_indicators} indicateurs de la ville apprenante pour {year}, "
+        "regroupés en {n_domains} domaines d'action. Chaque tableau compare les territoires côte "
+        "à côte : pour chaque indicateur, il donne la valeur en {year} et l'évolution depuis "
+        "l'année précédente, dans l'unité de l'indicateur (en points pour les pourcentages).",
+    ),
+    "report.intro_colours": (
+        "Colours compare the territories shown in a table, column by column: the darker the "
+        "green, the better the position. For indicators where lower is better (such as unmet "
+        "learning demand) the scale is reversed, so the lowest value is the darkest. Context "
+        "indicators describe a territory without being good or bad, and are not shaded. A colour "
+        "ranks territories among themselves; it does not compare them with a target.",
+        "Les couleurs comparent les territoires d'un même tableau, colonne par colonne : plus le "
+        "vert est foncé, meilleure est la position. Pour les indicateurs où une valeur basse est "
+        "souhaitable (comme la demande de formation non satisfaite), l'échelle est inversée : la "
+        "valeur la plus basse est la plus foncée. Les indicateurs de contexte décrivent le "
+        "territoire sans jugement et ne sont pas colorés. La couleur classe les territoires entre "
+        "eux ; elle ne les compare pas à une cible.",
+    ),
+    "report.intro_marks": ("Marks used in the tables:", "Signes utilisés dans les tableaux :"),
+    "report.mark_ci": (
+        "small figures below a survey estimate: its 95{nbsp}% confidence interval;",
+        "petits chiffres sous une estimation d'enquête : son intervalle de confiance à 95{nbsp}% ;",
+    ),
+    "report.mark_suppressed": (
+        "×: not published, too few respondents (or units) to be reliable or confidential;",
+        "× : non publié, trop peu de répondants (ou d'unités) pour être fiable ou confidentiel ;",
+    ),
+    "report.mark_low": (
+        "italic value with a footnote letter: low reliability, to interpret with caution;",
+        "valeur en italique avec une lettre d'appel : fiabilité limitée, à interpréter avec "
+        "prudence ;",
+    ),
+    "report.mark_significant": (
+        "▲ or ▼ in bold: a statistically significant change (survey indicators, 5{nbsp}% level);",
+        "▲ ou ▼ en gras : évolution statistiquement significative (indicateurs d'enquête, seuil "
+        "de 5{nbsp}%) ;",
+    ),
+    "report.mark_missing": ("—: not available.", "— : non disponible."),
+    "report.methods": ("Methods and definitions", "Méthodes et définitions"),
+    "report.methods_intro": (
+        "Each indicator is defined once in the indicator catalogue; the entries below are read "
+        "from it.",
+        "Chaque indicateur est défini une seule fois dans le catalogue des indicateurs ; les "
+        "fiches ci-dessous en sont extraites.",
+    ),
+    "report.changes_title": ("Changes over time", "Évolutions"),
+    "report.changes_text": (
+        "A change is the difference between the value of the reference year and that of the "
+        "previous year, for the same territory. For survey indicators it is tested with a "
+        "design-based test at the 5{nbsp}% level (using the standard error of the difference); "
+        "only significant changes are marked. Changes of administrative indicators come from "
+        "exhaustive counts and are not tested.",
+        "Une évolution est l'écart entre la valeur de l'année de référence et celle de l'année "
+        "précédente, pour un même territoire. Pour les indicateurs d'enquête, elle est testée au "
+        "seuil de 5{nbsp}% en tenant compte du plan de sondage (erreur type de l'écart) ; seules "
+        "les évolutions significatives sont signalées. Les évolutions des indicateurs "
+        "administratifs proviennent de comptages exhaustifs et ne sont pas testées.",
+    ),
+    "report.kflc_title": (
+        "UNESCO Key Features of Learning Cities (KFLC)",
+        "Caractéristiques clés des villes apprenantes de l'UNESCO (KFLC)",
+    ),
+    "field.id": ("Identifier", "Identifiant"),
+    "field.definition": ("Definition", "Définition"),
+    "field.unit": ("Unit", "Unité"),
+    "field.direction": ("Reading", "Lecture"),
+    "field.source": ("Source", "Source"),
+    "field.kflc": ("KFLC codes", "Codes KFLC"),
+    "field.reference": ("Reference", "Référence"),
+    "field.target": ("Target", "Cible"),
+    "field.method": ("Estimation", "Estimation"),
+    "field.none": ("none", "aucune"),
+    "method.survey_proportion": (
+        "Design-based estimate from the survey (weights, strata and primary sampling units), "
+        "variance by Taylor linearisation, 95{nbsp}% confidence interval on the logit scale. "
+        "Not published below {min_n} respondents; flagged as low reliability below "
+        "{reliable_n} respondents or when the coefficient of variation exceeds {max_cv}.",
+        "Estimation tenant compte du plan de sondage (poids, strates et unités primaires), "
+        "variance par linéarisation de Taylor, intervalle de confiance à 95{nbsp}% sur l'échelle "
+        "logit. Non publié sous {min_n} répondants ; signalé comme peu fiable sous "
+        "{reliable_n} répondants ou si le coefficient de variation dépasse {max_cv}.",
+    ),
+    "method.admin_ratio": (
+        "Ratio of sums: the numerator and the denominator are summed over the territory's "
+        "communes, then divided (never an average of rates).",
+        "Ratio de sommes : numérateur et dénominateur sont additionnés sur les communes du "
+        "territoire, puis divisés (jamais une moyenne de taux).",
+    ),
+    "method.commuting": (
+        "Computed from home-work commuting flows, each flow placed at both its place of "
+        "residence and its place of work.",
+        "Calculé à partir des flux domicile-travail, chaque flux étant rattaché à son lieu de "
+        "résidence et à son lieu de travail.",
+    ),
+    "target.text": ("{value} ({source})", "{value} ({source})"),
+}
+
+_KFLC: dict[str, tuple[str, str]] = {
+    "W1": ("Individual empowerment and social cohesion",
+           "Autonomisation des personnes et cohésion sociale"),
+    "W2": ("Economic development and cultural prosperity",
+           "Développement économique et prospérité culturelle"),
+    "W3": ("Sustainable development", "Développement durable"),
+    "B1": ("Inclusive learning in the education system",
+           "Apprentissage inclusif dans le système éducatif"),
+    "B2": ("Revitalised learning in families and communities",
+           "Apprentissage revitalisé dans les familles et les communautés"),
+    "B3": ("Effective learning for and in the workplace",
+           "Apprentissage efficace pour et sur le lieu de travail"),
+    "B4": ("Extended use of modern learning technologies",
+           "Usage étendu des technologies modernes d'apprentissage"),
+    "B5": ("Enhanced quality in learning", "Qualité accrue de l'apprentissage"),
+    "B6": ("A vibrant culture of learning throughout life",
+           "Culture dynamique de l'apprentissage tout au long de la vie"),
+    "F1": ("Strong political will and commitment", "Volonté et engagement politiques forts"),
+    "F2": ("Governance and participation of all stakeholders",
+           "Gouvernance et participation de toutes les parties prenantes"),
+    "F3": ("Mobilisation and utilisation of resources",
+           "Mobilisation et utilisation des ressources"),
+}
+
+
+def check_lang(lang: str) -> Lang:
+    """Return ``lang`` if the report can be written in it; any other value is an error."""
+    if lang not in LANGS:
+        raise ValueError(f"unsupported language {lang!r}; valid: {list(LANGS)}")
+    return cast(Lang, lang)
+
+
+def text(key: str, lang: Lang, **values: object) -> str:
+    """The UI string ``key`` in ``lang``, with ``{placeholders}`` filled from ``values``."""
+    try:
+        pair = _STRINGS[key]
+    except KeyError:
+        raise KeyError(f"no UI string {key!r}") from None
+    return pair[LANGS.index(lang)].format(nbsp=NARROW_NBSP if lang == "fr" else "", **values)
+
+
+def level_label(level: str, lang: Lang) -> str:
+    """Row-group label of a territory level (COM, EPCI, DEP, REG, GROUP)."""
+    if level not in LEVELS:
+        raise ValueError(f"unknown territory level {level!r}; valid: {list(LEVELS)}")
+    return text(f"level.{level}", lang)
+
+
+def kflc_name(code: str, lang: Lang) -> str:
+    """Name of a UNESCO Key Feature of Learning Cities (W1-W3, B1-B6, F1-F3)."""
+    return _KFLC[code][LANGS.index(lang)]
+
+
+def kflc_codes() -> tuple[str, ...]:
+    return tuple(_KFLC)
+
+
+def format_number(value: float, decimals: int, lang: Lang) -> str:
+    """A number as readers of ``lang`` write it: ``1,234.5`` or ``1 234,5`` (narrow spaces).
+
+    Matches what great-tables prints for ``locale="en"`` and ``locale="fr"``, so prose and
+    tables agree.
+    """
+    formatted = f"{value:,.{decimals}f}"
+    if lang == "fr":
+        formatted = formatted.replace(",", NARROW_NBSP).replace(".", ",")
+    return formatted.replace("-", "−")
+
+
+def format_percent(share: float, lang: Lang) -> str:
+    """A share (0.2) as a percentage (``20%`` / ``20 %``), without needless decimals."""
+    number = format_number(share * 100, 0 if float(share * 100).is_integer() else 1, lang)
+    return f"{number}{NARROW_NBSP}%" if lang == "fr" else f"{number}%"
+
+
+def _check_complete() -> None:
+    for key, pair in _STRINGS.items():
+        if len(pair) != len(LANGS) or not all(pair):
+            raise AssertionError(f"UI string {key!r} is missing a language")
+
+
+_check_complete()

@@ -1,0 +1,184 @@
+"""The annual report: one self-contained HTML page, plus each domain table on its own.
+
+Every table is rendered before anything is written, so a failure leaves ``out_dir`` as it was;
+each file is then replaced atomically. Nothing in the page depends on the clock or on random
+ids, so two runs over the same warehouse give byte-identical files.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from html import escape
+from importlib import resources
+from pathlib import Path
+from string import Template
+
+import duckdb
+
+from indicators import Catalogue, Indicator
+from reports._i18n import (
+    Lang,
+    check_lang,
+    format_number,
+    format_percent,
+    kflc_codes,
+    kflc_name,
+    text,
+)
+from reports._tables import build_domain_table
+
+
+@dataclass(frozen=True)
+class ReportFiles:
+    """Where ``write_report`` put its files."""
+
+    report: Path
+    tables: tuple[Path, ...]
+
+    @property
+    def all(self) -> tuple[Path, ...]:
+        return (self.report, *self.tables)
+
+
+def write_report(
+    con: duckdb.DuckDBPyConnection,
+    catalogue: Catalogue,
+    year: int,
+    lang: str,
+    out_dir: Path,
+    territories: Sequence[str] | None = None,
+    title: str | None = None,
+) -> ReportFiles:
+    """Write ``report.html`` and ``tables/<DOMAIN>.html`` for ``year`` in ``lang`` (en, fr)."""
+    lang_ = check_lang(lang)
+    out_dir = Path(out_dir)
+    page_title = title or text("report.title", lang_, year=year)
+    css = _template("report.css")
+    domains = [d for d in catalogue.domains if catalogue.in_domain(d.code)]
+    tables = {d.code: build_domain_table(con, catalogue, d.code, year, lang_, territories)
+              .as_raw_html() for d in domains}
+    report = Template(_template("report.html")).substitute(
+        lang=lang_,
+        title=escape(page_title),
+        css=css,
+        reference=escape(text("report.reference_year", lang_, year=year)),
+        introduction_title=escape(text("report.introduction", lang_)),
+        introduction=_introduction(catalogue, len(domains), year, lang_),
+        contents_title=escape(text("report.contents", lang_)),
+        contents=_contents(catalogue, [d.code for d in domains], lang_),
+        sections="\n".join(_domain_section(catalogue, code, html, lang_)
+                           for code, html in tables.items()),
+        methods=_methods(catalogue, [d.code for d in domains], lang_),
+    )
+    table_page = Template(_template("table.html"))
+    written = []
+    for domain in domains:
+        page = table_page.substitute(lang=lang_, css=css, table=tables[domain.code],
+                                     title=escape(f"{domain.label(lang_)} · {year}"))
+        written.append(_write(out_dir / "tables" / f"{domain.code}.html", page))
+    return ReportFiles(report=_write(out_dir / "report.html", report), tables=tuple(written))
+
+
+def _template(name: str) -> str:
+    return (resources.files("reports") / "templates" / name).read_text(encoding="utf-8")
+
+
+def _write(path: Path, content: str) -> Path:
+    """Replace ``path`` in one step: readers never see half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(f".{path.name}.partial")
+    partial.write_bytes(content.encode("utf-8"))
+    os.replace(partial, path)
+    return path
+
+
+def _introduction(catalogue: Catalogue, n_domains: int, year: int, lang: Lang) -> str:
+    marks = ("report.mark_ci", "report.mark_suppressed", "report.mark_low",
+             "report.mark_significant", "report.mark_missing")
+    items = "\n".join(f"    <li>{escape(text(key, lang))}</li>" for key in marks)
+    what = text("report.intro_what", lang, n_indicators=len(catalogue), n_domains=n_domains,
+                year=year)
+    return (f"  <p>{escape(what)}</p>\n"
+            f"  <p>{escape(text('report.intro_colours', lang))}</p>\n"
+            f"  <p>{escape(text('report.intro_marks', lang))}</p>\n"
+            f"  <ul>\n{items}\n  </ul>")
+
+
+def _contents(catalogue: Catalogue, codes: list[str], lang: Lang) -> str:
+    lines = [f'    <li><a href="#domain-{code}">{escape(catalogue.domain(code).label(lang))}</a>'
+             "</li>" for code in codes]
+    lines.append(f'    <li><a href="#methods">{escape(text("report.methods", lang))}</a></li>')
+    return "\n".join(lines)
+
+
+def _domain_section(catalogue: Catalogue, code: str, table_html: str, lang: Lang) -> str:
+    domain = catalogue.domain(code)
+    return (f'<section id="domain-{code}" class="lci-domain" '
+            f'aria-labelledby="domain-{code}-title">\n'
+            f'  <h2 id="domain-{code}-title">{escape(domain.label(lang))} '
+            f'<span class="lci-domain-code">{escape(code)}</span></h2>\n'
+            f'  <p class="lci-domain-description">{escape(domain.description(lang))}</p>\n'
+            f'  <div class="lci-table">\n{table_html}\n  </div>\n'
+            "</section>")
+
+
+def _methods(catalogue: Catalogue, codes: list[str], lang: Lang) -> str:
+    parts = [
+        '<section id="methods" class="lci-methods" aria-labelledby="methods-title">',
+        f'  <h2 id="methods-title">{escape(text("report.methods", lang))}</h2>',
+        f"  <p>{escape(text('report.methods_intro', lang))}</p>",
+    ]
+    for code in codes:
+        parts.append(f"  <h3>{escape(catalogue.domain(code).label(lang))}</h3>")
+        parts.append('  <div class="lci-indicators">')
+        parts += [_indicator_entry(i, lang) for i in catalogue.in_domain(code)]
+        parts.append("  </div>")
+    parts += [
+        f"  <h3>{escape(text('report.changes_title', lang))}</h3>",
+        f"  <p>{escape(text('report.changes_text', lang))}</p>",
+        f"  <h3>{escape(text('report.kflc_title', lang))}</h3>",
+        '  <dl class="lci-kflc">',
+        *(f"    <dt>{code}</dt><dd>{escape(kflc_name(code, lang))}</dd>"
+          for code in kflc_codes()),
+        "  </dl>",
+        "</section>",
+    ]
+    return "\n".join(parts)
+
+
+def _indicator_entry(indicator: Indicator, lang: Lang) -> str:
+    """One definition card: everything needed to read and reproduce the indicator."""
+    fields = [
+        ("field.id", indicator.id),
+        ("field.definition", indicator.description(lang)),
+        ("field.unit", indicator.unit(lang)),
+        ("field.direction", text(f"direction.{indicator.direction}", lang)),
+        ("field.source", indicator.source(lang)),
+        ("field.kflc", ", ".join(f"{c} ({kflc_name(c, lang)})" for c in indicator.kflc)),
+        ("field.reference", indicator.reference or text("field.none", lang)),
+        ("field.target", _target(indicator, lang)),
+        ("field.method", _method(indicator, lang)),
+    ]
+    rows = "\n".join(f"      <dt>{escape(text(key, lang))}</dt><dd>{escape(value)}</dd>"
+                     for key, value in fields)
+    return (f'    <article class="lci-indicator" id="indicator-{indicator.id}">\n'
+            f'      <h4><span class="lci-code">{indicator.id}</span> '
+            f"{escape(indicator.label(lang))}</h4>\n"
+            f"      <dl>\n{rows}\n      </dl>\n"
+            "    </article>")
+
+
+def _target(indicator: Indicator, lang: Lang) -> str:
+    if indicator.target is None:
+        return text("field.none", lang)
+    value = indicator.target.value
+    number = format_number(value, 0 if float(value).is_integer() else indicator.decimals, lang)
+    return text("target.text", lang, value=f"{number} {indicator.unit(lang)}",
+                source=indicator.target.source)
+
+
+def _method(indicator: Indicator, lang: Lang) -> str:
+    return text(f"method.{indicator.kind}", lang, min_n=indicator.min_n,
+                reliable_n=indicator.reliable_n, max_cv=format_percent(indicator.max_cv, lang))

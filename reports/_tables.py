@@ -1,0 +1,356 @@
+"""Comparison tables: one great-tables table per action domain, territories in rows.
+
+The table reads ``indicator_values`` and ``indicator_changes`` as they are; every mark a reader
+sees (suppression, low reliability, significance) comes from the ``status`` and ``significant``
+columns written upstream, never from a test recomputed here.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from html import escape
+
+import duckdb
+import pandas as pd
+from great_tables import GT, html, loc, stub, style
+
+from indicators import Catalogue, Indicator
+from reports._i18n import LEVELS, Lang, check_lang, format_percent, level_label, text
+
+# Sequential greens (ColorBrewer "Greens", lightest to darkest): darker is better.
+PALETTE: tuple[str, ...] = ("#f7fcf5", "#c7e9c0", "#74c476", "#238b45")
+# Fixed widths let long indicator labels wrap inside their spanner instead of widening it.
+STUB_WIDTH, VALUE_WIDTH, CHANGE_WIDTH = "220px", "104px", "76px"
+SUPPRESSED_MARK = "×"
+MISSING_MARK = "—"
+
+_EXTRA_CSS = """
+#{id} .lci-ci {{ display: block; font-size: 72%; opacity: 0.85; white-space: nowrap; }}
+#{id} .lci-id {{ font-size: 78%; color: #595959; font-weight: normal; }}
+#{id} .lci-unit {{ display: block; font-size: 78%; font-style: italic; color: #595959;
+  font-weight: normal; }}
+#{id} .lci-sig {{ font-weight: bold; white-space: nowrap; }}
+#{id} .gt_column_spanner {{ white-space: normal; display: block; width: auto; }}
+#{id} .gt_footnote {{ font-size: 85%; }}
+#{id} .gt_col_heading, #{id} .gt_column_spanner_outer {{ vertical-align: bottom; }}
+"""
+
+
+def table_id(domain_code: str) -> str:
+    """The fixed HTML id of a domain table: great-tables would otherwise draw a random one."""
+    return f"lci-{domain_code.lower()}"
+
+
+def build_domain_table(
+    con: duckdb.DuckDBPyConnection,
+    catalogue: Catalogue,
+    domain_code: str,
+    year: int,
+    lang: str,
+    territories: Sequence[str] | None = None,
+) -> GT:
+    """Compare territories on every indicator of one domain: value, 95 % CI and change.
+
+    Rows are ``territories`` in the given order (default: every territory with a value in
+    ``year``, by level then name), grouped by level. Colours rank the rows shown, column by
+    column, so that darker green is always better; context indicators stay uncoloured.
+    """
+    lang_ = check_lang(lang)
+    domain = catalogue.domain(domain_code)
+    indicators = catalogue.in_domain(domain_code)
+    if not indicators:
+        raise ValueError(f"domain {domain_code!r} has no indicators in the catalogue")
+    rows = territory_rows(con, year, lang_, territories)
+    cells = _domain_cells(con, [i.id for i in indicators], year, list(rows["territory_code"]))
+    frame, previous = _wide_frame(rows, cells, indicators)
+    tid = table_id(domain_code)
+    notes = _Notes()
+    gt = GT(frame, rowname_col="territory", groupname_col="level", id=tid, locale=lang_)
+    positions = {code: n for n, code in enumerate(rows["territory_code"])}
+    for indicator in indicators:
+        gt = _add_indicator(gt, frame, cells, positions, indicator, lang_, notes)
+    if len(previous) == 1:
+        subtitle = text("table.subtitle", lang_, year=year, previous=previous.pop())
+    else:  # no change in the data, or changes against different years
+        subtitle = text("table.subtitle_any", lang_, year=year)
+    gt = _layout(gt, indicators, tid, lang_).tab_header(title=domain.label(lang_),
+                                                        subtitle=subtitle)
+    gt = notes.apply(gt, lang_, any(_is_survey(i) for i in indicators))
+    return _add_sources(gt, indicators, lang_)
+
+
+def _layout(gt: GT, indicators: Sequence[Indicator], tid: str, lang: Lang) -> GT:
+    """Widths, fonts and footnote marks shared by every domain table."""
+    widths: dict[object, str] = {stub: STUB_WIDTH}
+    for indicator in indicators:
+        widths[_col(indicator, "value")] = VALUE_WIDTH
+        widths[_col(indicator, "change")] = CHANGE_WIDTH
+    return (
+        gt.cols_width(widths)
+        .tab_stubhead(label=text("table.stubhead", lang))
+        .opt_footnote_marks(marks="letters")
+        .opt_footnote_order(order="marks_first")
+        .opt_css(_EXTRA_CSS.format(id=tid))
+        .tab_options(
+            table_font_size="14px",
+            heading_title_font_size="120%",
+            heading_align="left",
+            column_labels_font_weight="bold",
+            row_group_font_weight="bold",
+            row_group_background_color="#f2f2f2",
+            data_row_padding="5px",
+            source_notes_font_size="85%",
+        )
+    )
+
+
+def territory_rows(
+    con: duckdb.DuckDBPyConnection,
+    year: int,
+    lang: Lang,
+    territories: Sequence[str] | None = None,
+) -> pd.DataFrame:
+    """Code, level and display name of each territory to show, in display order.
+
+    Names come from ``indicator_values`` (French names, as published); groups take their name in
+    the report's language from ``territory_groups``. Unknown codes are an error, not a gap.
+    """
+    known = con.execute(
+        """
+        WITH latest AS (
+          SELECT territory_code,
+                 first(territory_level ORDER BY year DESC, territory_level) AS level,
+                 first(territory_name ORDER BY year DESC, territory_name) AS name,
+                 bool_or(year = $year) AS in_year
+          FROM indicator_values GROUP BY territory_code),
+        groups AS (
+          SELECT group_code, min(group_name_en) AS name_en, min(group_name_fr) AS name_fr
+          FROM territory_groups GROUP BY group_code)
+        SELECT l.territory_code, l.level, l.in_year,
+               CASE WHEN l.level = 'GROUP'
+                    THEN coalesce(CASE WHEN $lang = 'fr' THEN g.name_fr ELSE g.name_en END,
+                                  l.name)
+                    ELSE l.name END AS name
+        FROM latest l LEFT JOIN groups g ON g.group_code = l.territory_code
+        """,
+        {"year": year, "lang": lang},
+    ).df()
+    if territories is None:
+        chosen = known[known["in_year"]].copy()
+        if chosen.empty:
+            raise ValueError(f"indicator_values holds no value for {year}")
+        chosen["rank"] = [_level_rank(level) for level in chosen["level"]]
+        chosen = chosen.sort_values(["rank", "name", "territory_code"], kind="stable")
+    else:
+        chosen = _chosen_in_order(known, territories)
+    chosen["level_label"] = [level_label(level, lang) for level in chosen["level"]]
+    duplicated = chosen["name"].duplicated(keep=False)
+    chosen["label"] = [f"{name} ({code})" if dup else name for name, code, dup in
+                       zip(chosen["name"], chosen["territory_code"], duplicated, strict=True)]
+    return chosen[["territory_code", "level", "level_label", "label"]].reset_index(drop=True)
+
+
+def _level_rank(level: str) -> int:
+    if level not in LEVELS:
+        raise ValueError(f"unknown territory level {level!r}; valid: {list(LEVELS)}")
+    return LEVELS.index(level)
+
+
+def _chosen_in_order(known: pd.DataFrame, territories: Sequence[str]) -> pd.DataFrame:
+    """The requested territories, groups in order of first appearance, rows as given."""
+    codes = [str(code) for code in territories]
+    if not codes:
+        raise ValueError("territories is empty; pass None to show every territory")
+    repeated = sorted({code for code in codes if codes.count(code) > 1})
+    if repeated:
+        raise ValueError(f"territories listed more than once: {repeated}")
+    unknown = [code for code in codes if code not in set(known["territory_code"])]
+    if unknown:
+        raise ValueError(f"territories not found in indicator_values: {unknown}")
+    chosen = known.set_index("territory_code").loc[codes].reset_index()
+    first_seen = {level: n for n, level in reversed(list(enumerate(chosen["level"])))}
+    chosen["rank"] = [first_seen[level] for level in chosen["level"]]
+    return chosen.sort_values("rank", kind="stable")
+
+
+def _domain_cells(con: duckdb.DuckDBPyConnection, indicator_ids: list[str], year: int,
+                  codes: list[str]) -> pd.DataFrame:
+    """One row per indicator x territory for ``year``, breakdown 'total', with its change."""
+    cells = con.execute(
+        """
+        SELECT v.indicator_id, v.territory_code, v.value, v.ci_low, v.ci_high, v.status,
+               c.change, c.significant, c.previous_year
+        FROM indicator_values v
+        LEFT JOIN indicator_changes c
+          ON c.indicator_id = v.indicator_id AND c.territory_code = v.territory_code
+         AND c.breakdown = v.breakdown AND c.year = v.year
+        WHERE v.year = $year AND v.breakdown = 'total'
+          AND list_contains($ids, v.indicator_id) AND list_contains($codes, v.territory_code)
+        ORDER BY v.indicator_id, v.territory_code
+        """,
+        {"year": year, "ids": indicator_ids, "codes": codes},
+    ).df()
+    twice = cells[cells.duplicated(["indicator_id", "territory_code"], keep=False)]
+    if not twice.empty:
+        pairs = sorted(set(zip(twice["indicator_id"], twice["territory_code"], strict=True)))
+        raise ValueError(f"several 'total' rows for the same cell in {year}: {pairs[:5]}")
+    return cells
+
+
+def _col(indicator: Indicator, part: str) -> str:
+    return f"{indicator.id}__{part}"
+
+
+def _is_survey(indicator: Indicator) -> bool:
+    return indicator.kind.startswith("survey")
+
+
+def _wide_frame(rows: pd.DataFrame, cells: pd.DataFrame,
+                indicators: Sequence[Indicator]) -> tuple[pd.DataFrame, set[int]]:
+    """Territories in rows; per indicator its value, CI bounds (survey) and change.
+
+    Also returns the previous years the changes refer to, for the subtitle.
+    """
+    frame = pd.DataFrame({"territory": rows["label"], "level": rows["level_label"]})
+    position = {code: n for n, code in enumerate(rows["territory_code"])}
+    for indicator in indicators:
+        mine = cells[cells["indicator_id"] == indicator.id]
+        where = [position[code] for code in mine["territory_code"]]
+        parts = ("value", "ci_low", "ci_high", "change") if _is_survey(indicator) else (
+            "value", "change")
+        for part in parts:
+            column = pd.Series([None] * len(frame), dtype="Float64")
+            column.iloc[where] = mine[part].astype("Float64").to_numpy()
+            frame[_col(indicator, part)] = column
+    previous = {int(y) for y in cells["previous_year"].dropna()}
+    return frame, previous
+
+
+@dataclass
+class _Notes:
+    """Footnotes gathered while columns are built, attached once all are known."""
+
+    marked: dict[str, list] = field(default_factory=lambda: defaultdict(list))
+    missing: bool = False
+
+    def add(self, footnote: str, column: str, rows: list[int]) -> None:
+        if rows:
+            self.marked[footnote].append(loc.body(columns=column, rows=rows))
+
+    def apply(self, gt: GT, lang: Lang, has_survey: bool) -> GT:
+        for footnote, locations in self.marked.items():
+            gt = gt.tab_footnote(footnote, locations=locations, placement="left")
+        if self.missing:
+            gt = gt.tab_footnote(text("note.missing", lang))
+        if has_survey:
+            gt = gt.tab_footnote(text("note.ci", lang))
+        return gt.tab_footnote(text("note.colours", lang))
+
+
+def _add_indicator(gt: GT, frame: pd.DataFrame, cells: pd.DataFrame, positions: dict[str, int],
+                   indicator: Indicator, lang: Lang, notes: _Notes) -> GT:
+    """Format, colour, merge and annotate the two visible columns of one indicator."""
+    value, change = _col(indicator, "value"), _col(indicator, "change")
+    mine = cells[cells["indicator_id"] == indicator.id]
+    gt = _format_values(gt, frame, indicator)
+    gt = _mark_changes(gt, mine, positions, indicator, lang, notes)
+    gt = _mark_statuses(gt, frame, mine, positions, indicator, lang, notes)
+    gt = _colour(gt, frame, indicator)
+    label = text("table.estimate" if _is_survey(indicator) else "table.value", lang)
+    return gt.cols_label(**{value: label, change: text("table.change", lang)}).tab_spanner(
+        label=html(_spanner_label(indicator, lang)), columns=[value, change], id=indicator.id)
+
+
+def _format_values(gt: GT, frame: pd.DataFrame, indicator: Indicator) -> GT:
+    """Numbers in the table's locale; survey values get their CI merged below, in small type."""
+    value, decimals = _col(indicator, "value"), indicator.decimals
+    if not _is_survey(indicator):
+        return gt.fmt_number(columns=value, decimals=decimals)
+    low, high = _col(indicator, "ci_low"), _col(indicator, "ci_high")
+    gt = gt.fmt_number(columns=[value, low, high], decimals=decimals).cols_hide([low, high])
+    with_ci = [n for n in range(len(frame))
+               if not frame.loc[n, [value, low, high]].isna().any()]
+    if not with_ci:
+        return gt
+    return gt.cols_merge(columns=[value, low, high], rows=with_ci, hide_columns=False,
+                         pattern='{0}<span class="lci-ci">{1}–{2}</span>')
+
+
+def _mark_changes(gt: GT, mine: pd.DataFrame, positions: dict[str, int], indicator: Indicator,
+                  lang: Lang, notes: _Notes) -> GT:
+    """Signed changes; significant ones in bold with an arrow and a footnote."""
+    change, decimals = _col(indicator, "change"), indicator.decimals
+    gt = gt.fmt_number(columns=change, decimals=decimals, force_sign=True)
+    significant = mine["significant"].eq(True)
+    marked: list[int] = []
+    for arrow, direction in (("▲", mine["change"] > 0), ("▼", mine["change"] < 0)):
+        rows = sorted(positions[c] for c in mine.loc[significant & direction, "territory_code"])
+        if rows:
+            gt = gt.fmt_number(columns=change, rows=rows, decimals=decimals, force_sign=True,
+                               pattern=f'<span class="lci-sig">{arrow}&#8239;{{x}}</span>')
+        marked += rows
+    notes.add(text("note.significant", lang), change, sorted(marked))
+    return gt
+
+
+def _mark_statuses(gt: GT, frame: pd.DataFrame, mine: pd.DataFrame, positions: dict[str, int],
+                   indicator: Indicator, lang: Lang, notes: _Notes) -> GT:
+    """Symbols and footnotes for suppressed, low-reliability and unavailable cells."""
+    value, change = _col(indicator, "value"), _col(indicator, "change")
+    status = dict(zip(mine["territory_code"], mine["status"], strict=True))
+    suppressed = sorted(positions[c] for c, s in status.items() if s == "suppressed")
+    low = sorted(positions[c] for c, s in status.items() if s == "low_reliability")
+    unavailable = [n for n in range(len(frame)) if pd.isna(frame.at[n, change]) or (
+        n not in suppressed and pd.isna(frame.at[n, value]))]
+    if unavailable:
+        notes.missing = True
+    gt = gt.sub_missing(columns=[value, change], missing_text=MISSING_MARK)
+    if suppressed:  # after the generic dash, so that this substitution wins
+        gt = gt.sub_missing(columns=value, rows=suppressed, missing_text=SUPPRESSED_MARK)
+    notes.add(_suppressed_note(indicator, lang), value, suppressed)
+    if low:
+        gt = gt.tab_style(style.text(style="italic"), loc.body(columns=value, rows=low))
+    notes.add(_low_reliability_note(indicator, lang), value, low)
+    return gt
+
+
+def _colour(gt: GT, frame: pd.DataFrame, indicator: Indicator) -> GT:
+    """Shade a value column over the rows shown: darker is better, context left plain."""
+    if indicator.direction == "context":
+        return gt
+    value = _col(indicator, "value")
+    present = [n for n in range(len(frame)) if not pd.isna(frame.at[n, value])]
+    if len({float(frame.at[n, value]) for n in present}) < 2:
+        return gt  # a single value ranks nothing
+    return gt.data_color(columns=value, rows=present, palette=list(PALETTE),
+                         reverse=indicator.direction == "lower_is_better")
+
+
+def _spanner_label(indicator: Indicator, lang: Lang) -> str:
+    return (f'<span class="lci-id">{escape(indicator.id)}</span> '
+            f"{escape(indicator.label(lang))}"
+            f'<span class="lci-unit">{escape(indicator.unit(lang))}</span>')
+
+
+def _suppressed_note(indicator: Indicator, lang: Lang) -> str:
+    key = "note.suppressed_survey" if _is_survey(indicator) else "note.suppressed_other"
+    return text(key, lang, min_n=indicator.min_n)
+
+
+def _low_reliability_note(indicator: Indicator, lang: Lang) -> str:
+    if not _is_survey(indicator):
+        return text("note.low_other", lang)
+    return text("note.low_survey", lang, reliable_n=indicator.reliable_n,
+                max_cv=format_percent(indicator.max_cv, lang))
+
+
+def _add_sources(gt: GT, indicators: Sequence[Indicator], lang: Lang) -> GT:
+    """One source note per distinct source, naming the indicators it feeds."""
+    by_source: dict[str, list[str]] = {}
+    for indicator in indicators:
+        by_source.setdefault(indicator.source(lang), []).append(indicator.id)
+    for source, ids in by_source.items():
+        gt = gt.tab_source_note(text("table.source", lang, source=source, ids=", ".join(ids)))
+    return gt
