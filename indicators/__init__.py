@@ -17,6 +17,17 @@ from indicators._catalogue import (
     load_catalogue,
 )
 from indicators._compute import compute_indicator_values
+from indicators._survey import (
+    Comparison,
+    Estimate,
+    SurveyDesign,
+    SurveyDesignError,
+    compare_domains,
+    survey_mean,
+    survey_proportion,
+    survey_ratio,
+    survey_total,
+)
 from indicators._territories import build_membership
 
 __all__ = [
@@ -24,13 +35,22 @@ __all__ = [
     "Catalogue",
     "CatalogueError",
     "CommutingRatio",
+    "Comparison",
     "Domain",
+    "Estimate",
     "Indicator",
     "LocalisedText",
+    "SurveyDesign",
+    "SurveyDesignError",
     "SurveyProportion",
     "Target",
     "build_membership",
     "bundled_catalogue_dir",
+    "compare_domains",
     "compute_indicator_values",
     "load_catalogue",
+    "survey_mean",
+    "survey_proportion",
+    "survey_ratio",
+    "survey_total",
 ]

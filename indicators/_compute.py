@@ -22,7 +22,7 @@ from indicators._catalogue import (
 )
 from indicators._status import RAW_COLUMNS, finalise_values
 from indicators._survey_indicators import survey_proportion_rows
-from indicators._territories import build_membership
+from indicators._territories import build_membership, member_in_year
 
 Computer = Callable[[duckdb.DuckDBPyConnection, Indicator], None]
 
@@ -52,7 +52,7 @@ def admin_ratio_rows(con: duckdb.DuckDBPyConnection, indicator: Indicator) -> No
              years AS (SELECT DISTINCT year FROM num UNION SELECT DISTINCT year FROM den),
              pairs AS (
                  SELECT m.territory_code, y.year, m.commune_code, num.amount AS n, den.amount AS d
-                 FROM territory_members m CROSS JOIN years y
+                 FROM territory_members m JOIN years y ON {member_in_year("m", "y.year")}
                  LEFT JOIN num ON num.commune_code = m.commune_code AND num.year = y.year
                  LEFT JOIN den ON den.commune_code = m.commune_code AND den.year = y.year)
         SELECT '{indicator.id}', territory_code, year, 'total',
@@ -80,10 +80,12 @@ def _placed_workers(end: str, jobs: str) -> str:
     if end == "both":
         return (f"SELECT r.territory_code, c.year, sum(c.workers) AS workers FROM commuting c "
                 f"JOIN territory_members r ON r.commune_code = c.residence_code "
+                f"AND {member_in_year('r', 'c.year')} "
                 f"JOIN territory_members w ON w.commune_code = c.workplace_code "
                 f"AND w.territory_code = r.territory_code WHERE {jobs} GROUP BY ALL")
     return (f"SELECT m.territory_code, c.year, sum(c.workers) AS workers FROM commuting c "
-            f"JOIN territory_members m ON m.commune_code = c.{end}_code WHERE {jobs} GROUP BY ALL")
+            f"JOIN territory_members m ON m.commune_code = c.{end}_code "
+            f"AND {member_in_year('m', 'c.year')} WHERE {jobs} GROUP BY ALL")
 
 
 def commuting_rows(con: duckdb.DuckDBPyConnection, indicator: Indicator) -> None:

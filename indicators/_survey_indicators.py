@@ -16,6 +16,8 @@ POOLED_RESPONSES = """
 SELECT m.territory_code AS _territory, r.*, r.year || '/' || r.stratum AS _stratum,
        r.year || '/' || r.stratum || '/' || r.psu AS _psu
 FROM survey_responses r JOIN territory_members m ON m.commune_code = r.territory_code
+     AND (m.valid_from IS NULL OR m.valid_from <= r.year)
+     AND (m.valid_to IS NULL OR m.valid_to >= r.year)
 """
 PERCENT = 100.0
 

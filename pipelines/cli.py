@@ -62,9 +62,10 @@ def _run_or_exit(config: ProjectConfig, out: Path, **options) -> RunContext:
 
 def _print_ingest(result: IngestResult) -> None:
     table = Table(title="Sources", title_justify="left")
-    for column in ("source", "file", "table", "read", "accepted", "quarantined"):
-        table.add_column(column, justify="right" if column in {"read", "accepted",
-                                                               "quarantined"} else "left")
+    for column in ("source", "file", "table"):
+        table.add_column(column, overflow="fold")
+    for column in ("read", "accepted", "quarantined"):
+        table.add_column(column, justify="right", no_wrap=True)
     for o in result.outcomes:
         style = "yellow" if o.rows_quarantined else ""
         table.add_row(o.source, o.file, o.table, f"{o.rows_read:,}", f"{o.rows_accepted:,}",
@@ -120,8 +121,9 @@ def indicators_command(
     catalogue = load_catalogue()
     for domain in catalogue.domains:
         table = Table(title=f"{domain.code} — {domain.label(lang)}", title_justify="left")
-        for column in ("id", "indicator", "unit", "direction", "kind"):
-            table.add_column(column)
+        table.add_column("id", no_wrap=True, min_width=5)
+        for column in ("indicator", "unit", "direction", "kind"):
+            table.add_column(column, overflow="fold")
         for i in catalogue.in_domain(domain.code):
             table.add_row(i.id, i.label(lang), i.unit(lang), i.direction.replace("_", " "),
                           i.kind.replace("_", " "))

@@ -55,6 +55,7 @@ POPULATION_ROWS = [
 
 def write_small_project(root: Path, admin_rows: list[str] | None = None) -> Path:
     """Write reference tables, a French CSV and an Excel file; return the config path."""
+    root.mkdir(parents=True, exist_ok=True)
     (root / "territories.csv").write_text(TERRITORIES, encoding="utf-8")
     (root / "groups.csv").write_text(GROUPS, encoding="utf-8")
     (root / "codebook.csv").write_text(CODEBOOK, encoding="utf-8")

@@ -70,3 +70,12 @@ def test_the_catalogue_hash_changes_when_a_definition_changes(catalogue_copy: Pa
     path.write_text(path.read_text().replace("min_n", "min_n") + "\n# edited\n")
     assert load_catalogue(catalogue_copy).sha256 != before
     assert load_catalogue().sha256 == load_catalogue(bundled_catalogue_dir()).sha256
+
+
+def test_every_public_name_of_the_packages_imports():
+    import indicators
+    import reports
+
+    for package in (indicators, reports):
+        for name in package.__all__:
+            assert getattr(package, name) is not None, f"{package.__name__}.{name}"
