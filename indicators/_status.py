@@ -111,4 +111,4 @@ def finalise_values(con: duckdb.DuckDBPyConnection, catalogue: Catalogue) -> int
     _register_metadata(con, catalogue)
     con.execute(STATUS_SQL)
     con.execute(CHANGES_SQL)
-    return con.execute("SELECT count(*) FROM indicator_values").fetchone()[0]
+    return con.execute("SELECT count(*) FROM indicator_values").fetchall()[0][0]

@@ -138,7 +138,7 @@ def validate_table(
         INSERT INTO {table}
         SELECT {columns} FROM _typed t
         WHERE NOT EXISTS (SELECT 1 FROM _failures f WHERE f._source = t._source AND f._row = t._row)
-        ORDER BY t._source, t._row""").fetchone()[0]
+        ORDER BY t._source, t._row""").fetchall()[0][0]
     outcomes = [_outcome(con, table, s) for s in sources]
     if inserted != sum(o.rows_accepted for o in outcomes):  # a bug, never a silent loss
         raise AssertionError(f"{table}: {inserted} rows loaded, accounting says {outcomes}")
@@ -198,7 +198,7 @@ def _failure_queries(table: str, schema: pa.DataFrameSchema) -> list[tuple[str, 
 
 def _record_results(con: duckdb.DuckDBPyConnection, table: str,
                     failures: list[tuple[str, str, str]]) -> None:
-    checked = con.execute("SELECT count(*) FROM _typed").fetchone()[0]
+    checked = con.execute("SELECT count(*) FROM _typed").fetchall()[0][0]
     counts = dict(con.execute(
         'SELECT "column" || chr(0) || rule, count(DISTINCT (_source, _row)) FROM _failures '
         "GROUP BY ALL").fetchall())
@@ -209,14 +209,14 @@ def _record_results(con: duckdb.DuckDBPyConnection, table: str,
 
 def _outcome(con: duckdb.DuckDBPyConnection, table: str, source: StagedSource) -> SourceOutcome:
     """Count rows three independent ways: as staged, as quarantined and as accepted."""
-    read = con.execute(f"SELECT count(*) FROM {source.staging}").fetchone()[0]
+    read = con.execute(f"SELECT count(*) FROM {source.staging}").fetchall()[0][0]
     quarantined = con.execute(
         "SELECT count(DISTINCT _row) FROM _failures WHERE _source = ?", [source.name]
-    ).fetchone()[0]
+    ).fetchall()[0][0]
     accepted = con.execute(
         "SELECT count(*) FROM _typed t WHERE _source = ? AND NOT EXISTS (SELECT 1 FROM _failures f "
         "WHERE f._source = t._source AND f._row = t._row)", [source.name]
-    ).fetchone()[0]
+    ).fetchall()[0][0]
     outcome = SourceOutcome(source.name, source.file, table, read, accepted, quarantined)
     if not outcome.balanced:  # a bug, never a silent loss
         raise AssertionError(f"row accounting does not balance for {source.name}: {outcome}")

@@ -34,7 +34,7 @@ def test_codes_keep_their_leading_zeros_and_corsican_letters(ingested):
 def test_french_csv_decimal_comma_thousands_space_and_accents(ingested):
     con, _ = ingested
     value, source = con.execute(
-        "SELECT value, source FROM admin_measures WHERE territory_code = '01053'").fetchone()
+        "SELECT value, source FROM admin_measures WHERE territory_code = '01053'").fetchall()[0]
     assert value == 5432.5
     assert source == "Médiathèque É. Zola"
 
@@ -65,7 +65,7 @@ def test_every_row_read_is_accepted_or_quarantined(ingested):
         assert outcome.rows_read == outcome.rows_accepted + outcome.rows_quarantined
     by_source = {o.source: o for o in result.outcomes}
     assert (by_source["admin"].rows_read, by_source["admin"].rows_accepted) == (4, 2)
-    stored = con.execute("SELECT count(*) FROM admin_measures").fetchone()[0]
+    stored = con.execute("SELECT count(*) FROM admin_measures").fetchall()[0][0]
     assert stored == by_source["admin"].rows_accepted
 
 
