@@ -10,6 +10,9 @@
 
 A change between years is marked significant only for survey indicators, by a design-based test
 (independent samples each year: the variance of the difference is the sum of the variances).
+
+Published numbers are rounded to 12 significant digits: parallel sums in DuckDB may differ in the
+last bits from one run to the next, and outputs must be byte-identical for the same inputs.
 """
 
 from __future__ import annotations
@@ -76,12 +79,12 @@ judged AS (
     FROM _raw_values r JOIN _indicator_meta m USING (indicator_id))
 SELECT j.indicator_id, j.territory_code, n.territory_level, n.territory_name, j.year,
        j.breakdown,
-       CASE WHEN status NOT IN ('suppressed', 'missing') THEN estimate END AS value,
-       CASE WHEN status <> 'suppressed' THEN numerator END AS numerator,
-       CASE WHEN status <> 'suppressed' THEN denominator END AS denominator,
-       CASE WHEN status <> 'suppressed' THEN se END AS se,
-       CASE WHEN status <> 'suppressed' THEN ci_low END AS ci_low,
-       CASE WHEN status <> 'suppressed' THEN ci_high END AS ci_high,
+       CASE WHEN status NOT IN ('suppressed', 'missing') THEN _sig12(estimate) END AS value,
+       CASE WHEN status <> 'suppressed' THEN _sig12(numerator) END AS numerator,
+       CASE WHEN status <> 'suppressed' THEN _sig12(denominator) END AS denominator,
+       CASE WHEN status <> 'suppressed' THEN _sig12(se) END AS se,
+       CASE WHEN status <> 'suppressed' THEN _sig12(ci_low) END AS ci_low,
+       CASE WHEN status <> 'suppressed' THEN _sig12(ci_high) END AS ci_high,
        n_unweighted, status, status_reason
 FROM judged j JOIN names n USING (territory_code)
 ORDER BY j.ordinal, n.territory_level, j.territory_code, j.year, j.breakdown
@@ -91,8 +94,8 @@ CHANGES_SQL = f"""
 CREATE OR REPLACE TABLE indicator_changes AS
 SELECT cur.indicator_id, cur.territory_code, cur.breakdown, cur.year,
        prev.year AS previous_year,
-       cur.value - prev.value AS change,
-       sqrt(cur.se * cur.se + prev.se * prev.se) AS se_change,
+       _sig12(cur.value - prev.value) AS change,
+       _sig12(sqrt(cur.se * cur.se + prev.se * prev.se)) AS se_change,
        CASE WHEN cur.se IS NOT NULL AND prev.se IS NOT NULL
                  AND cur.value IS NOT NULL AND prev.value IS NOT NULL
             THEN abs(cur.value - prev.value) > {Z_95} * sqrt(cur.se * cur.se + prev.se * prev.se)
@@ -106,8 +109,16 @@ ORDER BY m.ordinal, cur.territory_code, cur.breakdown, cur.year
 """
 
 
+SIGNIFICANT_DIGITS_SQL = """
+CREATE OR REPLACE TEMP MACRO _sig12(x) AS
+    CASE WHEN x IS NULL OR x = 0 OR isinf(x) OR isnan(x) THEN x
+         ELSE round(x, 11 - CAST(floor(log10(abs(x))) AS INTEGER)) END
+"""
+
+
 def finalise_values(con: duckdb.DuckDBPyConnection, catalogue: Catalogue) -> int:
     """Turn raw estimates into the published ``indicator_values`` and ``indicator_changes``."""
+    con.execute(SIGNIFICANT_DIGITS_SQL)
     _register_metadata(con, catalogue)
     con.execute(STATUS_SQL)
     con.execute(CHANGES_SQL)

@@ -17,7 +17,7 @@ from rich.table import Table
 from indicators import CatalogueError, load_catalogue
 from pipelines.config import ConfigError, ProjectConfig, bundled_sample_config, load_config
 from pipelines.ingest import IngestResult
-from pipelines.run import STAGES, Language, RunContext, run
+from pipelines.run import VALIDATION_STAGES, Language, RunContext, RunFailed, run
 
 app = typer.Typer(
     name="lci",
@@ -37,7 +37,8 @@ ConfigOption = Annotated[
 OutOption = Annotated[Path, typer.Option("--out", "-o", help="Output folder.")]
 STAGE_LABELS = {"ingest": "Reading and validating sources",
                 "indicators": "Computing indicators",
-                "report": "Writing tables, report and exports"}
+                "report": "Writing tables, report and exports",
+                "bundle": "Writing the auditor's bundle (Parquet, manifest)"}
 
 
 def _load(config_path: Path | None) -> ProjectConfig:
@@ -55,6 +56,13 @@ def _announce(name: str) -> None:
 def _run_or_exit(config: ProjectConfig, out: Path, **options) -> RunContext:
     try:
         return run(config, out, on_stage=_announce, **options)
+    except RunFailed as error:
+        errors.print(f"[red]Run failed:[/red] {error}")
+        failed = out.resolve().with_name(f"{out.resolve().name}.failed")
+        if failed.exists():
+            errors.print(f"Previous outputs in {out} are untouched; this run's files are in "
+                         f"{failed}")
+        raise typer.Exit(1) from None
     except (ValueError, CatalogueError) as error:
         errors.print(f"[red]Error:[/red] {error}")
         raise typer.Exit(2) from None
@@ -62,15 +70,18 @@ def _run_or_exit(config: ProjectConfig, out: Path, **options) -> RunContext:
 
 def _print_ingest(result: IngestResult) -> None:
     table = Table(title="Sources", title_justify="left")
-    for column in ("source", "file", "table"):
+    for column in ("source", "file"):
         table.add_column(column, overflow="fold")
-    for column in ("read", "accepted", "quarantined"):
+    for column in ("read", "accepted", "quarantined", "flagged"):
         table.add_column(column, justify="right", no_wrap=True)
     for o in result.outcomes:
         style = "yellow" if o.rows_quarantined else ""
-        table.add_row(o.source, o.file, o.table, f"{o.rows_read:,}", f"{o.rows_accepted:,}",
-                      f"{o.rows_quarantined:,}", style=style)
+        table.add_row(o.source, Path(o.file).name, f"{o.rows_read:,}", f"{o.rows_accepted:,}",
+                      f"{o.rows_quarantined:,}", f"{o.rows_flagged:,}", style=style)
     console.print(table)
+    for report in result.reports:
+        for note in report.notes:
+            console.print(f"  [dim]{report.file}:[/dim] {note}")
     for error in result.errors:
         errors.print(f"[red]Source not loaded:[/red] {error}")
 
@@ -102,14 +113,18 @@ def run_command(
 def validate_command(config: ConfigOption = None, out: OutOption = Path("output")) -> None:
     """Ingest and validate the sources only. Exit status 1 when any row was rejected."""
     project = _load(config)
-    ctx = _run_or_exit(project, out, stages=STAGES[:1])
+    ctx = _run_or_exit(project, out, stages=VALIDATION_STAGES)
     assert ctx.ingest is not None
     _print_ingest(ctx.ingest)
+    console.print(f"Validation report: {ctx.out_dir / 'validation' / 'report.html'}")
+    for o in ctx.ingest.over_threshold:
+        errors.print(f"[red]{o.source}: {o.rejected_share:.1%} of rows rejected, above the "
+                     f"{ctx.ingest.max_rejected_share[o.source]:.1%} allowed[/red]")
     if ctx.ingest.clean:
         console.print("[green]✓ All rows passed validation.[/green]")
         return
     console.print(f"[yellow]{ctx.ingest.rows_quarantined:,} row(s) quarantined[/yellow]; "
-                  f"reasons in {out / 'quarantine.csv'}")
+                  f"reasons in {ctx.out_dir / 'quarantine.csv'}")
     raise typer.Exit(1)
 
 

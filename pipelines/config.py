@@ -6,6 +6,7 @@ YAML file, read here into frozen, typed objects whose errors name the file and t
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 from typing import Literal
 
@@ -18,6 +19,7 @@ CONTRACT_TABLES = (
     "territory_groups",
     "admin_codebook",
     "population",
+    "population_totals",
     "survey_responses",
     "admin_measures",
     "commuting",
@@ -33,11 +35,11 @@ class _Frozen(BaseModel):
 
 
 class ReaderOptions(_Frozen):
-    """How to read one file. Anything left empty is detected or takes the usual default."""
+    """How to read one file. Anything left empty is detected, and the read report says so."""
 
-    delimiter: str | None = Field(default=None, description="CSV field separator")
-    decimal: Literal[".", ","] = "."
-    encoding: str = Field(default="utf-8", description="CSV text encoding, e.g. cp1252")
+    delimiter: str | None = Field(default=None, description="CSV field separator (detected)")
+    decimal: Literal[".", ","] | None = Field(default=None, description="decimal mark (detected)")
+    encoding: str = Field(default="auto", description="CSV text encoding, e.g. utf-8, cp1252")
     sheet: str | None = Field(default=None, description="Excel sheet name (default: first)")
     header_row: int = Field(default=1, ge=1, description="spreadsheet row holding the header")
 
@@ -56,6 +58,11 @@ class Source(_Frozen):
     recode: dict[str, dict[str, str]] = Field(
         default_factory=dict, description="contract column -> {value in file: contract value}"
     )
+    missing_codes: dict[str, tuple[str, ...]] = Field(
+        default_factory=dict,
+        description="contract column (or '*' for all) -> codes meaning 'no answer' (codebook)",
+    )
+    max_rejected_share: float | None = Field(default=None, ge=0, le=1)
 
     @model_validator(mode="after")
     def _recode_mapped_columns(self) -> Source:
@@ -63,6 +70,34 @@ class Source(_Frozen):
         if self.columns and unknown:
             raise ValueError(f"recode names columns that are not mapped: {unknown}")
         return self
+
+
+class Waiver(_Frozen):
+    """An accepted, known failure: it is reported as waived instead of rejecting rows."""
+
+    source: str
+    check: str = Field(description="check id, as in the validation report")
+    rows: tuple[int, ...] = Field(default=(), description="file row numbers (default: all)")
+    territory: str | None = Field(default=None, description="only rows of this territory")
+    reason: str = Field(min_length=3)
+    owner: str = Field(min_length=2)
+    expires: date
+
+
+LonelyPsu = Literal["fail", "adjust", "average", "certainty", "remove"]
+
+
+class ValidationSettings(_Frozen):
+    """How strict the run is."""
+
+    max_rejected_share: float = Field(
+        default=0.05, ge=0, le=1,
+        description="the run fails when a source rejects a larger share of its rows")
+    lonely_psu: LonelyPsu = Field(
+        default="fail",
+        description="rule for survey strata with a single PSU; 'fail' rejects their rows")
+    population_tolerance: float = Field(
+        default=0.005, ge=0, description="relative gap allowed between detail and totals")
 
 
 class ReportSettings(_Frozen):
@@ -81,7 +116,10 @@ class ProjectConfig(_Frozen):
     years: tuple[int, ...] = Field(min_length=1)
     sources: tuple[Source, ...] = Field(min_length=1)
     report: ReportSettings = ReportSettings()
+    validation: ValidationSettings = ValidationSettings()
+    waivers: tuple[Waiver, ...] = ()
     root: Path = Field(default=Path("."), description="folder that source paths are relative to")
+    file: Path | None = Field(default=None, description="the project file itself")
 
     @model_validator(mode="after")
     def _one_source_name_each(self) -> ProjectConfig:
@@ -89,7 +127,13 @@ class ProjectConfig(_Frozen):
         duplicated = sorted({n for n in names if names.count(n) > 1})
         if duplicated:
             raise ValueError(f"source names must be unique; repeated: {duplicated}")
+        unknown = sorted({w.source for w in self.waivers} - set(names))
+        if unknown:
+            raise ValueError(f"waivers name unknown sources {unknown}; sources: {names}")
         return self
+
+    def expired_waivers(self, today: date) -> list[Waiver]:
+        return [w for w in self.waivers if w.expires < today]
 
     def path_of(self, source: Source) -> Path:
         return source.path if source.path.is_absolute() else self.root / source.path
@@ -116,7 +160,8 @@ def load_config(path: Path | str) -> ProjectConfig:
     if not isinstance(raw, dict):
         raise ConfigError(f"{path}: expected a mapping with 'name', 'years' and 'sources'")
     try:
-        return ProjectConfig.model_validate({**raw, "root": path.resolve().parent})
+        return ProjectConfig.model_validate(
+            {**raw, "root": path.resolve().parent, "file": path.resolve()})
     except ValidationError as error:
         problems = "\n".join(
             f"  - {_location(raw, e['loc'])}: {e['msg']}" for e in error.errors()

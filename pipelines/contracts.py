@@ -97,6 +97,17 @@ POPULATION = pa.DataFrameSchema(
     description="Residents by commune, year, sex and age group: denominators",
 )
 
+POPULATION_TOTALS = pa.DataFrameSchema(
+    {
+        "territory_code": _text("commune code", pa.Check.str_matches(COMMUNE_CODE)),
+        "year": _integer("reference year", YEARS),
+        "population": _number("total residents (legal population)", pa.Check.ge(0)),
+    },
+    unique=["territory_code", "year"],
+    name="population_totals",
+    description="Total residents by commune and year, to check the age-sex detail against",
+)
+
 SURVEY_RESPONSES = pa.DataFrameSchema(
     {
         "respondent_id": _text("respondent identifier, unique within a year"),
@@ -166,19 +177,25 @@ COMMUTING = pa.DataFrameSchema(
 
 SCHEMAS: dict[str, pa.DataFrameSchema] = {
     s.name: s
-    for s in (TERRITORIES, TERRITORY_GROUPS, ADMIN_CODEBOOK, POPULATION, SURVEY_RESPONSES,
-              ADMIN_MEASURES, COMMUTING)
+    for s in (TERRITORIES, TERRITORY_GROUPS, ADMIN_CODEBOOK, POPULATION, POPULATION_TOTALS,
+              SURVEY_RESPONSES, ADMIN_MEASURES, COMMUTING)
 }
+
+
 
 
 @dataclass(frozen=True)
 class Relation:
-    """A check that needs another contract table: the SQL is true for a valid row ``t``."""
+    """A check that needs more than one value: the SQL is true for a valid row ``t`` of the
+    table being validated (``_typed`` holds all its rows; other contract tables are loaded)."""
 
+    check_id: str
     table: str
     column: str
-    rule: str
+    en: str
+    fr: str
     sql: str
+    severity: str = "error"
 
 
 _KNOWN_COMMUNE = (
@@ -192,25 +209,60 @@ def _known_commune(table: str, column: str, outside_allowed: bool = False) -> Re
     sql = _KNOWN_COMMUNE.format(col=column)
     if outside_allowed:
         sql = f"(t.{column} = '{OUTSIDE_AREA}' OR {sql})"
-    return Relation(table, column, "commune exists and is valid for the year", sql)
+    return Relation(f"{table}.{column}.known_commune", table, column,
+                    "must be a commune of the territories table, valid that year",
+                    "doit être une commune de la table des territoires, valide cette année-là",
+                    sql)
 
 
-RELATIONS: tuple[Relation, ...] = (
-    Relation("territory_groups", "member_code", "member is a known commune",
-             "EXISTS (SELECT 1 FROM territories r WHERE r.territory_code = t.member_code "
-             "AND r.level = 'COM')"),
-    _known_commune("population", "territory_code"),
-    _known_commune("survey_responses", "territory_code"),
-    _known_commune("admin_measures", "territory_code"),
-    Relation("admin_measures", "measure_id", "measure is in the codebook",
-             "EXISTS (SELECT 1 FROM admin_codebook c WHERE c.measure_id = t.measure_id)"),
-    Relation("admin_measures", "value", "value within the codebook's range",
-             "NOT EXISTS (SELECT 1 FROM admin_codebook c WHERE c.measure_id = t.measure_id "
-             "AND (t.value < c.min_value OR t.value > c.max_value))"),
-    _known_commune("commuting", "residence_code", outside_allowed=True),
-    _known_commune("commuting", "workplace_code", outside_allowed=True),
-)
+def relations(tolerance: float, lonely_psu: str) -> tuple[Relation, ...]:
+    """The cross-row and cross-table checks, given the project's validation settings."""
+    return (
+        Relation("territory_groups.member_code.known_commune", "territory_groups", "member_code",
+                 "must be a commune of the territories table",
+                 "doit être une commune de la table des territoires",
+                 "EXISTS (SELECT 1 FROM territories r WHERE r.territory_code = t.member_code "
+                 "AND r.level = 'COM')"),
+        _known_commune("population", "territory_code"),
+        _known_commune("population_totals", "territory_code"),
+        Relation("population_totals.population.detail_sums_to_total", "population_totals",
+                 "population",
+                 f"must equal the sum of the age-sex groups (tolerance {tolerance:.1%})",
+                 f"doit égaler la somme des groupes d'âge et de sexe (tolérance {tolerance:.1%})",
+                 "NOT EXISTS (SELECT 1 FROM population p WHERE p.territory_code = "
+                 "t.territory_code AND p.year = t.year HAVING abs(sum(p.population) - "
+                 f"t.population) > {tolerance} * t.population)",
+                 severity="warning"),
+        _known_commune("survey_responses", "territory_code"),
+        Relation("survey_responses.psu.two_per_stratum", "survey_responses", "psu",
+                 "its stratum must have at least two PSUs (or declare validation.lonely_psu)",
+                 "sa strate doit compter au moins deux UPE (ou déclarer validation.lonely_psu)",
+                 "(SELECT count(DISTINCT s.psu) FROM _typed s WHERE s.year = t.year "
+                 "AND s.stratum = t.stratum) >= 2",
+                 severity="error" if lonely_psu == "fail" else "warning"),
+        _known_commune("admin_measures", "territory_code"),
+        Relation("admin_measures.measure_id.in_codebook", "admin_measures", "measure_id",
+                 "must be a measure of the codebook", "doit être une mesure du dictionnaire",
+                 "EXISTS (SELECT 1 FROM admin_codebook c WHERE c.measure_id = t.measure_id)"),
+        Relation("admin_measures.value.codebook_range", "admin_measures", "value",
+                 "must lie within the codebook's range for the measure",
+                 "doit être dans l'intervalle admis par le dictionnaire pour la mesure",
+                 "NOT EXISTS (SELECT 1 FROM admin_codebook c WHERE c.measure_id = t.measure_id "
+                 "AND (t.value < c.min_value OR t.value > c.max_value))"),
+        _known_commune("commuting", "residence_code", outside_allowed=True),
+        _known_commune("commuting", "workplace_code", outside_allowed=True),
+    )
+
 
 # Reference tables are validated first: the others are checked against them.
 LOAD_ORDER = ("territories", "territory_groups", "admin_codebook", "population",
-              "survey_responses", "admin_measures", "commuting")
+              "population_totals", "survey_responses", "admin_measures", "commuting")
+
+# Readable names of the patterns used in the schemas.
+PATTERN_NAMES = {
+    COMMUNE_CODE: ("a commune code (5 characters, e.g. 01053 or 2A004)",
+                   "un code commune (5 caractères, p. ex. 01053 ou 2A004)"),
+    FLOW_END_CODE: (f"a commune code, or {OUTSIDE_AREA} for outside the study area",
+                    f"un code commune, ou {OUTSIDE_AREA} hors de la zone d'étude"),
+    r"^\d{9}$": ("a 9-digit SIREN number", "un numéro SIREN à 9 chiffres"),
+}

@@ -13,16 +13,18 @@ from pathlib import Path
 
 import duckdb
 
-from pipelines.config import ProjectConfig
-from pipelines.contracts import LOAD_ORDER
-from pipelines.readers import SourceError, stage_source
+from pipelines.config import ProjectConfig, Source
+from pipelines.contracts import LOAD_ORDER, SCHEMAS
+from pipelines.readers import ReadReport, SourceError, stage_source
 from pipelines.validation import SourceOutcome, StagedSource, validate_table
 
 SOURCES_DDL = """
 CREATE OR REPLACE TABLE run_sources (
     source VARCHAR, file VARCHAR, sha256 VARCHAR, contract_table VARCHAR, rows_read BIGINT,
-    rows_accepted BIGINT, rows_quarantined BIGINT, error VARCHAR)
+    rows_accepted BIGINT, rows_quarantined BIGINT, rows_flagged BIGINT, rows_waived BIGINT,
+    read_notes VARCHAR, error VARCHAR)
 """
+RESET_TABLES = ("quarantine", "validation_failures", "validation_results")
 
 
 @dataclass(frozen=True)
@@ -31,6 +33,8 @@ class IngestResult:
 
     outcomes: tuple[SourceOutcome, ...]
     errors: tuple[SourceError, ...]
+    reports: tuple[ReadReport, ...]
+    max_rejected_share: dict[str, float]
 
     @property
     def rows_quarantined(self) -> int:
@@ -39,6 +43,11 @@ class IngestResult:
     @property
     def clean(self) -> bool:
         return not self.errors and self.rows_quarantined == 0
+
+    @property
+    def over_threshold(self) -> list[SourceOutcome]:
+        """Sources rejecting a larger share of their rows than the configuration allows."""
+        return [o for o in self.outcomes if o.rejected_share > self.max_rejected_share[o.source]]
 
 
 def file_sha256(path: Path) -> str:
@@ -49,41 +58,67 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def ingest(con: duckdb.DuckDBPyConnection, config: ProjectConfig) -> IngestResult:
-    """Stage, validate and load every source; record row accounting in ``run_sources``."""
-    con.execute(SOURCES_DDL)
-    con.execute("DROP TABLE IF EXISTS quarantine")
-    con.execute("DROP TABLE IF EXISTS validation_results")
-    outcomes: list[SourceOutcome] = []
-    errors: list[SourceError] = []
-    for table in LOAD_ORDER:
-        staged = []
-        for source in (s for s in config.sources if s.table == table):
-            path = config.path_of(source)
-            try:
-                staged.append(StagedSource(source.name, _display(path, config.root), table,
-                                           stage_source(con, config, source)))
-            except SourceError as error:
-                errors.append(error)
-                sha = file_sha256(path) if path.is_file() else None
-                con.execute("INSERT INTO run_sources VALUES (?, ?, ?, ?, 0, 0, 0, ?)",
-                            [source.name, _display(path, config.root), sha, table, error.message])
-        for outcome in validate_table(con, table, staged):
-            outcomes.append(outcome)
-            path = config.path_of(next(s for s in config.sources if s.name == outcome.source))
-            con.execute(
-                "INSERT INTO run_sources VALUES (?, ?, ?, ?, ?, ?, ?, NULL)",
-                [outcome.source, outcome.file, file_sha256(path), table, outcome.rows_read,
-                 outcome.rows_accepted, outcome.rows_quarantined],
-            )
-        for s in staged:
-            con.execute(f"DROP TABLE {s.staging}")
-    return IngestResult(tuple(outcomes), tuple(errors))
-
-
-def _display(path: Path, root: Path) -> str:
+def display_path(path: Path, root: Path) -> str:
     """Paths as the project names them (relative to its configuration file) when possible."""
     try:
         return path.resolve().relative_to(root.resolve()).as_posix()
     except ValueError:
         return str(path)
+
+
+def ingest(con: duckdb.DuckDBPyConnection, config: ProjectConfig) -> IngestResult:
+    """Stage, validate and load every source; record row accounting in ``run_sources``."""
+    con.execute(SOURCES_DDL)
+    for table in RESET_TABLES:
+        con.execute(f"DROP TABLE IF EXISTS {table}")
+    outcomes: list[SourceOutcome] = []
+    errors: list[SourceError] = []
+    reports: dict[str, ReadReport] = {}
+    for table in LOAD_ORDER:
+        staged = []
+        for source in (s for s in config.sources if s.table == table):
+            try:
+                staged.append(_stage(con, config, source, reports))
+            except SourceError as error:
+                errors.append(error)
+                _record_error(con, config, source, error)
+        waivers = [w for w in config.waivers if any(s.name == w.source for s in staged)]
+        for outcome in validate_table(con, table, staged, config.validation, waivers):
+            outcomes.append(outcome)
+            _record_outcome(con, config, outcome, reports[outcome.source])
+        for s in staged:
+            con.execute(f"DROP TABLE {s.staging}")
+            if s.rejects:
+                con.execute(f"DROP TABLE {s.rejects}")
+    thresholds = {s.name: (s.max_rejected_share if s.max_rejected_share is not None
+                           else config.validation.max_rejected_share) for s in config.sources}
+    return IngestResult(tuple(outcomes), tuple(errors), tuple(reports.values()), thresholds)
+
+
+def _stage(con: duckdb.DuckDBPyConnection, config: ProjectConfig, source: Source,
+           reports: dict[str, ReadReport]) -> StagedSource:
+    path = config.path_of(source)
+    staged = stage_source(con, config, source, display_path(path, config.root))
+    reports[source.name] = staged.report
+    file_columns = source.columns or {c: c for c in SCHEMAS[source.table].columns}
+    return StagedSource(source.name, staged.report.file, source.table, staged.staging,
+                        staged.rejects, file_columns)
+
+
+def _record_error(con: duckdb.DuckDBPyConnection, config: ProjectConfig, source: Source,
+                  error: SourceError) -> None:
+    path = config.path_of(source)
+    sha = file_sha256(path) if path.is_file() else None
+    con.execute("INSERT INTO run_sources VALUES (?, ?, ?, ?, 0, 0, 0, 0, 0, NULL, ?)",
+                [source.name, display_path(path, config.root), sha, source.table, error.message])
+
+
+def _record_outcome(con: duckdb.DuckDBPyConnection, config: ProjectConfig,
+                    outcome: SourceOutcome, report: ReadReport) -> None:
+    source = next(s for s in config.sources if s.name == outcome.source)
+    con.execute(
+        "INSERT INTO run_sources VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL)",
+        [outcome.source, outcome.file, file_sha256(config.path_of(source)), outcome.table,
+         outcome.rows_read, outcome.rows_accepted, outcome.rows_quarantined,
+         outcome.rows_flagged, outcome.rows_waived, "; ".join(report.notes) or None],
+    )

@@ -1,26 +1,36 @@
 """Readers: bring each declared source into a DuckDB staging table, as text, row numbers kept.
 
-Staging only renames (the source's column mapping), recodes declared values and normalises
-decimal commas; typing and checking happen in ``validation.py`` so that a bad value becomes a
-quarantined row with its reason, never a crash. ``_row`` is the row number a spreadsheet user
-sees in the file (the header is row ``header_row``, the first data row the next one).
+Offices send what their software exports: CSV in UTF-8 (with or without BOM) or Windows-1252,
+separated by ``;``, ``,`` or tabs, with decimal commas; Excel sheets with a title above the
+header; Parquet. Whatever the configuration leaves empty is detected, and every reader says
+what it found or fixed in a :class:`ReadReport`.
+
+Staging only renames (the source's column mapping), recodes declared values, turns declared
+missing-value codes into empty cells, restores the leading zero that spreadsheets strip from
+commune codes and normalises decimal commas; typing and checking happen in ``validation.py`` so
+that a bad value becomes a quarantined row with its reason, never a crash. ``_row`` is the row
+number a spreadsheet user sees (the header is row ``header_row``, the first data row the next).
+Lines that the CSV parser cannot split into the right number of fields are kept in
+``rej_<source>`` with their line number, for the quarantine.
 """
 
 from __future__ import annotations
 
-import tempfile
+import csv
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
 import pyarrow as pa
 from python_calamine import CalamineWorkbook
 
-from pipelines.config import ProjectConfig, Source
-from pipelines.contracts import SCHEMAS
+from pipelines.config import ProjectConfig, ReaderOptions, Source
+from pipelines.contracts import COMMUNE_CODE, SCHEMAS
+from pipelines.encodings import detect_delimiter, detect_encoding, transcode_to_utf8
 
-Reader = Callable[[duckdb.DuckDBPyConnection, Path, Source], str]
-NATIVE_ENCODINGS = {"utf-8", "utf8", "utf-8-sig"}
+NUMERIC_TYPES = {"Float64", "Int64"}
+COMMA_DECIMAL = r"^\s*-?[0-9][0-9 \x{00A0}\x{202F}]*,[0-9]+\s*$"
 
 
 class SourceError(Exception):
@@ -33,68 +43,136 @@ class SourceError(Exception):
         self.message = message
 
 
-def stage_source(con: duckdb.DuckDBPyConnection, config: ProjectConfig, source: Source) -> str:
-    """Create ``stg_<source>`` holding the source's rows as text; return its name."""
+@dataclass
+class ReadReport:
+    """What a reader found and did, so that a user can check it against the file."""
+
+    source: str
+    file: str
+    format: str
+    encoding: str | None = None
+    delimiter: str | None = None
+    decimal: str | None = None
+    sheet: str | None = None
+    header_row: int = 1
+    rows: int = 0
+    parse_rejects: int = 0
+    notes: list[str] = field(default_factory=list)
+    leading_rows: list[list[str | None]] = field(default_factory=list, repr=False)
+
+
+@dataclass(frozen=True)
+class Staged:
+    """A staged source: its staging table, its parser rejects (if any) and its read report."""
+
+    staging: str
+    rejects: str | None
+    report: ReadReport
+
+
+Reader = Callable[[duckdb.DuckDBPyConnection, Path, Source, ReadReport], tuple[str, str | None]]
+
+
+def stage_source(con: duckdb.DuckDBPyConnection, config: ProjectConfig, source: Source,
+                 display_name: str) -> Staged:
+    """Create ``stg_<source>`` holding the source's rows as text."""
     path = config.path_of(source)
     if not path.is_file():
         raise SourceError(source.name, path, "file not found")
-    raw_relation = READERS[source.format](con, path, source)
-    return _stage(con, raw_relation, path, source)
+    if path.stat().st_size == 0:
+        raise SourceError(source.name, path, "the file is empty")
+    report = ReadReport(source.name, display_name, source.format,
+                        header_row=source.options.header_row)
+    raw, rejects = READERS[source.format](con, path, source, report)
+    report.rows = con.execute(f"SELECT count(*) FROM {raw}").fetchall()[0][0]
+    if report.rows + report.parse_rejects == 0:
+        con.execute(f"DROP TABLE {raw}")
+        raise SourceError(source.name, path, "the file has a header but no data rows")
+    return Staged(_stage(con, raw, path, source, report), rejects, report)
 
 
-def _read_csv(con: duckdb.DuckDBPyConnection, path: Path, source: Source) -> str:
+def _read_csv(con: duckdb.DuckDBPyConnection, path: Path, source: Source,
+              report: ReadReport) -> tuple[str, str | None]:
     options = source.options
-    readable = _as_utf8(path, options.encoding, source.name)
-    delimiter = f", delim = '{options.delimiter}'" if options.delimiter else ""
-    skip = f", skip = {options.header_row - 1}" if options.header_row > 1 else ""
-    name = f"raw_{source.name}"
     try:
+        encoding, note = detect_encoding(path, options.encoding)
+        readable = transcode_to_utf8(path, encoding)
+    except UnicodeError as error:
+        raise SourceError(source.name, path, str(error)) from None
+    report.encoding = encoding
+    if note:
+        report.notes.append(note)
+    try:
+        delimiter = options.delimiter or detect_delimiter(readable, options.header_row)
+        report.delimiter = delimiter
+        name, rejects = f"raw_{source.name}", f"rej_{source.name}"
         con.execute(
-            f"CREATE OR REPLACE TEMP TABLE {name} AS "
-            f"SELECT row_number() OVER () + {options.header_row} AS _row, * "
-            f"FROM read_csv(?, all_varchar = true, header = true{delimiter}{skip})",
-            [str(readable)],
+            f"CREATE OR REPLACE TEMP TABLE _parsed AS SELECT row_number() OVER () AS _k, * "
+            f"FROM read_csv(?, all_varchar = true, header = true, delim = ?, quote = '\"', "
+            f"skip = {options.header_row - 1}, store_rejects = true, "
+            f"rejects_table = '_rejects', rejects_scan = '_reject_scans', "
+            f"auto_detect = false, columns = {_csv_columns(readable, delimiter, options)})",
+            [str(readable), delimiter],
         )
     except duckdb.Error as error:
-        message = f"cannot be read as CSV: {_first_line(error)}"
-        raise SourceError(source.name, path, message) from None
+        raise SourceError(source.name, path,
+                          f"cannot be read as CSV: {_first_line(error)}") from None
     finally:
         if readable != path:
             readable.unlink()
-    return name
+    _number_csv_rows(con, name, rejects, options.header_row)
+    report.parse_rejects = con.execute(f"SELECT count(*) FROM {rejects}").fetchall()[0][0]
+    return name, rejects
 
 
-def _as_utf8(path: Path, encoding: str, source: str) -> Path:
-    """DuckDB reads UTF-8 only (without extensions): other encodings are transcoded first."""
-    if encoding.lower() in NATIVE_ENCODINGS:
-        return path
-    with tempfile.NamedTemporaryFile(prefix="lci-", suffix=".csv", delete=False) as handle:
-        target = Path(handle.name)
-    try:
-        with open(path, encoding=encoding, newline="") as src, open(
-            target, "w", encoding="utf-8", newline=""
-        ) as dst:
-            while chunk := src.read(1 << 20):
-                dst.write(chunk)
-    except (UnicodeDecodeError, LookupError) as error:
-        target.unlink()
-        raise SourceError(source, path, f"not readable as {encoding}: {error}") from None
-    return target
+def _csv_columns(path: Path, delimiter: str, options: ReaderOptions) -> str:
+    """Declare every header column as text, so DuckDB neither guesses types nor names."""
+    with open(path, encoding="utf-8-sig", newline="") as handle:
+        for _ in range(options.header_row - 1):
+            handle.readline()
+        header = next(csv.reader([handle.readline()], delimiter=delimiter), [])
+    names = [h.strip() or f"column_{n + 1}" for n, h in enumerate(header)]
+    return "{" + ", ".join(f"'{_escape(n)}': 'VARCHAR'" for n in names) + "}"
 
 
-def _read_xlsx(con: duckdb.DuckDBPyConnection, path: Path, source: Source) -> str:
+def _number_csv_rows(con: duckdb.DuckDBPyConnection, name: str, rejects: str,
+                     header_row: int) -> None:
+    """Give parsed rows their file line numbers: the data lines not rejected by the parser,
+    in order (one line per record; a quoted field spanning lines shifts the count)."""
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE {rejects} AS
+        SELECT DISTINCT ON (line) line::BIGINT AS _row, column_name AS "column",
+               CAST(error_type AS VARCHAR) AS error_type, csv_line AS value
+        FROM _rejects ORDER BY line""")
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE {name} AS
+        WITH lines AS (
+            SELECT line AS _row, row_number() OVER (ORDER BY line) AS _k
+            FROM range({header_row + 1},
+                       {header_row + 1} + (SELECT count(*) FROM _parsed)
+                       + (SELECT count(*) FROM {rejects})) r(line)
+            WHERE line NOT IN (SELECT _row FROM {rejects}))
+        SELECT l._row, p.* EXCLUDE (_k) FROM _parsed p JOIN lines l USING (_k) ORDER BY _row""")
+    con.execute("DROP TABLE _parsed")
+    con.execute("DROP TABLE IF EXISTS _rejects")
+    con.execute("DROP TABLE IF EXISTS _reject_scans")
+
+
+def _read_xlsx(con: duckdb.DuckDBPyConnection, path: Path, source: Source,
+               report: ReadReport) -> tuple[str, str | None]:
     options = source.options
     try:
         workbook = CalamineWorkbook.from_path(str(path))
         sheet_name = options.sheet or workbook.sheet_names[0]
         if sheet_name not in workbook.sheet_names:
-            raise SourceError(source.name, path, f"no sheet named '{sheet_name}'; sheets: "
-                              f"{workbook.sheet_names}")
+            raise SourceError(source.name, path, f"no sheet named '{sheet_name}'; the "
+                              f"workbook has {workbook.sheet_names}")
         rows = workbook.get_sheet_by_name(sheet_name).to_python(skip_empty_area=False)
     except SourceError:
         raise
     except Exception as error:  # calamine raises several kinds for unreadable workbooks
         raise SourceError(source.name, path, f"cannot be read as Excel: {error}") from None
+    report.sheet = sheet_name
     header_index = options.header_row - 1
     if len(rows) <= header_index:
         raise SourceError(source.name, path,
@@ -113,7 +191,8 @@ def _read_xlsx(con: duckdb.DuckDBPyConnection, path: Path, source: Source) -> st
     con.register(f"{name}_arrow", pa.table(columns))
     con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT * FROM {name}_arrow")
     con.unregister(f"{name}_arrow")
-    return name
+    report.leading_rows = [[_cell_text(c) for c in row] for row in rows[:12]]
+    return name, None
 
 
 def _cell_text(cell: object) -> str | None:
@@ -125,7 +204,8 @@ def _cell_text(cell: object) -> str | None:
     return str(cell)
 
 
-def _read_parquet(con: duckdb.DuckDBPyConnection, path: Path, source: Source) -> str:
+def _read_parquet(con: duckdb.DuckDBPyConnection, path: Path, source: Source,
+                  report: ReadReport) -> tuple[str, str | None]:
     name = f"raw_{source.name}"
     try:
         columns = [row[0] for row in con.execute(
@@ -138,15 +218,16 @@ def _read_parquet(con: duckdb.DuckDBPyConnection, path: Path, source: Source) ->
             [str(path)],
         )
     except duckdb.Error as error:
-        raise SourceError(source.name, path, f"cannot be read as Parquet: {_first_line(error)}") \
-            from None
-    return name
+        raise SourceError(source.name, path,
+                          f"cannot be read as Parquet: {_first_line(error)}") from None
+    return name, None
 
 
 READERS: dict[str, Reader] = {"csv": _read_csv, "xlsx": _read_xlsx, "parquet": _read_parquet}
 
 
-def _stage(con: duckdb.DuckDBPyConnection, raw: str, path: Path, source: Source) -> str:
+def _stage(con: duckdb.DuckDBPyConnection, raw: str, path: Path, source: Source,
+           report: ReadReport) -> str:
     """Rename to contract columns, recode declared values, normalise decimal commas."""
     available = [row[0] for row in con.execute(f"DESCRIBE {raw}").fetchall()]
     schema = SCHEMAS[source.table]
@@ -155,29 +236,102 @@ def _stage(con: duckdb.DuckDBPyConnection, raw: str, path: Path, source: Source)
     if missing_contract:
         raise SourceError(source.name, path, f"no mapping for contract column(s) "
                           f"{missing_contract} of table '{source.table}'")
-    missing = [f"'{mapping[c]}'" for c in schema.columns if mapping[c] not in available]
+    missing = [mapping[c] for c in schema.columns if mapping[c] not in available]
     if missing:
-        shown = [c for c in available if c != "_row"]
-        raise SourceError(source.name, path, f"missing column(s) {', '.join(missing)}; "
-                          f"the file has {shown}")
+        raise SourceError(source.name, path, _missing_columns_message(missing, available, report))
+    decimal = source.options.decimal or _detect_decimal(con, raw, schema, mapping, report)
+    report.decimal = decimal
     selects = ["_row"]
     for column, spec in schema.columns.items():
         value = f"NULLIF(TRIM(\"{mapping[column]}\"), '')"
+        codes = source.missing_codes.get(column, source.missing_codes.get("*", []))
+        if codes and column not in _keys(schema):
+            value = f"CASE WHEN {value} IN ({', '.join(_quote(c) for c in codes)}) THEN NULL " \
+                    f"ELSE {value} END"
         if column in source.recode:
             pairs = ", ".join(f"{_quote(k)}: {_quote(v)}" for k, v in source.recode[column].items())
             value = f"COALESCE(MAP {{{pairs}}}[{value}], {value})"
-        if source.options.decimal == "," and str(spec.dtype) in {"Float64", "Int64"}:
+        if decimal == "," and str(spec.dtype) in NUMERIC_TYPES:
             value = (f"REPLACE(REGEXP_REPLACE({value}, '[\\s\\x{{00A0}}\\x{{202F}}]', '', 'g'), "
                      f"',', '.')")
+        if _is_commune_code(spec):
+            value = f"CASE WHEN regexp_full_match({value}, '[0-9]{{4}}') THEN '0' || {value} " \
+                    f"ELSE {value} END"
         selects.append(f"{value} AS {column}")
     name = f"stg_{source.name}"
     con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT {', '.join(selects)} FROM {raw}")
+    _note_fixes(con, raw, schema, mapping, source, report)
     con.execute(f"DROP TABLE {raw}")
     return name
 
 
+def _keys(schema) -> set[str]:
+    return set(schema.unique or ())
+
+
+def _is_commune_code(spec) -> bool:
+    return any(c.name == "str_matches" and c.statistics.get("pattern", "").startswith(
+        COMMUNE_CODE) for c in spec.checks)
+
+
+def _detect_decimal(con: duckdb.DuckDBPyConnection, raw: str, schema, mapping: dict[str, str],
+                    report: ReadReport) -> str:
+    """Decimal comma when numeric columns hold values like '12,5' and none like '12.5'."""
+    numeric = [mapping[c] for c, spec in schema.columns.items()
+               if str(spec.dtype) in NUMERIC_TYPES]
+    if not numeric:
+        return "."
+    commas = " OR ".join(f"regexp_full_match(\"{c}\", '{COMMA_DECIMAL[1:-1]}')" for c in numeric)
+    points = " OR ".join(f"regexp_full_match(\"{c}\", '\\s*-?[0-9]+\\.[0-9]+\\s*')"
+                         for c in numeric)
+    with_comma, with_point = con.execute(
+        f"SELECT count(*) FILTER (WHERE {commas}), count(*) FILTER (WHERE {points}) FROM {raw}"
+    ).fetchall()[0]
+    if with_comma and not with_point:
+        report.notes.append(f"decimal comma detected ({with_comma:,} values)")
+        return ","
+    return "."
+
+
+def _note_fixes(con: duckdb.DuckDBPyConnection, raw: str, schema, mapping: dict[str, str],
+                source: Source, report: ReadReport) -> None:
+    """Count what staging changed, so the read report can say it."""
+    for column, spec in schema.columns.items():
+        original = f'NULLIF(TRIM("{mapping[column]}"), \'\')'
+        if _is_commune_code(spec):
+            restored = con.execute(f"SELECT count(*) FROM {raw} WHERE regexp_full_match("
+                                   f"{original}, '[0-9]{{4}}')").fetchall()[0][0]
+            if restored:
+                report.notes.append(f"restored the leading zero of {restored:,} code(s) in "
+                                    f"'{mapping[column]}' (e.g. 1053 → 01053)")
+        codes = source.missing_codes.get(column, source.missing_codes.get("*", []))
+        if codes and column not in _keys(schema):
+            found = con.execute(f"SELECT count(*) FROM {raw} WHERE {original} IN "
+                                f"({', '.join(_quote(c) for c in codes)})").fetchall()[0][0]
+            if found:
+                report.notes.append(f"{found:,} declared missing-value code(s) in "
+                                    f"'{mapping[column]}' read as no answer")
+
+
+def _missing_columns_message(missing: list[str], available: list[str],
+                             report: ReadReport) -> str:
+    shown = [c for c in available if c != "_row"]
+    message = f"missing column(s) {', '.join(repr(m) for m in missing)}; the file has {shown}"
+    if len(shown) == 1 and any(d in shown[0] for d in ";,\t|"):
+        message += " — the header looks like one column: is the delimiter right?"
+    for number, row in enumerate(report.leading_rows, start=1):
+        if number != report.header_row and set(missing) <= set(row):
+            message += f" — the expected header is on row {number}: set header_row: {number}"
+            break
+    return message
+
+
 def _quote(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
+
+
+def _escape(text: str) -> str:
+    return text.replace("'", "''")
 
 
 def _first_line(error: Exception) -> str:

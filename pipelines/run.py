@@ -1,27 +1,43 @@
 """The annual run as an ordered list of named stages sharing one signature.
 
 ingest (sources → validated warehouse) → indicators (catalogue → ``indicator_values``) →
-report (comparison tables, annual report, exports). The warehouse is built beside its final
-place and moved there at the end, so a failed run leaves the previous one intact.
+report (comparison tables, annual report, exports) → bundle (validated Parquet, validation
+report, manifest). Everything is written into a fresh folder beside the output folder and
+swapped into place at the end, so a failed or interrupted run leaves the previous outputs
+intact; the failed run's folder is kept as ``<out>.failed`` for diagnosis.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import Literal
 
 import duckdb
 
 from indicators import Catalogue, compute_indicator_values, load_catalogue
+from pipelines.bundle import (
+    copy_project_file,
+    new_run,
+    record_history,
+    write_manifest,
+    write_run_info,
+    write_tables,
+)
 from pipelines.config import ProjectConfig
 from pipelines.ingest import IngestResult, ingest
-from reports import write_exports, write_report
+from reports import write_exports, write_report, write_validation_report
 
 Language = Literal["en", "fr"]
 WAREHOUSE_NAME = "warehouse.duckdb"
+
+
+class RunFailed(Exception):
+    """The run stopped for a reason the user must act on; previous outputs are untouched."""
 
 
 @dataclass
@@ -34,18 +50,36 @@ class RunContext:
     out_dir: Path
     year: int
     lang: Language
+    final_dir: Path
     ingest: IngestResult | None = None
     indicator_rows: int = 0
     written: list[Path] = field(default_factory=list)
 
 
-def stage_ingest(ctx: RunContext) -> None:
+def stage_validate(ctx: RunContext) -> None:
+    """Ingest and validate every source; write the quarantine and the validation report."""
     ctx.ingest = ingest(ctx.con, ctx.config)
     quarantine = ctx.out_dir / "quarantine.csv"
+    rule = "rule_fr" if ctx.lang == "fr" else "rule_en"
     ctx.con.execute(
-        f"COPY (SELECT * FROM quarantine ORDER BY ALL) TO '{quarantine}' (HEADER, DELIMITER ',')"
+        f"COPY (SELECT file, row_number AS row, file_column AS \"column\", value, {rule} AS rule, "
+        f"check_id, source, contract_table, record FROM quarantine "
+        f"ORDER BY source, row_number, file_column, check_id) TO '{quarantine}' (HEADER)"
     )
     ctx.written.append(quarantine)
+    ctx.written.extend(write_validation_report(ctx.con, ctx.out_dir / "validation", ctx.lang))
+
+
+def stage_ingest(ctx: RunContext) -> None:
+    """Validation, and the run stops when a source rejects too large a share of its rows."""
+    stage_validate(ctx)
+    assert ctx.ingest is not None
+    too_many = ctx.ingest.over_threshold
+    if too_many:
+        lines = [f"{o.source}: {o.rows_quarantined:,} of {o.rows_read:,} rows rejected "
+                 f"({o.rejected_share:.1%} > {ctx.ingest.max_rejected_share[o.source]:.1%})"
+                 for o in too_many]
+        raise RunFailed("too many rejected rows:\n  " + "\n  ".join(lines))
 
 
 def stage_indicators(ctx: RunContext) -> None:
@@ -61,12 +95,37 @@ def stage_report(ctx: RunContext) -> None:
     ctx.written.extend(write_exports(ctx.con, ctx.catalogue, year_dir))
 
 
+def stage_bundle(ctx: RunContext) -> None:
+    """The auditor's bundle: validated Parquet, published values, project file, manifest."""
+    run_id, run_at = new_run()
+    ctx.written.extend(write_tables(ctx.con, ctx.out_dir))
+    if ctx.config.file is not None:
+        ctx.written.append(copy_project_file(ctx.config.file, ctx.out_dir))
+    record_history(ctx.con, ctx.final_dir / WAREHOUSE_NAME, run_id, run_at)
+    ctx.written.append(write_run_info(ctx.out_dir, run_id, run_at, ctx.config.root))
+    ctx.written.append(write_manifest(ctx.con, ctx.out_dir,
+                                      catalogue_sha256=ctx.catalogue.sha256,
+                                      config_file=ctx.config.file or Path("lci.yaml"),
+                                      year=ctx.year, lang=ctx.lang))
+
+
 Stage = Callable[[RunContext], None]
 STAGES: tuple[tuple[str, Stage], ...] = (
     ("ingest", stage_ingest),
     ("indicators", stage_indicators),
     ("report", stage_report),
+    ("bundle", stage_bundle),
 )
+VALIDATION_STAGES: tuple[tuple[str, Stage], ...] = (("ingest", stage_validate),)
+
+
+def check_waivers(config: ProjectConfig, today: date) -> None:
+    """An expired waiver fails the run: accepted exceptions must be reviewed, not forgotten."""
+    expired = config.expired_waivers(today)
+    if expired:
+        lines = [f"{w.source} / {w.check} (owner {w.owner}) expired on {w.expires}: {w.reason}"
+                 for w in expired]
+        raise RunFailed("expired waiver(s) — renew or remove them:\n  " + "\n  ".join(lines))
 
 
 def run(
@@ -77,26 +136,51 @@ def run(
     lang: Language = "en",
     stages: tuple[tuple[str, Stage], ...] = STAGES,
     on_stage: Callable[[str], None] = lambda name: None,
+    today: date | None = None,
 ) -> RunContext:
     """Run the given stages (by default all) and return what they produced."""
     year = year or config.latest_year
     if year not in config.years:
         raise ValueError(f"year {year} is not one of the project's years {list(config.years)}")
-    out_dir.mkdir(parents=True, exist_ok=True)
-    final = out_dir / WAREHOUSE_NAME
-    building = out_dir / f".{WAREHOUSE_NAME}.building"
-    building.unlink(missing_ok=True)
-    con = duckdb.connect(str(building))
-    ctx = RunContext(config, load_catalogue(), con, out_dir, year, lang)
+    check_waivers(config, today or date.today())
+    out_dir = out_dir.resolve()
+    _refuse_foreign_folder(out_dir)
+    building = out_dir.with_name(f".{out_dir.name}.building")
+    shutil.rmtree(building, ignore_errors=True)
+    building.mkdir(parents=True)
+    con = duckdb.connect(str(building / WAREHOUSE_NAME))
+    ctx = RunContext(config, load_catalogue(), con, building, year, lang, final_dir=out_dir)
     try:
         for name, stage in stages:
             on_stage(name)
             stage(ctx)
     except BaseException:
         con.close()
-        building.unlink(missing_ok=True)
+        failed = out_dir.with_name(f"{out_dir.name}.failed")
+        shutil.rmtree(failed, ignore_errors=True)
+        os.replace(building, failed)
         raise
     con.close()
-    os.replace(building, final)
-    ctx.written.insert(0, final)
+    _swap_into_place(building, out_dir)
+    ctx.written = [out_dir / p.relative_to(building) for p in
+                   [building / WAREHOUSE_NAME, *ctx.written]]
+    ctx.out_dir = out_dir
     return ctx
+
+
+def _refuse_foreign_folder(out_dir: Path) -> None:
+    """Never replace a folder that holds something other than a previous run's outputs."""
+    if out_dir.is_dir() and any(out_dir.iterdir()) and not (out_dir / WAREHOUSE_NAME).exists():
+        raise RunFailed(f"{out_dir} is not empty and holds no previous LCI run: choose a new or "
+                        f"empty output folder (--out)")
+
+
+def _swap_into_place(building: Path, out_dir: Path) -> None:
+    """Replace the output folder by the finished one; the old one is removed only after."""
+    previous = out_dir.with_name(f".{out_dir.name}.previous")
+    shutil.rmtree(previous, ignore_errors=True)
+    if out_dir.exists():
+        os.replace(out_dir, previous)
+    os.replace(building, out_dir)
+    shutil.rmtree(previous, ignore_errors=True)
+    shutil.rmtree(out_dir.with_name(f"{out_dir.name}.failed"), ignore_errors=True)

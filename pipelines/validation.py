@@ -1,32 +1,54 @@
 """Validation: type, check and relate staged rows; load the good ones, quarantine the rest.
 
 Pandera's built-in checks are compiled to DuckDB SQL predicates (one query per check, run where
-the data lives) so that every failure keeps its source file, row number, column, rule and raw
-value. Nothing is dropped: for every source, rows read = rows accepted + rows quarantined.
+the data lives, so large tables are never pulled into pandas) and every failure keeps its source
+file, row number, column, rule and raw value. Checks have a severity: an ``error`` quarantines
+the row, a ``warning`` keeps it and flags it; a declared waiver accepts a known failure and
+reports it as waived. Nothing is dropped: for every source, rows read = rows accepted + rows
+quarantined, counted independently and checked.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import duckdb
+import pandas as pd
 import pandera.polars as pa
 
-from pipelines.contracts import RELATIONS, SCHEMAS
+from pipelines.config import ValidationSettings, Waiver
+from pipelines.contracts import SCHEMAS, relations
+from pipelines.messages import (
+    PARSE_OTHER,
+    PARSE_RULES,
+    REQUIRED,
+    TYPE_RULES,
+    describe_check,
+    unique_rule,
+)
 
+DEFAULT_SETTINGS = ValidationSettings()
 DUCKDB_TYPES = {"String": "VARCHAR", "Int64": "BIGINT", "Float64": "DOUBLE"}
-TYPE_NAMES = {"String": "text", "Int64": "a whole number", "Float64": "a number"}
+TERRITORY_COLUMNS = ("territory_code", "residence_code", "member_code")
 
+FAILURES_DDL = """
+CREATE TABLE IF NOT EXISTS validation_failures (
+    contract_table VARCHAR, source VARCHAR, file VARCHAR, row_number BIGINT, "column" VARCHAR,
+    file_column VARCHAR, check_id VARCHAR, severity VARCHAR, value VARCHAR, rule_en VARCHAR,
+    rule_fr VARCHAR, territory_code VARCHAR, outcome VARCHAR, waiver VARCHAR)
+"""
 QUARANTINE_DDL = """
 CREATE TABLE IF NOT EXISTS quarantine (
-    source VARCHAR, file VARCHAR, row_number BIGINT, "column" VARCHAR, rule VARCHAR,
-    value VARCHAR, contract_table VARCHAR)
+    contract_table VARCHAR, source VARCHAR, file VARCHAR, row_number BIGINT, "column" VARCHAR,
+    file_column VARCHAR, check_id VARCHAR, value VARCHAR, rule_en VARCHAR, rule_fr VARCHAR,
+    record VARCHAR)
 """
-CHECK_RESULTS_DDL = """
+RESULTS_DDL = """
 CREATE TABLE IF NOT EXISTS validation_results (
-    contract_table VARCHAR, "column" VARCHAR, rule VARCHAR, rows_checked BIGINT,
-    rows_failed BIGINT)
+    contract_table VARCHAR, check_id VARCHAR, "column" VARCHAR, severity VARCHAR,
+    rule_en VARCHAR, rule_fr VARCHAR, rows_checked BIGINT, rows_failed BIGINT,
+    rows_waived BIGINT, examples VARCHAR)
 """
 
 
@@ -38,6 +60,8 @@ class StagedSource:
     file: str
     table: str
     staging: str
+    rejects: str | None = None
+    file_columns: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -50,10 +74,30 @@ class SourceOutcome:
     rows_read: int
     rows_accepted: int
     rows_quarantined: int
+    rows_flagged: int = 0
+    rows_waived: int = 0
 
     @property
     def balanced(self) -> bool:
         return self.rows_read == self.rows_accepted + self.rows_quarantined
+
+    @property
+    def rejected_share(self) -> float:
+        return self.rows_quarantined / self.rows_read if self.rows_read else 0.0
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One executable check: ``failing`` is SQL over ``_typed t``, true for a failing row."""
+
+    check_id: str
+    table: str
+    column: str
+    severity: str
+    en: str
+    fr: str
+    failing: str
+    value: str
 
 
 def _literal(value: object) -> str:
@@ -113,31 +157,67 @@ def typed_expression(column: str, dtype: str) -> str:
     return f'TRY_CAST("{column}" AS {DUCKDB_TYPES[dtype]})'
 
 
+def rules_for(table: str, settings: ValidationSettings) -> list[Rule]:
+    """Every check of a contract table, from its Pandera schema and its relations."""
+    schema = SCHEMAS[table]
+    rules = []
+    for column, spec in schema.columns.items():
+        dtype = str(spec.dtype)
+        raw = f'"_raw_{column}"'
+        rules.append(Rule(f"{table}.{column}.type", table, column, "error", *TYPE_RULES[dtype],
+                          f'{raw} IS NOT NULL AND "{column}" IS NULL', raw))
+        if not spec.nullable:
+            rules.append(Rule(f"{table}.{column}.required", table, column, "error", *REQUIRED,
+                              f"{raw} IS NULL", raw))
+        for check in spec.checks:
+            rules.append(Rule(
+                f"{table}.{column}.{check.name}", table, column,
+                "warning" if check.raise_warning else "error", *describe_check(check),
+                f'"{column}" IS NOT NULL AND NOT ({check_predicate(column, check)})', raw))
+    if schema.unique:
+        key = ", ".join(f'"{c}"' for c in schema.unique)
+        shown = " || ' | ' || ".join(f'coalesce(CAST("{c}" AS VARCHAR), \'\')'
+                                     for c in schema.unique)
+        rules.append(Rule(f"{table}.unique", table, ",".join(schema.unique), "error",
+                          *unique_rule(list(schema.unique)),
+                          f"({key}) IN (SELECT ({key}) FROM _typed GROUP BY {key} "
+                          f"HAVING count(*) > 1)", shown))
+    for relation in relations(settings.population_tolerance, settings.lonely_psu):
+        if relation.table == table:
+            rules.append(Rule(relation.check_id, table, relation.column, relation.severity,
+                              relation.en, relation.fr,
+                              f'"{relation.column}" IS NOT NULL AND NOT ({relation.sql})',
+                              f'"_raw_{relation.column}"'))
+    return rules
+
+
 def validate_table(
-    con: duckdb.DuckDBPyConnection, table: str, sources: Sequence[StagedSource]
+    con: duckdb.DuckDBPyConnection,
+    table: str,
+    sources: Sequence[StagedSource],
+    settings: ValidationSettings = DEFAULT_SETTINGS,
+    waivers: Sequence[Waiver] = (),
 ) -> list[SourceOutcome]:
     """Validate every staged source of one contract table and load the accepted rows."""
     schema = SCHEMAS[table]
-    con.execute(QUARANTINE_DDL)
-    con.execute(CHECK_RESULTS_DDL)
+    for ddl in (FAILURES_DDL, QUARANTINE_DDL, RESULTS_DDL):
+        con.execute(ddl)
     _create_contract_table(con, table, schema)
     if not sources:
         return []
-    _union_staged(con, table, schema, sources)
-    failures = _failure_queries(table, schema)
-    con.execute(
-        f"CREATE OR REPLACE TEMP TABLE _failures AS {' UNION ALL '.join(q for _, _, q in failures)}"
-    )
-    _record_results(con, table, failures)
-    con.execute(f"""
-        INSERT INTO quarantine
-        SELECT f._source, f._file, f._row, f."column", f.rule, f.value, '{table}'
-        FROM _failures f ORDER BY f._source, f._row, f."column", f.rule""")
+    _union_staged(con, schema, sources)
+    rules = rules_for(table, settings)
+    _collect_failures(con, table, rules, sources)
+    _apply_waivers(con, waivers)
+    con.execute("INSERT INTO validation_failures SELECT * FROM _failures ORDER BY ALL")
+    _quarantine(con, table, schema)
+    _record_results(con, table, rules, sources)
     columns = ", ".join(f'"{c}"' for c in schema.columns)
     inserted = con.execute(f"""
         INSERT INTO {table}
         SELECT {columns} FROM _typed t
-        WHERE NOT EXISTS (SELECT 1 FROM _failures f WHERE f._source = t._source AND f._row = t._row)
+        WHERE NOT EXISTS (SELECT 1 FROM _failures f WHERE f.source = t._source
+                          AND f.row_number = t._row AND f.outcome = 'quarantined')
         ORDER BY t._source, t._row""").fetchall()[0][0]
     outcomes = [_outcome(con, table, s) for s in sources]
     if inserted != sum(o.rows_accepted for o in outcomes):  # a bug, never a silent loss
@@ -152,72 +232,128 @@ def _create_contract_table(con: duckdb.DuckDBPyConnection, table: str,
     con.execute(f"CREATE OR REPLACE TABLE {table} ({columns})")
 
 
-def _union_staged(con: duckdb.DuckDBPyConnection, table: str, schema: pa.DataFrameSchema,
+def _union_staged(con: duckdb.DuckDBPyConnection, schema: pa.DataFrameSchema,
                   sources: Sequence[StagedSource]) -> None:
     """One typed relation over all sources of the table, keeping raw text beside typed values."""
     parts = []
+    territory = next((c for c in TERRITORY_COLUMNS if c in schema.columns), None)
     for s in sources:
         raw = ", ".join(f'"{c}" AS "_raw_{c}"' for c in schema.columns)
         typed = ", ".join(f"{typed_expression(c, str(spec.dtype))} AS \"{c}\""
                           for c, spec in schema.columns.items())
+        where = f'"{territory}"' if territory else "NULL"
         parts.append(f"SELECT {_literal(s.name)} AS _source, {_literal(s.file)} AS _file, _row, "
-                     f"{raw}, {typed} FROM {s.staging}")
+                     f"{where} AS _territory, {raw}, {typed} FROM {s.staging}")
     con.execute(f"CREATE OR REPLACE TEMP TABLE _typed AS {' UNION ALL '.join(parts)}")
 
 
-def _failure_queries(table: str, schema: pa.DataFrameSchema) -> list[tuple[str, str, str]]:
-    """(column, rule, query) for every check; each query lists the failing rows."""
-    queries = []
+def _collect_failures(con: duckdb.DuckDBPyConnection, table: str, rules: list[Rule],
+                      sources: Sequence[StagedSource]) -> None:
+    """``_failures``: one row per failing row and check, parser rejects included."""
+    file_columns = {s.name: s.file_columns for s in sources}
+    mapping = pd.DataFrame(
+        [(source, column, name) for source, cols in file_columns.items()
+         for column, name in cols.items()] or [("", "", "")],
+        columns=["source", "column", "file_column"])
+    con.register("_file_columns_frame", mapping)
+    parts = [
+        f"SELECT {_literal(table)}, _source, _file, _row, {_literal(r.column)}, NULL, "
+        f"{_literal(r.check_id)}, {_literal(r.severity)}, CAST({r.value} AS VARCHAR), "
+        f"{_literal(r.en)}, {_literal(r.fr)}, _territory FROM _typed t WHERE {r.failing}"
+        for r in rules
+    ]
+    for s in (s for s in sources if s.rejects):
+        cases_en = " ".join(f"WHEN {_literal(k)} THEN {_literal(v[0])}"
+                            for k, v in PARSE_RULES.items())
+        cases_fr = " ".join(f"WHEN {_literal(k)} THEN {_literal(v[1])}"
+                            for k, v in PARSE_RULES.items())
+        parts.append(
+            f"SELECT {_literal(table)}, {_literal(s.name)}, {_literal(s.file)}, _row, "
+            f"'(whole line)', coalesce(\"column\", '(whole line)'), {_literal(table + '.parse')}, "
+            f"'error', value, CASE error_type {cases_en} ELSE {_literal(PARSE_OTHER[0])} END, "
+            f"CASE error_type {cases_fr} ELSE {_literal(PARSE_OTHER[1])} END, NULL "
+            f"FROM {s.rejects}")
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE _failures AS
+        WITH found (contract_table, source, file, row_number, "column", file_column, check_id,
+                    severity, value, rule_en, rule_fr, territory_code) AS (
+            {' UNION ALL '.join(parts)})
+        SELECT f.contract_table, f.source, f.file, f.row_number, f."column",
+               coalesce(f.file_column, m.file_column, f."column") AS file_column, f.check_id,
+               f.severity, f.value, f.rule_en, f.rule_fr, f.territory_code,
+               CASE f.severity WHEN 'error' THEN 'quarantined' ELSE 'flagged' END AS outcome,
+               CAST(NULL AS VARCHAR) AS waiver
+        FROM found f LEFT JOIN _file_columns_frame m
+             ON m.source = f.source AND m."column" = f."column" """)
+    con.unregister("_file_columns_frame")
 
-    def failing(column: str, rule: str, condition: str, value: str | None = None) -> None:
-        shown = value or f'"_raw_{column}"'
-        queries.append((column, rule, f"SELECT _source, _file, _row, {_literal(column)} AS "
-                        f"\"column\", {_literal(rule)} AS rule, {shown} AS value "
-                        f"FROM _typed t WHERE {condition}"))
 
-    for column, spec in schema.columns.items():
-        dtype = str(spec.dtype)
-        failing(column, f"type: must be {TYPE_NAMES[dtype]}",
-                f'"_raw_{column}" IS NOT NULL AND "{column}" IS NULL')
-        if not spec.nullable:
-            failing(column, "required: must not be empty", f'"_raw_{column}" IS NULL')
-        for check in spec.checks:
-            failing(column, str(check.error),
-                    f'"{column}" IS NOT NULL AND NOT ({check_predicate(column, check)})')
-    if schema.unique:
-        key = ", ".join(f'"{c}"' for c in schema.unique)
-        failing(",".join(schema.unique), f"unique key ({', '.join(schema.unique)})",
-                f"({key}) IN (SELECT ({key}) FROM _typed GROUP BY {key} HAVING count(*) > 1)",
-                value=" || '|' || ".join(f'coalesce(CAST("{c}" AS VARCHAR), \'\')'
-                                         for c in schema.unique))
-    for relation in (r for r in RELATIONS if r.table == table):
-        failing(relation.column, relation.rule,
-                f'"{relation.column}" IS NOT NULL AND NOT ({relation.sql})')
-    return queries
+def _apply_waivers(con: duckdb.DuckDBPyConnection, waivers: Sequence[Waiver]) -> None:
+    """Mark failures accepted by a waiver: they are reported as waived, the row is kept."""
+    for number, waiver in enumerate(waivers, start=1):
+        conditions = ["source = ?", "check_id = ?"]
+        params: list[object] = [waiver.source, waiver.check]
+        if waiver.rows:
+            conditions.append(f"row_number IN ({', '.join(str(r) for r in waiver.rows)})")
+        if waiver.territory:
+            conditions.append("territory_code = ?")
+            params.append(waiver.territory)
+        label = f"waiver {number}: {waiver.reason} ({waiver.owner}, until {waiver.expires})"
+        con.execute(f"UPDATE _failures SET outcome = 'waived', waiver = ? "
+                    f"WHERE {' AND '.join(conditions)}", [label, *params])
 
 
-def _record_results(con: duckdb.DuckDBPyConnection, table: str,
-                    failures: list[tuple[str, str, str]]) -> None:
+def _quarantine(con: duckdb.DuckDBPyConnection, table: str, schema: pa.DataFrameSchema) -> None:
+    """Quarantined rows keep their reasons and their whole raw record, as JSON text."""
+    record = "to_json(struct_pack(" + ", ".join(
+        f'"{c}" := t."_raw_{c}"' for c in schema.columns) + "))"
+    con.execute(f"""
+        INSERT INTO quarantine
+        SELECT f.contract_table, f.source, f.file, f.row_number, f."column", f.file_column,
+               f.check_id, f.value, f.rule_en, f.rule_fr,
+               coalesce(CAST({record} AS VARCHAR), f.value)
+        FROM _failures f LEFT JOIN _typed t ON t._source = f.source AND t._row = f.row_number
+        WHERE f.outcome = 'quarantined'
+        ORDER BY f.source, f.row_number, f."column", f.check_id""")
+
+
+def _record_results(con: duckdb.DuckDBPyConnection, table: str, rules: list[Rule],
+                    sources: Sequence[StagedSource]) -> None:
     checked = con.execute("SELECT count(*) FROM _typed").fetchall()[0][0]
-    counts = dict(con.execute(
-        'SELECT "column" || chr(0) || rule, count(DISTINCT (_source, _row)) FROM _failures '
-        "GROUP BY ALL").fetchall())
-    for column, rule, _ in failures:
-        con.execute("INSERT INTO validation_results VALUES (?, ?, ?, ?, ?)",
-                    [table, column, rule, checked, counts.get(f"{column}\0{rule}", 0)])
+    stats = {row[0]: row[1:] for row in con.execute("""
+        SELECT check_id, count(DISTINCT (source, row_number)) FILTER (WHERE outcome <> 'waived'),
+               count(DISTINCT (source, row_number)) FILTER (WHERE outcome = 'waived'),
+               string_agg(DISTINCT coalesce(value, '(empty)'), ' · ' ORDER BY
+                          coalesce(value, '(empty)')) AS examples
+        FROM _failures GROUP BY check_id""").fetchall()}
+    parse_rules = [Rule(f"{table}.parse", table, "(whole line)", "error",
+                        "each line must split into the header's fields",
+                        "chaque ligne doit compter autant de champs que l'en-tête", "", "")]
+    for rule in rules + (parse_rules if any(s.rejects for s in sources) else []):
+        failed, waived, examples = stats.get(rule.check_id, (0, 0, None))
+        if examples and len(examples) > 120:
+            examples = examples[:117] + "…"
+        con.execute("INSERT INTO validation_results VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    [table, rule.check_id, rule.column, rule.severity, rule.en, rule.fr,
+                     checked, failed, waived, examples])
 
 
 def _outcome(con: duckdb.DuckDBPyConnection, table: str, source: StagedSource) -> SourceOutcome:
-    """Count rows three independent ways: as staged, as quarantined and as accepted."""
+    """Count rows independently: as read, as quarantined and as accepted."""
     read = con.execute(f"SELECT count(*) FROM {source.staging}").fetchall()[0][0]
-    quarantined = con.execute(
-        "SELECT count(DISTINCT _row) FROM _failures WHERE _source = ?", [source.name]
-    ).fetchall()[0][0]
+    if source.rejects:
+        read += con.execute(f"SELECT count(*) FROM {source.rejects}").fetchall()[0][0]
+    quarantined, flagged, waived = con.execute(
+        "SELECT count(DISTINCT row_number) FILTER (WHERE outcome = 'quarantined'), "
+        "count(DISTINCT row_number) FILTER (WHERE outcome = 'flagged'), "
+        "count(DISTINCT row_number) FILTER (WHERE outcome = 'waived') "
+        "FROM _failures WHERE source = ?", [source.name]).fetchall()[0]
     accepted = con.execute(
-        "SELECT count(*) FROM _typed t WHERE _source = ? AND NOT EXISTS (SELECT 1 FROM _failures f "
-        "WHERE f._source = t._source AND f._row = t._row)", [source.name]
-    ).fetchall()[0][0]
-    outcome = SourceOutcome(source.name, source.file, table, read, accepted, quarantined)
+        "SELECT count(*) FROM _typed t WHERE _source = ? AND NOT EXISTS (SELECT 1 FROM _failures "
+        "f WHERE f.source = t._source AND f.row_number = t._row AND f.outcome = 'quarantined')",
+        [source.name]).fetchall()[0][0]
+    outcome = SourceOutcome(source.name, source.file, table, read, accepted, quarantined,
+                            flagged, waived)
     if not outcome.balanced:  # a bug, never a silent loss
         raise AssertionError(f"row accounting does not balance for {source.name}: {outcome}")
     return outcome

@@ -12,6 +12,7 @@ from reports._exports import write_csv, write_exports, write_xlsx
 from reports._i18n import LANGS, Lang
 from reports._report import ReportFiles, write_report
 from reports._tables import build_domain_table, table_id, territory_rows
+from reports._validation import validation_facts, write_validation_report
 
 __all__ = [
     "LANGS",
@@ -20,8 +21,10 @@ __all__ = [
     "build_domain_table",
     "table_id",
     "territory_rows",
+    "validation_facts",
     "write_csv",
     "write_exports",
     "write_report",
+    "write_validation_report",
     "write_xlsx",
 ]

@@ -76,8 +76,8 @@ def test_validate_exits_one_and_points_to_the_quarantine_when_rows_are_rejected(
     assert result.exit_code == 1
     assert "quarantined" in result.output
     lines = (tmp_path / "out" / "quarantine.csv").read_text(encoding="utf-8").splitlines()
-    assert lines[0].startswith("source,file,row_number,column,rule,value")
-    assert any("admin.csv,4,value,type: must be a number,douze" in line for line in lines)
+    assert lines[0].startswith("file,row,column,value,rule,check_id")
+    assert any(line.startswith("admin.csv,4,valeur,douze,must be a number,") for line in lines)
 
 
 def test_a_bad_configuration_is_one_message_and_exit_status_2(tmp_path: Path):

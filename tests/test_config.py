@@ -10,7 +10,7 @@ from pipelines.config import ConfigError, bundled_sample_config, load_config
 def test_the_sample_project_declares_every_contract_table():
     config = load_config(bundled_sample_config())
     assert {s.table for s in config.sources} == {
-        "territories", "territory_groups", "admin_codebook", "population",
+        "territories", "territory_groups", "admin_codebook", "population", "population_totals",
         "survey_responses", "admin_measures", "commuting"}
     assert config.latest_year == 2024
     for source in config.sources:

@@ -21,8 +21,8 @@ def ingested(tmp_path: Path):
 
 def quarantined(con, source: str) -> list[tuple]:
     return con.execute(
-        'SELECT file, row_number, "column", rule, value FROM quarantine WHERE source = ? '
-        "ORDER BY row_number, \"column\"", [source]).fetchall()
+        "SELECT file, row_number, file_column, rule_en, value FROM quarantine WHERE source = ? "
+        "ORDER BY row_number, file_column", [source]).fetchall()
 
 
 def test_codes_keep_their_leading_zeros_and_corsican_letters(ingested):
@@ -41,20 +41,20 @@ def test_french_csv_decimal_comma_thousands_space_and_accents(ingested):
 
 def test_text_in_a_number_column_is_quarantined_with_file_row_column_and_value(ingested):
     con, _ = ingested
-    assert ("admin.csv", 4, "value", "type: must be a number", "douze") in quarantined(con, "admin")
+    assert ("admin.csv", 4, "valeur", "must be a number", "douze") in quarantined(con, "admin")
 
 
 def test_an_unknown_commune_is_quarantined(ingested):
     con, _ = ingested
     rows = quarantined(con, "admin")
-    assert ("admin.csv", 5, "territory_code", "commune exists and is valid for the year",
-            "99001") in rows
+    assert ("admin.csv", 5, "code_commune",
+            "must be a commune of the territories table, valid that year", "99001") in rows
 
 
 def test_excel_rows_are_numbered_as_the_spreadsheet_shows_them(ingested):
     con, _ = ingested
     rows = quarantined(con, "population")
-    assert rows == [("population.xlsx", 6, "population", "greater_than_or_equal_to(0)", "-5")]
+    assert rows == [("population.xlsx", 6, "POP", "must be at least 0", "-5")]
     sexes = con.execute("SELECT DISTINCT sex FROM population ORDER BY 1").fetchall()
     assert sexes == [("F",), ("M",)]
 
@@ -77,7 +77,8 @@ def test_duplicated_keys_quarantine_every_copy(tmp_path: Path):
     con = duckdb.connect()
     ingest(con, config)
     rules = {r[3] for r in quarantined(con, "admin")}
-    assert rules == {"unique key (territory_code, year, measure_id)"}
+    assert rules == {"(territory_code, year, measure_id) must be unique: this combination "
+                     "appears more than once"}
     assert len(quarantined(con, "admin")) == 2
 
 

@@ -42,6 +42,12 @@ def generate_sample_project(out_dir: Path, seed: int = DEFAULT_SEED) -> list[Pat
             ("CODGEO", "ANNEE", "SEXE", "TRANCHE_AGE", "POP"),
             population.rows(),
         ),
+        write_csv(
+            raw / "populations_legales.csv",
+            ("COM", "ANNEE", "PMUN"),
+            population.total_rows(),
+            encoding="utf-8-sig",
+        ),
         write_parquet(raw / "aes_survey.parquet", generate_survey(survey_rng, population)),
         write_csv(
             raw / "admin_measures.csv",

@@ -80,6 +80,12 @@ class Population:
         """Population by age band, both sexes, shape (commune, year, band)."""
         return self.counts.sum(axis=2)
 
+    def total_rows(self) -> list[tuple[str, int, int]]:
+        """Legal population per commune and year (COM, ANNEE, PMUN), sorted."""
+        totals = self.total()
+        return [(c.code, year, int(totals[i, y])) for i, c in enumerate(self.communes)
+                for y, year in enumerate(YEARS)]
+
     def rows(self) -> list[tuple[str, int, str, str, int]]:
         """Long rows (CODGEO, ANNEE, SEXE, TRANCHE_AGE, POP), sorted."""
         out = []

@@ -1,0 +1,153 @@
+"""The validation report: what was checked, what passed, what failed and what was waived.
+
+For people, an HTML page of great-tables tables (sources with their row accounting, then every
+check of every contract table); for machines, the same facts as JSON. Both are built from the
+warehouse tables ``run_sources``, ``validation_results`` and ``validation_failures``.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+from great_tables import GT, loc, style
+
+from reports._i18n import Lang, check_lang
+
+WORDS = {
+    "title": ("Validation report", "Rapport de validation"),
+    "intro": ("Every source was read, typed and checked against its contract before any "
+              "indicator was computed. Rows failing an error-level check were quarantined "
+              "(kept aside with their reasons); warnings were kept and flagged; waived failures "
+              "were accepted by a declared waiver.",
+              "Chaque source a été lue, typée et contrôlée selon son contrat avant tout calcul "
+              "d'indicateur. Les lignes en échec sur un contrôle bloquant ont été mises en "
+              "quarantaine (avec leurs motifs) ; les avertissements ont été conservés et "
+              "signalés ; les échecs couverts par une dérogation déclarée ont été acceptés."),
+    "sources": ("Sources", "Sources"),
+    "checks": ("Checks", "Contrôles"),
+    "waived": ("Accepted failures (waivers)", "Échecs acceptés (dérogations)"),
+    "none_waived": ("No failure was waived.", "Aucun échec n'a fait l'objet d'une dérogation."),
+    "source": ("Source", "Source"), "file": ("File", "Fichier"),
+    "read": ("Rows read", "Lignes lues"), "accepted": ("Accepted", "Acceptées"),
+    "quarantined": ("Quarantined", "En quarantaine"), "flagged": ("Flagged", "Signalées"),
+    "waived_rows": ("Waived", "Dérogées"), "notes": ("Reader notes", "Notes de lecture"),
+    "error": ("Not read", "Non lue"),
+    "table": ("Table", "Table"), "check": ("Check", "Contrôle"), "rule": ("Rule", "Règle"),
+    "severity": ("Severity", "Gravité"), "checked": ("Rows checked", "Lignes contrôlées"),
+    "passed": ("Passed", "Conformes"), "failed": ("Failed", "En échec"),
+    "examples": ("Failing values (examples)", "Valeurs en échec (exemples)"),
+    "row": ("Row", "Ligne"), "column": ("Column", "Colonne"), "value": ("Value", "Valeur"),
+    "waiver": ("Waiver", "Dérogation"),
+}
+
+
+def _w(key: str, lang: Lang) -> str:
+    en, fr = WORDS[key]
+    return fr if lang == "fr" else en
+
+
+def validation_facts(con: duckdb.DuckDBPyConnection) -> dict:
+    """The validation outcome as plain data, in a stable order (the JSON report)."""
+    def rows(sql: str) -> list[dict]:
+        result = con.execute(sql)
+        names = [d[0] for d in result.description]
+        return [dict(zip(names, r, strict=True)) for r in result.fetchall()]
+
+    return {
+        "sources": rows("SELECT source, file, contract_table, sha256, rows_read, rows_accepted, "
+                        "rows_quarantined, rows_flagged, rows_waived, read_notes, error "
+                        "FROM run_sources ORDER BY source"),
+        "checks": rows("SELECT contract_table, check_id, \"column\", severity, rule_en, rule_fr, "
+                       "rows_checked, rows_checked - rows_failed - rows_waived AS rows_passed, "
+                       "rows_failed, rows_waived, examples FROM validation_results "
+                       "ORDER BY contract_table, check_id"),
+        "waived": rows("SELECT source, file, row_number, file_column AS \"column\", check_id, "
+                       "value, waiver FROM validation_failures WHERE outcome = 'waived' "
+                       "ORDER BY source, row_number, check_id"),
+    }
+
+
+def write_validation_report(con: duckdb.DuckDBPyConnection, out_dir: Path,
+                            lang: str = "en") -> list[Path]:
+    """Write ``report.html`` and ``report.json`` into ``out_dir``; return their paths."""
+    lang = check_lang(lang)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    facts = validation_facts(con)
+    json_path = out_dir / "report.json"
+    json_path.write_text(json.dumps(facts, indent=2, ensure_ascii=False, default=str) + "\n",
+                         encoding="utf-8")
+    body = [f"<h1>{_w('title', lang)}</h1>", f"<p>{_w('intro', lang)}</p>",
+            f"<h2>{_w('sources', lang)}</h2>", _sources_table(facts["sources"], lang),
+            f"<h2>{_w('checks', lang)}</h2>", _checks_table(facts["checks"], lang),
+            f"<h2>{_w('waived', lang)}</h2>", _waived_table(facts["waived"], lang)]
+    page = (f'<!DOCTYPE html>\n<html lang="{lang}"><head><meta charset="utf-8">'
+            f"<title>{_w('title', lang)}</title><style>{CSS}</style></head>"
+            f"<body>{''.join(body)}</body></html>\n")
+    html_path = out_dir / "report.html"
+    html_path.write_text(page, encoding="utf-8")
+    return [html_path, json_path]
+
+
+def _gt(frame_rows: list[dict], columns: dict[str, str], table_id: str) -> GT:
+    frame = pd.DataFrame(frame_rows, columns=list(columns))
+    return GT(frame, id=table_id).cols_label(**columns).sub_missing(missing_text="")
+
+
+def _sources_table(rows: list[dict], lang: Lang) -> str:
+    data = [{**r, "read_notes": r["read_notes"] or r["error"] or ""} for r in rows]
+    columns = {"source": _w("source", lang), "file": _w("file", lang),
+               "rows_read": _w("read", lang), "rows_accepted": _w("accepted", lang),
+               "rows_quarantined": _w("quarantined", lang), "rows_flagged": _w("flagged", lang),
+               "rows_waived": _w("waived_rows", lang), "read_notes": _w("notes", lang)}
+    gt = _gt(data, columns, "lci-validation-sources")
+    gt = gt.fmt_integer(columns=["rows_read", "rows_accepted", "rows_quarantined",
+                                 "rows_flagged", "rows_waived"], sep_mark=_sep(lang))
+    gt = gt.tab_style(style.text(color="#b00020", weight="bold"),
+                      loc.body(columns="rows_quarantined",
+                               rows=[i for i, r in enumerate(data) if r["rows_quarantined"]]))
+    return gt.as_raw_html()
+
+
+def _checks_table(rows: list[dict], lang: Lang) -> str:
+    data = [{"contract_table": r["contract_table"], "check_id": r["check_id"],
+             "rule": r["rule_fr"] if lang == "fr" else r["rule_en"], "severity": r["severity"],
+             "rows_checked": r["rows_checked"], "rows_passed": r["rows_passed"],
+             "rows_failed": r["rows_failed"], "rows_waived": r["rows_waived"],
+             "examples": r["examples"] or ""} for r in rows]
+    columns = {"contract_table": _w("table", lang), "check_id": _w("check", lang),
+               "rule": _w("rule", lang), "severity": _w("severity", lang),
+               "rows_checked": _w("checked", lang), "rows_passed": _w("passed", lang),
+               "rows_failed": _w("failed", lang), "rows_waived": _w("waived_rows", lang),
+               "examples": _w("examples", lang)}
+    gt = _gt(data, columns, "lci-validation-checks")
+    gt = gt.fmt_integer(columns=["rows_checked", "rows_passed", "rows_failed", "rows_waived"],
+                        sep_mark=_sep(lang))
+    failing = [i for i, r in enumerate(data) if r["rows_failed"]]
+    if failing:
+        gt = gt.tab_style(style.fill(color="#fdecea"), loc.body(rows=failing))
+    return gt.as_raw_html()
+
+
+def _waived_table(rows: list[dict], lang: Lang) -> str:
+    if not rows:
+        return f"<p>{_w('none_waived', lang)}</p>"
+    columns = {"source": _w("source", lang), "row_number": _w("row", lang),
+               "column": _w("column", lang), "check_id": _w("check", lang),
+               "value": _w("value", lang), "waiver": _w("waiver", lang)}
+    return _gt([{k: r[k] for k in columns} for r in rows], columns,
+               "lci-validation-waived").as_raw_html()
+
+
+def _sep(lang: Lang) -> str:
+    return "\u202f" if lang == "fr" else ","
+
+
+CSS = """
+body { font-family: system-ui, sans-serif; margin: 2rem auto; max-width: 1200px;
+       color: #1d2327; line-height: 1.45; padding: 0 1rem; }
+h1 { border-bottom: 3px solid #1b5e20; padding-bottom: .3rem; }
+h2 { margin-top: 2rem; border-bottom: 1px solid #1b5e20; }
+"""
