@@ -128,6 +128,41 @@ def validate_command(config: ConfigOption = None, out: OutOption = Path("output"
     raise typer.Exit(1)
 
 
+@app.command("audit")
+def audit_command(
+    out_dir: Annotated[Path, typer.Argument(help="A folder written by 'lci run'.")],
+    project: Annotated[Path | None, typer.Option(
+        help="Project folder holding the input files (default: where the run found them)."
+    )] = None,
+) -> None:
+    """Re-verify a bundle: hashes, schemas, and the indicators recomputed from validated data.
+
+    Exit status 0 only when everything matches; 1 otherwise, naming each mismatch.
+    """
+    from pipelines.audit import AuditError, audit
+
+    try:
+        findings = audit(out_dir, project)
+    except AuditError as error:
+        errors.print(f"[red]Cannot audit:[/red] {error}")
+        raise typer.Exit(2) from None
+    steps = {"hash": "Output files", "input": "Input files", "schema": "Validated tables",
+             "indicators": "Indicators"}
+    for step, title in steps.items():
+        mine = [f for f in findings if f.step == step]
+        bad = [f for f in mine if not f.ok]
+        mark = "[green]✓[/green]" if not bad else "[red]✗[/red]"
+        console.print(f"{mark} {title}: {len(mine) - len(bad)} of {len(mine)} verified")
+        for finding in bad if bad else (mine if step in {"schema", "indicators"} else []):
+            console.print(f"    {finding.subject}: {finding.detail}")
+    failed = [f for f in findings if not f.ok]
+    if failed:
+        errors.print(f"[red bold]Audit failed:[/red bold] {len(failed)} mismatch(es).")
+        raise typer.Exit(1)
+    console.print("[green bold]Audit passed:[/green bold] every published number is backed by "
+                  "the validated data and the declared inputs.")
+
+
 @app.command("indicators")
 def indicators_command(
     lang: Annotated[Language, typer.Option(help="Labels in en or fr.")] = "en",

@@ -239,6 +239,9 @@ def _stage(con: duckdb.DuckDBPyConnection, raw: str, path: Path, source: Source,
     missing = [mapping[c] for c in schema.columns if mapping[c] not in available]
     if missing:
         raise SourceError(source.name, path, _missing_columns_message(missing, available, report))
+    ignored = [c for c in available if c != "_row" and c not in mapping.values()]
+    if ignored:
+        report.notes.append(f"ignored column(s) not in the mapping: {ignored}")
     decimal = source.options.decimal or _detect_decimal(con, raw, schema, mapping, report)
     report.decimal = decimal
     selects = ["_row"]
