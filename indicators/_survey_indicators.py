@@ -25,7 +25,12 @@ PERCENT = 100.0
 def survey_proportion_rows(
     con: duckdb.DuckDBPyConnection, indicator: Indicator, spec: SurveyProportion
 ) -> None:
-    """Insert one raw row per territory × year (× breakdown) into ``_raw_values``."""
+    """Insert one raw row per territory × year (× breakdown) into ``_raw_values``.
+
+    Without survey microdata (a project may have none) there is nothing to estimate.
+    """
+    if not con.execute("SELECT count(*) FROM survey_responses").fetchall()[0][0]:
+        return
     from indicators._survey import SurveyDesign, survey_proportion
 
     design = SurveyDesign(source=POOLED_RESPONSES, weights="weight", strata="_stratum",
