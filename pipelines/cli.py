@@ -18,6 +18,7 @@ from indicators import CatalogueError, load_catalogue
 from pipelines.config import ConfigError, ProjectConfig, bundled_sample_config, load_config
 from pipelines.ingest import IngestResult
 from pipelines.run import VALIDATION_STAGES, Language, RunContext, RunFailed, run
+from pipelines.survey_command import survey_command
 
 app = typer.Typer(
     name="lci",
@@ -126,6 +127,9 @@ def validate_command(config: ConfigOption = None, out: OutOption = Path("output"
     console.print(f"[yellow]{ctx.ingest.rows_quarantined:,} row(s) quarantined[/yellow]; "
                   f"reasons in {ctx.out_dir / 'quarantine.csv'}")
     raise typer.Exit(1)
+
+
+app.command("survey")(survey_command)
 
 
 @app.command("audit")

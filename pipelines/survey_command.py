@@ -1,0 +1,146 @@
+"""``lci survey``: design-based estimates on any survey file, for analysts who bring their own.
+
+One command reproduces what R's ``svydesign`` + ``svymean``/``svytotal``/``svyciprop``/
+``svyratio`` (+ ``svyby``) give, computed in DuckDB. Column names may contain dots, as in R data;
+conditions are DuckDB SQL over the file's columns (quote dotted names: ``"sch.wide" = 'Yes'``).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Annotated, Literal
+
+import duckdb
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from indicators import (
+    Estimate,
+    SurveyDesign,
+    SurveyDesignError,
+    survey_mean,
+    survey_proportion,
+    survey_ratio,
+    survey_total,
+)
+
+console = Console(highlight=False)
+errors = Console(stderr=True, highlight=False)
+CiMethod = Literal["normal", "t", "logit", "beta"]
+LonelyPsu = Literal["fail", "adjust", "average", "certainty", "remove"]
+OutputFormat = Literal["table", "json"]
+FIELDS = ("estimate", "se", "ci_low", "ci_high", "df", "n", "cv", "deff")
+
+
+def _columns(text: str | None) -> tuple[str, ...]:
+    return tuple(c.strip() for c in text.split(",") if c.strip()) if text else ()
+
+
+def _fail(message: str) -> typer.Exit:
+    errors.print(f"[red]Error:[/red] {message}")
+    return typer.Exit(2)
+
+
+def _open(path: Path) -> duckdb.DuckDBPyConnection:
+    """The file as a view named ``survey`` (CSV or Parquet, by extension)."""
+    if not path.is_file():
+        raise _fail(f"{path}: file not found")
+    con = duckdb.connect()
+    reader = "read_parquet(?)" if path.suffix.lower() == ".parquet" else "read_csv(?)"
+    try:
+        con.execute(f"CREATE TABLE survey AS SELECT * FROM {reader}", [str(path)])
+    except duckdb.Error as error:
+        raise _fail(f"{path}: cannot be read ({str(error).splitlines()[0]})") from None
+    return con
+
+
+def _number(value: float | int | None) -> object:
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return None
+    return value
+
+
+def estimates_as_json(estimates: list[Estimate]) -> str:
+    """One object per domain, as the README documents."""
+    return json.dumps([{"by": {k: _number(v) if not isinstance(v, str) else v
+                               for k, v in e.by.items()},
+                        **{f: _number(getattr(e, f)) for f in FIELDS}} for e in estimates],
+                      indent=2, ensure_ascii=False, default=str)
+
+
+def _print_table(estimates: list[Estimate], title: str) -> None:
+    table = Table(title=title, title_justify="left")
+    by = list(estimates[0].by) if estimates else []
+    for column in [*by, *FIELDS]:
+        table.add_column(column, justify="left" if column in by else "right")
+    for e in estimates:
+        cells = [str(e.by[b]) for b in by]
+        cells += [f"{getattr(e, f):.6g}" if getattr(e, f) is not None else "" for f in FIELDS]
+        table.add_row(*cells)
+    console.print(table)
+
+
+def survey_command(
+    file: Annotated[Path, typer.Argument(help="Survey microdata: CSV or Parquet.")],
+    weights: Annotated[str | None, typer.Option(help="Weight column.")] = None,
+    strata: Annotated[str | None, typer.Option(help="Stratum column.")] = None,
+    psu: Annotated[str | None, typer.Option(help="PSU column(s), one per stage: COL[,COL].")] =
+    None,
+    fpc: Annotated[str | None, typer.Option(
+        help="Finite population correction per stage: population sizes or sampling fractions."
+    )] = None,
+    mean: Annotated[str | None, typer.Option(help="Estimate the mean of COL.")] = None,
+    total: Annotated[str | None, typer.Option(help="Estimate the total of COL.")] = None,
+    proportion: Annotated[str | None, typer.Option(
+        help="Estimate the proportion where a SQL condition holds.")] = None,
+    ratio: Annotated[str | None, typer.Option(help="Estimate the ratio NUM:DEN of totals.")] =
+    None,
+    by: Annotated[str | None, typer.Option(help="Domain column(s): COL[,COL].")] = None,
+    where: Annotated[str | None, typer.Option(
+        help="Subpopulation (SQL condition); the full design is kept.")] = None,
+    ci: Annotated[CiMethod | None, typer.Option(
+        help="Interval: normal, t (design df); proportions also logit (default), beta.")] = None,
+    level: Annotated[float, typer.Option(help="Confidence level.")] = 0.95,
+    na_rm: Annotated[bool, typer.Option("--na-rm", help="Drop missing values (R's na.rm).")] =
+    False,
+    lonely_psu: Annotated[LonelyPsu, typer.Option(
+        help="Strata with one PSU: fail, adjust, average, certainty, remove.")] = "fail",
+    output: Annotated[OutputFormat, typer.Option("--format", help="table or json.")] = "table",
+) -> None:
+    """Design-based estimates (Taylor linearisation) that agree with R's survey package."""
+    chosen = {k: v for k, v in {"mean": mean, "total": total, "proportion": proportion,
+                                "ratio": ratio}.items() if v is not None}
+    if len(chosen) != 1:
+        raise _fail("give exactly one of --mean, --total, --proportion, --ratio")
+    statistic, target = next(iter(chosen.items()))
+    if not 0 < level < 1:
+        raise _fail(f"--level must be between 0 and 1, got {level}")
+    if ci in {"logit", "beta"} and statistic != "proportion":
+        raise _fail(f"--ci {ci} is for proportions; use normal or t for a {statistic}")
+    con = _open(file)
+    design = SurveyDesign(source="survey", weights=weights, strata=strata, psu=_columns(psu),
+                          fpc=_columns(fpc), lonely_psu=lonely_psu)
+    options = {"by": _columns(by), "where": where, "na_rm": na_rm, "level": level}
+    try:
+        if statistic == "ratio":
+            if target.count(":") != 1:
+                raise _fail("--ratio takes NUM:DEN, e.g. --ratio api.stu:enroll")
+            numerator, denominator = target.split(":")
+            estimates = survey_ratio(con, design, numerator, denominator, ci=ci or "normal",
+                                     **options)
+        elif statistic == "proportion":
+            estimates = survey_proportion(con, design, target, ci=ci or "logit", **options)
+        else:
+            estimator = survey_mean if statistic == "mean" else survey_total
+            estimates = estimator(con, design, target, ci=ci or "normal", **options)
+    except SurveyDesignError as error:
+        raise _fail(str(error)) from None
+    finally:
+        con.close()
+    if output == "json":
+        print(estimates_as_json(estimates))
+    else:
+        _print_table(estimates, f"{statistic} of {target} — {file.name}")
