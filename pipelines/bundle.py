@@ -34,6 +34,8 @@ UNHASHED = {MANIFEST, RUN_INFO, "warehouse.duckdb", "warehouse.duckdb.wal"}
 PUBLISHED = {
     "indicator_values": "indicator_id, territory_code, year, breakdown",
     "indicator_changes": "indicator_id, territory_code, year, breakdown",
+    "composite_scores": "year, node, territory_code",
+    "composite_ranks": "year, territory_code",
 }
 HISTORY_DDL = """
 CREATE TABLE IF NOT EXISTS validation_history (

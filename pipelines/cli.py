@@ -15,6 +15,7 @@ from rich.console import Console
 from rich.table import Table
 
 from indicators import CatalogueError, load_catalogue
+from pipelines.composite_command import composite_command
 from pipelines.config import ConfigError, ProjectConfig, bundled_sample_config, load_config
 from pipelines.ingest import IngestResult
 from pipelines.run import VALIDATION_STAGES, Language, RunContext, RunFailed, run
@@ -130,6 +131,7 @@ def validate_command(config: ConfigOption = None, out: OutOption = Path("output"
 
 
 app.command("survey")(survey_command)
+app.command("composite")(composite_command)
 
 
 @app.command("audit")

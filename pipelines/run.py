@@ -19,7 +19,12 @@ from typing import Literal
 
 import duckdb
 
-from indicators import Catalogue, compute_indicator_values, load_catalogue
+from indicators import (
+    Catalogue,
+    compute_indicator_values,
+    compute_learning_city_index,
+    load_catalogue,
+)
 from pipelines.bundle import (
     copy_project_file,
     new_run,
@@ -83,7 +88,9 @@ def stage_ingest(ctx: RunContext) -> None:
 
 
 def stage_indicators(ctx: RunContext) -> None:
+    """Every indicator for every territory and year, then the learning-city index."""
     ctx.indicator_rows = compute_indicator_values(ctx.con, ctx.catalogue)
+    compute_learning_city_index(ctx.con, ctx.catalogue, ctx.year)
 
 
 def stage_report(ctx: RunContext) -> None:

@@ -1,5 +1,8 @@
 """The annual report: one self-contained HTML page, plus each domain table on its own.
 
+When the warehouse holds the learning-city index of the year (``composite_*`` tables), the page
+opens with it: scores, rank intervals and a chart, plus its paragraph in the methods.
+
 Every table is rendered before anything is written, so a failure leaves ``out_dir`` as it was;
 each file is then replaced atomically. Nothing in the page depends on the clock or on random
 ids, so two runs over the same warehouse give byte-identical files.
@@ -18,6 +21,7 @@ from string import Template
 import duckdb
 
 from indicators import Catalogue, Indicator
+from reports._composite import SECTION_ID, index_methods, index_section, index_title
 from reports._i18n import (
     Lang,
     check_lang,
@@ -59,6 +63,7 @@ def write_report(
     domains = [d for d in catalogue.domains if catalogue.in_domain(d.code)]
     tables = {d.code: build_domain_table(con, catalogue, d.code, year, lang_, territories)
               .as_raw_html() for d in domains}
+    index_html = index_section(con, catalogue, year, lang_)  # None without composite tables
     report = Template(_template("report.html")).substitute(
         lang=lang_,
         title=escape(page_title),
@@ -67,10 +72,12 @@ def write_report(
         introduction_title=escape(text("report.introduction", lang_)),
         introduction=_introduction(catalogue, len(domains), year, lang_),
         contents_title=escape(text("report.contents", lang_)),
-        contents=_contents(catalogue, [d.code for d in domains], lang_),
-        sections="\n".join(_domain_section(catalogue, code, html, lang_)
-                           for code, html in tables.items()),
-        methods=_methods(catalogue, [d.code for d in domains], lang_),
+        contents=_contents(catalogue, [d.code for d in domains], lang_, index_html is not None),
+        sections="\n".join([*([index_html] if index_html else []),
+                            *(_domain_section(catalogue, code, html, lang_)
+                              for code, html in tables.items())]),
+        methods=_methods(catalogue, [d.code for d in domains], lang_,
+                         index_methods(con, year, lang_) if index_html else None),
     )
     table_page = Template(_template("table.html"))
     written = []
@@ -106,9 +113,11 @@ def _introduction(catalogue: Catalogue, n_domains: int, year: int, lang: Lang) -
             f"  <ul>\n{items}\n  </ul>")
 
 
-def _contents(catalogue: Catalogue, codes: list[str], lang: Lang) -> str:
-    lines = [f'    <li><a href="#domain-{code}">{escape(catalogue.domain(code).label(lang))}</a>'
-             "</li>" for code in codes]
+def _contents(catalogue: Catalogue, codes: list[str], lang: Lang, with_index: bool) -> str:
+    lines = [f'    <li><a href="#{SECTION_ID}">{escape(index_title(lang))}</a></li>'] \
+        if with_index else []
+    lines += [f'    <li><a href="#domain-{code}">{escape(catalogue.domain(code).label(lang))}'
+              "</a></li>" for code in codes]
     lines.append(f'    <li><a href="#methods">{escape(text("report.methods", lang))}</a></li>')
     return "\n".join(lines)
 
@@ -124,7 +133,8 @@ def _domain_section(catalogue: Catalogue, code: str, table_html: str, lang: Lang
             "</section>")
 
 
-def _methods(catalogue: Catalogue, codes: list[str], lang: Lang) -> str:
+def _methods(catalogue: Catalogue, codes: list[str], lang: Lang,
+             index_methods_html: str | None = None) -> str:
     parts = [
         '<section id="methods" class="lci-methods" aria-labelledby="methods-title">',
         f'  <h2 id="methods-title">{escape(text("report.methods", lang))}</h2>',
@@ -135,6 +145,8 @@ def _methods(catalogue: Catalogue, codes: list[str], lang: Lang) -> str:
         parts.append('  <div class="lci-indicators">')
         parts += [_indicator_entry(i, lang) for i in catalogue.in_domain(code)]
         parts.append("  </div>")
+    if index_methods_html:
+        parts.append(index_methods_html)
     parts += [
         f"  <h3>{escape(text('report.changes_title', lang))}</h3>",
         f"  <p>{escape(text('report.changes_text', lang))}</p>",

@@ -1,0 +1,357 @@
+"""The learning-city index in the report: a table of scores and ranks, and a rank-interval chart.
+
+Reads ``composite_scores``, ``composite_ranks``, ``composite_sensitivity`` and ``composite_log``
+as ``indicators.compute_learning_city_index`` wrote them; computes no statistics. The chart is
+an inline SVG drawn with fixed ids and no date, so the report stays byte-identical across runs.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from html import escape
+
+import duckdb
+import pandas as pd
+from great_tables import GT, loc, style
+
+from indicators import Catalogue
+from reports._i18n import NARROW_NBSP, Lang, check_lang, format_number
+from reports._tables import PALETTE
+
+TABLE_ID = "lci-index"
+SECTION_ID = "learning-city-index"
+ACCENT, INTERVAL, NOMINAL = "#1b6e3a", "#a1d99b", "#222222"
+
+_STRINGS: dict[str, tuple[str, str]] = {
+    "title": ("Learning-city index", "Indice de la ville apprenante"),
+    "subtitle": ("Communes, {year} · domain scores and index on 0–100, rank with its 5–95{nbsp}% "
+                 "interval",
+                 "Communes, {year} · scores des domaines et indice sur 0–100, rang et son "
+                 "intervalle à 5–95{nbsp}%"),
+    "stubhead": ("Commune", "Commune"),
+    "index": ("Index", "Indice"),
+    "rank": ("Rank", "Rang"),
+    "interval": ("5–95{nbsp}% interval", "Intervalle 5–95{nbsp}%"),
+    "median": ("Median rank", "Rang médian"),
+    "ranks": ("Rank among the communes", "Rang parmi les communes"),
+    "domains": ("Action domains (0–100)", "Domaines d'action (0–100)"),
+    "intro": (
+        "One score per commune sums up the action domains: each indicator is put on a 0–100 "
+        "scale where 100 is the best commune, indicators are averaged within their domain and "
+        "domains into the index. How sure is a rank? The index was rebuilt {runs} times while "
+        "varying the method choices and the survey estimates within their sampling error; the "
+        "interval holds 90{nbsp}% of the ranks obtained.",
+        "Un score par commune résume les domaines d'action : chaque indicateur est ramené sur "
+        "une échelle de 0 à 100 où 100 correspond à la meilleure commune, les indicateurs sont "
+        "moyennés dans leur domaine et les domaines dans l'indice. Quelle confiance accorder à "
+        "un rang ? L'indice a été recalculé {runs} fois en faisant varier les choix de méthode "
+        "et les estimations d'enquête dans leur marge d'erreur ; l'intervalle contient 90{nbsp}% "
+        "des rangs obtenus.",
+    ),
+    "note_rank": (
+        "Rank 1 is the best; tied communes share the best rank. The interval runs from the 5th "
+        "to the 95th percentile of the rank over the Monte Carlo runs.",
+        "Le rang 1 est le meilleur ; les communes à égalité partagent le meilleur rang. "
+        "L'intervalle va du 5e au 95e centile du rang sur les tirages de Monte-Carlo.",
+    ),
+    "chart_caption": (
+        "Rank of each commune: dot for the median rank, diamond for the published rank, bar for "
+        "the 5–95{nbsp}% interval. Long bars mean ranks that depend on the method or on "
+        "sampling error.",
+        "Rang de chaque commune : point pour le rang médian, losange pour le rang publié, barre "
+        "pour l'intervalle à 5–95{nbsp}%. Une barre longue signale un rang qui dépend de la "
+        "méthode ou de l'erreur d'échantillonnage.",
+    ),
+    "axis": ("Rank (1 = best)", "Rang (1 = meilleur)"),
+    "legend_median": ("median rank", "rang médian"),
+    "legend_rank": ("published rank", "rang publié"),
+    "legend_interval": ("5–95{nbsp}% interval", "intervalle à 5–95{nbsp}%"),
+    "sensitivity": (
+        "Which choices move the ranks most (share of the variance of rank shifts explained by "
+        "each choice alone, first-order sensitivity index): {items}.",
+        "Choix qui déplacent le plus les rangs (part de la variance des écarts de rang "
+        "expliquée par chaque choix seul, indice de sensibilité de premier ordre) : {items}.",
+    ),
+    "choice.normalise": ("normalisation", "normalisation"),
+    "choice.aggregate": ("aggregation", "agrégation"),
+    "choice.impute": ("imputation", "imputation"),
+    "choice.weights": ("weights", "pondérations"),
+    "choice.sampling": ("survey sampling error", "erreur d'échantillonnage des enquêtes"),
+    "methods_title": ("Learning-city index", "Indice de la ville apprenante"),
+    "methods_frame": (
+        "The index follows the OECD/JRC Handbook on Constructing Composite Indicators, as the "
+        "JRC's COINr package implements it. The catalogue's indicators form the action domains "
+        "and the domains form the index, with {weights}; context indicators are left out. "
+        "Each indicator is oriented so that higher is better and normalised by {normalise} over "
+        "the communes; each domain, then the index, is the weighted {aggregate} of its parts, "
+        "and a missing part's weight goes to the other parts. Imputation of missing values: "
+        "{impute}.",
+        "L'indice suit le manuel OCDE/JRC de construction des indicateurs composites, tel que "
+        "le met en œuvre le logiciel COINr du JRC. Les indicateurs du catalogue forment les "
+        "domaines d'action et les domaines forment l'indice, avec {weights} ; les indicateurs "
+        "de contexte en sont exclus. Chaque indicateur est orienté pour que « plus élevé = "
+        "mieux » et normalisé par {normalise} entre les communes ; chaque domaine, puis "
+        "l'indice, est la {aggregate} pondérée de ses composantes, et le poids d'une "
+        "composante manquante revient aux autres. Imputation des valeurs manquantes : {impute}.",
+    ),
+    "methods_uncertainty": (
+        "Uncertainty: {runs} Monte Carlo runs ({draws} base draws, Saltelli design, seed "
+        "{seed}) vary {factors}. Every choice is recorded in the composite_log table of the "
+        "warehouse.",
+        "Incertitude : {runs} tirages de Monte-Carlo ({draws} tirages de base, plan de "
+        "Saltelli, graine {seed}) font varier {factors}. Chaque choix est consigné dans la "
+        "table composite_log de l'entrepôt.",
+    ),
+    "weights.equal": ("equal weights", "des poids égaux"),
+    "weights.set": ("the weights recorded in the log", "les poids consignés dans le journal"),
+    "or": (" or ", " ou "),
+    "and": (" and ", " et "),
+    "vary.normalise": ("the normalisation ({items})", "la normalisation ({items})"),
+    "vary.aggregate": ("the aggregation ({items})", "l'agrégation ({items})"),
+    "vary.impute": ("the imputation ({items})", "l'imputation ({items})"),
+    "vary.weights": ("every weight within ±{noise}{nbsp}%", "chaque poids de ±{noise}{nbsp}%"),
+    "vary.sampling": (
+        "each survey estimate within its sampling distribution (from its standard error; "
+        "logit scale for percentages)",
+        "chaque estimation d'enquête selon sa distribution d'échantillonnage (à partir de son "
+        "erreur type ; échelle logit pour les pourcentages)",
+    ),
+    "method.minmax": ("min-max onto {lower}–{upper}", "min-max sur {lower}–{upper}"),
+    "method.zscore": ("z-scores", "scores z"),
+    "method.rank": ("ranks", "rangs"),
+    "method.prank": ("percentile ranks", "rangs centiles"),
+    "method.target": ("distance to target", "distance à la cible"),
+    "method.goalposts": ("goalposts", "bornes fixes"),
+    "method.amean": ("arithmetic mean", "moyenne arithmétique"),
+    "method.gmean": ("geometric mean", "moyenne géométrique"),
+    "method.hmean": ("harmonic mean", "moyenne harmonique"),
+    "method.none": ("none", "aucune"),
+    "method.mean": ("the indicator's mean", "la moyenne de l'indicateur"),
+    "method.median": ("the indicator's median", "la médiane de l'indicateur"),
+    "method.group_mean": ("the group mean", "la moyenne du groupe"),
+    "method.previous_year": ("the previous year's value", "la valeur de l'année précédente"),
+}
+
+
+def _t(key: str, lang: Lang, **values: object) -> str:
+    pair = _STRINGS[key]
+    return pair[0 if lang == "en" else 1].format(nbsp=NARROW_NBSP if lang == "fr" else "",
+                                                 **values)
+
+
+def index_title(lang: str) -> str:
+    return _t("title", check_lang(lang))
+
+
+def has_learning_city_index(con: duckdb.DuckDBPyConnection, year: int) -> bool:
+    """Whether the warehouse holds the index of ``year`` (the report shows it only then)."""
+    tables = {row[0] for row in con.execute(
+        "SELECT table_name FROM duckdb_tables() WHERE schema_name = current_schema()"
+    ).fetchall()}
+    if not {"composite_scores", "composite_ranks"} <= tables:
+        return False
+    return bool(con.execute("SELECT count(*) FROM composite_ranks WHERE year = ?",
+                            [year]).fetchone()[0])
+
+
+def build_index_table(con: duckdb.DuckDBPyConnection, catalogue: Catalogue, year: int,
+                      lang: str) -> GT:
+    """Communes by rank: rank, 5–95 % interval, median rank, index and domain scores."""
+    lang_ = check_lang(lang)
+    frame, domains = _index_frame(con, catalogue, year, lang_)
+    table = frame.drop(columns=["territory_code", "rank_p05", "rank_p95"])
+    gt = (
+        GT(table, rowname_col="name", id=TABLE_ID, locale=lang_)
+        .tab_header(title=_t("title", lang_), subtitle=_t("subtitle", lang_, year=year))
+        .tab_stubhead(label=_t("stubhead", lang_))
+        .fmt_integer(columns="rank")
+        .fmt_number(columns="median_rank", decimals=1, drop_trailing_zeros=True)
+        .fmt_number(columns=["INDEX", *domains], decimals=1)
+        .sub_missing(missing_text="—")
+        .cols_label(rank=_t("rank", lang_), interval=_t("interval", lang_),
+                    median_rank=_t("median", lang_), INDEX=_t("index", lang_),
+                    **{code: catalogue.domain(code).label(lang_) for code in domains})
+        .tab_spanner(label=_t("ranks", lang_), columns=["rank", "interval", "median_rank"])
+        .tab_spanner(label=_t("domains", lang_), columns=domains)
+        .cols_align(align="center", columns=["rank", "interval", "median_rank"])
+        .tab_style(style.text(weight="bold"), loc.body(columns=["rank", "INDEX"]))
+        .tab_source_note(_t("note_rank", lang_))
+        .tab_options(table_font_size="14px", heading_align="left",
+                     column_labels_font_weight="bold", data_row_padding="5px",
+                     source_notes_font_size="85%")
+    )
+    if table["INDEX"].notna().sum() >= 2:
+        gt = gt.data_color(columns="INDEX", palette=list(PALETTE), na_color="#ffffff")
+    return gt
+
+
+def rank_interval_chart(con: duckdb.DuckDBPyConnection, catalogue: Catalogue, year: int,
+                        lang: str) -> str:
+    """An inline SVG: per commune, its 5–95 % rank interval, median rank and published rank."""
+    import matplotlib  # here, not at import: only reports with an index need it
+    from matplotlib.figure import Figure
+
+    lang_ = check_lang(lang)
+    frame, _ = _index_frame(con, catalogue, year, lang_)
+    n = len(frame)
+    with matplotlib.rc_context({"svg.hashsalt": "lci-learning-city-index",
+                                "svg.fonttype": "path", "font.family": "DejaVu Sans",
+                                "font.size": 9}):
+        figure = Figure(figsize=(7.5, 0.28 * n + 1.3))
+        axes = figure.add_subplot()
+        y = range(n)
+        axes.hlines(y, frame["rank_p05"], frame["rank_p95"], colors=INTERVAL, linewidth=5,
+                    label=_t("legend_interval", lang_))
+        axes.scatter(frame["median_rank"], y, color=ACCENT, s=28, zorder=3,
+                     label=_t("legend_median", lang_))
+        axes.scatter(frame["rank"], y, marker="D", facecolors="none", edgecolors=NOMINAL,
+                     s=30, zorder=4, label=_t("legend_rank", lang_))
+        axes.set_yticks(list(y), labels=list(frame["name"]))
+        axes.set_ylim(n - 0.5, -0.5)
+        axes.set_xlim(0.5, n + 0.5)
+        axes.set_xticks(range(1, n + 1))
+        axes.set_xlabel(_t("axis", lang_))
+        axes.grid(axis="x", color="#e5e5e5", linewidth=0.6)
+        axes.set_axisbelow(True)
+        axes.spines[["top", "right"]].set_visible(False)
+        axes.legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), ncols=3, frameon=False)
+        figure.tight_layout()
+        buffer = io.StringIO()
+        figure.savefig(buffer, format="svg", metadata={"Date": None, "Creator": None})
+    svg = buffer.getvalue()
+    svg = svg[svg.index("<svg"):].strip()
+    return svg.replace("<svg ", '<svg style="max-width: 100%; height: auto;" role="img" ', 1)
+
+
+def index_section(con: duckdb.DuckDBPyConnection, catalogue: Catalogue, year: int,
+                  lang: str) -> str | None:
+    """The report section of the index, or ``None`` when the warehouse has none for ``year``."""
+    lang_ = check_lang(lang)
+    if not has_learning_city_index(con, year):
+        return None
+    runs = _uncertainty(con, year)[0]
+    table = build_index_table(con, catalogue, year, lang_).as_raw_html()
+    chart = rank_interval_chart(con, catalogue, year, lang_)
+    parts = [
+        f'<section id="{SECTION_ID}" class="lci-domain" aria-labelledby="{SECTION_ID}-title">',
+        f'  <h2 id="{SECTION_ID}-title">{escape(_t("title", lang_))}</h2>',
+        f'  <p class="lci-domain-description">'
+        f'{escape(_t("intro", lang_, runs=format_number(runs, 0, lang_)))}</p>',
+        f'  <div class="lci-table">\n{table}\n  </div>',
+        '  <figure class="lci-figure" style="margin: 1.5rem 0; max-width: 48rem;">',
+        f'    <div style="width: 100%;">{chart}</div>',
+        f'    <figcaption>{escape(_t("chart_caption", lang_))}</figcaption>',
+        "  </figure>",
+    ]
+    sensitivity = _sensitivity_sentence(con, year, lang_)
+    if sensitivity:
+        parts.append(f"  <p>{escape(sensitivity)}</p>")
+    parts.append("</section>")
+    return "\n".join(parts)
+
+
+def index_methods(con: duckdb.DuckDBPyConnection, year: int, lang: str) -> str:
+    """The methods paragraph of the index (heading and text), written from its log."""
+    lang_ = check_lang(lang)
+    weights = _log_choice(con, year, "weights")
+    frame = _t("methods_frame", lang_,
+               weights=_t("weights.equal" if len(set(weights.values())) <= 1 else "weights.set",
+                          lang_),
+               normalise=_method(_log_choice(con, year, "normalise"), lang_),
+               aggregate=_method(_log_choice(con, year, "aggregate"), lang_),
+               impute=_method(_log_choice(con, year, "impute"), lang_))
+    runs, draws, _ = _uncertainty(con, year)
+    choice = _log_choice(con, year, "uncertainty")
+    varied = [_t(f"vary.{name}", lang_, items=_t("or", lang_).join(
+        _method(alternative, lang_) for alternative in choice[name]))
+              for name in ("normalise", "aggregate", "impute") if choice[name]]
+    if choice["weight_noise"]:
+        varied.append(_t("vary.weights", lang_,
+                         noise=format_number(choice["weight_noise"] * 100, 0, lang_)))
+    if choice["sampling"]:
+        varied.append(_t("vary.sampling", lang_))
+    factors = ", ".join(varied[:-1]) + _t("and", lang_) + varied[-1] if len(varied) > 1 \
+        else "".join(varied)
+    uncertainty = _t("methods_uncertainty", lang_, runs=format_number(runs, 0, lang_),
+                     draws=format_number(draws, 0, lang_), seed=choice["seed"], factors=factors)
+    return (f"  <h3>{escape(_t('methods_title', lang_))}</h3>\n"
+            f"  <p>{escape(frame)}</p>\n  <p>{escape(uncertainty)}</p>")
+
+
+def _method(choice: dict, lang: Lang) -> str:
+    bounds = {key: format_number(choice[key], 0 if float(choice[key]).is_integer() else 1, lang)
+              for key in ("lower", "upper") if key in choice}
+    return _t(f"method.{choice['method']}", lang, **bounds)
+
+
+def _index_frame(con: duckdb.DuckDBPyConnection, catalogue: Catalogue, year: int,
+                 lang: Lang) -> tuple[pd.DataFrame, list[str]]:
+    """One row per commune, by published rank then name; domains in catalogue order."""
+    ranks = con.execute(
+        """
+        WITH names AS (
+          SELECT territory_code, first(territory_name ORDER BY year DESC) AS name
+          FROM indicator_values GROUP BY territory_code)
+        SELECT r.territory_code, coalesce(n.name, r.territory_code) AS name, r.rank,
+               r.rank_p05, r.rank_p95, r.median_rank
+        FROM composite_ranks r LEFT JOIN names n USING (territory_code)
+        WHERE r.year = ?
+        ORDER BY r.rank NULLS LAST, name, r.territory_code
+        """, [year]).df()
+    scores = con.execute(
+        "SELECT territory_code, node, level, score FROM composite_scores "
+        "WHERE year = ? AND level > 1", [year]).df()
+    top = scores["level"].max()
+    wide = scores.pivot(index="territory_code", columns="node", values="score")
+    root = scores.loc[scores["level"] == top, "node"].iloc[0]
+    domains = [d.code for d in catalogue.domains if d.code in wide.columns and d.code != root]
+    frame = ranks.merge(wide[[root, *domains]].rename(columns={root: "INDEX"}),
+                        how="left", left_on="territory_code", right_index=True)
+    frame["interval"] = [_interval(low, high, lang) for low, high in
+                         zip(frame["rank_p05"], frame["rank_p95"], strict=True)]
+    frame["rank"] = frame["rank"].astype("Int64")
+    columns = ["territory_code", "name", "rank", "interval", "median_rank", "rank_p05",
+               "rank_p95", "INDEX", *domains]
+    return frame[columns].reset_index(drop=True), domains
+
+
+def _interval(low: float, high: float, lang: Lang) -> str:
+    if pd.isna(low) or pd.isna(high):
+        return "—"
+    return f"{_rank_text(low, lang)}–{_rank_text(high, lang)}"
+
+
+def _rank_text(value: float, lang: Lang) -> str:
+    """A rank percentile with one decimal only when it has one (2.95 reads 3, 9.5 reads 9.5)."""
+    rounded = round(float(value), 1)
+    return format_number(rounded, 0 if rounded.is_integer() else 1, lang)
+
+
+def _log_choice(con: duckdb.DuckDBPyConnection, year: int, step: str) -> dict:
+    row = con.execute("SELECT choice FROM composite_log WHERE year = ? AND step = ? "
+                      "ORDER BY position LIMIT 1", [year, step]).fetchone()
+    if row is None:
+        raise ValueError(f"composite_log has no {step!r} entry for {year}")
+    return json.loads(row[0]) or {}
+
+
+def _uncertainty(con: duckdb.DuckDBPyConnection, year: int) -> tuple[int, int, float]:
+    """Runs, base draws and weight noise of the year's Monte Carlo analysis, from the log."""
+    choice = _log_choice(con, year, "uncertainty")
+    row = con.execute("SELECT effect FROM composite_log WHERE year = ? AND step = "
+                      "'uncertainty' ORDER BY position LIMIT 1", [year]).fetchone()
+    runs = int(json.loads(row[0])["runs"])
+    return runs, int(choice["draws"]), float(choice["weight_noise"])
+
+
+def _sensitivity_sentence(con: duckdb.DuckDBPyConnection, year: int, lang: Lang) -> str | None:
+    rows = con.execute(
+        "SELECT choice, first_order_index FROM composite_sensitivity WHERE year = ? "
+        "ORDER BY first_order_index DESC NULLS LAST, choice", [year]).fetchall()
+    if not rows:
+        return None
+    items = ", ".join(
+        f"{_t(f'choice.{choice}', lang)} {format_number(max(index, 0.0), 2, lang)}"
+        for choice, index in rows if index is not None)
+    return _t("sensitivity", lang, items=items) if items else None
