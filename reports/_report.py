@@ -32,6 +32,7 @@ from reports._i18n import (
     text,
 )
 from reports._tables import build_domain_table
+from reports._validation import data_quality_section
 
 
 @dataclass(frozen=True)
@@ -64,6 +65,7 @@ def write_report(
     tables = {d.code: build_domain_table(con, catalogue, d.code, year, lang_, territories)
               .as_raw_html() for d in domains}
     index_html = index_section(con, catalogue, year, lang_)  # None without composite tables
+    quality_html = data_quality_section(con, lang_)  # None without validation records
     report = Template(_template("report.html")).substitute(
         lang=lang_,
         title=escape(page_title),
@@ -75,7 +77,8 @@ def write_report(
         contents=_contents(catalogue, [d.code for d in domains], lang_, index_html is not None),
         sections="\n".join([*([index_html] if index_html else []),
                             *(_domain_section(catalogue, code, html, lang_)
-                              for code, html in tables.items())]),
+                              for code, html in tables.items()),
+                            *([quality_html] if quality_html else [])]),
         methods=_methods(catalogue, [d.code for d in domains], lang_,
                          index_methods(con, year, lang_) if index_html else None),
     )

@@ -8,6 +8,7 @@ warehouse tables ``run_sources``, ``validation_results`` and ``validation_failur
 from __future__ import annotations
 
 import json
+from html import escape
 from pathlib import Path
 
 import duckdb
@@ -139,6 +140,55 @@ def _waived_table(rows: list[dict], lang: Lang) -> str:
                "value": _w("value", lang), "waiver": _w("waiver", lang)}
     return _gt([{k: r[k] for k in columns} for r in rows], columns,
                "lci-validation-waived").as_raw_html()
+
+
+QUALITY = {
+    "title": ("Data quality", "Qualité des données"),
+    "summary": ("{sources} sources were read: {read} rows, of which {quarantined} were "
+                "quarantined (kept aside with their reasons) and {flagged} flagged by warnings. "
+                "Details: validation/report.html.",
+                "{sources} sources ont été lues : {read} lignes, dont {quarantined} mises en "
+                "quarantaine (avec leurs motifs) et {flagged} signalées par des avertissements. "
+                "Détail : validation/report.html."),
+    "waived": ("Failures accepted by a declared waiver (the data were kept):",
+               "Échecs acceptés par une dérogation déclarée (les données ont été conservées) :"),
+    "waiver_line": ("{check}: {rows} row(s) — {waiver}", "{check} : {rows} ligne(s) — {waiver}"),
+}
+
+
+def data_quality_section(con: duckdb.DuckDBPyConnection, lang: str) -> str | None:
+    """A short account of validation for the annual report, waivers named, never silent.
+
+    None when the connection holds no validation record (e.g. a warehouse built elsewhere).
+    """
+    lang = check_lang(lang)
+    known = con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name IN "
+                        "('run_sources', 'validation_failures')").fetchall()[0][0]
+    if known < 2:
+        return None
+    pick = 1 if lang == "fr" else 0
+    sources, read, quarantined, flagged = con.execute(
+        "SELECT count(*), coalesce(sum(rows_read), 0), coalesce(sum(rows_quarantined), 0), "
+        "coalesce(sum(rows_flagged), 0) FROM run_sources").fetchall()[0]
+    sep = _sep(lang)
+    def number(n: int) -> str:
+        return f"{n:,}".replace(",", sep)
+
+    summary = QUALITY["summary"][pick].format(sources=sources, read=number(read),
+                                              quarantined=number(quarantined),
+                                              flagged=number(flagged))
+    waived = con.execute("SELECT check_id, count(DISTINCT (source, row_number)), waiver "
+                         "FROM validation_failures WHERE outcome = 'waived' "
+                         "GROUP BY check_id, waiver ORDER BY check_id, waiver").fetchall()
+    parts = ['<section id="data-quality" class="lci-domain">',
+             f"  <h2>{QUALITY['title'][pick]}</h2>", f"  <p>{escape(summary)}</p>"]
+    if waived:
+        line = QUALITY["waiver_line"][pick]
+        items = "".join(f"<li>{escape(line.format(check=c, rows=n, waiver=w))}</li>"
+                        for c, n, w in waived)
+        parts += [f"  <p>{QUALITY['waived'][pick]}</p>", f"  <ul>{items}</ul>"]
+    parts.append("</section>")
+    return "\n".join(parts)
 
 
 def _sep(lang: Lang) -> str:

@@ -185,3 +185,12 @@ def test_the_quarantine_speaks_the_report_language(tmp_path: Path):
     text = (tmp_path / "out" / "quarantine.csv").read_text(encoding="utf-8")
     assert "doit être un nombre" in text
     assert "douze" in text
+
+
+def test_the_annual_report_names_waived_failures(tmp_path: Path):
+    config = load_config(small_project(tmp_path / "project", extra=WAIVER % "2099-12-31"))
+    run(config, tmp_path / "out")
+    html = (tmp_path / "out" / "2024" / "report.html").read_text(encoding="utf-8")
+    assert "Data quality" in html
+    assert "population.population.greater_than_or_equal_to: 1 row(s)" in html
+    assert "correction announced by the statistical office" in html
