@@ -8,6 +8,7 @@ is computed. Each computation yields raw rows (estimate, numerator, denominator,
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import duckdb
 
@@ -24,7 +25,14 @@ from indicators._status import RAW_COLUMNS, finalise_values
 from indicators._survey_indicators import survey_proportion_rows
 from indicators._territories import build_membership, member_in_year
 
-Computer = Callable[[duckdb.DuckDBPyConnection, Indicator], None]
+Computer = Callable[[duckdb.DuckDBPyConnection, Indicator, "ComputeOptions"], None]
+
+
+@dataclass(frozen=True)
+class ComputeOptions:
+    """Settings that come from the project rather than from an indicator's definition."""
+
+    lonely_psu: str = "fail"
 
 
 def _quantity_sql(quantity: MeasureQuantity | PopulationQuantity) -> str:
@@ -41,7 +49,8 @@ def _quantity_sql(quantity: MeasureQuantity | PopulationQuantity) -> str:
             f"FROM population WHERE {' AND '.join(filters)} GROUP BY ALL")
 
 
-def admin_ratio_rows(con: duckdb.DuckDBPyConnection, indicator: Indicator) -> None:
+def admin_ratio_rows(con: duckdb.DuckDBPyConnection, indicator: Indicator,
+                     options: ComputeOptions) -> None:
     """Ratio of sums over the member communes that report both sides (coverage is recorded)."""
     spec = indicator.computation
     assert isinstance(spec, AdminRatio)
@@ -88,7 +97,8 @@ def _placed_workers(end: str, jobs: str) -> str:
             f"AND {member_in_year('m', 'c.year')} WHERE {jobs} GROUP BY ALL")
 
 
-def commuting_rows(con: duckdb.DuckDBPyConnection, indicator: Indicator) -> None:
+def commuting_rows(con: duckdb.DuckDBPyConnection, indicator: Indicator,
+                   options: ComputeOptions) -> None:
     """Flows placed at both ends: a flow between two communes of an EPCI is local to it."""
     spec = indicator.computation
     assert isinstance(spec, CommutingRatio)
@@ -103,10 +113,11 @@ def commuting_rows(con: duckdb.DuckDBPyConnection, indicator: Indicator) -> None
         FROM den LEFT JOIN num USING (territory_code, year)""")
 
 
-def survey_rows(con: duckdb.DuckDBPyConnection, indicator: Indicator) -> None:
+def survey_rows(con: duckdb.DuckDBPyConnection, indicator: Indicator,
+                options: ComputeOptions) -> None:
     spec = indicator.computation
     assert isinstance(spec, SurveyProportion)
-    survey_proportion_rows(con, indicator, spec)
+    survey_proportion_rows(con, indicator, spec, options.lonely_psu)
 
 
 COMPUTERS: dict[str, Computer] = {
@@ -116,11 +127,14 @@ COMPUTERS: dict[str, Computer] = {
 }
 
 
-def compute_indicator_values(con: duckdb.DuckDBPyConnection, catalogue: Catalogue) -> int:
+def compute_indicator_values(con: duckdb.DuckDBPyConnection, catalogue: Catalogue,
+                             lonely_psu: str = "fail") -> int:
     """Create ``territory_members``, ``indicator_values`` and ``indicator_changes``.
 
+    ``lonely_psu`` is the project's rule for survey strata with a single PSU (R's options).
     Returns the number of rows in ``indicator_values``.
     """
+    options = ComputeOptions(lonely_psu=lonely_psu)
     build_membership(con)
     con.execute(f"CREATE OR REPLACE TEMP TABLE _raw_values ({RAW_COLUMNS})")
     for indicator in catalogue:
@@ -129,5 +143,5 @@ def compute_indicator_values(con: duckdb.DuckDBPyConnection, catalogue: Catalogu
         except KeyError:
             raise ValueError(f"{indicator.id}: unknown kind {indicator.kind!r}; "
                              f"known: {sorted(COMPUTERS)}") from None
-        compute(con, indicator)
+        compute(con, indicator, options)
     return finalise_values(con, catalogue)

@@ -23,7 +23,8 @@ PERCENT = 100.0
 
 
 def survey_proportion_rows(
-    con: duckdb.DuckDBPyConnection, indicator: Indicator, spec: SurveyProportion
+    con: duckdb.DuckDBPyConnection, indicator: Indicator, spec: SurveyProportion,
+    lonely_psu: str = "fail",
 ) -> None:
     """Insert one raw row per territory × year (× breakdown) into ``_raw_values``.
 
@@ -34,7 +35,7 @@ def survey_proportion_rows(
     from indicators._survey import SurveyDesign, survey_proportion
 
     design = SurveyDesign(source=POOLED_RESPONSES, weights="weight", strata="_stratum",
-                          psu=("_psu",))
+                          psu=("_psu",), lonely_psu=lonely_psu)
     breakdowns: list[tuple[str, ...]] = [("_territory", "year")]
     breakdowns += [("_territory", "year", b) for b in indicator.breakdowns]
     rows = []

@@ -20,6 +20,7 @@ from pathlib import Path
 import duckdb
 import pandera.polars as pa
 import polars as pl
+import yaml
 from pandera.config import ValidationDepth, config_context
 
 from indicators import compute_indicator_values, load_catalogue
@@ -165,7 +166,7 @@ def _recompute(out_dir: Path, manifest: dict) -> list[Finding]:
         for table in LOAD_ORDER:
             con.execute(f"CREATE TABLE {table} AS SELECT * FROM read_parquet(?)",
                         [str(out_dir / "validated" / f"{table}.parquet")])
-        compute_indicator_values(con, catalogue)
+        compute_indicator_values(con, catalogue, _lonely_psu(out_dir))
         mismatches = _compare(con, published)
     except duckdb.Error as error:
         return [*findings, Finding("indicators", "recomputation", False, str(error))]
@@ -175,6 +176,14 @@ def _recompute(out_dir: Path, manifest: dict) -> list[Finding]:
         return [*findings, *(Finding("indicators", m[0], False, m[1]) for m in mismatches[:50])]
     return [*findings, Finding("indicators", "indicator_values", True,
                                "recomputed values match the published ones")]
+
+
+def _lonely_psu(out_dir: Path) -> str:
+    """The run's rule for single-PSU strata, from the project file kept in the bundle."""
+    for path in sorted((out_dir / "project").glob("*.y*ml")):
+        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        return (raw.get("validation") or {}).get("lonely_psu", "fail")
+    return "fail"
 
 
 def _compare(con: duckdb.DuckDBPyConnection, published: Path) -> list[tuple[str, str]]:

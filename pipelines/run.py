@@ -89,7 +89,8 @@ def stage_ingest(ctx: RunContext) -> None:
 
 def stage_indicators(ctx: RunContext) -> None:
     """Every indicator for every territory and year, then the learning-city index."""
-    ctx.indicator_rows = compute_indicator_values(ctx.con, ctx.catalogue)
+    ctx.indicator_rows = compute_indicator_values(ctx.con, ctx.catalogue,
+                                                  ctx.config.validation.lonely_psu)
     compute_learning_city_index(ctx.con, ctx.catalogue, ctx.year)
 
 

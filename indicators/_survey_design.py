@@ -1,0 +1,294 @@
+"""Survey design declaration and its validation against the data, in DuckDB SQL.
+
+A design is declared the way R's ``svydesign`` declares it (strata, one or two stages of
+clusters, finite population corrections, weights), so that estimates computed here can be
+checked number for number against R's ``survey`` package. The checks of the data against
+the design run inside the estimation query (``_survey_checks``): the rows never come back
+to Python and no separate validation query runs over a large source.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Literal
+
+import duckdb
+
+LonelyPSU = Literal["fail", "adjust", "average", "certainty", "remove"]
+_LONELY_OPTIONS = ("fail", "adjust", "average", "certainty", "remove")
+_QUERY_START = re.compile(r"^\s*(\(|select\b|with\b|from\b|values\b)", re.IGNORECASE)
+_NAME_PART = r'("([^"]|"")+"|[A-Za-z_][\w$]*)'
+_QUALIFIED_NAME = re.compile(rf"^\s*{_NAME_PART}(\s*\.\s*{_NAME_PART})*\s*$")
+_NUMERIC_TYPES = re.compile(
+    r"^(TINYINT|SMALLINT|INTEGER|BIGINT|HUGEINT|UTINYINT|USMALLINT|UINTEGER|UBIGINT|UHUGEINT|"
+    r"FLOAT|DOUBLE|REAL|DECIMAL.*|BOOLEAN)$",
+    re.IGNORECASE,
+)
+# R's onestrat() treats a stratum whose sampling fraction is this close to 1 as a census.
+CERTAINTY_TOLERANCE = 1e-7
+
+
+class SurveyDesignError(ValueError):
+    """A design, variable or expression that cannot give a valid design-based estimate.
+
+    A ValueError so callers that validate inputs generically still catch it; the message
+    names the offending column, stratum or expression so the data can be fixed.
+    """
+
+
+def quote_ident(name: str) -> str:
+    """Quote one identifier for DuckDB; R's column names contain dots (``sch.wide``)."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+@dataclass(frozen=True)
+class SurveyDesign:
+    """A complex sample design over a DuckDB table, view or SELECT query.
+
+    Mirrors R's ``svydesign(id=, strata=, weights=, fpc=)``: ``psu`` lists the cluster
+    columns of each stage (empty: every row is its own PSU), ``fpc`` gives per stage either
+    population sizes (>1) or sampling fractions (<=1). Without ``weights`` the weights are
+    implied by ``fpc`` (product over stages of N/n), or 1 without ``fpc``, as in R.
+    ``lonely_psu`` is R's ``options(survey.lonely.psu=)`` for strata with a single PSU.
+    """
+
+    source: str
+    weights: str | None = None
+    strata: str | None = None
+    psu: tuple[str, ...] = ()
+    fpc: tuple[str, ...] = ()
+    lonely_psu: LonelyPSU = "fail"
+
+    def __post_init__(self) -> None:
+        # A single column given as a string is the commonest slip; accept it.
+        if isinstance(self.psu, str):
+            object.__setattr__(self, "psu", (self.psu,))
+        if isinstance(self.fpc, str):
+            object.__setattr__(self, "fpc", (self.fpc,))
+        object.__setattr__(self, "psu", tuple(self.psu))
+        object.__setattr__(self, "fpc", tuple(self.fpc))
+        if len(self.psu) > 2:
+            raise SurveyDesignError(f"at most two sampling stages are supported: psu={self.psu}")
+        stages = max(1, len(self.psu))
+        if self.fpc and len(self.fpc) != stages:
+            raise SurveyDesignError(
+                f"fpc must give one column per sampling stage ({stages}), got fpc={self.fpc}"
+            )
+        if self.lonely_psu not in _LONELY_OPTIONS:
+            raise SurveyDesignError(
+                f"lonely_psu must be one of {_LONELY_OPTIONS}, got {self.lonely_psu!r}"
+            )
+
+
+@dataclass(frozen=True)
+class DesignLayout:
+    """A design resolved against the data: SQL expressions for each design role.
+
+    ``second_stage`` is true only when two stages *and* their fpc are given: as in R,
+    without fpc a multistage design is analysed by its first stage (ultimate clusters).
+    ``fpc_is_fraction`` is None until the data have said whether fpc holds population
+    sizes or sampling fractions; until then the SQL decides (see ``_survey_checks``).
+    """
+
+    design: SurveyDesign
+    relation: str
+    columns: dict[str, str]
+    types: dict[str, str]
+    stratum: str
+    psu: str | None
+    ssu: str | None
+    weight: str
+    fpc1: str | None
+    fpc2: str | None
+    implied_weights: bool
+    second_stage: bool
+    fpc_is_fraction: bool | None = None
+
+    @property
+    def lonely(self) -> str:
+        return self.design.lonely_psu
+
+    def row_columns(self) -> list[str]:
+        """Design columns of the standard ``rows`` projection (all rows of the source)."""
+        cols = [f"{self.stratum} AS _h"]
+        if self.psu is not None:
+            cols.append(f"{self.psu} AS _p")
+        if self.ssu is not None:
+            cols.append(f"{self.ssu} AS _s")
+        cols.append(f"CAST({self.weight} AS DOUBLE) AS _w")
+        if self.fpc1 is not None:
+            cols.append(f"CAST({self.fpc1} AS DOUBLE) AS _f1")
+        if self.fpc2 is not None and self.second_stage:
+            cols.append(f"CAST({self.fpc2} AS DOUBLE) AS _f2")
+        return cols
+
+    def structure_ctes(self) -> list[tuple[str, str]]:
+        """CTEs ``_S`` (per stratum) and, for two stages, ``_P`` (per PSU) over ``rows``.
+
+        Counts come from the full design, never from a domain: R keeps the design's
+        ``fpc$sampsize`` when it subsets, so PSUs without domain rows count as zeros.
+        ``f1``/``f2`` are the finite population corrections (N - n)/N (1 without fpc),
+        ``fr1`` the first-stage sampling fraction n/N, ``g1``/``g`` the implied weights.
+        ``_S0``/``_P0`` keep the raw sizes and fpc ranges that the design checks read.
+        """
+        ctes: list[tuple[str, str]] = []
+        fpc1 = "_f1" if self.fpc1 is not None else "CAST(NULL AS DOUBLE)"
+        fpc2 = "_f2" if self.second_stage else "CAST(NULL AS DOUBLE)"
+        # nz / nz_in: nonzero-weight rows (PSUs) overall and after `where`, for degf().
+        if self.psu is not None:
+            n2 = "count(DISTINCT _s)" if self.second_stage else "1"
+            ctes.append(
+                (
+                    "_P0",
+                    f"SELECT _h, _p, {n2} AS n2, min({fpc1}) AS lo1, max({fpc1}) AS hi1, "
+                    f"min({fpc2}) AS lo2, max({fpc2}) AS hi2, count_if(_w <> 0) AS nz, "
+                    "count_if(_in AND _w <> 0) AS nz_in FROM rows GROUP BY _h, _p",
+                )
+            )
+            counted = (
+                "SELECT _h, count(*) AS n_h, min(lo1) AS lo1, max(hi1) AS hi1, "
+                "count_if(nz > 0) AS nz, count_if(nz_in > 0) AS nz_in FROM _P0"
+            )
+        else:
+            counted = (
+                f"SELECT _h, count(*) AS n_h, min({fpc1}) AS lo1, max({fpc1}) AS hi1, "
+                "count_if(_w <> 0) AS nz, count_if(_in AND _w <> 0) AS nz_in FROM rows"
+            )
+        ctes.append(("_S0", f"{counted} GROUP BY _h"))
+        if self.fpc1 is not None and self.fpc_is_fraction is None:
+            # R's as.fpc: all fpc values <= 1 are sampling fractions, else population sizes.
+            stage2 = (
+                " AND coalesce((SELECT max(hi2) FROM _P0), 0) <= 1" if self.second_stage else ""
+            )
+            ctes.append(("_fr", f"SELECT (SELECT max(hi1) FROM _S0) <= 1{stage2} AS frac"))
+        if self.fpc1 is not None:
+            pop1 = self._population("n_h", "hi1")
+            per_stratum = (
+                "SELECT _h, n_h, (pop1 - n_h) / pop1 AS f1, n_h / pop1 AS fr1, pop1 / n_h AS g1 "
+                f"FROM (SELECT _h, CAST(n_h AS DOUBLE) AS n_h, CAST({pop1} AS DOUBLE) AS pop1 "
+                "FROM _S0)"
+            )
+        else:
+            per_stratum = (
+                "SELECT _h, CAST(n_h AS DOUBLE) AS n_h, 1.0 AS f1, "
+                "CAST(NULL AS DOUBLE) AS fr1, 1.0 AS g1 FROM _S0"
+            )
+        ctes.append(("_S", per_stratum))
+        if self.second_stage:
+            pop2 = self._population("n2", "hi2")
+            ctes.append(
+                (
+                    "_P",
+                    "SELECT _h, _p, n_h, f1, fr1, n2, (pop2 - n2) / pop2 AS f2, "
+                    "g1 * pop2 / n2 AS g "
+                    "FROM (SELECT _h, _p, CAST(n2 AS DOUBLE) AS n2, "
+                    f"CAST({pop2} AS DOUBLE) AS pop2 FROM _P0) JOIN _S USING (_h)",
+                )
+            )
+        return ctes
+
+    def _population(self, n: str, fpc: str) -> str:
+        """Population size from an fpc column: itself, or n / fraction (R's as.fpc)."""
+        if self.fpc_is_fraction is None:
+            return f"CASE WHEN (SELECT frac FROM _fr) THEN {n} / {fpc} ELSE {fpc} END"
+        return f"{n} / {fpc}" if self.fpc_is_fraction else fpc
+
+    def unit_design(self) -> DesignJoin:
+        """Where a row's weight implied by the fpc comes from (constant within a PSU)."""
+        if self.second_stage:
+            return DesignJoin("_P", ("_h", "_p"), "g")
+        return DesignJoin("_S", ("_h",), "g1")
+
+
+@dataclass(frozen=True)
+class DesignJoin:
+    """A small per-stratum or per-PSU relation to join onto rows, and its weight column."""
+
+    relation: str
+    keys: tuple[str, ...]
+    weight_factor: str
+
+
+def resolve_source(
+    con: duckdb.DuckDBPyConnection, source: str
+) -> tuple[str, dict[str, str], dict[str, str]]:
+    """FROM-clause text for ``source``, its columns (lower-cased -> real name) and types."""
+    if _QUERY_START.match(source):
+        if len(duckdb.extract_statements(source)) != 1:
+            raise SurveyDesignError(f"source must be a single SELECT query, got {source!r}")
+        relation = f"({source.strip().rstrip(';')}) AS _src"
+    elif _QUALIFIED_NAME.match(source):
+        relation = source.strip()
+    else:
+        raise SurveyDesignError(f"source is neither a table name nor a SELECT query: {source!r}")
+    try:
+        cur = con.execute(f"SELECT * FROM {relation} LIMIT 0")
+        description = cur.description
+        cur.fetchall()  # leave no pending result on the caller's connection
+    except duckdb.Error as exc:
+        raise SurveyDesignError(f"cannot read source {source!r}: {exc}") from exc
+    columns = {d[0].lower(): d[0] for d in description}
+    return relation, columns, {d[0]: str(d[1]) for d in description}
+
+
+def column_sql(columns: dict[str, str], name: str, role: str) -> str:
+    """Quoted reference to an existing column; unknown columns are named in the error."""
+    real = columns.get(name.lower())
+    if real is None:
+        known = sorted(columns.values())
+        raise SurveyDesignError(f"unknown {role} column {name!r}; the source has {known}")
+    return quote_ident(real)
+
+
+def expression_type(con: duckdb.DuckDBPyConnection, relation: str, expr: str, role: str) -> str:
+    """DuckDB type of a SQL expression over the source, or an error quoting the expression."""
+    sql = f"SELECT ({expr}) AS _e FROM {relation} LIMIT 0"
+    try:
+        if len(duckdb.extract_statements(sql)) != 1:
+            raise SurveyDesignError(f"{role} {expr!r} is not a single SQL expression")
+        description = con.execute(f"DESCRIBE {sql}").fetchall()
+    except duckdb.Error as exc:
+        raise SurveyDesignError(f"{role} {expr!r} is not a valid SQL expression: {exc}") from exc
+    return str(description[0][1])
+
+
+def check_boolean(con: duckdb.DuckDBPyConnection, relation: str, expr: str, role: str) -> str:
+    """Parenthesised boolean expression; non-boolean results are rejected, not coerced."""
+    kind = expression_type(con, relation, expr, role)
+    if kind.upper() not in ("BOOLEAN", '"NULL"', "NULL"):
+        raise SurveyDesignError(f"{role} {expr!r} must be a boolean expression, it gives {kind}")
+    return f"({expr})"
+
+
+def check_numeric(layout: DesignLayout, name: str) -> str:
+    """A numeric (or boolean) column reference; text columns cannot be averaged."""
+    sql = column_sql(layout.columns, name, "variable")
+    kind = layout.types[layout.columns[name.lower()]]
+    if not _NUMERIC_TYPES.match(kind):
+        raise SurveyDesignError(f"variable {name!r} must be numeric, it is {kind}")
+    return sql
+
+
+def resolve(con: duckdb.DuckDBPyConnection, design: SurveyDesign) -> DesignLayout:
+    """Lay out the design's SQL; unknown columns are errors here, bad data in the query."""
+    relation, columns, types = resolve_source(con, design.source)
+    weight = column_sql(columns, design.weights, "weights") if design.weights else None
+    stratum = column_sql(columns, design.strata, "strata") if design.strata else None
+    psus = [column_sql(columns, c, "psu") for c in design.psu]
+    fpcs = [column_sql(columns, c, "fpc") for c in design.fpc]
+    second_stage = len(psus) == 2 and len(fpcs) == 2
+    return DesignLayout(
+        design=design,
+        relation=relation,
+        columns=columns,
+        types=types,
+        stratum=stratum or "1",
+        psu=psus[0] if psus else None,
+        ssu=psus[1] if second_stage else None,
+        weight=weight or "1.0",
+        fpc1=fpcs[0] if fpcs else None,
+        fpc2=fpcs[1] if second_stage else None,
+        implied_weights=weight is None and bool(fpcs),
+        second_stage=second_stage,
+    )

@@ -1,0 +1,281 @@
+"""Shared engine of the survey estimators: run the domain query, attach intervals.
+
+Kept apart from the public functions so that domain comparisons reuse exactly the same
+per-domain numbers as the estimates themselves.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import duckdb
+import numpy as np
+
+from indicators._survey_checks import apply_checks
+from indicators._survey_ci import proportion_interval, wald
+from indicators._survey_design import (
+    DesignLayout,
+    SurveyDesign,
+    SurveyDesignError,
+    check_boolean,
+    check_numeric,
+    column_sql,
+    resolve,
+)
+from indicators._survey_query import Linear, domain_query
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """One design-based estimate, for one domain (``by`` is {} without domains).
+
+    ``n`` counts the rows used (after ``na_rm``), ``sum_weights`` their weights; ``df`` is
+    the degrees of freedom the ``t``, ``logit``, ``beta`` and ``mean`` intervals use;
+    ``deff`` is None where R gives NA (sum of weights below the sample size, or no
+    variance under simple random sampling).
+    """
+
+    by: dict[str, object]
+    estimate: float
+    se: float
+    ci_low: float
+    ci_high: float
+    df: float
+    n: int
+    sum_weights: float
+    cv: float
+    deff: float | None
+    statistic: str
+    ci_method: str
+    level: float
+
+
+@dataclass(frozen=True)
+class DomainResult:
+    """The per-domain numbers a query returns, before intervals are attached."""
+
+    layout: DesignLayout
+    by: list[dict[str, object]]
+    estimate: np.ndarray
+    variance: np.ndarray
+    df_domain: np.ndarray
+    df_design: np.ndarray
+    n_rows: np.ndarray
+    n: np.ndarray
+    sum_weights: np.ndarray
+    denominator: np.ndarray
+    srs_variance: np.ndarray
+
+
+def statistic_sql(
+    con: duckdb.DuckDBPyConnection,
+    layout: DesignLayout,
+    statistic: str,
+    variable: str,
+    denominator: str | None,
+) -> Linear:
+    """The linear statistic behind a public statistic name, with checked SQL."""
+    if statistic == "proportion":
+        return Linear("mean", check_boolean(con, layout.relation, variable, "condition"))
+    y = check_numeric(layout, variable)
+    if statistic == "ratio":
+        if denominator is None:
+            raise SurveyDesignError("a ratio needs a denominator column")
+        return Linear("ratio", y, check_numeric(layout, denominator))
+    if statistic in ("mean", "total"):
+        return Linear(statistic, y)
+    raise SurveyDesignError(f"unknown statistic {statistic!r}")
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A statistic checked against a resolved design, ready to run (possibly twice)."""
+
+    design: SurveyDesign
+    layout: DesignLayout
+    stat: Linear
+    statistic: str
+    names: tuple[str, str | None]
+    by: tuple[str, ...]
+    by_sql: list[str]
+    where: str | None
+    where_sql: str | None
+
+
+def prepare(
+    con: duckdb.DuckDBPyConnection,
+    design: SurveyDesign,
+    statistic: str,
+    variable: str,
+    denominator: str | None,
+    *,
+    by: Sequence[str],
+    where: str | None,
+) -> Prepared:
+    """Resolve the design and check every column and expression the estimate uses."""
+    by = (by,) if isinstance(by, str) else tuple(by)
+    if len(set(by)) != len(by):
+        raise SurveyDesignError(f"by columns repeat: {by}")
+    layout = resolve(con, design)
+    stat = statistic_sql(con, layout, statistic, variable, denominator)
+    by_sql = [column_sql(layout.columns, b, "by") for b in by]
+    where_sql = check_boolean(con, layout.relation, where, "where") if where else None
+    return Prepared(
+        design, layout, stat, statistic, (variable, denominator), by, by_sql, where, where_sql
+    )
+
+
+def run_domains(
+    con: duckdb.DuckDBPyConnection,
+    prep: Prepared,
+    *,
+    na_rm: bool,
+    only: tuple[str, dict[str, object]] | None = None,
+) -> DomainResult:
+    """Run the domain query and turn its rows into arrays; raises on R's error cases."""
+    sql = domain_query(prep.layout, prep.stat, prep.by_sql, prep.where_sql, only and only[0])
+    try:
+        cur = con.execute(sql, only[1] if only else None)
+        names = [c[0].lower() for c in cur.description]
+        rows = cur.fetchall()
+    except duckdb.Error as exc:
+        raise SurveyDesignError(
+            f"cannot compute the {prep.statistic} of {prep.names[0]!r}: {exc}"
+        ) from exc
+    col = {n: i for i, n in enumerate(names)}
+    layout = apply_checks(prep.layout, {n: rows[0][i] for i, n in enumerate(names)})
+    rows = [r for r in rows if r[col["_found"]]]
+    if not rows and not prep.by:
+        raise SurveyDesignError(f"no rows with nonzero weight satisfy where={prep.where!r}")
+    if not na_rm:
+        _check_missing(rows, col, prep)
+    if prep.design.lonely_psu == "fail":
+        check_lonely([(r[col["lonely1"]], r[col["lonely2"]]) for r in rows])
+
+    def arr(name: str) -> np.ndarray:
+        return np.array([np.nan if r[col[name]] is None else r[col[name]] for r in rows], float)
+
+    keys = [{b: r[col[f"_d{i}"]] for i, b in enumerate(prep.by)} for r in rows]
+    kind = prep.stat.kind
+    est, w, nnz = arr("theta"), arr("ws"), arr("nnz_ok")
+    s2 = _weighted_variance(kind, arr("a"), arr("b"), w, arr("cyy"), arr("cxy"), arr("cxx"))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        s2 = s2 * nnz / (nnz - 1)
+        if kind == "mean":
+            srs = np.where(w >= nnz, s2 * (w - nnz) / (w * nnz), np.nan)
+        else:
+            # svytotal's deff (and svyratio's, via svytotal of the residuals): no size check.
+            srs = s2 * w * (w - nnz) / nnz
+    return DomainResult(
+        layout=layout,
+        by=keys,
+        estimate=est,
+        variance=arr("var"),
+        df_domain=arr("df_dom"),
+        df_design=arr("ddf"),
+        n_rows=arr("n_all"),
+        n=arr("n_ok"),
+        sum_weights=w,
+        denominator=arr("b"),
+        srs_variance=srs,
+    )
+
+
+def run_linear(
+    con: duckdb.DuckDBPyConnection,
+    design: SurveyDesign,
+    statistic: str,
+    variable: str,
+    denominator: str | None,
+    *,
+    by: Sequence[str],
+    where: str | None,
+    na_rm: bool,
+) -> DomainResult:
+    """prepare() then run_domains(): the whole estimate for every domain."""
+    prep = prepare(con, design, statistic, variable, denominator, by=by, where=where)
+    return run_domains(con, prep, na_rm=na_rm)
+
+
+def _weighted_variance(
+    kind: str,
+    a: np.ndarray,
+    b: np.ndarray,
+    w: np.ndarray,
+    cyy: np.ndarray,
+    cxy: np.ndarray,
+    cxx: np.ndarray,
+) -> np.ndarray:
+    """sum(w*r^2)/W for the residual r whose SRS variance R's deff divides by.
+
+    mean and total: r = y - ybar; ratio: r = (y - R*x)/X, the residual svyratio passes
+    to svytotal(deff=TRUE). The n/(n-1) factor of svyvar is applied by the caller.
+    """
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if kind == "ratio":
+            r = a / b
+            return (cyy - 2 * r * cxy + r * r * cxx) / (b * b) / w
+        return (cyy - a * a / w) / w
+
+
+def to_estimates(res: DomainResult, statistic: str, ci: str, level: float) -> list[Estimate]:
+    """Attach intervals, cv and deff to each domain, vectorised over domains."""
+    est, var = res.estimate, res.variance
+    se = np.sqrt(var)
+    if statistic == "proportion":
+        df = res.df_domain
+        lo, hi = proportion_interval(ci, est, se, level, df, res.n_rows)
+    else:
+        df = res.df_design
+        lo, hi = wald(est, se, level, df if ci == "t" else np.inf)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        cv = se / est
+        deff = var / res.srs_variance
+    # R: NA when the SRS variance is undefined; a NaN design variance stays NaN.
+    ok_deff = np.isfinite(res.srs_variance) & (res.srs_variance > 0)
+    return [
+        Estimate(
+            by=res.by[i],
+            estimate=float(est[i]),
+            se=float(se[i]),
+            ci_low=float(lo[i]),
+            ci_high=float(hi[i]),
+            df=float(df[i]),
+            n=int(res.n[i]),
+            sum_weights=float(res.sum_weights[i]),
+            cv=float(cv[i]),
+            deff=float(deff[i]) if ok_deff[i] else None,
+            statistic=statistic,
+            ci_method=ci,
+            level=level,
+        )
+        for i in range(len(est))
+    ]
+
+
+def _check_missing(rows: list[tuple], col: dict[str, int], prep: Prepared) -> None:
+    """Without na_rm a NULL is an error (R would return NA), naming the column."""
+    for column, name in zip(("null_y", "null_x"), prep.names, strict=True):
+        missing = sum(r[col[column]] or 0 for r in rows)
+        if missing:
+            role = "condition" if prep.statistic == "proportion" else "column"
+            raise SurveyDesignError(
+                f"{role} {name!r} is NULL in {missing} rows of the estimation; "
+                f"pass na_rm=True to leave them out of the estimate (they stay in the design)"
+            )
+
+
+def check_lonely(found: list[tuple[str | None, str | None]]) -> None:
+    """lonely_psu="fail": R stops on a single-PSU stratum present in what it estimates."""
+    for stratum, psu in found:
+        if stratum is not None:
+            raise SurveyDesignError(
+                f"stratum {stratum!r} has only one PSU at stage 1; choose "
+                f"lonely_psu='adjust', 'average', 'certainty' or 'remove'"
+            )
+        if psu is not None:
+            raise SurveyDesignError(
+                f"PSU {psu!r} has only one second-stage unit (stage 2); choose "
+                f"lonely_psu='adjust', 'average', 'certainty' or 'remove'"
+            )

@@ -1,0 +1,166 @@
+"""Properties every design-based estimator must have, on generated stratified samples.
+
+Scale-free weights, additive domain totals, proportions and their intervals inside [0, 1],
+and results that do not depend on the order of the rows.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Iterator
+
+import duckdb
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from indicators._survey import (
+    Estimate,
+    SurveyDesign,
+    compare_domains,
+    survey_mean,
+    survey_proportion,
+    survey_total,
+)
+
+SETTINGS = settings(
+    max_examples=10,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+_names = itertools.count()
+
+
+@pytest.fixture(scope="module")
+def con() -> Iterator[duckdb.DuckDBPyConnection]:
+    connection = duckdb.connect()
+    yield connection
+    connection.close()
+
+
+@st.composite
+def samples(draw) -> tuple[pd.DataFrame, bool]:
+    """A stratified sample, clustered or not: 1-3 strata of 2-4 PSUs of 1-4 rows."""
+    rows = []
+    for h in range(draw(st.integers(1, 3))):
+        for p in range(draw(st.integers(2, 4))):
+            for _ in range(draw(st.integers(1, 4))):
+                rows.append(
+                    {
+                        "stratum": f"s{h}",
+                        "psu": f"{h}.{p}",
+                        "w": draw(st.floats(0.5, 50, allow_nan=False)),
+                        "y": draw(st.floats(-100, 100, allow_nan=False, allow_subnormal=False)),
+                        "dom": draw(st.sampled_from(["a", "b", "c"])),
+                        "flag": draw(st.booleans()),
+                    }
+                )
+    return pd.DataFrame(rows), draw(st.booleans())
+
+
+def load(con: duckdb.DuckDBPyConnection, frame: pd.DataFrame) -> str:
+    name = f"sample_{next(_names)}"
+    con.register("_frame", frame)
+    con.execute(f"CREATE TABLE {name} AS SELECT * FROM _frame")
+    con.unregister("_frame")
+    return name
+
+
+def design(table: str, clustered: bool, weights: str = "w") -> SurveyDesign:
+    psu = ("psu",) if clustered else ()
+    return SurveyDesign(table, weights=weights, strata="stratum", psu=psu, lonely_psu="adjust")
+
+
+def close(a: float, b: float, scale: float = 1.0) -> bool:
+    if math.isnan(a) or math.isnan(b):
+        return math.isnan(a) and math.isnan(b)
+    return math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-9 * scale)
+
+
+def same(first: list[Estimate], second: list[Estimate], scale: float = 1.0) -> None:
+    assert [e.by for e in first] == [e.by for e in second]
+    for a, b in zip(first, second, strict=True):
+        assert close(a.estimate, b.estimate, scale), (a, b)
+        assert close(a.se, b.se, scale), (a, b)
+        assert close(a.ci_low, b.ci_low, scale) and close(a.ci_high, b.ci_high, scale), (a, b)
+
+
+@SETTINGS
+@given(sample=samples(), factor=st.floats(0.01, 1000))
+def test_scaling_weights_leaves_means_and_proportions(con, sample, factor) -> None:
+    frame, clustered = sample
+    frame = frame.assign(w2=frame["w"] * factor)
+    table = load(con, frame)
+    by = ("dom",)
+    same(
+        survey_mean(con, design(table, clustered), "y", by=by),
+        survey_mean(con, design(table, clustered, "w2"), "y", by=by),
+        scale=100,
+    )
+    same(
+        survey_proportion(con, design(table, clustered), "flag", by=by, ci="beta"),
+        survey_proportion(con, design(table, clustered, "w2"), "flag", by=by, ci="beta"),
+    )
+
+
+@SETTINGS
+@given(sample=samples())
+def test_domain_totals_add_up(con, sample) -> None:
+    frame, clustered = sample
+    table = load(con, frame)
+    d = design(table, clustered)
+    (overall,) = survey_total(con, d, "y")
+    parts = survey_total(con, d, "y", by=("dom",))
+    scale = float((frame["w"] * frame["y"].abs()).sum()) + 1
+    assert math.isclose(sum(e.estimate for e in parts), overall.estimate, abs_tol=1e-9 * scale)
+    assert sum(e.n for e in parts) == overall.n == len(frame)
+    # A domain is the same estimate as the subpopulation of its rows.
+    for e in parts:
+        (sub,) = survey_total(con, d, "y", where=f"dom = '{e.by['dom']}'")
+        assert close(sub.estimate, e.estimate, scale) and close(sub.se, e.se, scale)
+
+
+@SETTINGS
+@given(sample=samples(), level=st.sampled_from([0.8, 0.9, 0.95, 0.99]))
+def test_proportions_and_intervals_inside_unit_interval(con, sample, level) -> None:
+    frame, clustered = sample
+    table = load(con, frame)
+    d = design(table, clustered)
+    for ci in ("logit", "beta", "asin"):
+        for e in survey_proportion(con, d, "flag", by=("dom",), ci=ci, level=level):
+            assert 0 <= e.estimate <= 1
+            if ci in ("logit", "beta"):
+                bounds_defined = e.df > 0 and not math.isnan(e.se)
+                if bounds_defined:
+                    assert 0 <= e.ci_low <= e.estimate + 1e-12, e
+                    assert e.estimate - 1e-12 <= e.ci_high <= 1, e
+
+
+@SETTINGS
+@given(sample=samples(), seed=st.integers(0, 2**32 - 1))
+def test_row_order_does_not_matter(con, sample, seed) -> None:
+    frame, clustered = sample
+    table = load(con, frame)
+    shuffled = load(con, frame.sample(frac=1, random_state=seed).reset_index(drop=True))
+    same(
+        survey_mean(con, design(table, clustered), "y", by=("dom", "flag")),
+        survey_mean(con, design(shuffled, clustered), "y", by=("dom", "flag")),
+        scale=100,
+    )
+    same(
+        survey_total(con, design(table, clustered), "y", by=("dom",)),
+        survey_total(con, design(shuffled, clustered), "y", by=("dom",)),
+        scale=float((frame["w"] * frame["y"].abs()).sum()) + 1,
+    )
+    doms = sorted(frame["dom"].unique())
+    if len(doms) >= 2:
+        first, second = {"dom": doms[0]}, {"dom": doms[1]}
+        a = compare_domains(
+            con, design(table, clustered), "mean", "y", by=("dom",), first=first, second=second
+        )
+        b = compare_domains(
+            con, design(shuffled, clustered), "mean", "y", by=("dom",), first=first, second=second
+        )
+        assert close(a.difference, b.difference, 100) and close(a.se, b.se, 100)
