@@ -58,15 +58,22 @@ def versions() -> dict[str, str]:
 def write_tables(con: duckdb.DuckDBPyConnection, out_dir: Path) -> list[Path]:
     """Validated contract tables and published values as Parquet, rows in key order."""
     written = []
+    existing = _existing_tables(con)
     for folder, tables in (("validated", {t: _key(t) for t in LOAD_ORDER}),
                            ("published", PUBLISHED)):
         (out_dir / folder).mkdir(parents=True, exist_ok=True)
         for table, order in tables.items():
+            if table not in existing:  # e.g. no learning-city index for a tiny project
+                continue
             path = out_dir / folder / f"{table}.parquet"
             con.execute(f"COPY (SELECT * FROM {table} ORDER BY {order}) TO '{path}' "
                         f"(FORMAT parquet, COMPRESSION zstd)")
             written.append(path)
     return written
+
+
+def _existing_tables(con: duckdb.DuckDBPyConnection) -> set[str]:
+    return {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
 
 
 def _key(table: str) -> str:
@@ -104,9 +111,10 @@ def write_manifest(con: duckdb.DuckDBPyConnection, out_dir: Path, *, catalogue_s
             "SELECT source, file, sha256, contract_table, rows_read, rows_accepted, "
             "rows_quarantined, error FROM run_sources ORDER BY source").fetchall()
     ]
+    existing = _existing_tables(con)
     rows = {f"{folder}/{table}.parquet": count for folder, tables in
             (("validated", LOAD_ORDER), ("published", tuple(PUBLISHED)))
-            for table in tables
+            for table in tables if table in existing
             for count in [con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0]]}
     outputs = [
         {"file": path.relative_to(out_dir).as_posix(), "sha256": file_sha256(path),

@@ -102,6 +102,8 @@ def run_command(
     _print_ingest(ctx.ingest)
     console.print(f"[green]✓[/green] {ctx.indicator_rows:,} indicator values for "
                   f"{len(ctx.catalogue)} indicators")
+    for note in ctx.notes:
+        console.print(f"[yellow]Note:[/yellow] {note}")
     console.print("Written:")
     for path in ctx.written:
         console.print(f"  {path}")

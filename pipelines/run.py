@@ -21,6 +21,7 @@ import duckdb
 
 from indicators import (
     Catalogue,
+    CompositeError,
     compute_indicator_values,
     compute_learning_city_index,
     load_catalogue,
@@ -59,6 +60,7 @@ class RunContext:
     ingest: IngestResult | None = None
     indicator_rows: int = 0
     written: list[Path] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
 
 
 def stage_validate(ctx: RunContext) -> None:
@@ -91,7 +93,10 @@ def stage_indicators(ctx: RunContext) -> None:
     """Every indicator for every territory and year, then the learning-city index."""
     ctx.indicator_rows = compute_indicator_values(ctx.con, ctx.catalogue,
                                                   ctx.config.validation.lonely_psu)
-    compute_learning_city_index(ctx.con, ctx.catalogue, ctx.year)
+    try:
+        compute_learning_city_index(ctx.con, ctx.catalogue, ctx.year)
+    except CompositeError as error:  # e.g. too few communes or indicators: said, not hidden
+        ctx.notes.append(f"learning-city index not computed: {error}")
 
 
 def stage_report(ctx: RunContext) -> None:

@@ -194,3 +194,11 @@ def test_the_annual_report_names_waived_failures(tmp_path: Path):
     assert "Data quality" in html
     assert "population.population.greater_than_or_equal_to: 1 row(s)" in html
     assert "correction announced by the statistical office" in html
+
+
+def test_a_project_too_small_for_an_index_says_so_and_still_reports(tmp_path: Path):
+    result = runner.invoke(app, ["run", "--config", str(small_project(tmp_path / "project")),
+                                 "--out", str(tmp_path / "out")])
+    assert result.exit_code == 0, result.output
+    assert "learning-city index not computed" in result.output
+    assert (tmp_path / "out" / "2024" / "report.html").is_file()
