@@ -25,11 +25,12 @@ import duckdb
 import pyarrow as pa
 from python_calamine import CalamineWorkbook
 
-from pipelines.config import ProjectConfig, ReaderOptions, Source
+from pipelines.config import ProjectConfig, Source
 from pipelines.contracts import COMMUNE_CODE, SCHEMAS
 from pipelines.encodings import detect_delimiter, detect_encoding, transcode_to_utf8
 
 NUMERIC_TYPES = {"Float64", "Int64"}
+ROW_IN_FILE = "_row (in file)"  # a file column named like the internal row number
 COMMA_DECIMAL = r"^\s*-?[0-9][0-9 \x{00A0}\x{202F}]*,[0-9]+\s*$"
 
 
@@ -105,13 +106,16 @@ def _read_csv(con: duckdb.DuckDBPyConnection, path: Path, source: Source,
     try:
         delimiter = options.delimiter or detect_delimiter(readable, options.header_row)
         report.delimiter = delimiter
+        header = _csv_header(readable, delimiter, options.header_row, source.name, path)
+        blanks = _blank_lines(readable, options.header_row)
         name, rejects = f"raw_{source.name}", f"rej_{source.name}"
+        columns = "{" + ", ".join(f"'{_escape(n)}': 'VARCHAR'" for n in header) + "}"
         con.execute(
             f"CREATE OR REPLACE TEMP TABLE _parsed AS SELECT row_number() OVER () AS _k, * "
             f"FROM read_csv(?, all_varchar = true, header = true, delim = ?, quote = '\"', "
             f"skip = {options.header_row - 1}, store_rejects = true, "
             f"rejects_table = '_rejects', rejects_scan = '_reject_scans', "
-            f"auto_detect = false, columns = {_csv_columns(readable, delimiter, options)})",
+            f"auto_detect = false, columns = {columns})",
             [str(readable), delimiter],
         )
     except duckdb.Error as error:
@@ -120,42 +124,71 @@ def _read_csv(con: duckdb.DuckDBPyConnection, path: Path, source: Source,
     finally:
         if readable != path:
             readable.unlink()
-    _number_csv_rows(con, name, rejects, options.header_row)
+    _number_csv_rows(con, name, rejects, options.header_row, blanks)
     report.parse_rejects = con.execute(f"SELECT count(*) FROM {rejects}").fetchall()[0][0]
+    if blanks:
+        report.notes.append(f"{len(blanks):,} empty line(s) skipped")
     return name, rejects
 
 
-def _csv_columns(path: Path, delimiter: str, options: ReaderOptions) -> str:
-    """Declare every header column as text, so DuckDB neither guesses types nor names."""
+def _csv_header(path: Path, delimiter: str, header_row: int, source: str,
+                original: Path) -> list[str]:
+    """The header's column names, declared as text so DuckDB guesses neither types nor
+    names; a header that cannot be one stops the source with a message saying why."""
     with open(path, encoding="utf-8-sig", newline="") as handle:
-        for _ in range(options.header_row - 1):
+        for _ in range(header_row - 1):
             handle.readline()
-        header = next(csv.reader([handle.readline()], delimiter=delimiter), [])
-    names = [h.strip() or f"column_{n + 1}" for n, h in enumerate(header)]
-    return "{" + ", ".join(f"'{_escape(n)}': 'VARCHAR'" for n in names) + "}"
+        line = handle.readline().rstrip("\r\n")
+    if not line.strip():
+        raise SourceError(source, original, f"line {header_row}, where the header should be, "
+                          f"is empty (set header_row to the header's line)")
+    if line.count('"') % 2:
+        raise SourceError(source, original, f"the header (line {header_row}) has an unclosed "
+                          f"quote")
+    names = [h.strip() or f"column_{n + 1}" for n, h in
+             enumerate(next(csv.reader([line], delimiter=delimiter)))]
+    repeated = sorted({n for n in names if names.count(n) > 1})
+    if repeated:
+        raise SourceError(source, original, f"the header (line {header_row}) repeats column(s) "
+                          f"{repeated}: is it really the header, and is the delimiter right?")
+    return [ROW_IN_FILE if n == "_row" else n for n in names]
+
+
+def _blank_lines(path: Path, header_row: int) -> list[int]:
+    """Line numbers of the empty lines after the header, which DuckDB's reader skips."""
+    blanks = []
+    with open(path, "rb") as handle:
+        for number, line in enumerate(handle, start=1):
+            if number > header_row and line in (b"\n", b"\r\n", b"\r"):
+                blanks.append(number)
+    return blanks
 
 
 def _number_csv_rows(con: duckdb.DuckDBPyConnection, name: str, rejects: str,
-                     header_row: int) -> None:
-    """Give parsed rows their file line numbers: the data lines not rejected by the parser,
-    in order (one line per record; a quoted field spanning lines shifts the count)."""
+                     header_row: int, blanks: list[int]) -> None:
+    """Give parsed rows their file line numbers: the data lines neither empty nor rejected
+    by the parser, in order (one line per record; a quoted field spanning lines shifts it)."""
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE {rejects} AS
         SELECT DISTINCT ON (line) line::BIGINT AS _row, column_name AS "column",
-               CAST(error_type AS VARCHAR) AS error_type, csv_line AS value
+               CAST(error_type AS VARCHAR) AS error_type,
+               trim(csv_line, chr(13) || chr(10)) AS value
         FROM _rejects ORDER BY line""")
+    con.execute("CREATE OR REPLACE TEMP TABLE _skipped (line BIGINT)")
+    if blanks:
+        con.executemany("INSERT INTO _skipped VALUES (?)", [[b] for b in blanks])
+    con.execute(f"INSERT INTO _skipped SELECT _row FROM {rejects}")
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE {name} AS
         WITH lines AS (
             SELECT line AS _row, row_number() OVER (ORDER BY line) AS _k
             FROM range({header_row + 1},
                        {header_row + 1} + (SELECT count(*) FROM _parsed)
-                       + (SELECT count(*) FROM {rejects})) r(line)
-            WHERE line NOT IN (SELECT _row FROM {rejects}))
+                       + (SELECT count(*) FROM _skipped)) r(line)
+            WHERE line NOT IN (SELECT line FROM _skipped))
         SELECT l._row, p.* EXCLUDE (_k) FROM _parsed p JOIN lines l USING (_k) ORDER BY _row""")
-    con.execute("DROP TABLE _parsed")
-    con.execute("DROP TABLE IF EXISTS _rejects")
-    con.execute("DROP TABLE IF EXISTS _reject_scans")
+    for table in ("_parsed", "_skipped", "_rejects", "_reject_scans"):
+        con.execute(f"DROP TABLE IF EXISTS {table}")
 
 
 def _read_xlsx(con: duckdb.DuckDBPyConnection, path: Path, source: Source,
@@ -178,6 +211,11 @@ def _read_xlsx(con: duckdb.DuckDBPyConnection, path: Path, source: Source,
         raise SourceError(source.name, path,
                           f"sheet '{sheet_name}' has no row {options.header_row}")
     header = [_cell_text(cell) or f"column_{n + 1}" for n, cell in enumerate(rows[header_index])]
+    repeated = sorted({h for h in header if header.count(h) > 1})
+    if repeated:
+        raise SourceError(source.name, path, f"the header (row {options.header_row}) repeats "
+                          f"column(s) {repeated}")
+    header = [ROW_IN_FILE if h == "_row" else h for h in header]
     body = rows[header_index + 1:]
     while body and all(_cell_text(cell) is None for cell in body[-1]):
         body.pop()

@@ -153,7 +153,8 @@ def typed_expression(column: str, dtype: str) -> str:
     must be whole: DuckDB would round '12.5' to 13)."""
     if dtype == "Int64":
         number = f'TRY_CAST("{column}" AS DOUBLE)'
-        return f"CASE WHEN {number} = round({number}) THEN CAST({number} AS BIGINT) END"
+        return (f"CASE WHEN isfinite({number}) AND {number} = round({number}) "
+                f"AND abs({number}) < 9.2e18 THEN CAST({number} AS BIGINT) END")
     return f'TRY_CAST("{column}" AS {DUCKDB_TYPES[dtype]})'
 
 

@@ -170,10 +170,6 @@ case("crlf_rejected_line_value", {"admin.csv": french_csv(ADMIN_HEADER, *ADMIN_R
                                   + b"01053;2024;schools_tot"}, f"""\
 # The same cut in a Windows (CRLF) file: the quarantined value is the line as written.
 {admin()}
-xfail: >-
-  pipelines/readers.py _number_csv_rows copies DuckDB's csv_line, which for CRLF files starts
-  with the '\\n' of the previous line break: the value is '\\n01053;2024;schools_tot', so the
-  message and quarantine.csv show the line on two lines.
 expect:
   rows_read: 3
   rows_accepted: 2
@@ -358,10 +354,6 @@ case("excel_duplicated_header",
 # Two columns named POP (say, two vintages): which one feeds the table is not the reader's
 # guess to make; the source must stop and name the column.
 {population()}
-xfail: >-
-  pipelines/readers.py _read_xlsx builds its columns in a dict keyed by header text, so a
-  repeated header silently keeps the last column (here the 99999 values) and drops the first,
-  without a note; the CSV reader stops such a file.
 expect:
   source_error: "POP"
 """)
@@ -520,10 +512,6 @@ case("integer_too_large", {"survey.csv": survey_csv(*survey_rows(
         R05=respondent("R05", "S2", "P3", age="612345678901234567890")))}, f"""\
 # A telephone number pasted into the age column: a whole number too large for any integer.
 {SURVEY_SOURCE}
-xfail: >-
-  pipelines/validation.py typed_expression('age', 'Int64') casts TRY_CAST(x AS DOUBLE) to
-  BIGINT without TRY_: a value beyond the BIGINT range (6.1e20, 1e30, inf, NaN) raises
-  duckdb.ConversionException out of ingest() instead of quarantining the row.
 expect:
   rows_read: 8
   rows_accepted: 7
@@ -601,10 +589,6 @@ case("blank_line_shifts_row_numbers", {"admin.csv": french_csv(
 # A blank line in the middle (line 3): the bad value is on line 5 of the file, and a
 # spreadsheet shows it on row 5.
 {admin()}
-xfail: >-
-  pipelines/readers.py _number_csv_rows numbers parsed rows consecutively from header_row + 1,
-  but DuckDB skips blank lines, so every row after a blank line is reported one row too early
-  (here row 4 instead of 5).
 expect:
   rows_read: 3
   rows_accepted: 2
@@ -696,10 +680,6 @@ case("blank_line_before_header", {"admin.csv": french_csv("", ADMIN_HEADER, *ADM
 # An empty first line, the header on line 2 and header_row left at 1: the message must say
 # that the header row is empty, not pass on the CSV engine's words.
 {admin()}
-xfail: >-
-  pipelines/readers.py _read_csv passes DuckDB's error through: "cannot be read as CSV:
-  Binder Error: read_csv requires at least a single column as input!", which names neither
-  the empty header row nor the header_row setting.
 expect:
   source_error: "header"
 """)
@@ -722,10 +702,6 @@ case("quote_in_header", {"admin.csv": french_csv(
         'code_commune;"annee;indicateur;valeur;source', *ADMIN_ROWS)}, f"""\
 # A stray quote in the header: the message must point at the quote, not deny the data rows.
 {admin()}
-xfail: >-
-  DuckDB reads the unclosed quote to the end of the file as part of the header, and
-  pipelines/readers.py stage_source then reports "the file has a header but no data rows"
-  for a file with three data lines.
 expect:
   source_error: "quote"
 """)
