@@ -187,7 +187,8 @@ SCHEMAS: dict[str, pa.DataFrameSchema] = {
 @dataclass(frozen=True)
 class Relation:
     """A check that needs more than one value: the SQL is true for a valid row ``t`` of the
-    table being validated (``_typed`` holds all its rows; other contract tables are loaded)."""
+    table being validated (``_typed`` holds all its rows, ``_kept`` those that pass every
+    non-final check; other contract tables are loaded)."""
 
     check_id: str
     table: str
@@ -196,6 +197,7 @@ class Relation:
     fr: str
     sql: str
     severity: str = "error"
+    final: bool = False  # judged on the rows that pass every other check (``_kept``)
 
 
 _KNOWN_COMMUNE = (
@@ -237,9 +239,9 @@ def relations(tolerance: float, lonely_psu: str) -> tuple[Relation, ...]:
         Relation("survey_responses.psu.two_per_stratum", "survey_responses", "psu",
                  "its stratum must have at least two PSUs (or declare validation.lonely_psu)",
                  "sa strate doit compter au moins deux UPE (ou déclarer validation.lonely_psu)",
-                 "(SELECT count(DISTINCT s.psu) FROM _typed s WHERE s.year = t.year "
+                 "(SELECT count(DISTINCT s.psu) FROM _kept s WHERE s.year = t.year "
                  "AND s.stratum = t.stratum) >= 2",
-                 severity="error" if lonely_psu == "fail" else "warning"),
+                 severity="error" if lonely_psu == "fail" else "warning", final=True),
         _known_commune("admin_measures", "territory_code"),
         Relation("admin_measures.measure_id.in_codebook", "admin_measures", "measure_id",
                  "must be a measure of the codebook", "doit être une mesure du dictionnaire",

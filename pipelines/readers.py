@@ -28,6 +28,7 @@ from python_calamine import CalamineWorkbook
 from pipelines.config import ProjectConfig, Source
 from pipelines.contracts import COMMUNE_CODE, SCHEMAS
 from pipelines.encodings import detect_delimiter, detect_encoding, transcode_to_utf8
+from pipelines.validation import ORIGINAL_PREFIX
 
 NUMERIC_TYPES = {"Float64", "Int64"}
 ROW_IN_FILE = "_row (in file)"  # a file column named like the internal row number
@@ -277,7 +278,8 @@ def _stage(con: duckdb.DuckDBPyConnection, raw: str, path: Path, source: Source,
     missing = [mapping[c] for c in schema.columns if mapping[c] not in available]
     if missing:
         raise SourceError(source.name, path, _missing_columns_message(missing, available, report))
-    ignored = [c for c in available if c != "_row" and c not in mapping.values()]
+    ignored = ["_row" if c == ROW_IN_FILE else c for c in available
+               if c != "_row" and c not in mapping.values()]
     if ignored:
         report.notes.append(f"ignored column(s) not in the mapping: {ignored}")
     decimal = source.options.decimal or _detect_decimal(con, raw, schema, mapping, report)
@@ -285,6 +287,7 @@ def _stage(con: duckdb.DuckDBPyConnection, raw: str, path: Path, source: Source,
     selects = ["_row"]
     for column, spec in schema.columns.items():
         value = f"NULLIF(TRIM(\"{mapping[column]}\"), '')"
+        original = value
         codes = source.missing_codes.get(column, source.missing_codes.get("*", []))
         if codes and column not in _keys(schema):
             value = f"CASE WHEN {value} IN ({', '.join(_quote(c) for c in codes)}) THEN NULL " \
@@ -299,6 +302,8 @@ def _stage(con: duckdb.DuckDBPyConnection, raw: str, path: Path, source: Source,
             value = f"CASE WHEN regexp_full_match({value}, '[0-9]{{4}}') THEN '0' || {value} " \
                     f"ELSE {value} END"
         selects.append(f"{value} AS {column}")
+        if value != original:  # keep the file's text, to show it as written
+            selects.append(f'{original} AS "{ORIGINAL_PREFIX}{column}"')
     name = f"stg_{source.name}"
     con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT {', '.join(selects)} FROM {raw}")
     _note_fixes(con, raw, schema, mapping, source, report)

@@ -29,6 +29,7 @@ from pipelines.messages import (
 )
 
 DEFAULT_SETTINGS = ValidationSettings()
+ORIGINAL_PREFIX = "_orig_"  # staging keeps the file's text of a column it transformed
 DUCKDB_TYPES = {"String": "VARCHAR", "Int64": "BIGINT", "Float64": "DOUBLE"}
 TERRITORY_COLUMNS = ("territory_code", "residence_code", "member_code")
 
@@ -98,6 +99,7 @@ class Rule:
     fr: str
     failing: str
     value: str
+    final: bool = False
 
 
 def _literal(value: object) -> str:
@@ -164,17 +166,17 @@ def rules_for(table: str, settings: ValidationSettings) -> list[Rule]:
     rules = []
     for column, spec in schema.columns.items():
         dtype = str(spec.dtype)
-        raw = f'"_raw_{column}"'
+        raw, shown = f'"_raw_{column}"', f'"_shown_{column}"'
         rules.append(Rule(f"{table}.{column}.type", table, column, "error", *TYPE_RULES[dtype],
-                          f'{raw} IS NOT NULL AND "{column}" IS NULL', raw))
+                          f'{raw} IS NOT NULL AND "{column}" IS NULL', shown))
         if not spec.nullable:
             rules.append(Rule(f"{table}.{column}.required", table, column, "error", *REQUIRED,
-                              f"{raw} IS NULL", raw))
+                              f"{raw} IS NULL", shown))
         for check in spec.checks:
             rules.append(Rule(
                 f"{table}.{column}.{check.name}", table, column,
                 "warning" if check.raise_warning else "error", *describe_check(check),
-                f'"{column}" IS NOT NULL AND NOT ({check_predicate(column, check)})', raw))
+                f'"{column}" IS NOT NULL AND NOT ({check_predicate(column, check)})', shown))
     if schema.unique:
         key = ", ".join(f'"{c}"' for c in schema.unique)
         shown = " || ' | ' || ".join(f'coalesce(CAST("{c}" AS VARCHAR), \'\')'
@@ -188,7 +190,7 @@ def rules_for(table: str, settings: ValidationSettings) -> list[Rule]:
             rules.append(Rule(relation.check_id, table, relation.column, relation.severity,
                               relation.en, relation.fr,
                               f'"{relation.column}" IS NOT NULL AND NOT ({relation.sql})',
-                              f'"_raw_{relation.column}"'))
+                              f'"_shown_{relation.column}"', relation.final))
     return rules
 
 
@@ -208,8 +210,7 @@ def validate_table(
         return []
     _union_staged(con, schema, sources)
     rules = rules_for(table, settings)
-    _collect_failures(con, table, rules, sources)
-    _apply_waivers(con, waivers)
+    _collect_failures(con, table, rules, sources, waivers)
     con.execute("INSERT INTO validation_failures SELECT * FROM _failures ORDER BY ALL")
     _quarantine(con, table, schema)
     _record_results(con, table, rules, sources)
@@ -239,7 +240,11 @@ def _union_staged(con: duckdb.DuckDBPyConnection, schema: pa.DataFrameSchema,
     parts = []
     territory = next((c for c in TERRITORY_COLUMNS if c in schema.columns), None)
     for s in sources:
+        staged = {r[0] for r in con.execute(f"DESCRIBE {s.staging}").fetchall()}
         raw = ", ".join(f'"{c}" AS "_raw_{c}"' for c in schema.columns)
+        raw += ", " + ", ".join(
+            f'"{ORIGINAL_PREFIX}{c}" AS "_shown_{c}"' if f"{ORIGINAL_PREFIX}{c}" in staged
+            else f'"{c}" AS "_shown_{c}"' for c in schema.columns)
         typed = ", ".join(f"{typed_expression(c, str(spec.dtype))} AS \"{c}\""
                           for c, spec in schema.columns.items())
         where = f'"{territory}"' if territory else "NULL"
@@ -249,33 +254,58 @@ def _union_staged(con: duckdb.DuckDBPyConnection, schema: pa.DataFrameSchema,
 
 
 def _collect_failures(con: duckdb.DuckDBPyConnection, table: str, rules: list[Rule],
-                      sources: Sequence[StagedSource]) -> None:
-    """``_failures``: one row per failing row and check, parser rejects included."""
-    file_columns = {s.name: s.file_columns for s in sources}
-    mapping = pd.DataFrame(
-        [(source, column, name) for source, cols in file_columns.items()
-         for column, name in cols.items()] or [("", "", "")],
-        columns=["source", "column", "file_column"])
+                      sources: Sequence[StagedSource], waivers: Sequence[Waiver]) -> None:
+    """``_failures``: one row per failing row and check, parser rejects included.
+
+    Final rules (e.g. two PSUs per stratum) are judged last, on the rows that every other
+    check keeps: a stratum must not be left with one PSU by the quarantine itself.
+    """
+    rows = [(source.name, column, name) for source in sources
+            for column, name in source.file_columns.items()]
+    for rule in (r for r in rules if "," in r.column):  # a key: the file's names, joined
+        rows += [(source.name, rule.column,
+                  ",".join(source.file_columns.get(c, c) for c in rule.column.split(",")))
+                 for source in sources]
+    mapping = pd.DataFrame(rows or [("", "", "")], columns=["source", "column", "file_column"])
     con.register("_file_columns_frame", mapping)
-    parts = [
-        f"SELECT {_literal(table)}, _source, _file, _row, {_literal(r.column)}, NULL, "
-        f"{_literal(r.check_id)}, {_literal(r.severity)}, CAST({r.value} AS VARCHAR), "
-        f"{_literal(r.en)}, {_literal(r.fr)}, _territory FROM _typed t WHERE {r.failing}"
-        for r in rules
-    ]
-    for s in (s for s in sources if s.rejects):
-        cases_en = " ".join(f"WHEN {_literal(k)} THEN {_literal(v[0])}"
-                            for k, v in PARSE_RULES.items())
-        cases_fr = " ".join(f"WHEN {_literal(k)} THEN {_literal(v[1])}"
-                            for k, v in PARSE_RULES.items())
-        parts.append(
-            f"SELECT {_literal(table)}, {_literal(s.name)}, {_literal(s.file)}, _row, "
-            f"'(whole line)', coalesce(\"column\", '(whole line)'), {_literal(table + '.parse')}, "
-            f"'error', value, CASE error_type {cases_en} ELSE {_literal(PARSE_OTHER[0])} END, "
+    first = [_failing_rows(table, r, "_typed") for r in rules if not r.final]
+    first += [_parse_failures(table, s) for s in sources if s.rejects]
+    con.execute(f"CREATE OR REPLACE TEMP TABLE _failures AS {_judged(first)}")
+    _apply_waivers(con, waivers)
+    final = [_failing_rows(table, r, "_kept") for r in rules if r.final]
+    if final:
+        con.execute("CREATE OR REPLACE TEMP VIEW _kept AS SELECT * FROM _typed t WHERE NOT "
+                    "EXISTS (SELECT 1 FROM _failures f WHERE f.source = t._source AND "
+                    "f.row_number = t._row AND f.outcome = 'quarantined')")
+        con.execute(f"INSERT INTO _failures {_judged(final)}")
+        _apply_waivers(con, waivers)
+    con.unregister("_file_columns_frame")
+
+
+def _failing_rows(table: str, rule: Rule, relation: str) -> str:
+    return (f"SELECT {_literal(table)}, _source, _file, _row, {_literal(rule.column)}, NULL, "
+            f"{_literal(rule.check_id)}, {_literal(rule.severity)}, CAST({rule.value} AS "
+            f"VARCHAR), {_literal(rule.en)}, {_literal(rule.fr)}, _territory "
+            f"FROM {relation} t WHERE {rule.failing}")
+
+
+def _parse_failures(table: str, source: StagedSource) -> str:
+    """Lines the CSV parser rejected, with the reason in words."""
+    cases_en = " ".join(f"WHEN {_literal(k)} THEN {_literal(v[0])}"
+                        for k, v in PARSE_RULES.items())
+    cases_fr = " ".join(f"WHEN {_literal(k)} THEN {_literal(v[1])}"
+                        for k, v in PARSE_RULES.items())
+    return (f"SELECT {_literal(table)}, {_literal(source.name)}, {_literal(source.file)}, _row, "
+            f"'(whole line)', coalesce(\"column\", '(whole line)'), "
+            f"{_literal(table + '.parse')}, 'error', value, "
+            f"CASE error_type {cases_en} ELSE {_literal(PARSE_OTHER[0])} END, "
             f"CASE error_type {cases_fr} ELSE {_literal(PARSE_OTHER[1])} END, NULL "
-            f"FROM {s.rejects}")
-    con.execute(f"""
-        CREATE OR REPLACE TEMP TABLE _failures AS
+            f"FROM {source.rejects}")
+
+
+def _judged(parts: list[str]) -> str:
+    """Failures with the file's column name and their outcome by severity."""
+    return f"""
         WITH found (contract_table, source, file, row_number, "column", file_column, check_id,
                     severity, value, rule_en, rule_fr, territory_code) AS (
             {' UNION ALL '.join(parts)})
@@ -285,8 +315,7 @@ def _collect_failures(con: duckdb.DuckDBPyConnection, table: str, rules: list[Ru
                CASE f.severity WHEN 'error' THEN 'quarantined' ELSE 'flagged' END AS outcome,
                CAST(NULL AS VARCHAR) AS waiver
         FROM found f LEFT JOIN _file_columns_frame m
-             ON m.source = f.source AND m."column" = f."column" """)
-    con.unregister("_file_columns_frame")
+             ON m.source = f.source AND m."column" = f."column" """
 
 
 def _apply_waivers(con: duckdb.DuckDBPyConnection, waivers: Sequence[Waiver]) -> None:
@@ -307,7 +336,7 @@ def _apply_waivers(con: duckdb.DuckDBPyConnection, waivers: Sequence[Waiver]) ->
 def _quarantine(con: duckdb.DuckDBPyConnection, table: str, schema: pa.DataFrameSchema) -> None:
     """Quarantined rows keep their reasons and their whole raw record, as JSON text."""
     record = "to_json(struct_pack(" + ", ".join(
-        f'"{c}" := t."_raw_{c}"' for c in schema.columns) + "))"
+        f'"{c}" := t."_shown_{c}"' for c in schema.columns) + "))"
     con.execute(f"""
         INSERT INTO quarantine
         SELECT f.contract_table, f.source, f.file, f.row_number, f."column", f.file_column,

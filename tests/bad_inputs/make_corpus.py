@@ -403,10 +403,6 @@ case("survey_lonely_psu_after_quarantine", {"survey.csv": survey_csv(
 # Stratum S1 has PSUs P1 (R01, R02) and P2 (R03 only, weight 0). Once R03 is quarantined the
 # loaded table holds a stratum with one PSU, which the two-PSU rule exists to prevent.
 {SURVEY_SOURCE}
-xfail: >-
-  pipelines/contracts.py relations(): survey_responses.psu.two_per_stratum counts PSUs over
-  every row read (_typed), including rows quarantined by other checks, so R01 and R02 load
-  into a single-PSU stratum.
 expect:
   rows_read: 7
   rows_accepted: 4
@@ -604,10 +600,6 @@ case("decimal_comma_raw_value", {"admin.csv": french_csv(
 # A French file with a negative value and a dotted thousands separator: the quarantine must
 # show the values as they are written in the file, so that they can be found there.
 {admin()}
-xfail: >-
-  pipelines/readers.py _stage normalises decimal commas before validation and
-  pipelines/validation.py reports the staged text as the raw value: the quarantine shows
-  '-1.5' and '1.234.5', which are not in the file ('-1,5', '1.234,5').
 expect:
   rows_read: 3
   rows_accepted: 1
@@ -624,10 +616,6 @@ case("duplicated_keys_renamed_columns", {"admin.csv": french_csv(
 # The same commune, year and measure twice in a file whose columns have their own names: the
 # failure must name the file's columns, not the contract's.
 {admin()}
-xfail: >-
-  pipelines/validation.py _collect_failures maps contract to file columns one column at a
-  time, so the composite key column 'territory_code,year,measure_id' keeps the contract
-  names instead of the file's 'code_commune,annee,indicateur'.
 expect:
   rows_read: 4
   rows_accepted: 2
@@ -644,9 +632,6 @@ case("extra_column_named_row", {"admin.csv": french_csv(
 # An export tool added its own row id in a column named '_row': an extra column like any
 # other, ignored with a note.
 {admin()}
-xfail: >-
-  pipelines/readers.py _number_csv_rows selects l._row next to p.*, so a file column named
-  '_row' makes "ORDER BY _row" ambiguous: duckdb.BinderException escapes ingest().
 expect:
   rows_read: 3
   rows_accepted: 3
@@ -660,11 +645,6 @@ case("excel_extra_column_named_row", {"population.xlsx": workbook(
      f"""\
 # The same extra '_row' column in a workbook, with a negative count on spreadsheet row 5.
 {population()}
-xfail: >-
-  pipelines/readers.py _read_xlsx stores the sheet's columns in the dict that holds the '_row'
-  line numbers, so a header '_row' replaces them with the cells' text ('r1', 'r2'...): the
-  column is not reported as ignored and quarantining a row raises duckdb.ConversionException
-  ("Could not convert string 'r2' to INT64") out of ingest().
 expect:
   rows_read: 4
   rows_accepted: 3
@@ -686,16 +666,11 @@ expect:
 
 
 case("no_header_row", {"survey.csv": survey_csv(*survey_rows())[len(SURVEY_HEADER) + 1:]}, f"""\
-# The header line was left out: the first respondent is taken for the header, and the
-# message must say which columns are missing.
+# The header line was left out: the first respondent is taken for the header, whose repeated
+# answers cannot be column names — the message says so and asks whether it is the header.
 {SURVEY_SOURCE}
-xfail: >-
-  pipelines/readers.py _csv_columns declares every field of the first line as a column; the
-  repeated 0/1 answers of the first respondent make DuckDB stop with "Binder Error: Duplicate
-  named argument "0" in function call to "struct_pack"" before the missing-column check
-  explains (a first line without repeated values does get "missing column(s) ...").
 expect:
-  source_error: "missing column(s) 'respondent_id'"
+  source_error: "repeats column(s)"
 """)
 
 case("quote_in_header", {"admin.csv": french_csv(
