@@ -15,7 +15,7 @@ import duckdb
 
 from pipelines.config import ProjectConfig, Source
 from pipelines.contracts import LOAD_ORDER, SCHEMAS
-from pipelines.readers import ReadReport, SourceError, stage_source
+from pipelines.readers import ReadReport, SourceError, drop_relation, stage_source
 from pipelines.validation import SourceOutcome, StagedSource, validate_table
 
 SOURCES_DDL = """
@@ -86,10 +86,12 @@ def ingest(con: duckdb.DuckDBPyConnection, config: ProjectConfig) -> IngestResul
         for outcome in validate_table(con, table, staged, config.validation, waivers):
             outcomes.append(outcome)
             _record_outcome(con, config, outcome, reports[outcome.source])
+        con.execute("DROP VIEW IF EXISTS _kept")
+        con.execute("DROP TABLE IF EXISTS _typed")
         for s in staged:
-            con.execute(f"DROP TABLE {s.staging}")
-            if s.rejects:
-                con.execute(f"DROP TABLE {s.rejects}")
+            for relation in (s.staging, s.raw, s.rejects):
+                if relation:
+                    drop_relation(con, relation)
     thresholds = {s.name: (s.max_rejected_share if s.max_rejected_share is not None
                            else config.validation.max_rejected_share) for s in config.sources}
     return IngestResult(tuple(outcomes), tuple(errors), tuple(reports.values()), thresholds)
@@ -102,7 +104,7 @@ def _stage(con: duckdb.DuckDBPyConnection, config: ProjectConfig, source: Source
     reports[source.name] = staged.report
     file_columns = source.columns or {c: c for c in SCHEMAS[source.table].columns}
     return StagedSource(source.name, staged.report.file, source.table, staged.staging,
-                        staged.rejects, file_columns)
+                        staged.rejects, file_columns, staged.raw)
 
 
 def _record_error(con: duckdb.DuckDBPyConnection, config: ProjectConfig, source: Source,

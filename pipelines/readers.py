@@ -70,6 +70,7 @@ class Staged:
     staging: str
     rejects: str | None
     report: ReadReport
+    raw: str
 
 
 Reader = Callable[[duckdb.DuckDBPyConnection, Path, Source, ReadReport], tuple[str, str | None]]
@@ -88,9 +89,13 @@ def stage_source(con: duckdb.DuckDBPyConnection, config: ProjectConfig, source: 
     raw, rejects = READERS[source.format](con, path, source, report)
     report.rows = con.execute(f"SELECT count(*) FROM {raw}").fetchall()[0][0]
     if report.rows + report.parse_rejects == 0:
-        con.execute(f"DROP TABLE {raw}")
+        drop_relation(con, raw)
         raise SourceError(source.name, path, "the file has a header but no data rows")
-    return Staged(_stage(con, raw, path, source, report), rejects, report)
+    try:
+        return Staged(_stage(con, raw, path, source, report), rejects, report, raw)
+    except SourceError:
+        drop_relation(con, raw)
+        raise
 
 
 def _read_csv(con: duckdb.DuckDBPyConnection, path: Path, source: Source,
@@ -251,10 +256,10 @@ def _read_parquet(con: duckdb.DuckDBPyConnection, path: Path, source: Source,
             "SELECT name FROM parquet_schema(?) WHERE num_children IS NULL", [str(path)]
         ).fetchall()]
         as_text = ", ".join(f'CAST("{c}" AS VARCHAR) AS "{c}"' for c in columns)
+        # A view: Parquet is columnar and cheap to re-read; 20 million rows are not copied.
         con.execute(
-            f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT file_row_number + 1 AS _row, "
-            f"{as_text} FROM read_parquet(?, file_row_number = true)",
-            [str(path)],
+            f"CREATE OR REPLACE TEMP VIEW {name} AS SELECT file_row_number + 1 AS _row, "
+            f"{as_text} FROM read_parquet('{_escape(str(path))}', file_row_number = true)"
         )
     except duckdb.Error as error:
         raise SourceError(source.name, path,
@@ -305,10 +310,18 @@ def _stage(con: duckdb.DuckDBPyConnection, raw: str, path: Path, source: Source,
         if value != original:  # keep the file's text, to show it as written
             selects.append(f'{original} AS "{ORIGINAL_PREFIX}{column}"')
     name = f"stg_{source.name}"
-    con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT {', '.join(selects)} FROM {raw}")
+    # A view: the rows are renamed and normalised as each validation query reads them.
+    con.execute(f"CREATE OR REPLACE TEMP VIEW {name} AS SELECT {', '.join(selects)} FROM {raw}")
     _note_fixes(con, raw, schema, mapping, source, report)
-    con.execute(f"DROP TABLE {raw}")
     return name
+
+
+def drop_relation(con: duckdb.DuckDBPyConnection, name: str) -> None:
+    """Drop a staging table or view, whichever it is."""
+    kinds = con.execute("SELECT table_type FROM information_schema.tables WHERE table_name = ?",
+                        [name]).fetchall()
+    for (kind,) in kinds:
+        con.execute(f"DROP {'VIEW' if kind == 'VIEW' else 'TABLE'} IF EXISTS {name}")
 
 
 def _keys(schema) -> set[str]:

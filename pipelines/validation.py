@@ -63,6 +63,7 @@ class StagedSource:
     staging: str
     rejects: str | None = None
     file_columns: dict[str, str] = field(default_factory=dict)
+    raw: str | None = None
 
 
 @dataclass(frozen=True)
@@ -100,6 +101,7 @@ class Rule:
     failing: str
     value: str
     final: bool = False
+    single_row: bool = True  # judged on the row alone, in the typing pass
 
 
 def _literal(value: object) -> str:
@@ -184,13 +186,13 @@ def rules_for(table: str, settings: ValidationSettings) -> list[Rule]:
         rules.append(Rule(f"{table}.unique", table, ",".join(schema.unique), "error",
                           *unique_rule(list(schema.unique)),
                           f"({key}) IN (SELECT ({key}) FROM _typed GROUP BY {key} "
-                          f"HAVING count(*) > 1)", shown))
+                          f"HAVING count(*) > 1)", shown, single_row=False))
     for relation in relations(settings.population_tolerance, settings.lonely_psu):
         if relation.table == table:
             rules.append(Rule(relation.check_id, table, relation.column, relation.severity,
                               relation.en, relation.fr,
                               f'"{relation.column}" IS NOT NULL AND NOT ({relation.sql})',
-                              f'"_shown_{relation.column}"', relation.final))
+                              f'"_shown_{relation.column}"', relation.final, single_row=False))
     return rules
 
 
@@ -208,23 +210,24 @@ def validate_table(
     _create_contract_table(con, table, schema)
     if not sources:
         return []
-    _union_staged(con, schema, sources)
     rules = rules_for(table, settings)
+    _type_and_flag(con, schema, sources, [r for r in rules if r.single_row])
     _collect_failures(con, table, rules, sources, waivers)
+    _show_values(con, schema, sources)
     con.execute("INSERT INTO validation_failures SELECT * FROM _failures ORDER BY ALL")
-    _quarantine(con, table, schema)
+    _quarantine(con, schema)
     _record_results(con, table, rules, sources)
     columns = ", ".join(f'"{c}"' for c in schema.columns)
-    inserted = con.execute(f"""
-        INSERT INTO {table}
-        SELECT {columns} FROM _typed t
-        WHERE NOT EXISTS (SELECT 1 FROM _failures f WHERE f.source = t._source
-                          AND f.row_number = t._row AND f.outcome = 'quarantined')
-        ORDER BY t._source, t._row""").fetchall()[0][0]
-    outcomes = [_outcome(con, table, s) for s in sources]
-    if inserted != sum(o.rows_accepted for o in outcomes):  # a bug, never a silent loss
-        raise AssertionError(f"{table}: {inserted} rows loaded, accounting says {outcomes}")
-    return outcomes
+    inserted = {
+        s.name: con.execute(f"""
+            INSERT INTO {table}
+            SELECT {columns} FROM _typed t
+            WHERE _source = ? AND NOT EXISTS (SELECT 1 FROM _failures f WHERE f.source = _source
+                  AND f.row_number = t._row AND f.outcome = 'quarantined')""",
+                            [s.name]).fetchall()[0][0]
+        for s in sources
+    }
+    return [_outcome(con, table, s, inserted[s.name]) for s in sources]
 
 
 def _create_contract_table(con: duckdb.DuckDBPyConnection, table: str,
@@ -234,23 +237,45 @@ def _create_contract_table(con: duckdb.DuckDBPyConnection, table: str,
     con.execute(f"CREATE OR REPLACE TABLE {table} ({columns})")
 
 
-def _union_staged(con: duckdb.DuckDBPyConnection, schema: pa.DataFrameSchema,
-                  sources: Sequence[StagedSource]) -> None:
-    """One typed relation over all sources of the table, keeping raw text beside typed values."""
+def _staged_union(con: duckdb.DuckDBPyConnection, schema: pa.DataFrameSchema,
+                  sources: Sequence[StagedSource], typed: bool = True) -> str:
+    """SQL over all sources of the table: raw text, text as written in the file (``_shown``)
+    and, when ``typed``, the values cast to the contract's types."""
     parts = []
     territory = next((c for c in TERRITORY_COLUMNS if c in schema.columns), None)
     for s in sources:
         staged = {r[0] for r in con.execute(f"DESCRIBE {s.staging}").fetchall()}
-        raw = ", ".join(f'"{c}" AS "_raw_{c}"' for c in schema.columns)
-        raw += ", " + ", ".join(
-            f'"{ORIGINAL_PREFIX}{c}" AS "_shown_{c}"' if f"{ORIGINAL_PREFIX}{c}" in staged
-            else f'"{c}" AS "_shown_{c}"' for c in schema.columns)
-        typed = ", ".join(f"{typed_expression(c, str(spec.dtype))} AS \"{c}\""
-                          for c, spec in schema.columns.items())
+        columns = [f'"{c}" AS "_raw_{c}"' for c in schema.columns]
+        columns += [f'"{ORIGINAL_PREFIX}{c}" AS "_shown_{c}"' if f"{ORIGINAL_PREFIX}{c}" in staged
+                    else f'"{c}" AS "_shown_{c}"' for c in schema.columns]
+        if typed:
+            columns += [f"{typed_expression(c, str(spec.dtype))} AS \"{c}\""
+                        for c, spec in schema.columns.items()]
         where = f'"{territory}"' if territory else "NULL"
         parts.append(f"SELECT {_literal(s.name)} AS _source, {_literal(s.file)} AS _file, _row, "
-                     f"{where} AS _territory, {raw}, {typed} FROM {s.staging}")
-    con.execute(f"CREATE OR REPLACE TEMP TABLE _typed AS {' UNION ALL '.join(parts)}")
+                     f"{where} AS _territory, {', '.join(columns)} FROM {s.staging}")
+    return " UNION ALL ".join(parts)
+
+
+def _type_and_flag(con: duckdb.DuckDBPyConnection, schema: pa.DataFrameSchema,
+                   sources: Sequence[StagedSource], rules: list[Rule]) -> None:
+    """One pass over the staged rows: cast them to the contract's types and note, per row,
+    which single-row rules fail (``_fails``, NULL for a clean row). ``_typed`` keeps only the
+    typed values, compact enough for the relational checks and the load that follow."""
+    flags = ", ".join(f"CASE WHEN {r.failing} THEN {n} END" for n, r in enumerate(rules))
+    typed = ", ".join(f'"{c}"' for c in schema.columns)
+    con.execute(f"""
+        CREATE OR REPLACE TABLE _typed AS
+        SELECT _source, _file, _row, _territory, {typed},
+               nullif(list_distinct([{flags}]), []) AS _fails  -- list_distinct drops NULLs
+        FROM ({_staged_union(con, schema, sources)})""")
+    frame = pd.DataFrame([(n, r.check_id, r.column, r.severity, r.en, r.fr)
+                          for n, r in enumerate(rules)],
+                         columns=["rule_index", "check_id", "column", "severity", "rule_en",
+                                  "rule_fr"])
+    con.register("_rule_index_frame", frame)
+    con.execute("CREATE OR REPLACE TEMP TABLE _rule_index AS SELECT * FROM _rule_index_frame")
+    con.unregister("_rule_index_frame")
 
 
 def _collect_failures(con: duckdb.DuckDBPyConnection, table: str, rules: list[Rule],
@@ -268,11 +293,13 @@ def _collect_failures(con: duckdb.DuckDBPyConnection, table: str, rules: list[Ru
                  for source in sources]
     mapping = pd.DataFrame(rows or [("", "", "")], columns=["source", "column", "file_column"])
     con.register("_file_columns_frame", mapping)
-    first = [_failing_rows(table, r, "_typed") for r in rules if not r.final]
+    first = [_flagged_rows(table)]
+    first += [_failing_rows(table, r, "_typed", r.failing) for r in rules
+              if not r.single_row and not r.final]
     first += [_parse_failures(table, s) for s in sources if s.rejects]
     con.execute(f"CREATE OR REPLACE TEMP TABLE _failures AS {_judged(first)}")
     _apply_waivers(con, waivers)
-    final = [_failing_rows(table, r, "_kept") for r in rules if r.final]
+    final = [_failing_rows(table, r, "_kept", r.failing) for r in rules if r.final]
     if final:
         con.execute("CREATE OR REPLACE TEMP VIEW _kept AS SELECT * FROM _typed t WHERE NOT "
                     "EXISTS (SELECT 1 FROM _failures f WHERE f.source = t._source AND "
@@ -282,11 +309,22 @@ def _collect_failures(con: duckdb.DuckDBPyConnection, table: str, rules: list[Ru
     con.unregister("_file_columns_frame")
 
 
-def _failing_rows(table: str, rule: Rule, relation: str) -> str:
+def _flagged_rows(table: str) -> str:
+    """The rows whose typing pass noted failing single-row rules, one row per rule (the value
+    as written in the file is filled in later)."""
+    return (f"SELECT {_literal(table)}, _source, _file, _row, r.column, NULL, r.check_id, "
+            f"r.severity, NULL, r.rule_en, r.rule_fr, _territory FROM (SELECT _source, _file, "
+            f"_row, _territory, unnest(_fails) AS rule_index FROM _typed "
+            f"WHERE _fails IS NOT NULL) JOIN _rule_index r USING (rule_index)")
+
+
+def _failing_rows(table: str, rule: Rule, relation: str, condition: str) -> str:
+    """Rows failing a relational rule; a value written in the file is filled in later."""
+    value = "NULL" if "_shown_" in rule.value else f"CAST({rule.value} AS VARCHAR)"
     return (f"SELECT {_literal(table)}, _source, _file, _row, {_literal(rule.column)}, NULL, "
-            f"{_literal(rule.check_id)}, {_literal(rule.severity)}, CAST({rule.value} AS "
-            f"VARCHAR), {_literal(rule.en)}, {_literal(rule.fr)}, _territory "
-            f"FROM {relation} t WHERE {rule.failing}")
+            f"{_literal(rule.check_id)}, {_literal(rule.severity)}, {value}, "
+            f"{_literal(rule.en)}, {_literal(rule.fr)}, _territory "
+            f"FROM {relation} t WHERE {condition}")
 
 
 def _parse_failures(table: str, source: StagedSource) -> str:
@@ -333,16 +371,30 @@ def _apply_waivers(con: duckdb.DuckDBPyConnection, waivers: Sequence[Waiver]) ->
                     f"WHERE {' AND '.join(conditions)}", [label, *params])
 
 
-def _quarantine(con: duckdb.DuckDBPyConnection, table: str, schema: pa.DataFrameSchema) -> None:
-    """Quarantined rows keep their reasons and their whole raw record, as JSON text."""
+def _show_values(con: duckdb.DuckDBPyConnection, schema: pa.DataFrameSchema,
+                 sources: Sequence[StagedSource]) -> None:
+    """Fetch, for the failing rows only, the text as written in the file: the value of the
+    failing column and the whole record (one more pass over the staged rows, filtered)."""
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE _shown AS
+        SELECT * FROM ({_staged_union(con, schema, sources, typed=False)}) s
+        WHERE (s._source, s._row) IN (SELECT (source, row_number) FROM _failures)""")
+    cases = " ".join(f"WHEN {_literal(c)} THEN s.\"_shown_{c}\"" for c in schema.columns)
+    con.execute(f"""
+        UPDATE _failures f SET value = CASE f."column" {cases} END
+        FROM _shown s WHERE f.value IS NULL AND s._source = f.source AND s._row = f.row_number""")
+
+
+def _quarantine(con: duckdb.DuckDBPyConnection, schema: pa.DataFrameSchema) -> None:
+    """Quarantined rows keep their reasons and their whole record as written, as JSON text."""
     record = "to_json(struct_pack(" + ", ".join(
-        f'"{c}" := t."_shown_{c}"' for c in schema.columns) + "))"
+        f'"{c}" := s."_shown_{c}"' for c in schema.columns) + "))"
     con.execute(f"""
         INSERT INTO quarantine
         SELECT f.contract_table, f.source, f.file, f.row_number, f."column", f.file_column,
                f.check_id, f.value, f.rule_en, f.rule_fr,
                coalesce(CAST({record} AS VARCHAR), f.value)
-        FROM _failures f LEFT JOIN _typed t ON t._source = f.source AND t._row = f.row_number
+        FROM _failures f LEFT JOIN _shown s ON s._source = f.source AND s._row = f.row_number
         WHERE f.outcome = 'quarantined'
         ORDER BY f.source, f.row_number, f."column", f.check_id""")
 
@@ -368,8 +420,10 @@ def _record_results(con: duckdb.DuckDBPyConnection, table: str, rules: list[Rule
                      checked, failed, waived, examples])
 
 
-def _outcome(con: duckdb.DuckDBPyConnection, table: str, source: StagedSource) -> SourceOutcome:
-    """Count rows independently: as read, as quarantined and as accepted."""
+def _outcome(con: duckdb.DuckDBPyConnection, table: str, source: StagedSource,
+             accepted: int) -> SourceOutcome:
+    """Three independent counts: rows staged (plus parser rejects), rows quarantined and rows
+    loaded into the contract table; they must balance."""
     read = con.execute(f"SELECT count(*) FROM {source.staging}").fetchall()[0][0]
     if source.rejects:
         read += con.execute(f"SELECT count(*) FROM {source.rejects}").fetchall()[0][0]
@@ -378,10 +432,6 @@ def _outcome(con: duckdb.DuckDBPyConnection, table: str, source: StagedSource) -
         "count(DISTINCT row_number) FILTER (WHERE outcome = 'flagged'), "
         "count(DISTINCT row_number) FILTER (WHERE outcome = 'waived') "
         "FROM _failures WHERE source = ?", [source.name]).fetchall()[0]
-    accepted = con.execute(
-        "SELECT count(*) FROM _typed t WHERE _source = ? AND NOT EXISTS (SELECT 1 FROM _failures "
-        "f WHERE f.source = t._source AND f.row_number = t._row AND f.outcome = 'quarantined')",
-        [source.name]).fetchall()[0][0]
     outcome = SourceOutcome(source.name, source.file, table, read, accepted, quarantined,
                             flagged, waived)
     if not outcome.balanced:  # a bug, never a silent loss
