@@ -87,6 +87,13 @@ class Waiver(_Frozen):
 LonelyPsu = Literal["fail", "adjust", "average", "certainty", "remove"]
 
 
+class DatabaseSettings(_Frozen):
+    """Resources DuckDB may use for the run; beyond the memory limit it spills to disk."""
+
+    memory_limit: str | None = Field(default=None, description="e.g. '2GB' (default: DuckDB's)")
+    threads: int | None = Field(default=None, ge=1, description="default: all cores")
+
+
 class ValidationSettings(_Frozen):
     """How strict the run is."""
 
@@ -117,6 +124,7 @@ class ProjectConfig(_Frozen):
     sources: tuple[Source, ...] = Field(min_length=1)
     report: ReportSettings = ReportSettings()
     validation: ValidationSettings = ValidationSettings()
+    database: DatabaseSettings = DatabaseSettings()
     waivers: tuple[Waiver, ...] = ()
     root: Path = Field(default=Path("."), description="folder that source paths are relative to")
     file: Path | None = Field(default=None, description="the project file itself")

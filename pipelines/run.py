@@ -162,6 +162,10 @@ def run(
     shutil.rmtree(building, ignore_errors=True)
     building.mkdir(parents=True)
     con = duckdb.connect(str(building / WAREHOUSE_NAME))
+    if config.database.memory_limit:
+        con.execute(f"SET memory_limit = '{config.database.memory_limit}'")
+    if config.database.threads:
+        con.execute(f"SET threads = {config.database.threads}")
     ctx = RunContext(config, load_catalogue(), con, building, year, lang, final_dir=out_dir)
     try:
         for name, stage in stages:

@@ -39,3 +39,13 @@ def test_an_invalid_field_is_named_by_source(tmp_path: Path):
 def test_a_missing_file_is_a_clear_error(tmp_path: Path):
     with pytest.raises(ConfigError, match="configuration file not found"):
         load_config(tmp_path / "nowhere.yaml")
+
+
+def test_database_resources_are_settings_of_the_project(tmp_path: Path):
+    path = tmp_path / "lci.yaml"
+    path.write_text(
+        "name: x\nyears: [2024]\ndatabase: {memory_limit: 1.5GB, threads: 2}\nsources:\n"
+        "  - {name: population, path: p.csv, format: csv, table: population}\n"
+    )
+    config = load_config(path)
+    assert (config.database.memory_limit, config.database.threads) == ("1.5GB", 2)
