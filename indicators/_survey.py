@@ -2,9 +2,10 @@
 
 Means, totals, proportions and ratios, overall or by domain (``svyby``) and within a
 subpopulation (``subset``), with Taylor-linearisation standard errors, design effects and
-the confidence intervals of ``confint`` and ``svyciprop``. All row-level work is SQL; only
+the confidence intervals of ``confint`` and ``svyciprop``. All row-level work is SQL, in
+one scan of the rows (two for a design without clusters, see ``_survey_aggregate``); only
 one small row per domain reaches Python, so 20 million rows and tens of thousands of
-domains cost a few group-bys, not a Python loop.
+domains cost one group-by over the rows, not a Python loop.
 
 The numbers are those of R's survey 4.1 (checked in tests/test_survey_against_r.py):
 

@@ -2,8 +2,10 @@
 
 The checks (missing or negative weights, missing strata or PSUs, fpc that varies within a
 stratum or implies more than 100% sampling, PSUs not nested in strata) and the design's
-degrees of freedom come back as one extra row of the estimation query, with no separate
-validation query over a large source. Python then raises the first problem found, naming
+degrees of freedom come back as one extra row of the estimation query, read from its
+per-cell aggregate ``_g``: no separate validation query runs over a large source, except
+to count invalid weights by kind once they are known to exist (the message gives the
+counts, the query only flags them). Python then raises the first problem found, naming
 it, before any estimate is used: R's ``svydesign`` refuses the same designs.
 """
 
@@ -11,31 +13,41 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+import duckdb
+
+from indicators._survey_aggregate import MAX_CELL_ROWS
 from indicators._survey_design import DesignLayout, SurveyDesignError
 
 CHECK_PREFIX = "chk_"
 
 
-def check_cte(layout: DesignLayout) -> tuple[str, str]:
-    """The one-row CTE ``_chk``; it reads ``rows`` and the structure CTEs ``_S0``/``_P0``."""
+def check_cte(layout: DesignLayout, where: bool) -> tuple[str, str]:
+    """The one-row CTE ``_chk``; it reads the aggregate ``_g`` and ``_S0``/``_P0``.
+
+    Row counts are sums of the cell counts of ``_g`` (a NULL stratum or PSU is a cell of
+    its own); fpc ranges are the min/max of the cells' ranges.
+    """
     null = "CAST(NULL AS BIGINT)"
     nothing = "CAST(NULL AS VARCHAR)"
-    fpc1 = "_f1" if layout.fpc1 is not None else "CAST(NULL AS DOUBLE)"
-    fpc2 = "_f2" if layout.second_stage else "CAST(NULL AS DOUBLE)"
+    weighted = layout.weight != "1.0"
+    fpc1 = layout.fpc1 is not None
+    fpc2 = layout.second_stage
+    no_f = "CAST(NULL AS DOUBLE)"
     row_checks = {
-        "rows": "count(*)",
-        "null_w": "count_if(_w IS NULL)",
-        "neg_w": "count_if(_w < 0)",
-        "inf_w": "count_if(NOT isfinite(_w))",
-        "null_h": "count_if(_h IS NULL)",
-        "null_p": "count_if(_p IS NULL)" if layout.psu is not None else null,
-        "null_s": "count_if(_s IS NULL)" if layout.ssu is not None else null,
-        "null_f1": f"count_if({fpc1} IS NULL)" if layout.fpc1 is not None else null,
-        "null_f2": f"count_if({fpc2} IS NULL)" if layout.second_stage else null,
-        "min_f": f"least(min({fpc1}), min({fpc2}))",
-        "max_f": f"greatest(max({fpc1}), max({fpc2}))",
+        "rows": "sum(n_all)",
+        # Cells holding a NULL, negative or non-finite weight; counted per kind only then.
+        "bad_w": "count_if(isnan(ws))" if weighted else null,
+        "big_cell": f"max(n_all) > {MAX_CELL_ROWS}",
+        "null_h": "sum(n_all) FILTER (_h IS NULL)",
+        "null_p": "sum(n_all) FILTER (_p IS NULL)" if layout.psu is not None else null,
+        "null_s": "sum(n_all) FILTER (_s IS NULL)" if layout.ssu is not None else null,
+        "null_f1": "sum(n_all - n_f1)" if fpc1 else null,
+        "null_f2": "sum(n_all - n_f2)" if fpc2 else null,
+        "min_f": f"least(min({'lo1' if fpc1 else no_f}), min({'lo2' if fpc2 else no_f}))",
+        "max_f": f"greatest(max({'hi1' if fpc1 else no_f}), max({'hi2' if fpc2 else no_f}))",
     }
-    parts = [_select(row_checks, "rows")]
+    parts = [_select(row_checks, "_g")]
+    df_where = "sum(nz_in) - count_if(nz_in > 0)" if where else "sum(nz) - count_if(nz > 0)"
     parts.append(
         _select(
             {
@@ -45,7 +57,7 @@ def check_cte(layout: DesignLayout) -> tuple[str, str]:
                 # R's degf(): PSUs with a nonzero weight minus the strata they are in,
                 # for the whole design and for the subpopulation `where` keeps.
                 "df": "sum(nz) - count_if(nz > 0)",
-                "df_where": "sum(nz_in) - count_if(nz_in > 0)",
+                "df_where": df_where,
             },
             "_S0",
         )
@@ -77,13 +89,26 @@ def _select(columns: dict[str, str], relation: str) -> str:
     return f"(SELECT {cols} FROM {relation})"
 
 
-def apply_checks(layout: DesignLayout, stats: dict[str, object]) -> DesignLayout:
-    """Raise on the first problem the check row shows; else the layout with its fpc scale."""
+def apply_checks(
+    con: duckdb.DuckDBPyConnection, layout: DesignLayout, stats: dict[str, object]
+) -> DesignLayout:
+    """Raise on the first problem the check row shows; else the layout with its fpc scale.
+
+    Invalid weights are only flagged by the estimation query; their counts, for the
+    message, come from one more scan of the weights, on this error path alone.
+    """
     d = layout.design
     get = {k.removeprefix(CHECK_PREFIX): v for k, v in stats.items()}
     psu1, psu2, fpc1, fpc2 = _name(d.psu, 0), _name(d.psu, 1), _name(d.fpc, 0), _name(d.fpc, -1)
     if not get["rows"]:
         raise SurveyDesignError(f"source {d.source!r} has no rows")
+    if get["big_cell"]:
+        raise SurveyDesignError(
+            f"a domain has more than {MAX_CELL_ROWS} rows in one sampling unit; "
+            "split the estimation (by or where)"
+        )
+    if get["bad_w"]:
+        get |= _weight_problems(con, layout)
     counts = [
         ("null_w", f"weights column {d.weights!r} has {{}} NULL values"),
         ("neg_w", f"weights column {d.weights!r} has {{}} negative values"),
@@ -95,7 +120,7 @@ def apply_checks(layout: DesignLayout, stats: dict[str, object]) -> DesignLayout
         ("null_f2", f"fpc column {fpc2} has {{}} NULL values"),
     ]
     for key, message in counts:
-        if get[key]:
+        if get.get(key):
             raise SurveyDesignError(message.format(get[key]))
     fraction = None
     if layout.fpc1 is not None:
@@ -127,6 +152,16 @@ def apply_checks(layout: DesignLayout, stats: dict[str, object]) -> DesignLayout
     if get["psus"] == 1:
         raise SurveyDesignError("design has only one primary sampling unit")
     return replace(layout, fpc_is_fraction=fraction)
+
+
+def _weight_problems(con: duckdb.DuckDBPyConnection, layout: DesignLayout) -> dict[str, int]:
+    """Counts of NULL, negative and non-finite weights, read from the source."""
+    w = f"CAST({layout.weight} AS DOUBLE)"
+    null_w, neg_w, inf_w = con.execute(
+        f"SELECT count(*) - count({w}), count_if({w} < 0), count_if(NOT isfinite({w})) "
+        f"FROM {layout.relation}"
+    ).fetchall()[0]
+    return {"null_w": null_w, "neg_w": neg_w, "inf_w": inf_w}
 
 
 def _name(columns: tuple[str, ...], i: int) -> str:

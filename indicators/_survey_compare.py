@@ -3,13 +3,14 @@
 Domains of one design share PSUs, so their estimates are correlated; the difference's
 variance is that of the difference of their linearised variables over the whole design,
 which is what R gets from ``svycontrast(svyby(..., covmat=TRUE), c(a=1, b=-1))``. The
-variance is computed from the rows in SQL: no domain's PSU totals are kept in Python.
+variance comes from the same query (and the same scan of the rows) as the two domains'
+estimates: no domain's PSU totals are kept in Python.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Literal
 
 import duckdb
@@ -18,16 +19,8 @@ from scipy import stats
 
 from indicators._survey_ci import EstimateCI, check_method, quantile
 from indicators._survey_design import SurveyDesign, SurveyDesignError
-from indicators._survey_estimate import (
-    Estimate,
-    Prepared,
-    check_lonely,
-    prepare,
-    run_domains,
-    to_estimates,
-)
-from indicators._survey_query import domain_keys, rows_cte, unit_columns, with_body
-from indicators._survey_variance import variance_ctes
+from indicators._survey_estimate import Estimate, check_lonely, prepare, run_domains, to_estimates
+from indicators._survey_query import Contrast, domain_keys
 
 Statistic = Literal["mean", "total", "proportion", "ratio"]
 
@@ -94,7 +87,11 @@ def compare_domains(
         for side in ("first", "second")
     }
     res = run_domains(
-        con, prep, na_rm=na_rm, only=(f"({match['first']}) OR ({match['second']})", params)
+        con,
+        prep,
+        na_rm=na_rm,
+        only=(f"({match['first']}) OR ({match['second']})", params),
+        contrast=Contrast(f"({match['first']})", f"({match['second']})"),
     )
     index = {tuple(b[c] for c in by): i for i, b in enumerate(res.by)}
     picked = []
@@ -107,12 +104,7 @@ def compare_domains(
     estimates = to_estimates(res, statistic, own_ci, level)
     e1, e2 = (estimates[0], estimates[1]) if picked == [0, 1] else (estimates[1], estimates[0])
     theta = [float(res.estimate[i]) for i in picked]
-    denom = [float(res.denominator[i]) for i in picked]
-    sql = _difference_sql(replace(prep, layout=res.layout), match, theta, denom)
-    try:
-        var, lonely1, lonely2 = con.execute(sql, params).fetchall()[0]
-    except duckdb.Error as exc:
-        raise SurveyDesignError(f"cannot compare domains of {variable!r}: {exc}") from exc
+    var, lonely1, lonely2 = res.contrast
     if design.lonely_psu == "fail":
         check_lonely([(lonely1, lonely2)])
     diff = theta[0] - theta[1]
@@ -140,46 +132,3 @@ def compare_domains(
         ci_method=ci,
         level=level,
     )
-
-
-def _difference_sql(
-    prep: Prepared, match: dict[str, str], theta: list[float], denom: list[float]
-) -> str:
-    """Variance of the linearised difference over every unit of the (subset) design.
-
-    As svyby(covmat=TRUE): each domain's influence is zero outside it, and the variance
-    is taken over the whole design after ``where``, all of whose units are present.
-    """
-    layout, stat = prep.layout, prep.stat
-    units = unit_columns(layout)
-    ctes: list[tuple[str, str]] = [("rows", rows_cte(layout, stat, prep.by_sql, prep.where_sql))]
-    ctes += layout.structure_ctes()
-    dj = layout.unit_design()
-    source, weight = "rows", "_w"
-    if layout.implied_weights:
-        source = f"rows JOIN {dj.relation} USING ({', '.join(dj.keys)})"
-        weight = f"_w * {dj.relation}.{dj.weight_factor}"
-    terms = []
-    for sign, side, t, b in zip((1, -1), ("first", "second"), theta, denom, strict=True):
-        if stat.kind == "total":
-            t, b = 0.0, 1.0
-        terms.append(
-            f"WHEN ({match[side]}) AND _y IS NOT NULL AND _x IS NOT NULL "
-            f"THEN {sign} * {weight} * (_y - CAST({t!r} AS DOUBLE) * _x) / CAST({b!r} AS DOUBLE)"
-        )
-    zr = f"CASE {' '.join(terms)} ELSE 0.0 END"
-    u = ", ".join(f"rows.{c}" for c in units)
-    group = f" GROUP BY {u}" if layout.psu is not None else ""
-    total = "sum(zr)" if layout.psu is not None else "zr"
-    ctes.append(("_zr", f"SELECT {u}, {zr} AS zr FROM {source} WHERE _in"))
-    ctes.append(
-        (
-            "_z",
-            f"SELECT 0 AS _g, {', '.join(units)}, {total} AS z, TRUE AS present, TRUE AS nz "
-            f"FROM _zr{group.replace('rows.', '')}",
-        )
-    )
-    var = variance_ctes(layout, "_z", ["_g"])
-    ctes += var.ctes
-    body = with_body(ctes)
-    return f"WITH {body}\nSELECT var, lonely1, lonely2 FROM {var.relation}"

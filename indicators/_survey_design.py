@@ -4,7 +4,7 @@ A design is declared the way R's ``svydesign`` declares it (strata, one or two s
 clusters, finite population corrections, weights), so that estimates computed here can be
 checked number for number against R's ``survey`` package. The checks of the data against
 the design run inside the estimation query (``_survey_checks``): the rows never come back
-to Python and no separate validation query runs over a large source.
+to Python and valid data need no separate validation query over a large source.
 """
 
 from __future__ import annotations
@@ -122,92 +122,6 @@ class DesignLayout:
         if self.fpc2 is not None and self.second_stage:
             cols.append(f"CAST({self.fpc2} AS DOUBLE) AS _f2")
         return cols
-
-    def structure_ctes(self) -> list[tuple[str, str]]:
-        """CTEs ``_S`` (per stratum) and, for two stages, ``_P`` (per PSU) over ``rows``.
-
-        Counts come from the full design, never from a domain: R keeps the design's
-        ``fpc$sampsize`` when it subsets, so PSUs without domain rows count as zeros.
-        ``f1``/``f2`` are the finite population corrections (N - n)/N (1 without fpc),
-        ``fr1`` the first-stage sampling fraction n/N, ``g1``/``g`` the implied weights.
-        ``_S0``/``_P0`` keep the raw sizes and fpc ranges that the design checks read.
-        """
-        ctes: list[tuple[str, str]] = []
-        fpc1 = "_f1" if self.fpc1 is not None else "CAST(NULL AS DOUBLE)"
-        fpc2 = "_f2" if self.second_stage else "CAST(NULL AS DOUBLE)"
-        # nz / nz_in: nonzero-weight rows (PSUs) overall and after `where`, for degf().
-        if self.psu is not None:
-            n2 = "count(DISTINCT _s)" if self.second_stage else "1"
-            ctes.append(
-                (
-                    "_P0",
-                    f"SELECT _h, _p, {n2} AS n2, min({fpc1}) AS lo1, max({fpc1}) AS hi1, "
-                    f"min({fpc2}) AS lo2, max({fpc2}) AS hi2, count_if(_w <> 0) AS nz, "
-                    "count_if(_in AND _w <> 0) AS nz_in FROM rows GROUP BY _h, _p",
-                )
-            )
-            counted = (
-                "SELECT _h, count(*) AS n_h, min(lo1) AS lo1, max(hi1) AS hi1, "
-                "count_if(nz > 0) AS nz, count_if(nz_in > 0) AS nz_in FROM _P0"
-            )
-        else:
-            counted = (
-                f"SELECT _h, count(*) AS n_h, min({fpc1}) AS lo1, max({fpc1}) AS hi1, "
-                "count_if(_w <> 0) AS nz, count_if(_in AND _w <> 0) AS nz_in FROM rows"
-            )
-        ctes.append(("_S0", f"{counted} GROUP BY _h"))
-        if self.fpc1 is not None and self.fpc_is_fraction is None:
-            # R's as.fpc: all fpc values <= 1 are sampling fractions, else population sizes.
-            stage2 = (
-                " AND coalesce((SELECT max(hi2) FROM _P0), 0) <= 1" if self.second_stage else ""
-            )
-            ctes.append(("_fr", f"SELECT (SELECT max(hi1) FROM _S0) <= 1{stage2} AS frac"))
-        if self.fpc1 is not None:
-            pop1 = self._population("n_h", "hi1")
-            per_stratum = (
-                "SELECT _h, n_h, (pop1 - n_h) / pop1 AS f1, n_h / pop1 AS fr1, pop1 / n_h AS g1 "
-                f"FROM (SELECT _h, CAST(n_h AS DOUBLE) AS n_h, CAST({pop1} AS DOUBLE) AS pop1 "
-                "FROM _S0)"
-            )
-        else:
-            per_stratum = (
-                "SELECT _h, CAST(n_h AS DOUBLE) AS n_h, 1.0 AS f1, "
-                "CAST(NULL AS DOUBLE) AS fr1, 1.0 AS g1 FROM _S0"
-            )
-        ctes.append(("_S", per_stratum))
-        if self.second_stage:
-            pop2 = self._population("n2", "hi2")
-            ctes.append(
-                (
-                    "_P",
-                    "SELECT _h, _p, n_h, f1, fr1, n2, (pop2 - n2) / pop2 AS f2, "
-                    "g1 * pop2 / n2 AS g "
-                    "FROM (SELECT _h, _p, CAST(n2 AS DOUBLE) AS n2, "
-                    f"CAST({pop2} AS DOUBLE) AS pop2 FROM _P0) JOIN _S USING (_h)",
-                )
-            )
-        return ctes
-
-    def _population(self, n: str, fpc: str) -> str:
-        """Population size from an fpc column: itself, or n / fraction (R's as.fpc)."""
-        if self.fpc_is_fraction is None:
-            return f"CASE WHEN (SELECT frac FROM _fr) THEN {n} / {fpc} ELSE {fpc} END"
-        return f"{n} / {fpc}" if self.fpc_is_fraction else fpc
-
-    def unit_design(self) -> DesignJoin:
-        """Where a row's weight implied by the fpc comes from (constant within a PSU)."""
-        if self.second_stage:
-            return DesignJoin("_P", ("_h", "_p"), "g")
-        return DesignJoin("_S", ("_h",), "g1")
-
-
-@dataclass(frozen=True)
-class DesignJoin:
-    """A small per-stratum or per-PSU relation to join onto rows, and its weight column."""
-
-    relation: str
-    keys: tuple[str, ...]
-    weight_factor: str
 
 
 def resolve_source(

@@ -6,13 +6,17 @@ per-domain numbers as the estimates themselves.
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
+from datetime import timedelta
+from uuid import UUID
 
 import duckdb
 import numpy as np
+import pyarrow as pa
 
-from indicators._survey_checks import apply_checks
+from indicators._survey_checks import CHECK_PREFIX, apply_checks
 from indicators._survey_ci import proportion_interval, wald
 from indicators._survey_design import (
     DesignLayout,
@@ -23,7 +27,7 @@ from indicators._survey_design import (
     column_sql,
     resolve,
 )
-from indicators._survey_query import Linear, domain_query
+from indicators._survey_query import Contrast, Linear, domain_query
 
 
 @dataclass(frozen=True)
@@ -66,6 +70,7 @@ class DomainResult:
     sum_weights: np.ndarray
     denominator: np.ndarray
     srs_variance: np.ndarray
+    contrast: tuple[float | None, str | None, str | None] | None = None
 
 
 def statistic_sql(
@@ -77,7 +82,8 @@ def statistic_sql(
 ) -> Linear:
     """The linear statistic behind a public statistic name, with checked SQL."""
     if statistic == "proportion":
-        return Linear("mean", check_boolean(con, layout.relation, variable, "condition"))
+        condition = check_boolean(con, layout.relation, variable, "condition")
+        return Linear("mean", condition, binary=True)
     y = check_numeric(layout, variable)
     if statistic == "ratio":
         if denominator is None:
@@ -132,31 +138,43 @@ def run_domains(
     *,
     na_rm: bool,
     only: tuple[str, dict[str, object]] | None = None,
+    contrast: Contrast | None = None,
 ) -> DomainResult:
-    """Run the domain query and turn its rows into arrays; raises on R's error cases."""
-    sql = domain_query(prep.layout, prep.stat, prep.by_sql, prep.where_sql, only and only[0])
+    """Run the domain query and turn its rows into arrays; raises on R's error cases.
+
+    With a ``contrast``, its variance and lonely-PSU flags come back in ``contrast``.
+    """
+    sql = domain_query(
+        prep.layout, prep.stat, prep.by_sql, prep.where_sql, only and only[0], contrast
+    )
     try:
-        cur = con.execute(sql, only[1] if only else None)
-        names = [c[0].lower() for c in cur.description]
-        rows = cur.fetchall()
+        # Columnar: 100,000 domains would cost seconds as Python tuples.
+        table = con.sql(sql, params=only[1] if only else None).to_arrow_table()
     except duckdb.Error as exc:
         raise SurveyDesignError(
             f"cannot compute the {prep.statistic} of {prep.names[0]!r}: {exc}"
         ) from exc
-    col = {n: i for i, n in enumerate(names)}
-    layout = apply_checks(prep.layout, {n: rows[0][i] for i, n in enumerate(names)})
-    rows = [r for r in rows if r[col["_found"]]]
-    if not rows and not prep.by:
+    cols = {name.lower(): table.column(i) for i, name in enumerate(table.column_names)}
+    checks = {n: c[0].as_py() for n, c in cols.items() if _is_check(n)}
+    layout = apply_checks(con, prep.layout, checks)
+    contrasted = None
+    if contrast is not None:
+        contrasted = tuple(cols[c][0].as_py() for c in ("_cvar", "_clonely1", "_clonely2"))
+    found = cols["_found"].null_count == 0
+    if not found and not prep.by:
         raise SurveyDesignError(f"no rows with nonzero weight satisfy where={prep.where!r}")
-    if not na_rm:
-        _check_missing(rows, col, prep)
-    if prep.design.lonely_psu == "fail":
-        check_lonely([(r[col["lonely1"]], r[col["lonely2"]]) for r in rows])
 
     def arr(name: str) -> np.ndarray:
-        return np.array([np.nan if r[col[name]] is None else r[col[name]] for r in rows], float)
+        if not found:
+            return np.empty(0)
+        return np.asarray(cols[name].to_numpy(zero_copy_only=False), dtype=float)
 
-    keys = [{b: r[col[f"_d{i}"]] for i, b in enumerate(prep.by)} for r in rows]
+    if not na_rm:
+        _check_missing(arr("null_y"), arr("null_x"), prep)
+    if prep.design.lonely_psu == "fail" and found:
+        flags = zip(cols["lonely1"].to_pylist(), cols["lonely2"].to_pylist(), strict=True)
+        check_lonely([f for f in flags if f != (None, None)])
+    keys = _domain_keys(prep, cols) if found else []
     kind = prep.stat.kind
     est, w, nnz = arr("theta"), arr("ws"), arr("nnz_ok")
     s2 = _weighted_variance(kind, arr("a"), arr("b"), w, arr("cyy"), arr("cxy"), arr("cxx"))
@@ -179,6 +197,7 @@ def run_domains(
         sum_weights=w,
         denominator=arr("b"),
         srs_variance=srs,
+        contrast=contrasted,
     )
 
 
@@ -233,31 +252,88 @@ def to_estimates(res: DomainResult, statistic: str, ci: str, level: float) -> li
         cv = se / est
         deff = var / res.srs_variance
     # R: NA when the SRS variance is undefined; a NaN design variance stays NaN.
-    ok_deff = np.isfinite(res.srs_variance) & (res.srs_variance > 0)
-    return [
-        Estimate(
-            by=res.by[i],
-            estimate=float(est[i]),
-            se=float(se[i]),
-            ci_low=float(lo[i]),
-            ci_high=float(hi[i]),
-            df=float(df[i]),
-            n=int(res.n[i]),
-            sum_weights=float(res.sum_weights[i]),
-            cv=float(cv[i]),
-            deff=float(deff[i]) if ok_deff[i] else None,
-            statistic=statistic,
-            ci_method=ci,
-            level=level,
-        )
-        for i in range(len(est))
-    ]
+    ok_deff = (np.isfinite(res.srs_variance) & (res.srs_variance > 0)).tolist()
+    size = len(est)
+    columns = {
+        "by": res.by,
+        "estimate": est.tolist(),
+        "se": se.tolist(),
+        "ci_low": lo.tolist(),
+        "ci_high": hi.tolist(),
+        "df": np.broadcast_to(df, size).tolist(),
+        "n": res.n.astype(np.int64).tolist(),
+        "sum_weights": res.sum_weights.tolist(),
+        "cv": cv.tolist(),
+        "deff": [d if ok else None for d, ok in zip(deff.tolist(), ok_deff, strict=True)],
+        "statistic": [statistic] * size,
+        "ci_method": [ci] * size,
+        "level": [level] * size,
+    }
+    return _instances(Estimate, columns)
 
 
-def _check_missing(rows: list[tuple], col: dict[str, int], prep: Prepared) -> None:
+def _instances(cls: type, columns: dict[str, list]) -> list:
+    """One instance of the frozen dataclass ``cls`` per row of ``columns`` (field -> values).
+
+    Built for 100,000 domains at a time, where two costs dominate: the generated
+    ``__init__`` of a frozen dataclass, which sets each field through
+    ``object.__setattr__``, and the full garbage collections that so many new objects
+    trigger, although none of them can be part of a reference cycle. So the fields go
+    straight into each instance's ``__dict__`` (the class has no ``__post_init__``), with
+    the collector paused meanwhile (its previous state is restored).
+    """
+    names = [f.name for f in fields(cls)]
+    if set(names) != set(columns) or hasattr(cls, "__post_init__"):
+        raise TypeError(f"cannot build {cls.__name__} from columns {sorted(columns)}")
+    new = object.__new__
+    out = []
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        for row in zip(*(columns[n] for n in names), strict=True):
+            obj = new(cls)
+            obj.__dict__.update(zip(names, row, strict=True))
+            out.append(obj)
+    finally:
+        if enabled:
+            gc.enable()
+    return out
+
+
+def _is_check(name: str) -> bool:
+    return name.startswith(CHECK_PREFIX)
+
+
+def _domain_keys(prep: Prepared, cols: dict[str, pa.ChunkedArray]) -> list[dict[str, object]]:
+    """Each domain's ``by`` values as Python objects, as DuckDB's own fetchall() gives them.
+
+    Arrow's conversion agrees except for a few types, mended here: 128-bit integers
+    (Arrow decimals), UUIDs (Arrow strings) and intervals (Arrow month-day-nano).
+    """
+    keys: list[dict[str, object]] = [{} for _ in range(len(cols["_found"]))]
+    # Filled a column at a time: cheaper than one dict(zip(...)) per domain.
+    for i, b in enumerate(prep.by):
+        column = cols[f"_d{i}"].to_pylist()
+        mend = _MEND.get(prep.layout.types[prep.layout.columns[b.lower()]].upper())
+        if mend:
+            column = [None if v is None else mend(v) for v in column]
+        for key, value in zip(keys, column, strict=True):
+            key[b] = value
+    return keys
+
+
+def _interval(v: object) -> timedelta:
+    months, days, nanos = v  # MonthDayNano; DuckDB counts a month as 30 days
+    return timedelta(days=30 * months + days, microseconds=nanos // 1000)
+
+
+_MEND = {"HUGEINT": int, "UHUGEINT": int, "UUID": UUID, "INTERVAL": _interval}
+
+
+def _check_missing(null_y: np.ndarray, null_x: np.ndarray, prep: Prepared) -> None:
     """Without na_rm a NULL is an error (R would return NA), naming the column."""
-    for column, name in zip(("null_y", "null_x"), prep.names, strict=True):
-        missing = sum(r[col[column]] or 0 for r in rows)
+    for nulls, name in zip((null_y, null_x), prep.names, strict=True):
+        missing = int(np.nansum(nulls))
         if missing:
             role = "condition" if prep.statistic == "proportion" else "column"
             raise SurveyDesignError(

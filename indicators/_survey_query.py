@@ -1,64 +1,46 @@
 """SQL for per-domain linear statistics (totals, means, ratios) and their variances.
 
-Every statistic here is a function of weighted sums, A = sum(w*y) and B = sum(w*x): one
-pass over the rows aggregates them per domain (a few thousand groups, not millions); a
-second gives each row its linearised value w*(y - theta*x)/B (w*y for totals), as R's
-svymean does, and sums it per sampling unit for the variance CTEs. Only one row per
-domain comes back to Python.
+Every statistic here is a function of weighted sums, A = sum(w*y) and B = sum(w*x). The
+rows are read once, into the per-(domain, unit) cells of ``_survey_aggregate``; the
+domain sums, theta = A/B, and the linearised total of each sampling unit all come from
+those cells: R's svymean gives each row w*(y - theta*x)/B (w*y for totals), whose sum
+over a PSU is exactly (A_pd - theta_d*B_pd)/B_d. Only a design without clusters, where
+every row is its own unit, needs each row's value and reads the rows a second time. Only
+one row per domain (and the check row) comes back to Python.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
 
+from indicators._survey_aggregate import (
+    INSIDE,
+    Linear,
+    aggregate_cte,
+    domain_keys,
+    implied_factor,
+    rows_cte,
+    structure_ctes,
+    unit_columns,
+    weighted_cte,
+)
 from indicators._survey_checks import check_cte
 from indicators._survey_design import DesignLayout
 from indicators._survey_variance import variance_ctes
 
-Kind = Literal["total", "mean", "ratio"]
+__all__ = ["Contrast", "Linear", "domain_keys", "domain_query", "unit_columns", "with_body"]
 
 
 @dataclass(frozen=True)
-class Linear:
-    """A linear statistic: ``total`` of y, ``mean`` of y, or ``ratio`` of y to x.
+class Contrast:
+    """first - second of two domains, each a SQL filter on the domain keys.
 
-    ``y`` and ``x`` are SQL expressions castable to DOUBLE (``x`` is 1 for totals and
-    means); a NULL in either marks the row as missing for this statistic.
+    Its variance comes back as columns ``_cvar``, ``_clonely1`` and ``_clonely2`` of the
+    check row, from the same scan as the domains' own estimates.
     """
 
-    kind: Kind
-    y: str
-    x: str = "1.0"
-
-
-def rows_cte(layout: DesignLayout, stat: Linear, by: list[str], where: str | None) -> str:
-    """All rows of the source with standard column names: design, domain, filter, values.
-
-    ``_in`` is the subpopulation filter (NULL counts as outside, as R's subset()); the
-    design columns stay for every row because strata and PSU counts use the full design.
-    """
-    cols = layout.row_columns()
-    domains = by or ["0"]
-    cols += [f"{d} AS _d{i}" for i, d in enumerate(domains)]
-    cols.append(f"coalesce(CAST({where} AS BOOLEAN), FALSE) AS _in" if where else "TRUE AS _in")
-    cols.append(f"CAST({stat.y} AS DOUBLE) AS _y")
-    cols.append(f"CAST({stat.x} AS DOUBLE) AS _x")
-    return f"SELECT {', '.join(cols)} FROM {layout.relation}"
-
-
-def domain_keys(by: list[str]) -> list[str]:
-    return [f"_d{i}" for i in range(max(1, len(by)))]
-
-
-def unit_columns(layout: DesignLayout) -> list[str]:
-    """Columns naming the finest sampling unit the variance needs."""
-    cols = ["_h"]
-    if layout.psu is not None:
-        cols.append("_p")
-    if layout.ssu is not None:
-        cols.append("_s")
-    return cols
+    first: str
+    second: str
 
 
 def domain_query(
@@ -67,6 +49,7 @@ def domain_query(
     by: list[str],
     where: str | None,
     only: str | None = None,
+    contrast: Contrast | None = None,
 ) -> str:
     """The check row, then one row per domain: sums, ``theta``, ``var`` and ``df``.
 
@@ -75,102 +58,148 @@ def domain_query(
     """
     keys = domain_keys(by)
     k = ", ".join(keys)
-    units = unit_columns(layout)
+    where_in = bool(where)
     ctes: list[tuple[str, str]] = [("rows", rows_cte(layout, stat, by, where))]
-    ctes += layout.structure_ctes()
-    ctes.append(check_cte(layout))
-    domain_filter = " AND ".join(["_in", *(f"{c} IS NOT NULL" for c in keys)])
-    if only:
-        domain_filter += f" AND ({only})"
-    ctes.append(("_r", _domain_rows(layout, keys, units, domain_filter)))
-    ratio = stat.kind == "ratio"
-    ok = "_y IS NOT NULL AND _x IS NOT NULL" if ratio else "_y IS NOT NULL"
-    # With x = 1 (totals, means) the x sums repeat others: fewer aggregates over the rows.
-    wanted = SUMS if ratio else {n: SUMS[n] for n in ("a", "ws", "cyy")}
-    sums = [f"coalesce(sum({e}) FILTER ({ok}), 0) AS {n}" for n, e in wanted.items()]
-    counts = [
-        f"count(*) FILTER ({e.replace(_OK, ok)}) AS {n}"
-        for n, e in COUNTS.items()
-        if ratio or n != "null_x"
-    ]
+    ctes.append(("_g", aggregate_cte(layout, stat, keys, where, only)))
+    ctes += structure_ctes(layout, where_in)
+    ctes.append(check_cte(layout, where_in))
+    weighted = weighted_cte(layout, stat)
+    if weighted is not None:
+        ctes.append(weighted)
+    cells = "_g" if weighted is None else weighted[0]
+    ratio = stat.ratio
+    sums = [f"sum({n}) AS {n}" for n in stat.sums()]
+    counts = ["n_ok", "n_all", "nnz_ok", "nnz_all"]
+    sums += [f"CAST(sum({n}) AS BIGINT) AS {n}" for n in counts]
+    if ratio:
+        sums.append("CAST(sum(n_all - n_y) AS BIGINT) AS null_y")
+        sums.append("CAST(sum(n_all - n_x) AS BIGINT) AS null_x")
+    else:
+        sums.append("CAST(sum(n_all - n_ok) AS BIGINT) AS null_y")
     same = "" if ratio else "ws AS b, a AS cxy, ws AS cxx, 0 AS null_x, "
+    if stat.binary:
+        same += "a AS cyy, "
     theta = {"total": "a", "mean": "a / ws", "ratio": "a / b"}[stat.kind]
+    known = " AND ".join(f"{c} IS NOT NULL" for c in keys)
     ctes.append(
         (
             "_d",
             f"SELECT *, {same}{theta} AS theta FROM "
-            f"(SELECT {k}, {', '.join(sums + counts)} FROM _r GROUP BY ALL)",
+            f"(SELECT {k}, {', '.join(sums)} FROM {cells} WHERE {known} GROUP BY ALL)",
         )
     )
-    # Linearised values per row, as R's svymean: w * (y - theta * x) / B (w * y for totals),
-    # summed per sampling unit; rows are the units of a design without clusters.
-    zrow = "_w * _y" if stat.kind == "total" else "_w * (_y - _d.theta * _x) / _d.b"
-    zrow = f"CASE WHEN {ok} THEN {zrow} ELSE 0.0 END"
-    unit_cols = ", ".join(f"_r.{c}" for c in keys + units)
-    if layout.psu is not None:
-        z_sql = (
-            f"SELECT {unit_cols}, sum({zrow}) AS z, bool_or({ok}) AS present, "
-            f"bool_or(_w <> 0) AS nz FROM _r JOIN _d USING ({k}) GROUP BY ALL"
-        )
-    else:
-        z_sql = (
-            f"SELECT {unit_cols}, {zrow} AS z, {ok} AS present, _w <> 0 AS nz "
-            f"FROM _r JOIN _d USING ({k})"
-        )
-    ctes.append(("_z", z_sql))
+    ctes.append(("_z", _unit_values(layout, stat, keys, where, only, cells)))
     var = variance_ctes(layout, "_z", keys)
     ctes += var.ctes
+    contrast_cols = ""
+    if contrast is not None:
+        ctes.append(("_cz", _contrast_values(layout, stat, keys, contrast, where_in)))
+        cvar = variance_ctes(layout, "_cz", ["_c"], prefix="_cv")
+        ctes += cvar.ctes
+        contrast_cols = (
+            f" LEFT JOIN (SELECT var AS _cvar, lonely1 AS _clonely1, lonely2 AS _clonely2 "
+            f"FROM {cvar.relation}) ON TRUE"
+        )
     ddf = "(SELECT chk_df_where FROM _chk)" if where else "(SELECT chk_df FROM _chk)"
     body = with_body(ctes)
     v = var.relation
     # The check row always comes back, with or without domains: it is validated first.
     return (
         f"WITH {body}\n"
-        f"SELECT * FROM _chk LEFT JOIN (SELECT _d.*, {v}.var, {v}.df AS df_dom, "
-        f"{v}.lonely1, {v}.lonely2, {ddf} AS ddf, TRUE AS _found "
+        f"SELECT * FROM _chk{contrast_cols} LEFT JOIN (SELECT _d.*, {v}.var, "
+        f"CAST({v}.df AS DOUBLE) AS df_dom, {v}.lonely1, {v}.lonely2, "
+        f"CAST({ddf} AS DOUBLE) AS ddf, TRUE AS _found "
         f"FROM _d JOIN {v} USING ({k}) WHERE _d.nnz_all > 0) ON TRUE ORDER BY {k}"
     )
 
 
-# Weighted sums per domain: statistic and deff (see _survey_estimate), and row counts.
-SUMS = {
-    "a": "_w * _y",
-    "b": "_w * _x",
-    "ws": "_w",
-    "cyy": "_w * _y * _y",
-    "cxy": "_w * _x * _y",
-    "cxx": "_w * _x * _x",
-}
-_OK = "_y IS NOT NULL AND _x IS NOT NULL"
-COUNTS = {
-    "n_ok": _OK,
-    "n_all": "TRUE",
-    "nnz_ok": f"{_OK} AND _w <> 0",
-    "nnz_all": "_w <> 0",
-    "null_y": "_y IS NULL",
-    "null_x": "_x IS NULL",
-}
+def _unit_values(
+    layout: DesignLayout,
+    stat: Linear,
+    keys: list[str],
+    where: str | None,
+    only: str | None,
+    cells: str,
+) -> str:
+    """``_z``: each domain's linearised total per sampling unit, as R's svymean.
 
-
-def _domain_rows(layout: DesignLayout, keys: list[str], units: list[str], where: str) -> str:
-    """The rows of the domains with their final weight (implied by the fpc if need be)."""
+    With clusters, from the cells: (A - theta*B)/B_d (A for totals), ``present`` when the
+    unit has rows of the domain with the statistic's values, ``nz`` when it has a domain
+    row of nonzero weight. Without clusters every row of the domain is a unit.
+    """
+    units = unit_columns(layout)
+    k = ", ".join(keys)
+    if layout.psu is not None:
+        c = cells
+        z = f"{c}.a" if stat.kind == "total" else f"({c}.a - _d.theta * {c}.{stat.b}) / _d.b"
+        cols = ", ".join([*(f"{c}.{key}" for key in keys), *units])
+        return (
+            f"SELECT {cols}, {z} AS z, {c}.n_ok > 0 AS present, {c}.nnz_all > 0 AS nz "
+            f"FROM {c} JOIN _d USING ({k})"
+        )
+    source, weight = _weighted_rows(layout)
+    ok = stat.ok
+    z = f"{weight} * _y" if stat.kind == "total" else f"{weight} * (_y - _d.theta * _x) / _d.b"
+    inside = " AND ".join(c for c in ("_in" if where else "", f"({only})" if only else "") if c)
+    filt = f" WHERE {inside}" if inside else ""
     cols = ", ".join(f"rows.{c}" for c in keys + units)
-    if not layout.implied_weights:
-        return f"SELECT {cols}, _w, _y, _x FROM rows WHERE {where}"
-    dj = layout.unit_design()
     return (
-        f"SELECT {cols}, _w * {dj.relation}.{dj.weight_factor} AS _w, _y, _x "
-        f"FROM rows JOIN {dj.relation} USING ({', '.join(dj.keys)}) WHERE {where}"
+        f"SELECT {cols}, CASE WHEN {ok} THEN {z} ELSE 0.0 END AS z, "
+        f"{ok} AS present, {weight} <> 0 AS nz FROM {source} JOIN _d USING ({k}){filt}"
     )
 
 
-# Relations over every row: re-reading the source is cheaper than buffering it for the
-# several consumers DuckDB would otherwise feed from one materialised copy.
-_INLINE = ("rows", "_r", "_zr")
+def _weighted_rows(layout: DesignLayout) -> tuple[str, str]:
+    """The rows, joined to their fpc-implied weight factor if the design has no weights."""
+    if not layout.implied_weights:
+        return "rows", "_w"
+    relation, keys, factor = implied_factor(layout)
+    return f"rows JOIN {relation} USING ({keys})", f"(_w * {relation}.{factor})"
+
+
+def _contrast_values(
+    layout: DesignLayout, stat: Linear, keys: list[str], contrast: Contrast, where: bool
+) -> str:
+    """``_cz``: the linearised difference per unit, over every unit of the subset design.
+
+    As svyby(covmat=TRUE): each domain's influence is zero outside it, and the variance
+    is taken over the whole design after ``where``, all of whose units are present.
+    """
+    units = unit_columns(layout)
+    u = ", ".join(units)
+    sign = f"CASE WHEN {contrast.first} THEN 1.0 WHEN {contrast.second} THEN -1.0 ELSE 0.0 END"
+    if layout.psu is not None:
+        inside = f" WHERE in_flags & {INSIDE} > 0" if where else ""
+        every = f"SELECT DISTINCT {u} FROM _g{inside}"
+        return (
+            f"SELECT 0 AS _c, {u}, coalesce(_t.z, 0.0) AS z, TRUE AS present, TRUE AS nz "
+            f"FROM ({every}) LEFT JOIN (SELECT {u}, sum({sign} * z) AS z FROM _z "
+            f"GROUP BY {u}) AS _t USING ({u})"
+        )
+    source, weight = _weighted_rows(layout)
+    ok = stat.ok
+    z = f"{weight} * _y" if stat.kind == "total" else f"{weight} * (_y - _d.theta * _x) / _d.b"
+    cols = ", ".join(f"rows.{c}" for c in units)
+    return (
+        f"SELECT 0 AS _c, {cols}, CASE WHEN _d.theta IS NOT NULL AND {ok} "
+        f"THEN {sign} * {z} ELSE 0.0 END AS z, TRUE AS present, TRUE AS nz "
+        f"FROM {source} LEFT JOIN _d USING ({', '.join(keys)}) WHERE _in"
+    )
+
+
+# Relations over every row, read by one consumer each (the aggregate, and without
+# clusters the pass that gives each row its linearised value): never buffered. The
+# aggregate ``_g`` is read by several and is small: computed once.
+_INLINE = ("rows",)
+_ONCE = ("_g",)
 
 
 def with_body(ctes: list[tuple[str, str]]) -> str:
-    """The WITH list of ``ctes``, the row-level ones marked NOT MATERIALIZED."""
-    return ",\n".join(
-        f"{name} AS {'NOT MATERIALIZED ' if name in _INLINE else ''}({sql})" for name, sql in ctes
-    )
+    """The WITH list of ``ctes``: rows inlined, the aggregate materialised."""
+
+    def hint(name: str) -> str:
+        if name in _INLINE:
+            return "NOT MATERIALIZED "
+        return "MATERIALIZED " if name in _ONCE else ""
+
+    return ",\n".join(f"{name} AS {hint(name)}({sql})" for name, sql in ctes)

@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 from indicators._survey import (
     Estimate,
     SurveyDesign,
+    SurveyDesignError,
     compare_domains,
     survey_mean,
     survey_proportion,
@@ -164,3 +165,54 @@ def test_row_order_does_not_matter(con, sample, seed) -> None:
             con, design(shuffled, clustered), "mean", "y", by=("dom",), first=first, second=second
         )
         assert close(a.difference, b.difference, 100) and close(a.se, b.se, 100)
+
+
+@SETTINGS
+@given(sample=samples(), picks=st.lists(st.integers(0, 10**6), min_size=1, max_size=5))
+def test_zero_weight_rows_change_no_estimate(con, sample, picks) -> None:
+    """Copies of rows with weight 0, in PSUs they already belong to, change only counts.
+
+    Estimates, standard errors, intervals, degrees of freedom and design effects stay;
+    the rows count in ``n`` (as in R, where they stay in the design).
+    """
+    frame, _ = sample
+    extra = frame.iloc[[p % len(frame) for p in picks]].assign(w=0.0)
+    table = load(con, frame)
+    padded = load(con, pd.concat([frame, extra], ignore_index=True))
+    scale = float((frame["w"] * frame["y"].abs()).sum()) + 1
+    for fn, variable in ((survey_mean, "y"), (survey_total, "y"), (survey_proportion, "flag")):
+        before = fn(con, design(table, True), variable, by=("dom",))
+        after = fn(con, design(padded, True), variable, by=("dom",))
+        same(before, after, scale)
+        for a, b in zip(before, after, strict=True):
+            assert a.df == b.df
+            assert (a.deff is None) == (b.deff is None)
+            assert a.deff is None or close(a.deff, b.deff, 100), (a, b)
+        added = extra["dom"].value_counts()
+        assert [b.n - a.n for a, b in zip(before, after, strict=True)] == [
+            int(added.get(e.by["dom"], 0)) for e in before
+        ]
+
+
+@pytest.mark.parametrize(
+    ("bad", "message"),
+    [
+        ({1: "NULL", 4: "NULL", 7: "-2.0"}, "has 2 NULL values"),
+        ({2: "-1.0", 9: "'-inf'"}, "has 2 negative values"),
+        ({3: "'inf'", 5: "'nan'"}, "has 2 non-finite values"),
+    ],
+)
+def test_invalid_weights_are_counted_even_outside_the_estimate(con, bad, message) -> None:
+    """Every row of the design is checked, also those outside ``where`` and the domains."""
+    name = f"weights_{next(_names)}"
+    con.execute(
+        f"CREATE TABLE {name} AS SELECT i, 's' || (i % 2) AS stratum, 'p' || (i % 6) AS psu, "
+        "CAST(1 + i AS DOUBLE) AS w, i * 1.5 AS y, CASE WHEN i < 20 THEN 'a' END AS dom "
+        "FROM range(24) t(i)"
+    )
+    for i, value in bad.items():
+        con.execute(f"UPDATE {name} SET w = CAST({value} AS DOUBLE) WHERE i = {i}")
+    outside = f"i NOT IN ({', '.join(map(str, bad))})"
+    for clustered in (False, True):
+        with pytest.raises(SurveyDesignError, match=f"weights column 'w' {message}"):
+            survey_mean(con, design(name, clustered), "y", by=("dom",), where=outside)
