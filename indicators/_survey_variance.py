@@ -95,11 +95,12 @@ def variance_ctes(layout: DesignLayout, z: str, keys: list[str], prefix: str = "
 def _unit_totals(relation: str, k: str, group: str, extra: str = "") -> str:
     """Totals of one level's units: sum, count and spread of the present ones."""
     extra = f", {extra}" if extra else ""
+    # count_if and NULLs (CASE) rather than FILTER clauses: cheaper per unit, same result.
     return (
-        f"SELECT {k}, {group}, sum(z) AS zt, count(*) FILTER (present) AS m, "
-        f"coalesce(var_pop(z) FILTER (present), 0) * count(*) FILTER (present) AS q, "
+        f"SELECT {k}, {group}, sum(z) AS zt, count_if(present) AS m, "
+        f"coalesce(var_pop(CASE WHEN present THEN z END), 0) * count_if(present) AS q, "
         f"bool_or(present) AS present, bool_or(nz) AS nz, "
-        f"count(*) FILTER (nz) AS psus_nz{extra} "
+        f"count_if(nz) AS psus_nz{extra} "
         f"FROM {relation} GROUP BY {k}, {group}"
     )
 

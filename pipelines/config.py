@@ -90,7 +90,8 @@ LonelyPsu = Literal["fail", "adjust", "average", "certainty", "remove"]
 class DatabaseSettings(_Frozen):
     """Resources DuckDB may use for the run; beyond the memory limit it spills to disk."""
 
-    memory_limit: str | None = Field(default=None, description="e.g. '2GB' (default: DuckDB's)")
+    memory_limit: str | None = Field(
+        default="1.5GB", description="DuckDB's memory limit; None leaves DuckDB's (80 % of RAM)")
     threads: int | None = Field(default=None, ge=1, description="default: all cores")
 
 

@@ -216,3 +216,22 @@ def test_invalid_weights_are_counted_even_outside_the_estimate(con, bad, message
     for clustered in (False, True):
         with pytest.raises(SurveyDesignError, match=f"weights column 'w' {message}"):
             survey_mean(con, design(name, clustered), "y", by=("dom",), where=outside)
+
+
+def test_domain_keys_keep_the_types_duckdb_gives(con) -> None:
+    """Domain values come back as the Python objects DuckDB's fetchall() gives for them."""
+    name = f"keys_{next(_names)}"
+    con.execute(
+        f"CREATE TABLE {name} AS SELECT i, CAST(1 + i AS DOUBLE) AS w, i * 1.5 AS y, "
+        "CAST(i % 2 AS INTEGER) AS k_int, DATE '2024-01-01' + CAST(i % 2 AS INTEGER) AS k_date, "
+        "i % 2 = 0 AS k_bool, CAST(i % 2 AS DECIMAL(4, 1)) AS k_dec, "
+        "CAST(i % 2 AS HUGEINT) AS k_huge, "
+        "CAST('5e3b9d0e-6d5f-4b8e-9c0f-6f0b2b9a0a1' || (i % 2) AS UUID) AS k_uuid, "
+        "INTERVAL 1 MONTH * (i % 2) AS k_interval FROM range(12) t(i)"
+    )
+    keys = ("k_int", "k_date", "k_bool", "k_dec", "k_huge", "k_uuid", "k_interval")
+    expected = con.execute(f"SELECT DISTINCT {', '.join(keys)} FROM {name} ORDER BY ALL").fetchall()
+    got = survey_mean(con, SurveyDesign(name, weights="w"), "y", by=keys)
+    assert [tuple(e.by[k] for k in keys) for e in got] == expected
+    for e, row in zip(got, expected, strict=True):
+        assert [type(e.by[k]) for k in keys] == [type(v) for v in row]
