@@ -19,7 +19,7 @@ from indicators._composite_data import read_coinr
 from indicators._composite_specs import CompositeSpec, Treat
 from pipelines.composite_command import composite_command
 
-ASEM = Path("/work/shared/datasets/asem")
+ASEM = Path(__file__).resolve().parents[2] / "shared" / "datasets" / "asem"  # beside the checkout
 DATA, META = ASEM / "asem_idata.csv", ASEM / "asem_imeta.csv"
 AGGREGATES = ["Physical", "ConEcFin", "Political", "Instit", "P2P", "Environ", "Social",
               "SusEcFin", "Conn", "Sust", "Index"]

@@ -1,7 +1,7 @@
 """Each step of the composite index on the ASEM data, against its definition and COINr.
 
-Data: ``/work/shared/datasets/asem`` (COINr's example: 51 countries, 49 indicators, 8 pillars,
-2 sub-indices, 1 index). Every expected value says where it comes from:
+Data: ``shared/datasets/asem`` beside the checkout (COINr's example: 51 countries,
+49 indicators, 8 pillars, 2 sub-indices, 1 index). Every expected value says where it comes from:
 
 * **published** — output printed in COINr's documentation (COINr 1.1.14 on CRAN);
 * **COINr test** — a case from COINr's own ``tests/testthat`` files;
@@ -39,7 +39,7 @@ from indicators._composite_specs import (
 from indicators._composite_steps import kurtosis, passes, skewness, treat_column
 from indicators._composite_tree import CompositeError
 
-ASEM = Path("/work/shared/datasets/asem")
+ASEM = Path(__file__).resolve().parents[2] / "shared" / "datasets" / "asem"  # beside the checkout
 DATA, META = ASEM / "asem_idata.csv", ASEM / "asem_imeta.csv"
 
 

@@ -33,7 +33,6 @@ from tests.survey_golden import CASES, DESIGNS
 _CANDIDATES = [
     os.environ.get("LCI_API_DATA", ""),
     str(Path(__file__).resolve().parents[2] / "shared" / "datasets" / "api"),
-    "/work/shared/datasets/api",
 ]
 API_DIR = next((Path(c) for c in _CANDIDATES if c and Path(c).is_dir()), Path(_CANDIDATES[-1]))
 TABLES = ("apistrat", "apiclus1", "apiclus2", "apisrs")

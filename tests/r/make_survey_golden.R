@@ -3,7 +3,7 @@
 # Usage (from the repository root):
 #   Rscript tests/r/make_survey_golden.R [API_DATA_DIR] [OUTPUT]
 # API_DATA_DIR holds apistrat.csv, apiclus1.csv, apiclus2.csv, apisrs.csv (R's data(api)
-# written as CSV; defaults to /work/shared/datasets/api); OUTPUT defaults to
+# written as CSV; defaults to ../shared/datasets/api); OUTPUT defaults to
 # tests/survey_golden.py. Every case records the exact R expressions that produced it.
 #
 # Each case evaluates `call` to an object x, then `ci` (interval, one row per domain) and
@@ -14,7 +14,7 @@ suppressMessages(library(survey))
 options(digits = 17)
 
 args <- commandArgs(trailingOnly = TRUE)
-data_dir <- if (length(args) >= 1) args[[1]] else "/work/shared/datasets/api"
+data_dir <- if (length(args) >= 1) args[[1]] else "../shared/datasets/api"
 output <- if (length(args) >= 2) args[[2]] else "tests/survey_golden.py"
 
 read_api <- function(name) {
