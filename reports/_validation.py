@@ -28,7 +28,7 @@ WORDS = {
               "quarantaine (avec leurs motifs) ; les avertissements ont été conservés et "
               "signalés ; les échecs couverts par une dérogation déclarée ont été acceptés."),
     "sources": ("Sources", "Sources"),
-    "checks": ("Checks", "Contrôles"),
+    "checks": ("Checks (failing ones first)", "Contrôles (en échec d’abord)"),
     "waived": ("Accepted failures (waivers)", "Échecs acceptés (dérogations)"),
     "none_waived": ("No failure was waived.", "Aucun échec n'a fait l'objet d'une dérogation."),
     "source": ("Source", "Source"), "file": ("File", "Fichier"),
@@ -64,7 +64,7 @@ def validation_facts(con: duckdb.DuckDBPyConnection) -> dict:
         "checks": rows("SELECT contract_table, check_id, \"column\", severity, rule_en, rule_fr, "
                        "rows_checked, rows_checked - rows_failed - rows_waived AS rows_passed, "
                        "rows_failed, rows_waived, examples FROM validation_results "
-                       "ORDER BY contract_table, check_id"),
+                       "ORDER BY rows_failed + rows_waived = 0, contract_table, check_id"),
         "waived": rows("SELECT source, file, row_number, file_column AS \"column\", check_id, "
                        "value, waiver FROM validation_failures WHERE outcome = 'waived' "
                        "ORDER BY source, row_number, check_id"),
