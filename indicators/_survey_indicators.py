@@ -11,13 +11,14 @@ from __future__ import annotations
 import duckdb
 
 from indicators._catalogue import Indicator, SurveyProportion
+from indicators._survey import SurveyDesign, survey_proportion
+from indicators._territories import member_in_year
 
-POOLED_RESPONSES = """
+POOLED_RESPONSES = f"""
 SELECT m.territory_code AS _territory, r.*, r.year || '/' || r.stratum AS _stratum,
        r.year || '/' || r.stratum || '/' || r.psu AS _psu
 FROM survey_responses r JOIN territory_members m ON m.commune_code = r.territory_code
-     AND (m.valid_from IS NULL OR m.valid_from <= r.year)
-     AND (m.valid_to IS NULL OR m.valid_to >= r.year)
+     AND {member_in_year("m", "r.year")}
 """
 PERCENT = 100.0
 
@@ -32,8 +33,6 @@ def survey_proportion_rows(
     """
     if not con.execute("SELECT count(*) FROM survey_responses").fetchall()[0][0]:
         return
-    from indicators._survey import SurveyDesign, survey_proportion
-
     design = SurveyDesign(source=POOLED_RESPONSES, weights="weight", strata="_stratum",
                           psu=("_psu",), lonely_psu=lonely_psu)
     breakdowns: list[tuple[str, ...]] = [("_territory", "year")]
