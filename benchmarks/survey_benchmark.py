@@ -2,13 +2,20 @@
 
 Synthetic microdata shaped like a territorial survey: respondents in 35,000 communes over
 two years, strata by département x year, about six PSUs nested in each commune and year.
-Two steps are measured, each in its own process with the same DuckDB settings:
+Three steps are measured, each in its own process with the same DuckDB settings:
 
 * ``point``: one GROUP BY territory, year, sex computing sum(w*y) / sum(w), the point
   estimates alone, fetched to Python;
 * ``survey``: ``indicators.survey_proportion`` of ``learner = 1`` by territory, year and
   sex with logit intervals (Taylor-linearisation variances, design checks, degrees of
-  freedom), fetched as ``Estimate`` objects.
+  freedom), fetched as ``Estimate`` objects;
+* ``cells``: for reference, the bare GROUP BY into (domain, stratum, PSU) cells with
+  sum(w*y), sum(w) and count(*): the per-PSU totals of every domain that any
+  design-based variance is a quadratic form of, with nothing else (no checks, no
+  variance, nothing fetched but their grand totals).
+
+Only the estimation is timed: the dictionaries that compare the estimates of the two
+first steps are built after the stopwatch stops.
 
 Usage: ``.venv/bin/python benchmarks/survey_benchmark.py [--rows N] [--repeat 3]``.
 """
@@ -46,7 +53,14 @@ POINT_SQL = """
 SELECT territory, year, sex, sum(weight * learner) / sum(weight) AS p
 FROM survey GROUP BY territory, year, sex
 """
+CELLS_SQL = """
+SELECT count(*), sum(a), sum(ws), sum(n) FROM (
+    SELECT territory, year, sex, stratum, psu,
+           sum(weight * learner) AS a, sum(weight) AS ws, count(*) AS n
+    FROM survey GROUP BY territory, year, sex, stratum, psu)
+"""
 BY = ("territory", "year", "sex")
+STEPS = ("point", "survey", "cells")
 
 
 def data_path(rows: int, communes: int) -> Path:
@@ -180,15 +194,24 @@ def child(args: argparse.Namespace) -> None:
     with DuckDBPeak(con) as peak, Stopwatch() as watch:
         if args.child == "point":
             rows = con.execute(POINT_SQL).fetchall()
-            estimates = {(r[0], r[1], r[2]): r[3] for r in rows}
+        elif args.child == "cells":
+            rows = con.execute(CELLS_SQL).fetchall()
         else:
             design = SurveyDesign(source="survey", weights="weight", strata="stratum", psu=("psu",))
             result = survey_proportion(con, design, "learner = 1", by=BY, ci="logit")
-            estimates = {tuple(e.by[b] for b in BY): e.estimate for e in result}
-    report = {**watch.as_dict(), "domains": len(estimates),
-              "baseline_rss_mib": round(baseline, 1), **peak.as_dict()}
+    if args.child == "point":
+        estimates = {(r[0], r[1], r[2]): r[3] for r in rows}
+    elif args.child == "survey":
+        estimates = {tuple(e.by[b] for b in BY): e.estimate for e in result}
+    else:
+        estimates = {}
+    report = {**watch.as_dict(), "baseline_rss_mib": round(baseline, 1), **peak.as_dict()}
+    if args.child == "cells":
+        report["cells"] = rows[0][0]
+    else:
+        report["domains"] = len(estimates)
     if args.child == "survey":
-        report["example"] = {k: v for k, v in vars(result[0]).items() if k != "by"}
+        report["example"] = {k: v for k, v in result[0]._asdict().items() if k != "by"}
         report["example_by"] = result[0].by
     if args.dump:
         import pyarrow as pa
@@ -234,7 +257,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--profile", action="store_true",
                         help="also run (b) once under DuckDB's profiler and report its costliest "
                              "operators")
-    parser.add_argument("--child", choices=("point", "survey", "profile"), help=argparse.SUPPRESS)
+    parser.add_argument("--child", choices=(*STEPS, "profile"), help=argparse.SUPPRESS)
     parser.add_argument("--child-out", help=argparse.SUPPRESS)
     parser.add_argument("--data", help=argparse.SUPPRESS)
     parser.add_argument("--dump", help=argparse.SUPPRESS)
@@ -250,12 +273,12 @@ def main(argv: list[str] | None = None) -> None:
     if args.memory_limit:
         common += ["--memory-limit", args.memory_limit]
     dumps = {step: DATA / f"estimates_{step}.parquet" for step in ("point", "survey")}
-    steps: dict[str, list[dict]] = {"point": [], "survey": []}
+    steps: dict[str, list[dict]] = {step: [] for step in STEPS}
     script = Path(__file__).resolve()
     dumped: set[str] = set()  # estimates are written by the first successful run of a step
     for rep in range(args.repeat):
         for step in steps:  # interleaved, so that both see the same machine state
-            extra = ["--dump", str(dumps[step])] if step not in dumped else []
+            extra = ["--dump", str(dumps[step])] if step in dumps and step not in dumped else []
             run = run_child(script, ["--child", step, *common, *extra], step)
             steps[step].append(run)
             if run["ok"] and extra:
@@ -265,11 +288,14 @@ def main(argv: list[str] | None = None) -> None:
     summary = {step: summarise(runs) for step, runs in steps.items()}
     profile = run_child(script, ["--child", "profile", *common], "profile") if args.profile \
         else None
-    complete = dumped == set(steps)
+    complete = dumped == set(dumps)
     check = compare(dumps["point"], dumps["survey"]) if complete else {"equal": None}
     ratio = summary["survey"]["median_s"] / summary["point"]["median_s"] if complete else None
     cpu_ratio = summary["survey"]["median_cpu_s"] / summary["point"]["median_cpu_s"] \
         if complete else None
+    cells_ok = summary["cells"].get("median_s") is not None
+    cells_ratio = summary["cells"]["median_s"] / summary["point"]["median_s"] \
+        if complete and cells_ok else None
     results = {
         "benchmark": NAME,
         "environment": environment(args.threads),
@@ -279,6 +305,7 @@ def main(argv: list[str] | None = None) -> None:
         "steps": summary,
         "ratio_survey_to_point_median": round(ratio, 2) if ratio else None,
         "ratio_survey_to_point_median_cpu": round(cpu_ratio, 2) if cpu_ratio else None,
+        "ratio_cells_to_point_median": round(cells_ratio, 2) if cells_ratio else None,
         "estimates_check": check,
         "profile": profile,
         "targets": {
@@ -303,7 +330,8 @@ def table(results: dict) -> str:
     s = results["steps"]
     rows = []
     labels = {"point": "(a) point estimates, one GROUP BY",
-              "survey": "(b) survey_proportion, logit CI"}
+              "survey": "(b) survey_proportion, logit CI",
+              "cells": "(c) reference: bare GROUP BY into (domain, PSU) cells"}
     for step, label in labels.items():
         r = s[step]
         rows.append([label, f"{r.get('median_s', 'failed')} s", f"{r.get('best_s', '-')} s",
@@ -311,6 +339,8 @@ def table(results: dict) -> str:
                      fmt_mib(r.get("duckdb_peak_mib"))])
     rows.append(["ratio (b)/(a), medians", f"**{results['ratio_survey_to_point_median']}×**",
                  "", f"{results['ratio_survey_to_point_median_cpu']}×", "", ""])
+    rows.append(["ratio (c)/(a), medians", f"{results['ratio_cells_to_point_median']}×",
+                 "", "", "", ""])
     d = results["data"]
     caption = (f"{d['rows']:,} respondents, {d['territories']:,} territories, "
                f"{d['strata']} strata, {d['psus']:,} PSUs, {d['domains']:,} domains; "

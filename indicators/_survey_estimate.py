@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import gc
 from collections.abc import Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from datetime import timedelta
+from typing import NamedTuple
 from uuid import UUID
 
 import duckdb
@@ -30,9 +31,11 @@ from indicators._survey_design import (
 from indicators._survey_query import Contrast, Linear, domain_query
 
 
-@dataclass(frozen=True)
-class Estimate:
+class Estimate(NamedTuple):
     """One design-based estimate, for one domain (``by`` is {} without domains).
+
+    A named tuple rather than a dataclass: immutable, ``_asdict()`` for export, and cheap
+    enough to build for 100,000 domains at once (a tenth of a second, not half a second).
 
     ``n`` counts the rows used (after ``na_rm``), ``sum_weights`` their weights; ``df`` is
     the degrees of freedom the ``t``, ``logit``, ``beta`` and ``mean`` intervals use;
@@ -269,35 +272,16 @@ def to_estimates(res: DomainResult, statistic: str, ci: str, level: float) -> li
         "ci_method": [ci] * size,
         "level": [level] * size,
     }
-    return _instances(Estimate, columns)
-
-
-def _instances(cls: type, columns: dict[str, list]) -> list:
-    """One instance of the frozen dataclass ``cls`` per row of ``columns`` (field -> values).
-
-    Built for 100,000 domains at a time, where two costs dominate: the generated
-    ``__init__`` of a frozen dataclass, which sets each field through
-    ``object.__setattr__``, and the full garbage collections that so many new objects
-    trigger, although none of them can be part of a reference cycle. So the fields go
-    straight into each instance's ``__dict__`` (the class has no ``__post_init__``), with
-    the collector paused meanwhile (its previous state is restored).
-    """
-    names = [f.name for f in fields(cls)]
-    if set(names) != set(columns) or hasattr(cls, "__post_init__"):
-        raise TypeError(f"cannot build {cls.__name__} from columns {sorted(columns)}")
-    new = object.__new__
-    out = []
+    rows = zip(*(columns[n] for n in Estimate._fields), strict=True)
+    # 100,000 new tuples would trigger full garbage collections over everything alive,
+    # although none of them can be part of a reference cycle: the collector waits.
     enabled = gc.isenabled()
     gc.disable()
     try:
-        for row in zip(*(columns[n] for n in names), strict=True):
-            obj = new(cls)
-            obj.__dict__.update(zip(names, row, strict=True))
-            out.append(obj)
+        return list(map(Estimate._make, rows))
     finally:
         if enabled:
             gc.enable()
-    return out
 
 
 def _is_check(name: str) -> bool:
