@@ -23,12 +23,6 @@ from dataclasses import dataclass
 from indicators._survey_design import DesignLayout
 
 _NO_DOUBLE = "CAST(NULL AS DOUBLE)"
-# Four counts of each cell travel in one 128-bit sum, 32 bits apart: one aggregate over
-# every row instead of four. All rows, rows with the statistic's values, those of them
-# with a nonzero weight, and all rows of nonzero weight.
-PACKED = ("n_all", "n_ok", "nnz_ok", "nnz_all")
-# No field can overflow into the next while a cell has fewer rows (the top one is signed).
-MAX_CELL_ROWS = 2**31 - 1
 # Bits of ``in_flags`` (clustered designs with ``where``): rows within ``where``, and
 # rows of nonzero weight within ``where``.
 INSIDE, NONZERO_IN = 1, 2
@@ -112,26 +106,20 @@ def rows_cte(layout: DesignLayout, stat: Linear, by: list[str], where: str | Non
     return f"SELECT *, {v} AS _v FROM ({inner})"
 
 
-def _packed_code(ok: str) -> str:
-    """Each row's contribution to the packed counts (see ``PACKED``), by weight and values.
+def _counts() -> list[str]:
+    """Row counts of a cell: all rows, rows with the statistic's values, those of them
+    with a nonzero weight, and all rows of nonzero weight.
 
-    Only a finite positive weight is nonzero; an invalid one makes the estimate fail.
+    Plain counts of possibly-NULL values, without a CASE per row: ``_v`` is NULL exactly
+    for the rows without the statistic's values. An invalid weight (NULL, negative, NaN,
+    infinite) can blur the last two, but its cell's ``ws`` is NaN and the estimate stops
+    on it before any count is read.
     """
-    field = {name: 1 << (32 * i) for i, name in enumerate(PACKED)}
-
-    def code(*names: str) -> int:
-        return sum(field[n] for n in names)
-
-    positive = f"CASE WHEN {ok} THEN {code(*PACKED)} ELSE {code('n_all', 'nnz_all')} END"
-    other = f"CASE WHEN {ok} THEN {code('n_all', 'n_ok')} ELSE {code('n_all')} END"
-    return f"CAST(CASE WHEN {_VALID_POSITIVE} THEN {positive} ELSE {other} END AS HUGEINT)"
-
-
-def _unpacked() -> list[str]:
-    """The counts of ``PACKED``, read back from the cell's ``_packed`` sum."""
-    mask = (1 << 32) - 1
     return [
-        f"CAST((_packed >> {32 * i}) & {mask} AS BIGINT) AS {name}" for i, name in enumerate(PACKED)
+        "count(*) AS n_all",
+        "count(_v) AS n_ok",
+        "count(nullif(_v, 0)) AS nnz_ok",
+        "count(nullif(_w, 0)) AS nnz_all",
     ]
 
 
@@ -147,14 +135,14 @@ def aggregate_cte(
     ``only`` narrows the domains (a filter on the domain keys) without touching the
     design. Aggregates run on every row, so they are few: the sums (``ws`` NaN if the
     cell has invalid weights, then counted by kind for the message: see
-    ``_survey_checks``) and the packed counts (``PACKED``).
+    ``_survey_checks``) and the row counts (``_counts``).
     With ``where``, clustered designs note per cell whether it has rows within it (of
     nonzero weight), designs without clusters count the latter (their units are rows).
     """
     inside = " AND ".join(c for c in ("_in" if where else "", f"({only})" if only else "") if c)
     key_cols = [f"CASE WHEN {inside} THEN {k} END AS {k}" if inside else k for k in keys]
     aggs = [f"coalesce(sum({e}), 0) AS {n}" for n, e in stat.sums().items()]
-    aggs.append(f"sum({_packed_code(stat.ok)}) AS _packed")
+    aggs += _counts()
     if stat.ratio:
         aggs += ["count(_y) AS n_y", "count(_x) AS n_x"]
     if where and layout.psu is not None:
@@ -167,8 +155,7 @@ def aggregate_cte(
     if layout.second_stage:
         aggs += ["count(_f2) AS n_f2", "min(_f2) AS lo2", "max(_f2) AS hi2"]
     cols = ", ".join(key_cols + unit_columns(layout) + aggs)
-    unpacked = ", ".join(_unpacked())
-    return f"SELECT * EXCLUDE (_packed), {unpacked} FROM (SELECT {cols} FROM rows GROUP BY ALL)"
+    return f"SELECT {cols} FROM rows GROUP BY ALL"
 
 
 def weighted_cte(layout: DesignLayout, stat: Linear) -> tuple[str, str] | None:

@@ -15,7 +15,6 @@ from dataclasses import replace
 
 import duckdb
 
-from indicators._survey_aggregate import MAX_CELL_ROWS
 from indicators._survey_design import DesignLayout, SurveyDesignError
 
 CHECK_PREFIX = "chk_"
@@ -37,7 +36,6 @@ def check_cte(layout: DesignLayout, where: bool) -> tuple[str, str]:
         "rows": "sum(n_all)",
         # Cells holding a NULL, negative or non-finite weight; counted per kind only then.
         "bad_w": "count_if(isnan(ws))" if weighted else null,
-        "big_cell": f"max(n_all) > {MAX_CELL_ROWS}",
         "null_h": "sum(n_all) FILTER (_h IS NULL)",
         "null_p": "sum(n_all) FILTER (_p IS NULL)" if layout.psu is not None else null,
         "null_s": "sum(n_all) FILTER (_s IS NULL)" if layout.ssu is not None else null,
@@ -102,11 +100,6 @@ def apply_checks(
     psu1, psu2, fpc1, fpc2 = _name(d.psu, 0), _name(d.psu, 1), _name(d.fpc, 0), _name(d.fpc, -1)
     if not get["rows"]:
         raise SurveyDesignError(f"source {d.source!r} has no rows")
-    if get["big_cell"]:
-        raise SurveyDesignError(
-            f"a domain has more than {MAX_CELL_ROWS} rows in one sampling unit; "
-            "split the estimation (by or where)"
-        )
     if get["bad_w"]:
         get |= _weight_problems(con, layout)
     counts = [
