@@ -38,9 +38,11 @@ def quantile(level: float, df: np.ndarray | float) -> np.ndarray:
     """
     df = np.asarray(df, dtype=float)
     p = (1 + level) / 2
+    # Domains share a handful of degrees of freedom: one t quantile per distinct value.
+    distinct, index = np.unique(np.where(df > 0, df, 1), return_inverse=True)
     with np.errstate(invalid="ignore"):
-        q = np.where(np.isinf(df), stats.norm.ppf(p), stats.t.ppf(p, np.where(df > 0, df, 1)))
-    return np.where(df > 0, q, np.nan)
+        per_df = np.where(np.isinf(distinct), stats.norm.ppf(p), stats.t.ppf(p, distinct))
+    return np.where(df > 0, per_df[index].reshape(df.shape), np.nan)
 
 
 def wald(

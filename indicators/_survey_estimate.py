@@ -7,9 +7,11 @@ per-domain numbers as the estimates themselves.
 from __future__ import annotations
 
 import gc
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import partial
 from typing import NamedTuple
 from uuid import UUID
 
@@ -273,12 +275,22 @@ def to_estimates(res: DomainResult, statistic: str, ci: str, level: float) -> li
         "level": [level] * size,
     }
     rows = zip(*(columns[n] for n in Estimate._fields), strict=True)
-    # 100,000 new tuples would trigger full garbage collections over everything alive,
-    # although none of them can be part of a reference cycle: the collector waits.
+    make = partial(tuple.__new__, Estimate)  # Estimate._make without its length check
+    with _collector_paused():
+        return list(map(make, rows))
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Pause the garbage collector while one object per domain is built.
+
+    100,000 new tuples or dicts would trigger full collections over everything alive,
+    although none of them can be part of a reference cycle.
+    """
     enabled = gc.isenabled()
     gc.disable()
     try:
-        return list(map(Estimate._make, rows))
+        yield
     finally:
         if enabled:
             gc.enable()
@@ -294,15 +306,18 @@ def _domain_keys(prep: Prepared, cols: dict[str, pa.ChunkedArray]) -> list[dict[
     Arrow's conversion agrees except for a few types, mended here: 128-bit integers
     (Arrow decimals), UUIDs (Arrow strings) and intervals (Arrow month-day-nano).
     """
-    keys: list[dict[str, object]] = [{} for _ in range(len(cols["_found"]))]
-    # Filled a column at a time: cheaper than one dict(zip(...)) per domain.
-    for i, b in enumerate(prep.by):
-        column = cols[f"_d{i}"].to_pylist()
-        mend = _MEND.get(prep.layout.types[prep.layout.columns[b.lower()]].upper())
-        if mend:
-            column = [None if v is None else mend(v) for v in column]
-        for key, value in zip(keys, column, strict=True):
-            key[b] = value
+    if not prep.by:
+        return [{} for _ in range(len(cols["_found"]))]
+    names = list(prep.by)
+    arrays = [cols[f"_d{i}"].combine_chunks() for i in range(len(names))]
+    with _collector_paused():
+        # One dict per domain, built by Arrow: twice as fast as dict(zip(...)) in Python.
+        keys = pa.StructArray.from_arrays(arrays, names=names).to_pylist()
+        for b in names:
+            mend = _MEND.get(prep.layout.types[prep.layout.columns[b.lower()]].upper())
+            if mend:
+                for key in keys:
+                    key[b] = None if key[b] is None else mend(key[b])
     return keys
 
 
