@@ -19,7 +19,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import duckdb
@@ -253,6 +253,17 @@ def environment(threads: int) -> dict:
     }
 
 
+FULL_SCALE = 20_000_000
+
+
+def results_name(name: str, rows: int, memory_limit: str | None) -> str:
+    """The results file of a run: runs at other sizes never overwrite the full-scale ones."""
+    suffix = "" if rows == FULL_SCALE else f"_{rows}_rows"
+    if memory_limit:
+        suffix += "_" + memory_limit.replace(".", "_")
+    return name + suffix
+
+
 def write_results(name: str, results: dict) -> Path:
     RESULTS.mkdir(parents=True, exist_ok=True)
     path = RESULTS / f"{name}.json"
@@ -270,3 +281,35 @@ def fmt_mib(value: float | None) -> str:
     if value is None:
         return "n/a"
     return f"{value / 1024:.2f} GiB" if value >= 1024 else f"{value:.0f} MiB"
+
+
+def cached_data(
+    path: Path, generator: int, build: Callable[[Path], None], regenerate: bool
+) -> Path:
+    """``path`` when it holds data of this generator version and DuckDB, else built again."""
+    if path.exists() and not regenerate:
+        con = duckdb.connect(str(path), read_only=True)
+        try:
+            meta = con.execute("SELECT generator, duckdb FROM meta").fetchone()
+        except duckdb.Error:
+            meta = None
+        con.close()
+        if meta == (generator, duckdb.__version__):
+            return path
+    path.unlink(missing_ok=True)
+    DATA.mkdir(parents=True, exist_ok=True)
+    build(path)
+    return path
+
+
+def seal_generated(
+    con: duckdb.DuckDBPyConnection, partial: Path, path: Path, generator: int, rows: int,
+    communes: int,
+) -> None:
+    """Record what made the data, then move the finished file into place."""
+    con.execute(
+        "CREATE TABLE meta AS SELECT ? AS generator, ? AS duckdb, ? AS rows, ? AS communes",
+        [generator, duckdb.__version__, rows, communes],
+    )
+    con.close()
+    partial.rename(path)

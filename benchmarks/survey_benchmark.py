@@ -32,14 +32,18 @@ from pathlib import Path
 import duckdb
 from _common import (
     DATA,
+    FULL_SCALE,
     DuckDBPeak,
     Stopwatch,
+    cached_data,
     configure,
     environment,
     fmt_mib,
     markdown_table,
     operator_profile,
+    results_name,
     run_child,
+    seal_generated,
     self_maxrss_mib,
     summarise,
     write_child_report,
@@ -116,30 +120,13 @@ def generate(path: Path, rows: int, communes: int, threads: int) -> None:
                CAST(u < p_learner AS INTEGER) AS learner
         FROM coded
     """)
-    con.execute(
-        "CREATE TABLE meta AS SELECT ? AS generator, ? AS duckdb, ? AS rows, ? AS communes",
-        [GENERATOR, duckdb.__version__, rows, communes],
-    )
-    con.close()
-    tmp.rename(path)
+    seal_generated(con, tmp, path, GENERATOR, rows, communes)
     print(f"generated {rows:,} rows in {time.perf_counter() - started:.1f} s -> {path}")
 
 
 def ensure_data(rows: int, communes: int, threads: int, regenerate: bool) -> Path:
-    path = data_path(rows, communes)
-    if path.exists() and not regenerate:
-        con = duckdb.connect(str(path), read_only=True)
-        try:
-            meta = con.execute("SELECT generator, duckdb FROM meta").fetchone()
-        except duckdb.Error:
-            meta = None
-        con.close()
-        if meta == (GENERATOR, duckdb.__version__):
-            return path
-    path.unlink(missing_ok=True)
-    DATA.mkdir(parents=True, exist_ok=True)
-    generate(path, rows, communes, threads)
-    return path
+    return cached_data(data_path(rows, communes), GENERATOR,
+                       lambda path: generate(path, rows, communes, threads), regenerate)
 
 
 def describe(path: Path) -> dict:
@@ -248,7 +235,7 @@ def compare(point: Path, survey: Path) -> dict:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--rows", type=int, default=20_000_000, help="respondents")
+    parser.add_argument("--rows", type=int, default=FULL_SCALE, help="respondents")
     parser.add_argument("--communes", type=int, default=35_000)
     parser.add_argument("--repeat", type=int, default=3, help="runs of each step")
     parser.add_argument("--threads", type=int, default=2)
@@ -313,7 +300,7 @@ def main(argv: list[str] | None = None) -> None:
             "peak_rss_under_2gb": summary["survey"].get("peak_rss_mib", math.inf) < 2000,
         },
     }
-    out = write_results(NAME, results)
+    out = write_results(results_name(NAME, args.rows, args.memory_limit), results)
     print()
     print(table(results))
     if profile and profile.get("ok"):
