@@ -16,6 +16,15 @@ DELIMITERS = (";", ",", "\t", "|")
 ALIASES = {"utf8": "utf-8", "latin-1": "latin-1", "latin1": "latin-1", "windows-1252": "cp1252"}
 
 
+
+class EncodingError(UnicodeError):
+    """A file that cannot be decoded; ``str()`` is the English message, ``french`` the French."""
+
+    def __init__(self, english: str, french: str) -> None:
+        super().__init__(english)
+        self.french = french
+
+
 def _first_invalid_utf8(path: Path) -> tuple[int, int] | None:
     """(byte offset, line number) of the first byte that is not UTF-8, or None."""
     decoder = codecs.getincrementaldecoder("utf-8")()
@@ -57,15 +66,18 @@ def detect_encoding(path: Path, declared: str) -> tuple[str, str | None]:
         invalid = _first_invalid_utf8(path)
         if invalid is not None:
             offset, line = invalid
-            raise UnicodeError(
+            raise EncodingError(
                 f"not valid UTF-8 (byte {offset:,}, line {line}); the file is probably in "
-                f"Windows-1252: set 'encoding: cp1252', or 'auto' to detect it"
+                f"Windows-1252: set 'encoding: cp1252', or 'auto' to detect it",
+                f"UTF-8 invalide (octet {offset:,}, ligne {line}) ; le fichier est sans doute "
+                f"en Windows-1252 : indiquez 'encoding: cp1252', ou 'auto' pour le détecter",
             )
         return ("utf-8-sig" if head.startswith(codecs.BOM_UTF8) else "utf-8"), None
     try:
         codecs.lookup(declared)
     except LookupError:
-        raise UnicodeError(f"unknown encoding '{declared}'") from None
+        raise EncodingError(f"unknown encoding '{declared}'",
+                            f"encodage inconnu '{declared}'") from None
     return declared, None
 
 
@@ -83,8 +95,10 @@ def transcode_to_utf8(path: Path, encoding: str) -> Path:
                 dst.write(chunk)
     except UnicodeDecodeError as error:
         target.unlink()
-        raise UnicodeError(f"not readable as {encoding}: {error.reason} at byte "
-                           f"{error.start:,}") from None
+        raise EncodingError(
+            f"not readable as {encoding}: {error.reason} at byte {error.start:,}",
+            f"illisible en {encoding} : {error.reason} à l'octet {error.start:,}",
+        ) from None
     return target
 
 

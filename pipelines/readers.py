@@ -27,7 +27,13 @@ from python_calamine import CalamineWorkbook
 
 from pipelines.config import ProjectConfig, Source
 from pipelines.contracts import COMMUNE_CODE, SCHEMAS
-from pipelines.encodings import detect_delimiter, detect_encoding, transcode_to_utf8
+from pipelines.encodings import (
+    EncodingError,
+    detect_delimiter,
+    detect_encoding,
+    transcode_to_utf8,
+)
+from pipelines.messages import Text
 from pipelines.validation import ORIGINAL_PREFIX
 
 NUMERIC_TYPES = {"Float64", "Int64"}
@@ -36,13 +42,19 @@ COMMA_DECIMAL = r"^\s*-?[0-9][0-9 \x{00A0}\x{202F}]*,[0-9]+\s*$"
 
 
 class SourceError(Exception):
-    """A whole-file problem (missing file or column, unreadable content): the source stops."""
+    """A whole-file problem (missing file or column, unreadable content): the source stops.
 
-    def __init__(self, source: str, path: Path, message: str) -> None:
-        super().__init__(f"{path.name} (source '{source}'): {message}")
+    The message comes in English (``message``, also the exception's text) and French
+    (``message_fr``), for the report in either language.
+    """
+
+    def __init__(self, source: str, path: Path, message: Text) -> None:
+        english, french = message
+        super().__init__(f"{path.name} (source '{source}'): {english}")
         self.source = source
         self.path = path
-        self.message = message
+        self.message = english
+        self.message_fr = french
 
 
 @dataclass
@@ -81,16 +93,18 @@ def stage_source(con: duckdb.DuckDBPyConnection, config: ProjectConfig, source: 
     """Create ``stg_<source>`` holding the source's rows as text."""
     path = config.path_of(source)
     if not path.is_file():
-        raise SourceError(source.name, path, "file not found")
+        raise SourceError(source.name, path, ("file not found", "fichier introuvable"))
     if path.stat().st_size == 0:
-        raise SourceError(source.name, path, "the file is empty")
+        raise SourceError(source.name, path, ("the file is empty", "le fichier est vide"))
     report = ReadReport(source.name, display_name, source.format,
                         header_row=source.options.header_row)
     raw, rejects = READERS[source.format](con, path, source, report)
     report.rows = con.execute(f"SELECT count(*) FROM {raw}").fetchall()[0][0]
     if report.rows + report.parse_rejects == 0:
         drop_relation(con, raw)
-        raise SourceError(source.name, path, "the file has a header but no data rows")
+        raise SourceError(source.name, path, ("the file has a header but no data rows",
+                                              "le fichier a un en-tête mais aucune ligne de "
+                                              "données"))
     try:
         return Staged(_stage(con, raw, path, source, report), rejects, report, raw)
     except SourceError:
@@ -104,8 +118,8 @@ def _read_csv(con: duckdb.DuckDBPyConnection, path: Path, source: Source,
     try:
         encoding, note = detect_encoding(path, options.encoding)
         readable = transcode_to_utf8(path, encoding)
-    except UnicodeError as error:
-        raise SourceError(source.name, path, str(error)) from None
+    except EncodingError as error:
+        raise SourceError(source.name, path, (str(error), error.french)) from None
     report.encoding = encoding
     if note:
         report.notes.append(note)
@@ -125,8 +139,9 @@ def _read_csv(con: duckdb.DuckDBPyConnection, path: Path, source: Source,
             [str(readable), delimiter],
         )
     except duckdb.Error as error:
-        raise SourceError(source.name, path,
-                          f"cannot be read as CSV: {_first_line(error)}") from None
+        reason = _first_line(error)
+        raise SourceError(source.name, path, (f"cannot be read as CSV: {reason}",
+                                              f"illisible en CSV : {reason}")) from None
     finally:
         if readable != path:
             readable.unlink()
@@ -146,17 +161,24 @@ def _csv_header(path: Path, delimiter: str, header_row: int, source: str,
             handle.readline()
         line = handle.readline().rstrip("\r\n")
     if not line.strip():
-        raise SourceError(source, original, f"line {header_row}, where the header should be, "
-                          f"is empty (set header_row to the header's line)")
+        raise SourceError(source, original, (
+            f"line {header_row}, where the header should be, is empty (set header_row to the "
+            f"header's line)",
+            f"la ligne {header_row}, où devrait être l'en-tête, est vide (indiquez dans "
+            f"header_row la ligne de l'en-tête)"))
     if line.count('"') % 2:
-        raise SourceError(source, original, f"the header (line {header_row}) has an unclosed "
-                          f"quote")
+        raise SourceError(source, original, (
+            f"the header (line {header_row}) has an unclosed quote",
+            f"l'en-tête (ligne {header_row}) a un guillemet non fermé"))
     names = [h.strip() or f"column_{n + 1}" for n, h in
              enumerate(next(csv.reader([line], delimiter=delimiter)))]
     repeated = sorted({n for n in names if names.count(n) > 1})
     if repeated:
-        raise SourceError(source, original, f"the header (line {header_row}) repeats column(s) "
-                          f"{repeated}: is it really the header, and is the delimiter right?")
+        raise SourceError(source, original, (
+            f"the header (line {header_row}) repeats column(s) {repeated}: is it really the "
+            f"header, and is the delimiter right?",
+            f"l'en-tête (ligne {header_row}) répète la ou les colonnes {repeated} : est-ce bien "
+            f"l'en-tête, et le séparateur est-il le bon ?"))
     return [ROW_IN_FILE if n == "_row" else n for n in names]
 
 
@@ -204,23 +226,27 @@ def _read_xlsx(con: duckdb.DuckDBPyConnection, path: Path, source: Source,
         workbook = CalamineWorkbook.from_path(str(path))
         sheet_name = options.sheet or workbook.sheet_names[0]
         if sheet_name not in workbook.sheet_names:
-            raise SourceError(source.name, path, f"no sheet named '{sheet_name}'; the "
-                              f"workbook has {workbook.sheet_names}")
+            raise SourceError(source.name, path, (
+                f"no sheet named '{sheet_name}'; the workbook has {workbook.sheet_names}",
+                f"aucune feuille nommée '{sheet_name}' ; le classeur a {workbook.sheet_names}"))
         rows = workbook.get_sheet_by_name(sheet_name).to_python(skip_empty_area=False)
     except SourceError:
         raise
     except Exception as error:  # calamine raises several kinds for unreadable workbooks
-        raise SourceError(source.name, path, f"cannot be read as Excel: {error}") from None
+        raise SourceError(source.name, path, (f"cannot be read as Excel: {error}",
+                                              f"illisible en Excel : {error}")) from None
     report.sheet = sheet_name
     header_index = options.header_row - 1
     if len(rows) <= header_index:
-        raise SourceError(source.name, path,
-                          f"sheet '{sheet_name}' has no row {options.header_row}")
+        raise SourceError(source.name, path, (
+            f"sheet '{sheet_name}' has no row {options.header_row}",
+            f"la feuille '{sheet_name}' n'a pas de ligne {options.header_row}"))
     header = [_cell_text(cell) or f"column_{n + 1}" for n, cell in enumerate(rows[header_index])]
     repeated = sorted({h for h in header if header.count(h) > 1})
     if repeated:
-        raise SourceError(source.name, path, f"the header (row {options.header_row}) repeats "
-                          f"column(s) {repeated}")
+        raise SourceError(source.name, path, (
+            f"the header (row {options.header_row}) repeats column(s) {repeated}",
+            f"l'en-tête (ligne {options.header_row}) répète la ou les colonnes {repeated}"))
     header = [ROW_IN_FILE if h == "_row" else h for h in header]
     body = rows[header_index + 1:]
     while body and all(_cell_text(cell) is None for cell in body[-1]):
@@ -262,8 +288,9 @@ def _read_parquet(con: duckdb.DuckDBPyConnection, path: Path, source: Source,
             f"{as_text} FROM read_parquet('{_escape(str(path))}', file_row_number = true)"
         )
     except duckdb.Error as error:
-        raise SourceError(source.name, path,
-                          f"cannot be read as Parquet: {_first_line(error)}") from None
+        reason = _first_line(error)
+        raise SourceError(source.name, path, (f"cannot be read as Parquet: {reason}",
+                                              f"illisible en Parquet : {reason}")) from None
     return name, None
 
 
@@ -278,8 +305,10 @@ def _stage(con: duckdb.DuckDBPyConnection, raw: str, path: Path, source: Source,
     mapping = source.columns or {c: c for c in schema.columns}
     missing_contract = sorted(set(schema.columns) - set(mapping))
     if missing_contract:
-        raise SourceError(source.name, path, f"no mapping for contract column(s) "
-                          f"{missing_contract} of table '{source.table}'")
+        raise SourceError(source.name, path, (
+            f"no mapping for contract column(s) {missing_contract} of table '{source.table}'",
+            f"aucune correspondance pour la ou les colonnes {missing_contract} de la table "
+            f"'{source.table}'"))
     missing = [mapping[c] for c in schema.columns if mapping[c] not in available]
     if missing:
         raise SourceError(source.name, path, _missing_columns_message(missing, available, report))
@@ -373,16 +402,21 @@ def _note_fixes(con: duckdb.DuckDBPyConnection, raw: str, schema, mapping: dict[
 
 
 def _missing_columns_message(missing: list[str], available: list[str],
-                             report: ReadReport) -> str:
+                             report: ReadReport) -> Text:
     shown = [c for c in available if c != "_row"]
-    message = f"missing column(s) {', '.join(repr(m) for m in missing)}; the file has {shown}"
+    names = ", ".join(repr(m) for m in missing)
+    english = f"missing column(s) {names}; the file has {shown}"
+    french = f"colonne(s) manquante(s) {names} ; le fichier a {shown}"
     if len(shown) == 1 and any(d in shown[0] for d in ";,\t|"):
-        message += " — the header looks like one column: is the delimiter right?"
+        english += " — the header looks like one column: is the delimiter right?"
+        french += " — l'en-tête semble ne faire qu'une colonne : le séparateur est-il le bon ?"
     for number, row in enumerate(report.leading_rows, start=1):
         if number != report.header_row and set(missing) <= set(row):
-            message += f" — the expected header is on row {number}: set header_row: {number}"
+            english += f" — the expected header is on row {number}: set header_row: {number}"
+            french += (f" — l'en-tête attendu est à la ligne {number} : indiquez "
+                       f"header_row: {number}")
             break
-    return message
+    return english, french
 
 
 def _quote(text: str) -> str:

@@ -59,7 +59,7 @@ def validation_facts(con: duckdb.DuckDBPyConnection) -> dict:
 
     return {
         "sources": rows("SELECT source, file, contract_table, sha256, rows_read, rows_accepted, "
-                        "rows_quarantined, rows_flagged, rows_waived, read_notes, error "
+                        "rows_quarantined, rows_flagged, rows_waived, read_notes, error, error_fr "
                         "FROM run_sources ORDER BY source"),
         "checks": rows("SELECT contract_table, check_id, \"column\", severity, rule_en, rule_fr, "
                        "rows_checked, rows_checked - rows_failed - rows_waived AS rows_passed, "
@@ -98,7 +98,10 @@ def _gt(frame_rows: list[dict], columns: dict[str, str], table_id: str) -> GT:
 
 
 def _sources_table(rows: list[dict], lang: Lang) -> str:
-    data = [{**r, "read_notes": r["read_notes"] or r["error"] or ""} for r in rows]
+    error = "error_fr" if lang == "fr" else "error"
+    not_read = _w("error", lang) + (" : " if lang == "fr" else ": ")
+    data = [{**r, "read_notes": not_read + r[error] if r[error] else r["read_notes"] or ""}
+            for r in rows]
     columns = {"source": _w("source", lang), "file": _w("file", lang),
                "rows_read": _w("read", lang), "rows_accepted": _w("accepted", lang),
                "rows_quarantined": _w("quarantined", lang), "rows_flagged": _w("flagged", lang),
@@ -109,6 +112,9 @@ def _sources_table(rows: list[dict], lang: Lang) -> str:
     gt = gt.tab_style(style.text(color="#b00020", weight="bold"),
                       loc.body(columns="rows_quarantined",
                                rows=[i for i, r in enumerate(data) if r["rows_quarantined"]]))
+    gt = gt.tab_style(style.text(color="#b00020", weight="bold"),
+                      loc.body(columns="read_notes",
+                               rows=[i for i, r in enumerate(data) if r[error]]))
     return gt.as_raw_html()
 
 

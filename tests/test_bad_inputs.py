@@ -56,12 +56,15 @@ def source_stops_with_one_message(run: Run, fragment: str) -> None:
     assert fragment in error.message
     assert file in str(error)
     assert "\n" not in error.message and "Traceback" not in error.message
+    # The French report gets the same message in French.
+    assert error.message_fr and error.message_fr != error.message
+    assert "\n" not in error.message_fr
     assert name not in {o.source for o in run.result.outcomes}
     assert count(run, f"SELECT count(*) FROM {table}") == 0
     assert count(run, "SELECT count(*) FROM quarantine WHERE source = ?", name) == 0
-    recorded = run.con.execute("SELECT file, rows_read, error FROM run_sources WHERE source = ?",
-                               [name]).fetchall()
-    assert recorded == [(file, 0, error.message)]
+    recorded = run.con.execute("SELECT file, rows_read, error, error_fr FROM run_sources "
+                               "WHERE source = ?", [name]).fetchall()
+    assert recorded == [(file, 0, error.message, error.message_fr)]
 
 
 def rows_are_accounted_for(run: Run, expect: dict) -> None:
@@ -75,9 +78,9 @@ def rows_are_accounted_for(run: Run, expect: dict) -> None:
     assert count(run, "SELECT count(DISTINCT row_number) FROM quarantine WHERE source = ?",
                  name) == outcome.rows_quarantined
     recorded = run.con.execute(
-        "SELECT rows_read, rows_accepted, rows_quarantined, error FROM run_sources "
+        "SELECT rows_read, rows_accepted, rows_quarantined, error, error_fr FROM run_sources "
         "WHERE source = ?", [name]).fetchall()
-    assert recorded == [(*counts, None)]
+    assert recorded == [(*counts, None, None)]
 
 
 def quarantine_names_file_row_column_rule_and_value(run: Run, expected: list[dict]) -> None:

@@ -202,3 +202,12 @@ def test_a_project_too_small_for_an_index_says_so_and_still_reports(tmp_path: Pa
     assert result.exit_code == 0, result.output
     assert "learning-city index not computed" in result.output
     assert (tmp_path / "out" / "2024" / "report.html").is_file()
+
+
+def test_a_source_that_cannot_be_read_is_explained_in_the_report_language(tmp_path: Path):
+    config = small_project(tmp_path / "project")
+    (tmp_path / "project" / "population.xlsx").write_bytes(b"not a workbook")
+    run(load_config(config), tmp_path / "out", lang="fr")
+    html = (tmp_path / "out" / "validation" / "report.html").read_text(encoding="utf-8")
+    assert "Non lue : illisible en Excel" in html
+    assert "cannot be read as Excel" not in html
