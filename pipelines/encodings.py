@@ -44,8 +44,8 @@ def _first_invalid_utf8(path: Path) -> tuple[int, int] | None:
     return None
 
 
-def detect_encoding(path: Path, declared: str) -> tuple[str, str | None]:
-    """The encoding to read ``path`` with, and a note on what was detected.
+def detect_encoding(path: Path, declared: str) -> tuple[str, tuple[str, str] | None]:
+    """The encoding to read ``path`` with, and a note (English, French) on what was detected.
 
     ``declared`` is the configuration's value; ``auto`` detects: a UTF-8 or UTF-16 byte-order
     mark, else UTF-8 when every byte decodes, else Windows-1252 (the French office default).
@@ -56,12 +56,14 @@ def detect_encoding(path: Path, declared: str) -> tuple[str, str | None]:
         head = handle.read(4)
     if declared == "auto":
         if head.startswith(codecs.BOM_UTF8):
-            return "utf-8-sig", "encoding detected: UTF-8 with byte-order mark"
+            return "utf-8-sig", ("encoding detected: UTF-8 with byte-order mark",
+                                "encodage détecté : UTF-8 avec indicateur d'ordre des octets")
         if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-            return "utf-16", "encoding detected: UTF-16"
+            return "utf-16", ("encoding detected: UTF-16", "encodage détecté : UTF-16")
         if _first_invalid_utf8(path) is None:
             return "utf-8", None
-        return "cp1252", "encoding detected: Windows-1252 (not valid UTF-8)"
+        return "cp1252", ("encoding detected: Windows-1252 (not valid UTF-8)",
+                          "encodage détecté : Windows-1252 (UTF-8 invalide)")
     if declared in {"utf-8", "utf-8-sig"}:
         invalid = _first_invalid_utf8(path)
         if invalid is not None:

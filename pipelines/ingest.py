@@ -22,7 +22,7 @@ SOURCES_DDL = """
 CREATE OR REPLACE TABLE run_sources (
     source VARCHAR, file VARCHAR, sha256 VARCHAR, contract_table VARCHAR, rows_read BIGINT,
     rows_accepted BIGINT, rows_quarantined BIGINT, rows_flagged BIGINT, rows_waived BIGINT,
-    read_notes VARCHAR, error VARCHAR, error_fr VARCHAR)
+    read_notes VARCHAR, read_notes_fr VARCHAR, error VARCHAR, error_fr VARCHAR)
 """
 RESET_TABLES = ("quarantine", "validation_failures", "validation_results")
 
@@ -111,7 +111,7 @@ def _record_error(con: duckdb.DuckDBPyConnection, config: ProjectConfig, source:
                   error: SourceError) -> None:
     path = config.path_of(source)
     sha = file_sha256(path) if path.is_file() else None
-    con.execute("INSERT INTO run_sources VALUES (?, ?, ?, ?, 0, 0, 0, 0, 0, NULL, ?, ?)",
+    con.execute("INSERT INTO run_sources VALUES (?, ?, ?, ?, 0, 0, 0, 0, 0, NULL, NULL, ?, ?)",
                 [source.name, display_path(path, config.root), sha, source.table, error.message,
                  error.message_fr])
 
@@ -120,8 +120,9 @@ def _record_outcome(con: duckdb.DuckDBPyConnection, config: ProjectConfig,
                     outcome: SourceOutcome, report: ReadReport) -> None:
     source = next(s for s in config.sources if s.name == outcome.source)
     con.execute(
-        "INSERT INTO run_sources VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, NULL)",
+        "INSERT INTO run_sources VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, NULL)",
         [outcome.source, outcome.file, file_sha256(config.path_of(source)), outcome.table,
          outcome.rows_read, outcome.rows_accepted, outcome.rows_quarantined,
-         outcome.rows_flagged, outcome.rows_waived, "; ".join(report.notes) or None],
+         outcome.rows_flagged, outcome.rows_waived, "; ".join(report.notes) or None,
+         "; ".join(report.notes_fr) or None],
     )

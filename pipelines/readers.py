@@ -72,7 +72,13 @@ class ReadReport:
     rows: int = 0
     parse_rejects: int = 0
     notes: list[str] = field(default_factory=list)
+    notes_fr: list[str] = field(default_factory=list)
     leading_rows: list[list[str | None]] = field(default_factory=list, repr=False)
+
+    def note(self, english: str, french: str) -> None:
+        """Record what was detected or fixed, in English (``notes``) and French."""
+        self.notes.append(english)
+        self.notes_fr.append(french)
 
 
 @dataclass(frozen=True)
@@ -122,7 +128,7 @@ def _read_csv(con: duckdb.DuckDBPyConnection, path: Path, source: Source,
         raise SourceError(source.name, path, (str(error), error.french)) from None
     report.encoding = encoding
     if note:
-        report.notes.append(note)
+        report.note(*note)
     try:
         delimiter = options.delimiter or detect_delimiter(readable, options.header_row)
         report.delimiter = delimiter
@@ -148,7 +154,8 @@ def _read_csv(con: duckdb.DuckDBPyConnection, path: Path, source: Source,
     _number_csv_rows(con, name, rejects, options.header_row, blanks)
     report.parse_rejects = con.execute(f"SELECT count(*) FROM {rejects}").fetchall()[0][0]
     if blanks:
-        report.notes.append(f"{len(blanks):,} empty line(s) skipped")
+        report.note(f"{len(blanks):,} empty line(s) skipped",
+                    f"{len(blanks):,} ligne(s) vide(s) ignorée(s)")
     return name, rejects
 
 
@@ -315,7 +322,8 @@ def _stage(con: duckdb.DuckDBPyConnection, raw: str, path: Path, source: Source,
     ignored = ["_row" if c == ROW_IN_FILE else c for c in available
                if c != "_row" and c not in mapping.values()]
     if ignored:
-        report.notes.append(f"ignored column(s) not in the mapping: {ignored}")
+        report.note(f"ignored column(s) not in the mapping: {ignored}",
+                    f"colonne(s) hors correspondance ignorée(s) : {ignored}")
     decimal = source.options.decimal or _detect_decimal(con, raw, schema, mapping, report)
     report.decimal = decimal
     selects = ["_row"]
@@ -376,7 +384,8 @@ def _detect_decimal(con: duckdb.DuckDBPyConnection, raw: str, schema, mapping: d
         f"SELECT count(*) FILTER (WHERE {commas}), count(*) FILTER (WHERE {points}) FROM {raw}"
     ).fetchall()[0]
     if with_comma and not with_point:
-        report.notes.append(f"decimal comma detected ({with_comma:,} values)")
+        report.note(f"decimal comma detected ({with_comma:,} values)",
+                    f"virgule décimale détectée ({with_comma:,} valeurs)")
         return ","
     return "."
 
@@ -390,15 +399,19 @@ def _note_fixes(con: duckdb.DuckDBPyConnection, raw: str, schema, mapping: dict[
             restored = con.execute(f"SELECT count(*) FROM {raw} WHERE regexp_full_match("
                                    f"{original}, '[0-9]{{4}}')").fetchall()[0][0]
             if restored:
-                report.notes.append(f"restored the leading zero of {restored:,} code(s) in "
-                                    f"'{mapping[column]}' (e.g. 1053 → 01053)")
+                report.note(f"restored the leading zero of {restored:,} code(s) in "
+                            f"'{mapping[column]}' (e.g. 1053 → 01053)",
+                            f"zéro initial rétabli dans {restored:,} code(s) de "
+                            f"'{mapping[column]}' (p. ex. 1053 → 01053)")
         codes = source.missing_codes.get(column, source.missing_codes.get("*", []))
         if codes and column not in _keys(schema):
             found = con.execute(f"SELECT count(*) FROM {raw} WHERE {original} IN "
                                 f"({', '.join(_quote(c) for c in codes)})").fetchall()[0][0]
             if found:
-                report.notes.append(f"{found:,} declared missing-value code(s) in "
-                                    f"'{mapping[column]}' read as no answer")
+                report.note(f"{found:,} declared missing-value code(s) in "
+                            f"'{mapping[column]}' read as no answer",
+                            f"{found:,} code(s) de valeur manquante déclarés dans "
+                            f"'{mapping[column]}' lus comme sans réponse")
 
 
 def _missing_columns_message(missing: list[str], available: list[str],

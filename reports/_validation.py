@@ -59,8 +59,8 @@ def validation_facts(con: duckdb.DuckDBPyConnection) -> dict:
 
     return {
         "sources": rows("SELECT source, file, contract_table, sha256, rows_read, rows_accepted, "
-                        "rows_quarantined, rows_flagged, rows_waived, read_notes, error, error_fr "
-                        "FROM run_sources ORDER BY source"),
+                        "rows_quarantined, rows_flagged, rows_waived, read_notes, read_notes_fr, "
+                        "error, error_fr FROM run_sources ORDER BY source"),
         "checks": rows("SELECT contract_table, check_id, \"column\", severity, rule_en, rule_fr, "
                        "rows_checked, rows_checked - rows_failed - rows_waived AS rows_passed, "
                        "rows_failed, rows_waived, examples FROM validation_results "
@@ -98,9 +98,9 @@ def _gt(frame_rows: list[dict], columns: dict[str, str], table_id: str) -> GT:
 
 
 def _sources_table(rows: list[dict], lang: Lang) -> str:
-    error = "error_fr" if lang == "fr" else "error"
+    error, notes = ("error_fr", "read_notes_fr") if lang == "fr" else ("error", "read_notes")
     not_read = _w("error", lang) + (" : " if lang == "fr" else ": ")
-    data = [{**r, "read_notes": not_read + r[error] if r[error] else r["read_notes"] or ""}
+    data = [{**r, "read_notes": not_read + r[error] if r[error] else r[notes] or ""}
             for r in rows]
     columns = {"source": _w("source", lang), "file": _w("file", lang),
                "rows_read": _w("read", lang), "rows_accepted": _w("accepted", lang),

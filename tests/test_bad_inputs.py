@@ -117,9 +117,12 @@ def read_report_says_what_was_fixed(run: Run, fragments: list[str]) -> None:
     [report] = [r for r in run.result.reports if r.source == run.source["name"]]
     for fragment in fragments:
         assert any(fragment in note for note in report.notes), (fragment, report.notes)
-    [recorded] = run.con.execute("SELECT read_notes FROM run_sources WHERE source = ?",
-                                 [run.source["name"]]).fetchall()[0]
-    assert recorded == ("; ".join(report.notes) or None)
+    # Each note also exists in French, for the French validation report.
+    assert len(report.notes_fr) == len(report.notes)
+    assert all(fr and fr != en for en, fr in zip(report.notes, report.notes_fr, strict=True))
+    recorded = run.con.execute("SELECT read_notes, read_notes_fr FROM run_sources "
+                               "WHERE source = ?", [run.source["name"]]).fetchall()[0]
+    assert recorded == ("; ".join(report.notes) or None, "; ".join(report.notes_fr) or None)
 
 
 def accepted_rows_load_as_expected(run: Run, rows: list[dict]) -> None:

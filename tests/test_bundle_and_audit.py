@@ -204,10 +204,13 @@ def test_a_project_too_small_for_an_index_says_so_and_still_reports(tmp_path: Pa
     assert (tmp_path / "out" / "2024" / "report.html").is_file()
 
 
-def test_a_source_that_cannot_be_read_is_explained_in_the_report_language(tmp_path: Path):
+def test_unreadable_sources_and_read_notes_speak_the_report_language(tmp_path: Path):
     config = small_project(tmp_path / "project")
     (tmp_path / "project" / "population.xlsx").write_bytes(b"not a workbook")
+    detect = config.read_text(encoding="utf-8").replace("encoding: cp1252", "encoding: auto")
+    config.write_text(detect, encoding="utf-8")
     run(load_config(config), tmp_path / "out", lang="fr")
     html = (tmp_path / "out" / "validation" / "report.html").read_text(encoding="utf-8")
     assert "Non lue : illisible en Excel" in html
-    assert "cannot be read as Excel" not in html
+    assert "encodage détecté : Windows-1252" in html
+    assert "cannot be read as Excel" not in html and "encoding detected" not in html
