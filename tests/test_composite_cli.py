@@ -18,9 +18,9 @@ from indicators._composite import build_composite
 from indicators._composite_data import read_coinr
 from indicators._composite_specs import CompositeSpec, Treat
 from pipelines.composite_command import composite_command
+from tests.reference_data import asem_files
 
-ASEM = Path(__file__).resolve().parents[2] / "shared" / "datasets" / "asem"  # beside the checkout
-DATA, META = ASEM / "asem_idata.csv", ASEM / "asem_imeta.csv"
+DATA, META = asem_files()
 AGGREGATES = ["Physical", "ConEcFin", "Political", "Instit", "P2P", "Environ", "Social",
               "SusEcFin", "Conn", "Sust", "Index"]
 

@@ -1,6 +1,6 @@
 """Each step of the composite index on the ASEM data, against its definition and COINr.
 
-Data: ``shared/datasets/asem`` beside the checkout (COINr's example: 51 countries,
+Data: ``tests/data/asem`` (COINr's example: 51 countries,
 49 indicators, 8 pillars, 2 sub-indices, 1 index). Every expected value says where it comes from:
 
 * **published** — output printed in COINr's documentation (COINr 1.1.14 on CRAN);
@@ -11,8 +11,6 @@ Data: ``shared/datasets/asem`` beside the checkout (COINr's example: 51 countrie
 """
 
 from __future__ import annotations
-
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -38,9 +36,9 @@ from indicators._composite_specs import (
 )
 from indicators._composite_steps import kurtosis, passes, skewness, treat_column
 from indicators._composite_tree import CompositeError
+from tests.reference_data import asem_files
 
-ASEM = Path(__file__).resolve().parents[2] / "shared" / "datasets" / "asem"  # beside the checkout
-DATA, META = ASEM / "asem_idata.csv", ASEM / "asem_imeta.csv"
+DATA, META = asem_files()
 
 
 @pytest.fixture(scope="module")

@@ -8,10 +8,8 @@ errors must agree to a relative 1e-9, interval bounds and p-values to 1e-7.
 from __future__ import annotations
 
 import math
-import os
 import re
 from collections.abc import Iterator
-from pathlib import Path
 
 import duckdb
 import pytest
@@ -27,14 +25,10 @@ from indicators._survey import (
     survey_ratio,
     survey_total,
 )
+from tests.reference_data import api_dir
 from tests.survey_golden import CASES, DESIGNS
 
-# R's data(api) as CSV: $LCI_API_DATA, else shared/ beside the checkout (as in CI).
-_CANDIDATES = [
-    os.environ.get("LCI_API_DATA", ""),
-    str(Path(__file__).resolve().parents[2] / "shared" / "datasets" / "api"),
-]
-API_DIR = next((Path(c) for c in _CANDIDATES if c and Path(c).is_dir()), Path(_CANDIDATES[-1]))
+API_DIR = api_dir()  # R's data(api) as CSV, kept in tests/data
 TABLES = ("apistrat", "apiclus1", "apiclus2", "apisrs")
 # Text as R reads it: DuckDB would otherwise guess booleans from Yes/No.
 TEXT_COLUMNS = ("cds", "stype", "sch.wide", "comp.imp", "both", "awards", "yr.rnd")
@@ -55,8 +49,6 @@ def load_api(con: duckdb.DuckDBPyConnection) -> None:
 
 @pytest.fixture(scope="module")
 def con() -> Iterator[duckdb.DuckDBPyConnection]:
-    if not API_DIR.exists():
-        pytest.skip(f"api data not found in {API_DIR}")
     connection = duckdb.connect()
     load_api(connection)
     yield connection

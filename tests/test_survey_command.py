@@ -9,11 +9,11 @@ import pytest
 from typer.testing import CliRunner
 
 from pipelines.cli import app
+from tests.reference_data import api_dir
 from tests.survey_golden import CASES
 
 runner = CliRunner()
-API = Path(__file__).resolve().parents[2] / "shared" / "datasets" / "api"  # beside the checkout
-pytestmark = pytest.mark.skipif(not API.is_dir(), reason="the api datasets are not beside")
+API = api_dir()
 
 
 def golden(case_id: str) -> dict:
