@@ -149,7 +149,7 @@ def profile_child(args: argparse.Namespace) -> None:
     """survey_proportion once with DuckDB's profiler on: its costliest operators, and how
     much of the wall time the estimation query takes (the rest is Python)."""
     from indicators import survey_proportion
-    from indicators._survey import SurveyDesign
+    from indicators.survey.estimators import SurveyDesign
 
     con = duckdb.connect(str(args.data), read_only=True)
     configure(con, args.threads, args.memory_limit, DATA / "tmp")
@@ -174,7 +174,7 @@ def child(args: argparse.Namespace) -> None:
         return
     if args.child == "survey":
         from indicators import survey_proportion
-        from indicators._survey import SurveyDesign
+        from indicators.survey.estimators import SurveyDesign
     con = duckdb.connect(str(args.data), read_only=True)
     configure(con, args.threads, args.memory_limit, DATA / "tmp")
     baseline = self_maxrss_mib()

@@ -7,7 +7,7 @@ validated in two ways, each in its own process:
 * ``reference``: one hand-written DuckDB query that counts, per rule, the rows violating it
   (types via TRY_CAST, required values, ranges, allowed values, the commune pattern, the
   unique key (year, respondent_id), the known-commune and two-PSUs-per-stratum relations);
-* ``validate``: ``pipelines.validation.validate_table`` end to end, which also writes the
+* ``validate``: ``pipelines.validating.checks.validate_table`` end to end, which also writes the
   accepted rows into the contract table, the failures and the quarantine, into a fresh
   warehouse file.
 
@@ -269,7 +269,7 @@ def child(args: argparse.Namespace) -> None:
         report = {**watch.as_dict(), "baseline_rss_mib": round(baseline, 1), **peak.as_dict(),
                   "rows": counts.pop("rows"), "failed": counts}
     else:
-        from pipelines.validation import StagedSource, ValidationSettings, validate_table
+        from pipelines.validating.checks import StagedSource, ValidationSettings, validate_table
 
         shutil.rmtree(run_dir, ignore_errors=True)
         run_dir.mkdir(parents=True)

@@ -3,7 +3,7 @@
 Works on any DuckDB connection holding the contract tables; imports nothing else of LCI.
 """
 
-from indicators._catalogue import (
+from indicators.catalogue.definitions import (
     AdminRatio,
     Catalogue,
     CatalogueError,
@@ -16,7 +16,7 @@ from indicators._catalogue import (
     bundled_catalogue_dir,
     load_catalogue,
 )
-from indicators._composite import (
+from indicators.composite.build import (
     CompositeResult,
     LogEntry,
     build_composite,
@@ -24,14 +24,15 @@ from indicators._composite import (
     replay,
     spec_from_log,
 )
-from indicators._composite_data import (
+from indicators.composite.data import (
     CompositeData,
     SamplingError,
     read_coinr,
     read_coinr_meta,
     read_weights,
 )
-from indicators._composite_specs import (
+from indicators.composite.hierarchy import CompositeError, Hierarchy, Node
+from indicators.composite.specification import (
     Aggregate,
     CompositeSpec,
     Denominate,
@@ -46,15 +47,14 @@ from indicators._composite_specs import (
     Uncertainty,
     ZScore,
 )
-from indicators._composite_tree import CompositeError, Hierarchy, Node
-from indicators._composite_uncertainty import UncertaintyResult, analyse_uncertainty
-from indicators._compute import compute_indicator_values
-from indicators._learning_index import (
+from indicators.composite.uncertainty import UncertaintyResult, analyse_uncertainty
+from indicators.compute.registry import compute_indicator_values
+from indicators.learning_index import (
     compute_learning_city_index,
     default_uncertainty,
     learning_city_data,
 )
-from indicators._survey import (
+from indicators.survey.estimators import (
     Comparison,
     Estimate,
     SurveyDesign,
@@ -65,7 +65,7 @@ from indicators._survey import (
     survey_ratio,
     survey_total,
 )
-from indicators._territories import build_membership
+from indicators.territories import build_membership
 
 __all__ = [
     "AdminRatio",

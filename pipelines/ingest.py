@@ -14,9 +14,9 @@ from pathlib import Path
 import duckdb
 
 from pipelines.config import ProjectConfig, Source
-from pipelines.contracts import LOAD_ORDER, SCHEMAS
-from pipelines.readers import ReadReport, SourceError, drop_relation, stage_source
-from pipelines.validation import SourceOutcome, StagedSource, validate_table
+from pipelines.reading.readers import ReadReport, SourceError, drop_relation, stage_source
+from pipelines.validating.checks import SourceOutcome, StagedSource, validate_table
+from pipelines.validating.contracts import LOAD_ORDER, SCHEMAS
 
 SOURCES_DDL = """
 CREATE OR REPLACE TABLE run_sources (

@@ -26,7 +26,9 @@ from indicators import (
     compute_learning_city_index,
     load_catalogue,
 )
-from pipelines.bundle import (
+from pipelines.config import ProjectConfig
+from pipelines.ingest import IngestResult, ingest
+from pipelines.publishing.bundle import (
     copy_project_file,
     new_run,
     record_history,
@@ -34,8 +36,6 @@ from pipelines.bundle import (
     write_run_info,
     write_tables,
 )
-from pipelines.config import ProjectConfig
-from pipelines.ingest import IngestResult, ingest
 from reports import write_exports, write_report, write_validation_report
 
 Language = Literal["en", "fr"]

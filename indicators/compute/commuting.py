@@ -1,0 +1,47 @@
+"""Home-work flows placed at both ends: job concentration, local jobs, qualified jobs."""
+
+from __future__ import annotations
+
+import duckdb
+
+from indicators.catalogue.definitions import CommutingRatio, Indicator
+from indicators.compute.options import ComputeOptions
+from indicators.territories import member_in_year
+
+QUALIFIED_JOBS = "qualification IN ('managerial', 'intermediate')"
+
+# (numerator, denominator): which end of a flow must lie in the territory, and which jobs count.
+COMMUTING_SIDES = {
+    "employment_concentration": (("workplace", "TRUE"), ("residence", "TRUE")),
+    "local_job_retention": (("both", "TRUE"), ("residence", "TRUE")),
+    "residents_share_of_qualified_jobs": (("both", QUALIFIED_JOBS), ("workplace", QUALIFIED_JOBS)),
+}
+
+
+def _placed_workers(end: str, jobs: str) -> str:
+    """Workers per territory and year whose residence, workplace or both lie inside it."""
+    if end == "both":
+        return (f"SELECT r.territory_code, c.year, sum(c.workers) AS workers FROM commuting c "
+                f"JOIN territory_members r ON r.commune_code = c.residence_code "
+                f"AND {member_in_year('r', 'c.year')} "
+                f"JOIN territory_members w ON w.commune_code = c.workplace_code "
+                f"AND w.territory_code = r.territory_code WHERE {jobs} GROUP BY ALL")
+    return (f"SELECT m.territory_code, c.year, sum(c.workers) AS workers FROM commuting c "
+            f"JOIN territory_members m ON m.commune_code = c.{end}_code "
+            f"AND {member_in_year('m', 'c.year')} WHERE {jobs} GROUP BY ALL")
+
+
+def commuting_rows(con: duckdb.DuckDBPyConnection, indicator: Indicator,
+                   options: ComputeOptions) -> None:
+    """Flows placed at both ends: a flow between two communes of an EPCI is local to it."""
+    spec = indicator.computation
+    assert isinstance(spec, CommutingRatio)
+    numerator, denominator = COMMUTING_SIDES[spec.measure]
+    con.execute(f"""
+        INSERT INTO _raw_values
+        WITH num AS ({_placed_workers(*numerator)}), den AS ({_placed_workers(*denominator)})
+        SELECT '{indicator.id}', den.territory_code, den.year, 'total',
+               coalesce(num.workers, 0), den.workers,
+               {spec.scale} * coalesce(num.workers, 0) / nullif(den.workers, 0),
+               NULL, NULL, NULL, NULL, NULL, NULL
+        FROM den LEFT JOIN num USING (territory_code, year)""")

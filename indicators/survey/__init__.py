@@ -1,0 +1,33 @@
+"""The survey engine: design-based estimates in DuckDB SQL that agree with R's ``survey``.
+
+Modules, as a statistician looks for them: ``design`` (the sampling design, as ``svydesign``),
+``cells`` (rows aggregated per domain and sampling unit), ``variance`` (Taylor linearisation,
+as ``svyrecvar``), ``intervals`` (``confint``, ``svyciprop``), ``contrasts`` (``svycontrast``),
+``estimators`` (``svymean``, ``svytotal``, ``svyciprop``, ``svyratio``, by domain as ``svyby``),
+``checks`` (design checks run in the same query), ``query`` (the SQL plan) and ``results``
+(running a plan and turning its rows into estimates). Imports nothing else of ``indicators``.
+"""
+
+from indicators.survey.estimators import (
+    Comparison,
+    Estimate,
+    SurveyDesign,
+    SurveyDesignError,
+    compare_domains,
+    survey_mean,
+    survey_proportion,
+    survey_ratio,
+    survey_total,
+)
+
+__all__ = [
+    "Comparison",
+    "Estimate",
+    "SurveyDesign",
+    "SurveyDesignError",
+    "compare_domains",
+    "survey_mean",
+    "survey_proportion",
+    "survey_ratio",
+    "survey_total",
+]

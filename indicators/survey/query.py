@@ -1,0 +1,205 @@
+"""SQL for per-domain linear statistics (totals, means, ratios) and their variances.
+
+Every statistic here is a function of weighted sums, A = sum(w*y) and B = sum(w*x). The
+rows are read once, into the per-(domain, unit) cells of ``_survey_aggregate``; the
+domain sums, theta = A/B, and the linearised total of each sampling unit all come from
+those cells: R's svymean gives each row w*(y - theta*x)/B (w*y for totals), whose sum
+over a PSU is exactly (A_pd - theta_d*B_pd)/B_d. Only a design without clusters, where
+every row is its own unit, needs each row's value and reads the rows a second time. Only
+one row per domain (and the check row) comes back to Python.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from indicators.survey.cells import (
+    INSIDE,
+    Linear,
+    aggregate_cte,
+    domain_keys,
+    implied_factor,
+    rows_cte,
+    structure_ctes,
+    unit_columns,
+    weighted_cte,
+)
+from indicators.survey.checks import check_cte
+from indicators.survey.design import DesignLayout
+from indicators.survey.variance import variance_ctes
+
+__all__ = ["Contrast", "Linear", "domain_keys", "domain_query", "unit_columns", "with_body"]
+
+
+@dataclass(frozen=True)
+class Contrast:
+    """first - second of two domains, each a SQL filter on the domain keys.
+
+    Its variance comes back as columns ``_cvar``, ``_clonely1`` and ``_clonely2`` of the
+    check row, from the same scan as the domains' own estimates.
+    """
+
+    first: str
+    second: str
+
+
+def domain_query(
+    layout: DesignLayout,
+    stat: Linear,
+    by: list[str],
+    where: str | None,
+    only: str | None = None,
+    contrast: Contrast | None = None,
+) -> str:
+    """The check row, then one row per domain: sums, ``theta``, ``var`` and ``df``.
+
+    ``only`` is an optional SQL filter on the domain keys that narrows which domains are
+    computed without changing the design (used to compare two domains cheaply).
+    """
+    keys = domain_keys(by)
+    k = ", ".join(keys)
+    where_in = bool(where)
+    ctes: list[tuple[str, str]] = [("rows", rows_cte(layout, stat, by, where))]
+    ctes.append(("_g", aggregate_cte(layout, stat, keys, where, only)))
+    ctes += structure_ctes(layout, where_in)
+    ctes.append(check_cte(layout, where_in))
+    weighted = weighted_cte(layout, stat)
+    if weighted is not None:
+        ctes.append(weighted)
+    cells = "_g" if weighted is None else weighted[0]
+    ratio = stat.ratio
+    sums = [f"sum({n}) AS {n}" for n in stat.sums()]
+    counts = ["n_ok", "n_all", "nnz_ok", "nnz_all"]
+    sums += [f"CAST(sum({n}) AS BIGINT) AS {n}" for n in counts]
+    if ratio:
+        sums.append("CAST(sum(n_all - n_y) AS BIGINT) AS null_y")
+        sums.append("CAST(sum(n_all - n_x) AS BIGINT) AS null_x")
+    else:
+        sums.append("CAST(sum(n_all - n_ok) AS BIGINT) AS null_y")
+    same = "" if ratio else "ws AS b, a AS cxy, ws AS cxx, 0 AS null_x, "
+    if stat.binary:
+        same += "a AS cyy, "
+    theta = {"total": "a", "mean": "a / ws", "ratio": "a / b"}[stat.kind]
+    known = " AND ".join(f"{c} IS NOT NULL" for c in keys)
+    ctes.append(
+        (
+            "_d",
+            f"SELECT *, {same}{theta} AS theta FROM "
+            f"(SELECT {k}, {', '.join(sums)} FROM {cells} WHERE {known} GROUP BY ALL)",
+        )
+    )
+    ctes.append(("_z", _unit_values(layout, stat, keys, where, only, cells)))
+    var = variance_ctes(layout, "_z", keys)
+    ctes += var.ctes
+    contrast_cols = ""
+    if contrast is not None:
+        ctes.append(("_cz", _contrast_values(layout, stat, keys, contrast, where_in)))
+        cvar = variance_ctes(layout, "_cz", ["_c"], prefix="_cv")
+        ctes += cvar.ctes
+        contrast_cols = (
+            f" LEFT JOIN (SELECT var AS _cvar, lonely1 AS _clonely1, lonely2 AS _clonely2 "
+            f"FROM {cvar.relation}) ON TRUE"
+        )
+    ddf = "(SELECT chk_df_where FROM _chk)" if where else "(SELECT chk_df FROM _chk)"
+    body = with_body(ctes)
+    v = var.relation
+    # The check row always comes back, with or without domains: it is validated first.
+    return (
+        f"WITH {body}\n"
+        f"SELECT * FROM _chk{contrast_cols} LEFT JOIN (SELECT _d.*, {v}.var, "
+        f"CAST({v}.df AS DOUBLE) AS df_dom, {v}.lonely1, {v}.lonely2, "
+        f"CAST({ddf} AS DOUBLE) AS ddf, TRUE AS _found "
+        f"FROM _d JOIN {v} USING ({k}) WHERE _d.nnz_all > 0) ON TRUE ORDER BY {k}"
+    )
+
+
+def _unit_values(
+    layout: DesignLayout,
+    stat: Linear,
+    keys: list[str],
+    where: str | None,
+    only: str | None,
+    cells: str,
+) -> str:
+    """``_z``: each domain's linearised total per sampling unit, as R's svymean.
+
+    With clusters, from the cells: (A - theta*B)/B_d (A for totals), ``present`` when the
+    unit has rows of the domain with the statistic's values, ``nz`` when it has a domain
+    row of nonzero weight. Without clusters every row of the domain is a unit.
+    """
+    units = unit_columns(layout)
+    k = ", ".join(keys)
+    if layout.psu is not None:
+        c = cells
+        z = f"{c}.a" if stat.kind == "total" else f"({c}.a - _d.theta * {c}.{stat.b}) / _d.b"
+        cols = ", ".join([*(f"{c}.{key}" for key in keys), *units])
+        return (
+            f"SELECT {cols}, {z} AS z, {c}.n_ok > 0 AS present, {c}.nnz_all > 0 AS nz "
+            f"FROM {c} JOIN _d USING ({k})"
+        )
+    source, weight = _weighted_rows(layout)
+    ok = stat.ok
+    z = f"{weight} * _y" if stat.kind == "total" else f"{weight} * (_y - _d.theta * _x) / _d.b"
+    inside = " AND ".join(c for c in ("_in" if where else "", f"({only})" if only else "") if c)
+    filt = f" WHERE {inside}" if inside else ""
+    cols = ", ".join(f"rows.{c}" for c in keys + units)
+    return (
+        f"SELECT {cols}, CASE WHEN {ok} THEN {z} ELSE 0.0 END AS z, "
+        f"{ok} AS present, {weight} <> 0 AS nz FROM {source} JOIN _d USING ({k}){filt}"
+    )
+
+
+def _weighted_rows(layout: DesignLayout) -> tuple[str, str]:
+    """The rows, joined to their fpc-implied weight factor if the design has no weights."""
+    if not layout.implied_weights:
+        return "rows", "_w"
+    relation, keys, factor = implied_factor(layout)
+    return f"rows JOIN {relation} USING ({keys})", f"(_w * {relation}.{factor})"
+
+
+def _contrast_values(
+    layout: DesignLayout, stat: Linear, keys: list[str], contrast: Contrast, where: bool
+) -> str:
+    """``_cz``: the linearised difference per unit, over every unit of the subset design.
+
+    As svyby(covmat=TRUE): each domain's influence is zero outside it, and the variance
+    is taken over the whole design after ``where``, all of whose units are present.
+    """
+    units = unit_columns(layout)
+    u = ", ".join(units)
+    sign = f"CASE WHEN {contrast.first} THEN 1.0 WHEN {contrast.second} THEN -1.0 ELSE 0.0 END"
+    if layout.psu is not None:
+        inside = f" WHERE in_flags & {INSIDE} > 0" if where else ""
+        every = f"SELECT DISTINCT {u} FROM _g{inside}"
+        return (
+            f"SELECT 0 AS _c, {u}, coalesce(_t.z, 0.0) AS z, TRUE AS present, TRUE AS nz "
+            f"FROM ({every}) LEFT JOIN (SELECT {u}, sum({sign} * z) AS z FROM _z "
+            f"GROUP BY {u}) AS _t USING ({u})"
+        )
+    source, weight = _weighted_rows(layout)
+    ok = stat.ok
+    z = f"{weight} * _y" if stat.kind == "total" else f"{weight} * (_y - _d.theta * _x) / _d.b"
+    cols = ", ".join(f"rows.{c}" for c in units)
+    return (
+        f"SELECT 0 AS _c, {cols}, CASE WHEN _d.theta IS NOT NULL AND {ok} "
+        f"THEN {sign} * {z} ELSE 0.0 END AS z, TRUE AS present, TRUE AS nz "
+        f"FROM {source} LEFT JOIN _d USING ({', '.join(keys)}) WHERE _in"
+    )
+
+
+# Relations over every row, read by one consumer each (the aggregate, and without
+# clusters the pass that gives each row its linearised value): never buffered. The
+# aggregate ``_g`` is read by several and is small: computed once.
+_INLINE = ("rows",)
+_ONCE = ("_g",)
+
+
+def with_body(ctes: list[tuple[str, str]]) -> str:
+    """The WITH list of ``ctes``: rows inlined, the aggregate materialised."""
+
+    def hint(name: str) -> str:
+        if name in _INLINE:
+            return "NOT MATERIALIZED "
+        return "MATERIALIZED " if name in _ONCE else ""
+
+    return ",\n".join(f"{name} AS {hint(name)}({sql})" for name, sql in ctes)

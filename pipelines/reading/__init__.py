@@ -1,0 +1,1 @@
+"""Reading each declared source (CSV, Excel, Parquet) into DuckDB staging, row numbers kept."""

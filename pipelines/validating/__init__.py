@@ -1,0 +1,1 @@
+"""Validating staged sources against the contract schemas; failing rows to quarantine."""

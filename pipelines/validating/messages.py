@@ -1,0 +1,81 @@
+"""Validation messages in English and French, written for the person who must fix the file.
+
+A failure says where (file, spreadsheet row, the file's own column name), what was found and
+what the rule expects, e.g. ``admin.csv, row 4, column 'valeur': 'douze' — must be a number``.
+"""
+
+from __future__ import annotations
+
+import pandera.polars as pa
+
+from pipelines.validating.contracts import PATTERN_NAMES
+
+Text = tuple[str, str]  # (English, French)
+
+TYPE_RULES: dict[str, Text] = {
+    "String": ("must be text", "doit être du texte"),
+    "Int64": ("must be a whole number", "doit être un nombre entier"),
+    "Float64": ("must be a number", "doit être un nombre"),
+}
+REQUIRED: Text = ("must not be empty", "ne doit pas être vide")
+PARSE_RULES: dict[str, Text] = {
+    "MISSING COLUMNS": ("the line has fewer fields than the header (truncated line, or a "
+                        "different delimiter?)",
+                        "la ligne a moins de champs que l'en-tête (ligne tronquée, ou autre "
+                        "séparateur ?)"),
+    "TOO MANY COLUMNS": ("the line has more fields than the header (an unquoted delimiter "
+                         "inside a value?)",
+                         "la ligne a plus de champs que l'en-tête (un séparateur non protégé "
+                         "dans une valeur ?)"),
+    "UNQUOTED VALUE": ("a quote is not closed or is misplaced",
+                       "un guillemet n'est pas fermé ou est mal placé"),
+}
+PARSE_OTHER: Text = ("the line cannot be read", "la ligne ne peut pas être lue")
+
+
+def _values(values: list) -> str:
+    shown = ", ".join(str(v) for v in values[:12])
+    return shown + (", …" if len(values) > 12 else "")
+
+
+def describe_check(check: pa.Check) -> Text:
+    """The rule a Pandera built-in check states, in words."""
+    s = check.statistics
+    name = check.name
+    if name == "greater_than":
+        return f"must be greater than {s['min_value']}", f"doit être supérieur à {s['min_value']}"
+    if name == "greater_than_or_equal_to":
+        return (f"must be at least {s['min_value']}",
+                f"doit être supérieur ou égal à {s['min_value']}")
+    if name == "less_than":
+        return f"must be less than {s['max_value']}", f"doit être inférieur à {s['max_value']}"
+    if name == "less_than_or_equal_to":
+        return (f"must be at most {s['max_value']}",
+                f"doit être inférieur ou égal à {s['max_value']}")
+    if name == "in_range":
+        return (f"must be between {s['min_value']} and {s['max_value']}",
+                f"doit être compris entre {s['min_value']} et {s['max_value']}")
+    if name == "isin":
+        allowed = _values(list(s["allowed_values"]))
+        return f"must be one of: {allowed}", f"doit être l'une des valeurs : {allowed}"
+    if name == "str_matches":
+        en, fr = PATTERN_NAMES.get(s["pattern"], (f"the pattern {s['pattern']}",
+                                                  f"le format {s['pattern']}"))
+        return f"must be {en}", f"doit être {fr}"
+    return str(check.error), str(check.error)
+
+
+def unique_rule(columns: list[str]) -> Text:
+    key = ", ".join(columns)
+    return (f"({key}) must be unique: this combination appears more than once",
+            f"({key}) doit être unique : cette combinaison apparaît plusieurs fois")
+
+
+def format_failure(lang: str, file: str, row: int, column: str, value: str | None,
+                   rule: str) -> str:
+    """One line a newcomer can act on, in the report's language."""
+    if lang == "fr":
+        shown = f"« {value} »" if value is not None else "(vide)"
+        return f"{file}, ligne {row}, colonne « {column} » : {shown} — {rule}"
+    shown = f"'{value}'" if value is not None else "(empty)"
+    return f"{file}, row {row}, column '{column}': {shown} — {rule}"

@@ -1,0 +1,112 @@
+"""The `lci` command end to end, as a city analyst uses it."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from pipelines.cli.commands import app
+from tests.small_project import write_small_project
+
+runner = CliRunner()
+CITIES = ("Clermont-Ferrand", "Mantes-la-Jolie", "Montpellier", "Évry-Courcouronnes", "Vannes")
+
+
+@pytest.fixture(scope="module")
+def english_run(tmp_path_factory) -> tuple[Path, str]:
+    out = tmp_path_factory.mktemp("run-en")
+    result = runner.invoke(app, ["run", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    return out, result.output
+
+
+@pytest.fixture(scope="module")
+def french_run(tmp_path_factory) -> tuple[Path, str]:
+    out = tmp_path_factory.mktemp("run-fr")
+    result = runner.invoke(app, ["run", "--lang", "fr", "--year", "2024", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    return out, result.output
+
+
+def test_run_writes_the_report_and_says_where_it_is(english_run):
+    out, output = english_run
+    report = out / "2024" / "report.html"
+    assert report.is_file()
+    assert str(report.resolve()) in output.replace("\n", "")
+    assert (out / "warehouse.duckdb").is_file()
+    assert (out / "quarantine.csv").is_file()
+
+
+def test_the_report_shows_the_five_cities_and_every_domain(english_run):
+    out, _ = english_run
+    html = (out / "2024" / "report.html").read_text(encoding="utf-8")
+    for city in CITIES:
+        assert city in html
+    for domain in ("Ecological transition", "Media and access to information",
+                   "Manual skills and crafts", "Citizenship", "Pedagogical innovation",
+                   "Investment in future skills", "Territorial links",
+                   "Lifelong-learning participation"):
+        assert domain in html
+    for table in ("LL", "ECO", "MED", "MAN", "CIT", "PED", "SKL", "LNK"):
+        assert (out / "2024" / "tables" / f"{table}.html").is_file()
+
+
+def test_the_french_report_speaks_french(french_run):
+    out, _ = french_run
+    html = (out / "2024" / "report.html").read_text(encoding="utf-8")
+    assert "Transition écologique" in html
+    assert "Participation des adultes à la formation (12 mois)" in html
+    assert 'lang="fr"' in html
+
+
+def test_validate_on_clean_sample_data_exits_zero(tmp_path: Path):
+    result = runner.invoke(app, ["validate", "--out", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    assert "All rows passed validation" in result.output
+
+
+def test_validate_exits_one_and_points_to_the_quarantine_when_rows_are_rejected(tmp_path):
+    config = write_small_project(tmp_path / "project")
+    result = runner.invoke(app, ["validate", "--config", str(config), "--out",
+                                 str(tmp_path / "out")])
+    assert result.exit_code == 1
+    assert "quarantined" in result.output
+    lines = (tmp_path / "out" / "quarantine.csv").read_text(encoding="utf-8").splitlines()
+    assert lines[0].startswith("file,row,column,value,rule,check_id")
+    assert any(line.startswith("admin.csv,4,valeur,douze,must be a number,") for line in lines)
+
+
+def test_a_bad_configuration_is_one_message_and_exit_status_2(tmp_path: Path):
+    config = tmp_path / "lci.yaml"
+    config.write_text("name: x\nyears: [2024]\nsources: []\n")
+    result = runner.invoke(app, ["run", "--config", str(config), "--out", str(tmp_path)])
+    assert result.exit_code == 2
+    assert "Traceback" not in result.output
+    assert "sources" in result.output
+
+
+def test_an_unknown_year_is_one_message(tmp_path: Path):
+    result = runner.invoke(app, ["run", "--year", "1999", "--out", str(tmp_path)])
+    assert result.exit_code == 2
+    assert "year 1999 is not one of the project's years" in result.output
+
+
+def test_indicators_lists_the_catalogue_in_both_languages():
+    wide = {"COLUMNS": "200"}
+    english = runner.invoke(app, ["indicators"], env=wide)
+    french = runner.invoke(app, ["indicators", "--lang", "fr"], env=wide)
+    assert english.exit_code == french.exit_code == 0
+    assert "LL01" in english.output and "Adult learning participation" in english.output
+    assert "Participation des adultes" in french.output
+
+
+def test_the_console_script_is_installed():
+    lci = Path(sys.executable).parent / "lci"
+    result = subprocess.run([str(lci), "--help"], capture_output=True, text=True, check=False)
+    assert result.returncode == 0
+    for command in ("run", "validate", "indicators"):
+        assert command in result.stdout

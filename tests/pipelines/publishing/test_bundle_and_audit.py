@@ -1,0 +1,216 @@
+"""The auditor's bundle: manifest, determinism, atomic replacement, waivers, and `lci audit`."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from datetime import date
+from pathlib import Path
+
+import duckdb
+import pytest
+from typer.testing import CliRunner
+
+from pipelines.cli.commands import app
+from pipelines.config import bundled_sample_config, load_config
+from pipelines.ingest import file_sha256
+from pipelines.publishing.audit import audit
+from pipelines.run import STAGES, RunFailed, run
+from tests.small_project import write_small_project
+
+runner = CliRunner()
+WAIVER = """
+validation: {max_rejected_share: 0.9}
+waivers:
+  - source: population
+    check: population.population.greater_than_or_equal_to
+    rows: [6]
+    reason: correction announced by the statistical office
+    owner: Observatoire territorial
+    expires: %s
+"""
+
+
+@pytest.fixture(scope="module")
+def sample_bundle(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("bundle") / "out"
+    run(load_config(bundled_sample_config()), out)
+    return out
+
+
+def small_project(root: Path, extra: str = "validation: {max_rejected_share: 0.9}\n") -> Path:
+    config = write_small_project(root)
+    config.write_text(config.read_text(encoding="utf-8") + extra, encoding="utf-8")
+    return config
+
+
+def test_the_manifest_hashes_every_output_and_input_with_versions(sample_bundle: Path):
+    manifest = json.loads((sample_bundle / "manifest.json").read_text(encoding="utf-8"))
+    files = {o["file"]: o for o in manifest["outputs"]}
+    for expected in ("2024/report.html", "2024/indicators.csv", "quarantine.csv",
+                     "validation/report.html", "validation/report.json",
+                     "validated/survey_responses.parquet", "published/indicator_values.parquet",
+                     "project/lci.yaml"):
+        assert files[expected]["sha256"] == file_sha256(sample_bundle / expected)
+    assert files["validated/survey_responses.parquet"]["rows"] == 25874
+    assert set(manifest["versions"]) == {"lci", "python", "duckdb", "pandera"}
+    assert len(manifest["catalogue_sha256"]) == 64
+    survey = next(i for i in manifest["inputs"] if i["source"] == "aes_survey")
+    assert survey["rows_read"] == survey["rows_accepted"] + survey["rows_quarantined"]
+    assert survey["sha256"] == file_sha256(
+        bundled_sample_config().parent / "raw" / "aes_survey.parquet")
+    assert "run_id" not in (sample_bundle / "manifest.json").read_text(encoding="utf-8")
+
+
+def test_two_runs_on_the_same_inputs_give_byte_identical_bundles(sample_bundle, tmp_path):
+    again = tmp_path / "again"
+    run(load_config(bundled_sample_config()), again)
+    assert (again / "manifest.json").read_bytes() == (sample_bundle / "manifest.json").read_bytes()
+    first = json.loads((sample_bundle / "run.json").read_text())
+    second = json.loads((again / "run.json").read_text())
+    assert first["run_id"] != second["run_id"]
+
+
+def test_audit_passes_on_an_untouched_bundle(sample_bundle: Path):
+    result = runner.invoke(app, ["audit", str(sample_bundle)])
+    assert result.exit_code == 0, result.output
+    assert "Audit passed" in result.output
+    assert all(f.ok for f in audit(sample_bundle))
+
+
+def test_audit_names_a_tampered_output(sample_bundle: Path, tmp_path: Path):
+    copy = tmp_path / "copy"
+    shutil.copytree(sample_bundle, copy)
+    with open(copy / "2024" / "indicators.csv", "a", encoding="utf-8") as handle:
+        handle.write("LL01,LL,forged\n")
+    result = runner.invoke(app, ["audit", str(copy)])
+    assert result.exit_code == 1
+    assert "2024/indicators.csv" in result.output and "SHA-256" in result.output
+
+
+def test_audit_recomputes_indicators_and_names_a_forged_value(sample_bundle, tmp_path):
+    copy = tmp_path / "forged"
+    shutil.copytree(sample_bundle, copy)
+    published = copy / "published" / "indicator_values.parquet"
+    con = duckdb.connect()
+    con.execute(f"""COPY (SELECT * REPLACE (CASE WHEN indicator_id = 'LL01'
+                      AND territory_code = '34172' AND year = 2024 AND breakdown = 'total'
+                      THEN value + 5 ELSE value END AS value)
+                  FROM read_parquet('{published}') ORDER BY ALL) TO '{tmp_path}/v.parquet'""")
+    shutil.copyfile(tmp_path / "v.parquet", published)
+    manifest = json.loads((copy / "manifest.json").read_text())
+    for entry in manifest["outputs"]:  # a forger who also rewrote the manifest
+        entry["sha256"] = file_sha256(copy / entry["file"])
+    (copy / "manifest.json").write_text(json.dumps(manifest))
+    bad = [f for f in audit(copy) if not f.ok]
+    assert [(f.step, f.subject) for f in bad] == [("indicators", "LL01/34172/2024/total")]
+    assert "value: published" in bad[0].detail
+
+
+def test_audit_revalidates_tables_with_pandera_and_names_the_check(sample_bundle, tmp_path):
+    copy = tmp_path / "bad-table"
+    shutil.copytree(sample_bundle, copy)
+    table = copy / "validated" / "admin_measures.parquet"
+    duckdb.execute(f"COPY (SELECT * REPLACE (-value AS value) FROM read_parquet('{table}')) "
+                   f"TO '{tmp_path}/a.parquet'")
+    shutil.copyfile(tmp_path / "a.parquet", table)
+    bad = [f for f in audit(copy) if not f.ok and f.step == "schema"]
+    assert len(bad) == 1
+    assert "admin_measures.value.greater_than_or_equal_to" in bad[0].detail
+
+
+def test_a_failed_run_leaves_the_previous_outputs_intact(tmp_path: Path):
+    config = load_config(small_project(tmp_path / "project"))
+    out = tmp_path / "out"
+    run(config, out)
+    before = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
+
+    def interrupted(ctx):
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        run(config, out, stages=(*STAGES[:2], ("interrupt", interrupted)))
+    assert {p: p.read_bytes() for p in out.rglob("*") if p.is_file()} == before
+    assert (tmp_path / "out.failed" / "quarantine.csv").is_file()
+
+
+def test_a_folder_that_is_not_an_lci_output_is_never_replaced(tmp_path: Path):
+    config = load_config(small_project(tmp_path / "project"))
+    precious = tmp_path / "documents"
+    precious.mkdir()
+    (precious / "budget.ods").write_text("keep me")
+    with pytest.raises(RunFailed, match="not empty and holds no previous LCI run"):
+        run(config, precious)
+    assert (precious / "budget.ods").read_text() == "keep me"
+
+
+def test_a_source_rejecting_too_many_rows_fails_the_run(tmp_path: Path):
+    config = load_config(small_project(tmp_path / "project", extra=""))
+    with pytest.raises(RunFailed, match=r"admin: 2 of 4 rows rejected \(50.0% > 5.0%\)"):
+        run(config, tmp_path / "out")
+
+
+def test_a_waiver_accepts_a_known_failure_and_reports_it(tmp_path: Path):
+    config = load_config(small_project(tmp_path / "project", extra=WAIVER % "2099-12-31"))
+    out = tmp_path / "out"
+    ctx = run(config, out)
+    population = next(o for o in ctx.ingest.outcomes if o.source == "population")
+    assert (population.rows_quarantined, population.rows_waived) == (0, 1)
+    facts = json.loads((out / "validation" / "report.json").read_text(encoding="utf-8"))
+    assert facts["waived"][0]["row_number"] == 6
+    assert "correction announced" in facts["waived"][0]["waiver"]
+    assert "correction announced" in (out / "validation" / "report.html").read_text()
+    assert all(f.ok for f in audit(out) if f.step == "schema")
+
+
+def test_an_expired_waiver_fails_the_run(tmp_path: Path):
+    config = load_config(small_project(tmp_path / "project", extra=WAIVER % "2020-01-01"))
+    with pytest.raises(RunFailed, match="(?s)expired waiver.*Observatoire territorial"):
+        run(config, tmp_path / "out", today=date(2025, 1, 1))
+
+
+def test_the_warehouse_keeps_the_validation_history_of_every_run(tmp_path: Path):
+    config = load_config(small_project(tmp_path / "project"))
+    out = tmp_path / "out"
+    run(config, out)
+    run(config, out)
+    con = duckdb.connect(str(out / "warehouse.duckdb"), read_only=True)
+    runs = con.execute("SELECT count(DISTINCT run_id) FROM validation_history").fetchall()[0][0]
+    assert runs == 2
+
+
+def test_the_quarantine_speaks_the_report_language(tmp_path: Path):
+    config = load_config(small_project(tmp_path / "project"))
+    run(config, tmp_path / "out", lang="fr")
+    text = (tmp_path / "out" / "quarantine.csv").read_text(encoding="utf-8")
+    assert "doit être un nombre" in text
+    assert "douze" in text
+
+
+def test_the_annual_report_names_waived_failures(tmp_path: Path):
+    config = load_config(small_project(tmp_path / "project", extra=WAIVER % "2099-12-31"))
+    run(config, tmp_path / "out")
+    html = (tmp_path / "out" / "2024" / "report.html").read_text(encoding="utf-8")
+    assert "Data quality" in html
+    assert "population.population.greater_than_or_equal_to: 1 row(s)" in html
+    assert "correction announced by the statistical office" in html
+
+
+def test_a_project_too_small_for_an_index_says_so_and_still_reports(tmp_path: Path):
+    result = runner.invoke(app, ["run", "--config", str(small_project(tmp_path / "project")),
+                                 "--out", str(tmp_path / "out")])
+    assert result.exit_code == 0, result.output
+    assert "learning-city index not computed" in result.output
+    assert (tmp_path / "out" / "2024" / "report.html").is_file()
+
+
+def test_unreadable_sources_and_read_notes_speak_the_report_language(tmp_path: Path):
+    config = small_project(tmp_path / "project")
+    (tmp_path / "project" / "population.xlsx").write_bytes(b"not a workbook")
+    detect = config.read_text(encoding="utf-8").replace("encoding: cp1252", "encoding: auto")
+    config.write_text(detect, encoding="utf-8")
+    run(load_config(config), tmp_path / "out", lang="fr")
+    html = (tmp_path / "out" / "validation" / "report.html").read_text(encoding="utf-8")
+    assert "Non lue : illisible en Excel" in html
+    assert "encodage détecté : Windows-1252" in html
+    assert "cannot be read as Excel" not in html and "encoding detected" not in html
