@@ -155,7 +155,7 @@ def aggregate_cte(
     if layout.second_stage:
         aggs += ["count(_f2) AS n_f2", "min(_f2) AS lo2", "max(_f2) AS hi2"]
     cols = ", ".join(key_cols + unit_columns(layout) + aggs)
-    return f"SELECT {cols} FROM rows GROUP BY ALL"
+    return f"SELECT {cols} FROM respondents GROUP BY ALL"
 
 
 def weighted_cte(layout: DesignLayout, stat: Linear) -> tuple[str, str] | None:
@@ -167,15 +167,16 @@ def weighted_cte(layout: DesignLayout, stat: Linear) -> tuple[str, str] | None:
     if not layout.implied_weights:
         return None
     relation, keys, factor = implied_factor(layout)
-    scaled = ", ".join(f"_g.{n} * {relation}.{factor} AS {n}" for n in stat.sums())
-    return "_gw", f"SELECT _g.* REPLACE ({scaled}) FROM _g JOIN {relation} USING ({keys})"
+    scaled = ", ".join(f"psu_totals.{n} * {relation}.{factor} AS {n}" for n in stat.sums())
+    return "psu_totals_weighted", (f"SELECT psu_totals.* REPLACE ({scaled}) FROM psu_totals "
+                                   f"JOIN {relation} USING ({keys})")
 
 
 def implied_factor(layout: DesignLayout) -> tuple[str, str, str]:
     """Relation, join keys and column of the fpc-implied weight factor of a row."""
     if layout.second_stage:
-        return "_P", "_h, _p", "g"
-    return "_S", "_h", "g1"
+        return "psus", "_h, _p", "g"
+    return "strata", "_h", "g1"
 
 
 def structure_ctes(layout: DesignLayout, where: bool) -> list[tuple[str, str]]:
@@ -196,48 +197,50 @@ def structure_ctes(layout: DesignLayout, where: bool) -> list[tuple[str, str]]:
         inside = f"bit_or(in_flags) & {NONZERO_IN} > 0" if where else "sum(nnz_all) > 0"
         ctes.append(
             (
-                "_P0",
+                "psu_counts",
                 f"SELECT _h, _p, {n2} AS n2, {fpc1[0]} AS lo1, {fpc1[1]} AS hi1, "
                 f"{fpc2[0]} AS lo2, {fpc2[1]} AS hi2, sum(nnz_all) > 0 AS nz, "
-                f"{inside} AS nz_in FROM _g GROUP BY _h, _p",
+                f"{inside} AS nz_in FROM psu_totals GROUP BY _h, _p",
             )
         )
         counted = (
             "SELECT _h, count(*) AS n_h, min(lo1) AS lo1, max(hi1) AS hi1, "
-            "count_if(nz) AS nz, count_if(nz_in) AS nz_in FROM _P0"
+            "count_if(nz) AS nz, count_if(nz_in) AS nz_in FROM psu_counts"
         )
     else:
         nz_in = "nnz_in" if where else "nnz_all"
         counted = (
             f"SELECT _h, sum(n_all) AS n_h, {fpc1[0]} AS lo1, {fpc1[1]} AS hi1, "
-            f"sum(nnz_all) AS nz, sum({nz_in}) AS nz_in FROM _g"
+            f"sum(nnz_all) AS nz, sum({nz_in}) AS nz_in FROM psu_totals"
         )
-    ctes.append(("_S0", f"{counted} GROUP BY _h"))
+    ctes.append(("stratum_counts", f"{counted} GROUP BY _h"))
     if layout.fpc1 is not None and layout.fpc_is_fraction is None:
         # R's as.fpc: all fpc values <= 1 are sampling fractions, else population sizes.
-        stage2 = " AND coalesce((SELECT max(hi2) FROM _P0), 0) <= 1" if layout.second_stage else ""
-        ctes.append(("_fr", f"SELECT (SELECT max(hi1) FROM _S0) <= 1{stage2} AS frac"))
+        stage2 = (" AND coalesce((SELECT max(hi2) FROM psu_counts), 0) <= 1"
+                  if layout.second_stage else "")
+        ctes.append(("fpc_kind",
+                     f"SELECT (SELECT max(hi1) FROM stratum_counts) <= 1{stage2} AS frac"))
     if layout.fpc1 is not None:
         pop1 = _population(layout, "n_h", "hi1")
         per_stratum = (
             "SELECT _h, n_h, (pop1 - n_h) / pop1 AS f1, n_h / pop1 AS fr1, pop1 / n_h AS g1 "
             f"FROM (SELECT _h, CAST(n_h AS DOUBLE) AS n_h, CAST({pop1} AS DOUBLE) AS pop1 "
-            "FROM _S0)"
+            "FROM stratum_counts)"
         )
     else:
         per_stratum = (
             "SELECT _h, CAST(n_h AS DOUBLE) AS n_h, 1.0 AS f1, "
-            "CAST(NULL AS DOUBLE) AS fr1, 1.0 AS g1 FROM _S0"
+            "CAST(NULL AS DOUBLE) AS fr1, 1.0 AS g1 FROM stratum_counts"
         )
-    ctes.append(("_S", per_stratum))
+    ctes.append(("strata", per_stratum))
     if layout.second_stage:
         pop2 = _population(layout, "n2", "hi2")
         ctes.append(
             (
-                "_P",
+                "psus",
                 "SELECT _h, _p, n_h, f1, fr1, n2, (pop2 - n2) / pop2 AS f2, g1 * pop2 / n2 AS g "
                 "FROM (SELECT _h, _p, CAST(n2 AS DOUBLE) AS n2, "
-                f"CAST({pop2} AS DOUBLE) AS pop2 FROM _P0) JOIN _S USING (_h)",
+                f"CAST({pop2} AS DOUBLE) AS pop2 FROM psu_counts) JOIN strata USING (_h)",
             )
         )
     return ctes
@@ -246,5 +249,5 @@ def structure_ctes(layout: DesignLayout, where: bool) -> list[tuple[str, str]]:
 def _population(layout: DesignLayout, n: str, fpc: str) -> str:
     """Population size from an fpc column: itself, or n / fraction (R's as.fpc)."""
     if layout.fpc_is_fraction is None:
-        return f"CASE WHEN (SELECT frac FROM _fr) THEN {n} / {fpc} ELSE {fpc} END"
+        return f"CASE WHEN (SELECT frac FROM fpc_kind) THEN {n} / {fpc} ELSE {fpc} END"
     return f"{n} / {fpc}" if layout.fpc_is_fraction else fpc

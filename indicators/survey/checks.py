@@ -44,7 +44,7 @@ def check_cte(layout: DesignLayout, where: bool) -> tuple[str, str]:
         "min_f": f"least(min({'lo1' if fpc1 else no_f}), min({'lo2' if fpc2 else no_f}))",
         "max_f": f"greatest(max({'hi1' if fpc1 else no_f}), max({'hi2' if fpc2 else no_f}))",
     }
-    parts = [_select(row_checks, "_g")]
+    parts = [_select(row_checks, "psu_totals")]
     df_where = "sum(nz_in) - count_if(nz_in > 0)" if where else "sum(nz) - count_if(nz > 0)"
     parts.append(
         _select(
@@ -57,7 +57,7 @@ def check_cte(layout: DesignLayout, where: bool) -> tuple[str, str]:
                 "df": "sum(nz) - count_if(nz > 0)",
                 "df_where": df_where,
             },
-            "_S0",
+            "stratum_counts",
         )
     )
     if layout.second_stage:
@@ -67,7 +67,7 @@ def check_cte(layout: DesignLayout, where: bool) -> tuple[str, str]:
                     "vary2": "min(CAST(_p AS VARCHAR)) FILTER (lo2 <> hi2)",
                     "over2": "min(CAST(_p AS VARCHAR)) FILTER (hi2 < n2)",
                 },
-                "_P0",
+                "psu_counts",
             )
         )
     else:
@@ -75,11 +75,11 @@ def check_cte(layout: DesignLayout, where: bool) -> tuple[str, str]:
     if layout.design.strata and layout.psu is not None:
         parts.append(
             "(SELECT min(CAST(_p AS VARCHAR)) AS chk_crossing FROM "
-            "(SELECT _p FROM _P0 GROUP BY _p HAVING count(*) > 1))"
+            "(SELECT _p FROM psu_counts GROUP BY _p HAVING count(*) > 1))"
         )
     else:
         parts.append(f"(SELECT {nothing} AS chk_crossing)")
-    return "_chk", "SELECT * FROM " + " CROSS JOIN ".join(parts)
+    return "design_checks", "SELECT * FROM " + " CROSS JOIN ".join(parts)
 
 
 def _select(columns: dict[str, str], relation: str) -> str:

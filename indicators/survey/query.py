@@ -59,14 +59,14 @@ def domain_query(
     keys = domain_keys(by)
     k = ", ".join(keys)
     where_in = bool(where)
-    ctes: list[tuple[str, str]] = [("rows", rows_cte(layout, stat, by, where))]
-    ctes.append(("_g", aggregate_cte(layout, stat, keys, where, only)))
+    ctes: list[tuple[str, str]] = [("respondents", rows_cte(layout, stat, by, where))]
+    ctes.append(("psu_totals", aggregate_cte(layout, stat, keys, where, only)))
     ctes += structure_ctes(layout, where_in)
     ctes.append(check_cte(layout, where_in))
     weighted = weighted_cte(layout, stat)
     if weighted is not None:
         ctes.append(weighted)
-    cells = "_g" if weighted is None else weighted[0]
+    cells = "psu_totals" if weighted is None else weighted[0]
     ratio = stat.ratio
     sums = [f"sum({n}) AS {n}" for n in stat.sums()]
     counts = ["n_ok", "n_all", "nnz_ok", "nnz_all"]
@@ -83,33 +83,33 @@ def domain_query(
     known = " AND ".join(f"{c} IS NOT NULL" for c in keys)
     ctes.append(
         (
-            "_d",
+            "domains",
             f"SELECT *, {same}{theta} AS theta FROM "
             f"(SELECT {k}, {', '.join(sums)} FROM {cells} WHERE {known} GROUP BY ALL)",
         )
     )
-    ctes.append(("_z", _unit_values(layout, stat, keys, where, only, cells)))
-    var = variance_ctes(layout, "_z", keys)
+    ctes.append(("unit_values", _unit_values(layout, stat, keys, where, only, cells)))
+    var = variance_ctes(layout, "unit_values", keys)
     ctes += var.ctes
     contrast_cols = ""
     if contrast is not None:
-        ctes.append(("_cz", _contrast_values(layout, stat, keys, contrast, where_in)))
-        cvar = variance_ctes(layout, "_cz", ["_c"], prefix="_cv")
+        ctes.append(("contrast_values", _contrast_values(layout, stat, keys, contrast, where_in)))
+        cvar = variance_ctes(layout, "contrast_values", ["_c"], prefix="contrast_variance")
         ctes += cvar.ctes
         contrast_cols = (
             f" LEFT JOIN (SELECT var AS _cvar, lonely1 AS _clonely1, lonely2 AS _clonely2 "
             f"FROM {cvar.relation}) ON TRUE"
         )
-    ddf = "(SELECT chk_df_where FROM _chk)" if where else "(SELECT chk_df FROM _chk)"
+    ddf = f"(SELECT {'chk_df_where' if where else 'chk_df'} FROM design_checks)"
     body = with_body(ctes)
     v = var.relation
     # The check row always comes back, with or without domains: it is validated first.
     return (
         f"WITH {body}\n"
-        f"SELECT * FROM _chk{contrast_cols} LEFT JOIN (SELECT _d.*, {v}.var, "
+        f"SELECT * FROM design_checks{contrast_cols} LEFT JOIN (SELECT domains.*, {v}.var, "
         f"CAST({v}.df AS DOUBLE) AS df_dom, {v}.lonely1, {v}.lonely2, "
         f"CAST({ddf} AS DOUBLE) AS ddf, TRUE AS _found "
-        f"FROM _d JOIN {v} USING ({k}) WHERE _d.nnz_all > 0) ON TRUE ORDER BY {k}"
+        f"FROM domains JOIN {v} USING ({k}) WHERE domains.nnz_all > 0) ON TRUE ORDER BY {k}"
     )
 
 
@@ -131,30 +131,32 @@ def _unit_values(
     k = ", ".join(keys)
     if layout.psu is not None:
         c = cells
-        z = f"{c}.a" if stat.kind == "total" else f"({c}.a - _d.theta * {c}.{stat.b}) / _d.b"
+        z = (f"{c}.a" if stat.kind == "total"
+             else f"({c}.a - domains.theta * {c}.{stat.b}) / domains.b")
         cols = ", ".join([*(f"{c}.{key}" for key in keys), *units])
         return (
             f"SELECT {cols}, {z} AS z, {c}.n_ok > 0 AS present, {c}.nnz_all > 0 AS nz "
-            f"FROM {c} JOIN _d USING ({k})"
+            f"FROM {c} JOIN domains USING ({k})"
         )
     source, weight = _weighted_rows(layout)
     ok = stat.ok
-    z = f"{weight} * _y" if stat.kind == "total" else f"{weight} * (_y - _d.theta * _x) / _d.b"
+    z = (f"{weight} * _y" if stat.kind == "total"
+         else f"{weight} * (_y - domains.theta * _x) / domains.b")
     inside = " AND ".join(c for c in ("_in" if where else "", f"({only})" if only else "") if c)
     filt = f" WHERE {inside}" if inside else ""
-    cols = ", ".join(f"rows.{c}" for c in keys + units)
+    cols = ", ".join(f"respondents.{c}" for c in keys + units)
     return (
         f"SELECT {cols}, CASE WHEN {ok} THEN {z} ELSE 0.0 END AS z, "
-        f"{ok} AS present, {weight} <> 0 AS nz FROM {source} JOIN _d USING ({k}){filt}"
+        f"{ok} AS present, {weight} <> 0 AS nz FROM {source} JOIN domains USING ({k}){filt}"
     )
 
 
 def _weighted_rows(layout: DesignLayout) -> tuple[str, str]:
     """The rows, joined to their fpc-implied weight factor if the design has no weights."""
     if not layout.implied_weights:
-        return "rows", "_w"
+        return "respondents", "_w"
     relation, keys, factor = implied_factor(layout)
-    return f"rows JOIN {relation} USING ({keys})", f"(_w * {relation}.{factor})"
+    return f"respondents JOIN {relation} USING ({keys})", f"(_w * {relation}.{factor})"
 
 
 def _contrast_values(
@@ -170,28 +172,29 @@ def _contrast_values(
     sign = f"CASE WHEN {contrast.first} THEN 1.0 WHEN {contrast.second} THEN -1.0 ELSE 0.0 END"
     if layout.psu is not None:
         inside = f" WHERE in_flags & {INSIDE} > 0" if where else ""
-        every = f"SELECT DISTINCT {u} FROM _g{inside}"
+        every = f"SELECT DISTINCT {u} FROM psu_totals{inside}"
         return (
             f"SELECT 0 AS _c, {u}, coalesce(_t.z, 0.0) AS z, TRUE AS present, TRUE AS nz "
-            f"FROM ({every}) LEFT JOIN (SELECT {u}, sum({sign} * z) AS z FROM _z "
+            f"FROM ({every}) LEFT JOIN (SELECT {u}, sum({sign} * z) AS z FROM unit_values "
             f"GROUP BY {u}) AS _t USING ({u})"
         )
     source, weight = _weighted_rows(layout)
     ok = stat.ok
-    z = f"{weight} * _y" if stat.kind == "total" else f"{weight} * (_y - _d.theta * _x) / _d.b"
-    cols = ", ".join(f"rows.{c}" for c in units)
+    z = (f"{weight} * _y" if stat.kind == "total"
+         else f"{weight} * (_y - domains.theta * _x) / domains.b")
+    cols = ", ".join(f"respondents.{c}" for c in units)
     return (
-        f"SELECT 0 AS _c, {cols}, CASE WHEN _d.theta IS NOT NULL AND {ok} "
+        f"SELECT 0 AS _c, {cols}, CASE WHEN domains.theta IS NOT NULL AND {ok} "
         f"THEN {sign} * {z} ELSE 0.0 END AS z, TRUE AS present, TRUE AS nz "
-        f"FROM {source} LEFT JOIN _d USING ({', '.join(keys)}) WHERE _in"
+        f"FROM {source} LEFT JOIN domains USING ({', '.join(keys)}) WHERE _in"
     )
 
 
 # Relations over every row, read by one consumer each (the aggregate, and without
 # clusters the pass that gives each row its linearised value): never buffered. The
 # aggregate ``_g`` is read by several and is small: computed once.
-_INLINE = ("rows",)
-_ONCE = ("_g",)
+_INLINE = ("respondents",)
+_ONCE = ("psu_totals",)
 
 
 def with_body(ctes: list[tuple[str, str]]) -> str:

@@ -41,7 +41,8 @@ class VarianceSQL:
     relation: str
 
 
-def variance_ctes(layout: DesignLayout, z: str, keys: list[str], prefix: str = "_v") -> VarianceSQL:
+def variance_ctes(layout: DesignLayout, z: str, keys: list[str],
+                  prefix: str = "variance") -> VarianceSQL:
     """Build the variance CTEs for relation ``z`` with group columns ``keys``."""
     k = ", ".join(keys)
     ctes: list[tuple[str, str]] = []
@@ -49,29 +50,29 @@ def variance_ctes(layout: DesignLayout, z: str, keys: list[str], prefix: str = "
     extra = "0.0 AS v2, CAST(NULL AS VARCHAR) AS lonely2"
     if layout.second_stage:
         # Stage 2, within each PSU: its second-stage units are the "PSUs" of one stratum.
-        psu_level = f"{prefix}psu"
-        stage2 = _stratum_variance(layout.lonely, "_P.f2", "_P.n2", stage=2)
+        psu_level = f"{prefix}_by_psu"
+        stage2 = _stratum_variance(layout.lonely, "psus.f2", "psus.n2", stage=2)
         ctes.append(
             (
                 psu_level,
                 f"SELECT {_cols('_a', keys)}, _a._h, _a._p, _a.zt AS z, _a.present, _a.nz, "
-                f"CASE WHEN _a.m > 0 THEN _P.fr1 * {stage2} ELSE 0.0 END AS v2, "
-                f"CASE WHEN _a.m > 0 AND _P.f2 >= {_TOL} "
-                f"AND _P.n2 = 1 THEN CAST(_a._p AS VARCHAR) END AS lonely2 "
-                f"FROM ({_unit_totals(z, k, '_h, _p')}) AS _a JOIN _P USING (_h, _p)",
+                f"CASE WHEN _a.m > 0 THEN psus.fr1 * {stage2} ELSE 0.0 END AS v2, "
+                f"CASE WHEN _a.m > 0 AND psus.f2 >= {_TOL} "
+                f"AND psus.n2 = 1 THEN CAST(_a._p AS VARCHAR) END AS lonely2 "
+                f"FROM ({_unit_totals(z, k, '_h, _p')}) AS _a JOIN psus USING (_h, _p)",
             )
         )
         extra = "sum(v2) AS v2, min(lonely2) AS lonely2"
-    stratum, out = f"{prefix}h", f"{prefix}out"
-    stage1 = _stratum_variance(layout.lonely, "_S.f1", "_S.n_h", stage=1)
+    stratum, out = f"{prefix}_by_stratum", prefix
+    stage1 = _stratum_variance(layout.lonely, "strata.f1", "strata.n_h", stage=1)
     ctes.append(
         (
             stratum,
             f"SELECT {_cols('_a', keys)}, _a._h, _a.m, _a.psus_nz, _a.v2, _a.lonely2, "
             f"CASE WHEN _a.m > 0 THEN {stage1} END AS vh, "
-            f"CASE WHEN _a.m > 0 AND _S.f1 >= {_TOL} AND _S.n_h = 1 "
+            f"CASE WHEN _a.m > 0 AND strata.f1 >= {_TOL} AND strata.n_h = 1 "
             f"THEN CAST(_a._h AS VARCHAR) END AS lonely1 "
-            f"FROM ({_unit_totals(psu_level, k, '_h', extra)}) AS _a JOIN _S USING (_h)",
+            f"FROM ({_unit_totals(psu_level, k, '_h', extra)}) AS _a JOIN strata USING (_h)",
         )
     )
     # onestage(): strata with NA variance ("average") are dropped and the rest scaled up
