@@ -34,6 +34,7 @@ from pipelines.publishing.bundle import (
     record_history,
     write_manifest,
     write_run_info,
+    write_sql,
     write_tables,
 )
 from reports import write_exports, write_report, write_validation_report
@@ -112,6 +113,7 @@ def stage_bundle(ctx: RunContext) -> None:
     """The auditor's bundle: validated Parquet, published values, project file, manifest."""
     run_id, run_at = new_run()
     ctx.written.extend(write_tables(ctx.con, ctx.out_dir))
+    ctx.written.extend(write_sql(ctx.con, ctx.out_dir / str(ctx.year)))
     if ctx.config.file is not None:
         ctx.written.append(copy_project_file(ctx.config.file, ctx.out_dir))
     record_history(ctx.con, ctx.final_dir / WAREHOUSE_NAME, run_id, run_at)

@@ -135,6 +135,8 @@ class Indicator(_Frozen):
     breakdowns: tuple[Breakdown, ...] = ()
     source: LocalisedText
     computation: Computation
+    defined_in: str | None = Field(default=None, exclude=True,
+                                   description="the catalogue file that defines it")
 
     @field_validator("kflc")
     @classmethod
@@ -216,7 +218,9 @@ def load_catalogue(directory: Path | str | None = None) -> Catalogue:
                                  f"expected one of {domain_codes}")
         for n, item in enumerate(_require_list(raw, "indicators", path)):
             where = f"indicator {item.get('id', f'#{n + 1}')}" if isinstance(item, dict) else n
-            indicators.append(_parse(Indicator, {"domain": domain, **item}, path, where))
+            item = {"domain": domain, **item, "defined_in": path.name} if isinstance(item, dict) \
+                else item
+            indicators.append(_parse(Indicator, item, path, where))
     _check_unique_ids(indicators)
     order = {code: n for n, code in enumerate(domain_codes)}
     indicators.sort(key=lambda i: (order[i.domain], i.id))

@@ -11,43 +11,64 @@ from indicators.catalogue.definitions import (
     PopulationQuantity,
 )
 from indicators.compute.options import ComputeOptions
+from indicators.compute.plan import IndicatorPlan, Statement
 from indicators.territories import member_in_year
 
 
-def _quantity_sql(quantity: MeasureQuantity | PopulationQuantity) -> str:
-    """Per commune and year, the amount one side of a ratio contributes."""
+def _quantity_sql(quantity: MeasureQuantity | PopulationQuantity, side: str,
+                  parameters: dict[str, object]) -> str:
+    """Per commune and year, the amount one side of a ratio contributes (values bound)."""
     if isinstance(quantity, MeasureQuantity):
+        parameters[f"{side}_measure"] = quantity.measure
         return (f"SELECT territory_code AS commune_code, year, sum(value) AS amount "
-                f"FROM admin_measures WHERE measure_id = '{quantity.measure}' GROUP BY ALL")
+                f"FROM admin_measures WHERE measure_id = ${side}_measure GROUP BY ALL")
     filters = ["TRUE"]
     if quantity.age_groups:
-        filters.append(f"age_group IN ({', '.join(repr(g) for g in quantity.age_groups)})")
+        parameters[f"{side}_age_groups"] = list(quantity.age_groups)
+        filters.append(f"list_contains(${side}_age_groups, age_group)")
     if quantity.sex:
-        filters.append(f"sex = '{quantity.sex}'")
+        parameters[f"{side}_sex"] = quantity.sex
+        filters.append(f"sex = ${side}_sex")
     return (f"SELECT territory_code AS commune_code, year, sum(population) AS amount "
             f"FROM population WHERE {' AND '.join(filters)} GROUP BY ALL")
 
 
-def admin_ratio_rows(con: duckdb.DuckDBPyConnection, indicator: Indicator,
-                     options: ComputeOptions) -> None:
+def plan(con: duckdb.DuckDBPyConnection, indicator: Indicator,
+         options: ComputeOptions) -> IndicatorPlan:
     """Ratio of sums over the member communes that report both sides (coverage is recorded)."""
     spec = indicator.computation
     assert isinstance(spec, AdminRatio)
-    con.execute(f"""
-        INSERT INTO _raw_values
-        WITH num AS ({_quantity_sql(spec.numerator)}),
-             den AS ({_quantity_sql(spec.denominator)}),
-             years AS (SELECT DISTINCT year FROM num UNION SELECT DISTINCT year FROM den),
-             pairs AS (
-                 SELECT m.territory_code, y.year, m.commune_code, num.amount AS n, den.amount AS d
-                 FROM territory_members m JOIN years y ON {member_in_year("m", "y.year")}
-                 LEFT JOIN num ON num.commune_code = m.commune_code AND num.year = y.year
-                 LEFT JOIN den ON den.commune_code = m.commune_code AND den.year = y.year)
-        SELECT '{indicator.id}', territory_code, year, 'total',
-               sum(n) FILTER (WHERE n IS NOT NULL AND d IS NOT NULL),
-               sum(d) FILTER (WHERE n IS NOT NULL AND d IS NOT NULL),
-               {spec.scale} * sum(n) FILTER (WHERE n IS NOT NULL AND d IS NOT NULL)
-                 / nullif(sum(d) FILTER (WHERE n IS NOT NULL AND d IS NOT NULL), 0),
-               NULL, NULL, NULL, NULL,
-               count(*) FILTER (WHERE n IS NOT NULL AND d IS NOT NULL), count(*)
-        FROM pairs GROUP BY ALL""")
+    parameters: dict[str, object] = {"indicator": indicator.id, "scale": spec.scale}
+    numerator = _quantity_sql(spec.numerator, "numerator", parameters)
+    denominator = _quantity_sql(spec.denominator, "denominator", parameters)
+    both = "numerator IS NOT NULL AND denominator IS NOT NULL"
+    sql = f"""
+INSERT INTO _raw_values
+WITH numerator_by_commune AS ({numerator}),
+     denominator_by_commune AS ({denominator}),
+     years AS (SELECT DISTINCT year FROM numerator_by_commune
+               UNION SELECT DISTINCT year FROM denominator_by_commune),
+     member_communes AS (
+         SELECT m.territory_code, y.year, m.commune_code,
+                n.amount AS numerator, d.amount AS denominator
+         FROM territory_members m JOIN years y ON {member_in_year("m", "y.year")}
+         LEFT JOIN numerator_by_commune n
+                ON n.commune_code = m.commune_code AND n.year = y.year
+         LEFT JOIN denominator_by_commune d
+                ON d.commune_code = m.commune_code AND d.year = y.year)
+SELECT $indicator, territory_code, year, 'total',
+       sum(numerator) FILTER (WHERE {both}),
+       sum(denominator) FILTER (WHERE {both}),
+       $scale * sum(numerator) FILTER (WHERE {both})
+         / nullif(sum(denominator) FILTER (WHERE {both}), 0),
+       NULL, NULL, NULL, NULL,
+       count(*) FILTER (WHERE {both}), count(*)
+FROM member_communes GROUP BY ALL"""
+    return IndicatorPlan(indicator, (Statement(
+        "ratio of sums over the member communes reporting both sides, by territory and year",
+        sql, parameters),))
+
+
+def run(con: duckdb.DuckDBPyConnection, planned: IndicatorPlan, options: ComputeOptions) -> None:
+    for statement in planned.statements:
+        statement.run(con)

@@ -6,6 +6,7 @@ import duckdb
 
 from indicators.catalogue.definitions import CommutingRatio, Indicator
 from indicators.compute.options import ComputeOptions
+from indicators.compute.plan import IndicatorPlan, Statement
 from indicators.territories import member_in_year
 
 QUALIFIED_JOBS = "qualification IN ('managerial', 'intermediate')"
@@ -31,17 +32,26 @@ def _placed_workers(end: str, jobs: str) -> str:
             f"AND {member_in_year('m', 'c.year')} WHERE {jobs} GROUP BY ALL")
 
 
-def commuting_rows(con: duckdb.DuckDBPyConnection, indicator: Indicator,
-                   options: ComputeOptions) -> None:
+def plan(con: duckdb.DuckDBPyConnection, indicator: Indicator,
+         options: ComputeOptions) -> IndicatorPlan:
     """Flows placed at both ends: a flow between two communes of an EPCI is local to it."""
     spec = indicator.computation
     assert isinstance(spec, CommutingRatio)
     numerator, denominator = COMMUTING_SIDES[spec.measure]
-    con.execute(f"""
-        INSERT INTO _raw_values
-        WITH num AS ({_placed_workers(*numerator)}), den AS ({_placed_workers(*denominator)})
-        SELECT '{indicator.id}', den.territory_code, den.year, 'total',
-               coalesce(num.workers, 0), den.workers,
-               {spec.scale} * coalesce(num.workers, 0) / nullif(den.workers, 0),
-               NULL, NULL, NULL, NULL, NULL, NULL
-        FROM den LEFT JOIN num USING (territory_code, year)""")
+    sql = f"""
+INSERT INTO _raw_values
+WITH numerator_workers AS ({_placed_workers(*numerator)}),
+     denominator_workers AS ({_placed_workers(*denominator)})
+SELECT $indicator, d.territory_code, d.year, 'total',
+       coalesce(n.workers, 0), d.workers,
+       $scale * coalesce(n.workers, 0) / nullif(d.workers, 0),
+       NULL, NULL, NULL, NULL, NULL, NULL
+FROM denominator_workers d LEFT JOIN numerator_workers n USING (territory_code, year)"""
+    return IndicatorPlan(indicator, (Statement(
+        f"{spec.measure.replace('_', ' ')}: workers placed by residence and workplace, "
+        f"by territory and year", sql, {"indicator": indicator.id, "scale": spec.scale}),))
+
+
+def run(con: duckdb.DuckDBPyConnection, planned: IndicatorPlan, options: ComputeOptions) -> None:
+    for statement in planned.statements:
+        statement.run(con)

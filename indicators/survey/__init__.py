@@ -16,6 +16,7 @@ from indicators.survey.estimators import (
     compare_domains,
     survey_mean,
     survey_proportion,
+    survey_query,
     survey_ratio,
     survey_total,
 )
@@ -28,6 +29,7 @@ __all__ = [
     "compare_domains",
     "survey_mean",
     "survey_proportion",
+    "survey_query",
     "survey_ratio",
     "survey_total",
 ]

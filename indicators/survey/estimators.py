@@ -25,7 +25,7 @@ import duckdb
 from indicators.survey.contrasts import Comparison, compare_domains
 from indicators.survey.design import SurveyDesign, SurveyDesignError
 from indicators.survey.intervals import EstimateCI, ProportionCI, check_method
-from indicators.survey.results import Estimate, run_linear, to_estimates
+from indicators.survey.results import Estimate, compile_query, prepare, run_linear, to_estimates
 
 __all__ = [
     "Comparison",
@@ -35,6 +35,7 @@ __all__ = [
     "compare_domains",
     "survey_mean",
     "survey_proportion",
+    "survey_query",
     "survey_ratio",
     "survey_total",
 ]
@@ -113,3 +114,22 @@ def survey_ratio(
     check_method(ci, False, level)
     res = run_linear(con, design, "ratio", numerator, denominator, by=by, where=where, na_rm=na_rm)
     return to_estimates(res, "ratio", ci, level)
+
+
+def survey_query(
+    con: duckdb.DuckDBPyConnection,
+    design: SurveyDesign,
+    statistic: str,
+    variable: str,
+    denominator: str | None = None,
+    *,
+    by: Sequence[str] = (),
+    where: str | None = None,
+) -> str:
+    """The SQL an estimate runs, without running it (as ibis's ``compile()``).
+
+    ``statistic`` is ``mean``, ``total``, ``proportion`` or ``ratio``; the statement is the
+    one ``survey_mean`` … ``survey_ratio`` execute with the same arguments.
+    """
+    prep = prepare(con, design, statistic, variable, denominator, by=by, where=where)
+    return compile_query(prep)

@@ -137,6 +137,12 @@ def prepare(
     )
 
 
+def compile_query(prep: Prepared, only: str | None = None,
+                  contrast: Contrast | None = None) -> str:
+    """The SQL that ``run_domains`` runs for ``prep``: the check row, then one row per domain."""
+    return domain_query(prep.layout, prep.stat, prep.by_sql, prep.where_sql, only, contrast)
+
+
 def run_domains(
     con: duckdb.DuckDBPyConnection,
     prep: Prepared,
@@ -149,9 +155,7 @@ def run_domains(
 
     With a ``contrast``, its variance and lonely-PSU flags come back in ``contrast``.
     """
-    sql = domain_query(
-        prep.layout, prep.stat, prep.by_sql, prep.where_sql, only and only[0], contrast
-    )
+    sql = compile_query(prep, only and only[0], contrast)
     try:
         # Columnar: 100,000 domains would cost seconds as Python tuples.
         table = con.sql(sql, params=only[1] if only else None).to_arrow_table()

@@ -155,7 +155,7 @@ def audit_command(
         errors.print(f"[red]Cannot audit:[/red] {error}")
         raise typer.Exit(2) from None
     steps = {"hash": "Output files", "input": "Input files", "schema": "Validated tables",
-             "indicators": "Indicators"}
+             "indicators": "Indicators", "sql": "SQL of each indicator"}
     for step, title in steps.items():
         mine = [f for f in findings if f.step == step]
         bad = [f for f in mine if not f.ok]

@@ -7,7 +7,8 @@
    independently of the SQL compilation used during the run; failures recorded as waived in
    the validation report are accepted, no more and no fewer;
 4. the indicators are recomputed from the validated tables and compared with the published
-   values.
+   values, and each ``<year>/sql/<ID>.sql`` is compared, byte for byte, with the SQL the
+   recomputation ran.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from pandera.config import ValidationDepth, config_context
 
 from indicators import compute_indicator_values, load_catalogue
 from pipelines.ingest import file_sha256
-from pipelines.publishing.bundle import MANIFEST, RUN_INFO, UNHASHED
+from pipelines.publishing.bundle import MANIFEST, RUN_INFO, SQL_FOLDER, UNHASHED
 from pipelines.validating.contracts import LOAD_ORDER, SCHEMAS
 
 COMPARED = ("value", "numerator", "denominator", "se", "ci_low", "ci_high")
@@ -168,6 +169,7 @@ def _recompute(out_dir: Path, manifest: dict) -> list[Finding]:
                         [str(out_dir / "validated" / f"{table}.parquet")])
         compute_indicator_values(con, catalogue, _lonely_psu(out_dir))
         mismatches = _compare(con, published)
+        findings += _check_sql(con, out_dir / str(manifest["year"]) / SQL_FOLDER)
     except duckdb.Error as error:
         return [*findings, Finding("indicators", "recomputation", False, str(error))]
     finally:
@@ -176,6 +178,27 @@ def _recompute(out_dir: Path, manifest: dict) -> list[Finding]:
         return [*findings, *(Finding("indicators", m[0], False, m[1]) for m in mismatches[:50])]
     return [*findings, Finding("indicators", "indicator_values", True,
                                "recomputed values match the published ones")]
+
+
+def _check_sql(con: duckdb.DuckDBPyConnection, sql_dir: Path) -> list[Finding]:
+    """Each published SQL file is the statement the recomputation ran, byte for byte."""
+    findings = []
+    expected = dict(con.execute("SELECT indicator_id, sql FROM indicator_sql").fetchall())
+    for indicator_id, script in sorted(expected.items()):
+        name = f"{sql_dir.parent.name}/{SQL_FOLDER}/{indicator_id}.sql"
+        path = sql_dir / f"{indicator_id}.sql"
+        if not path.is_file():
+            findings.append(Finding("sql", name, False, "file is missing"))
+        elif path.read_text(encoding="utf-8") != script:
+            findings.append(Finding("sql", name, False,
+                                    "differs from the SQL the recomputation ran"))
+        else:
+            findings.append(Finding("sql", name, True, "the SQL the recomputation ran"))
+    known = {f"{i}.sql" for i in expected}
+    findings += [Finding("sql", f"{sql_dir.parent.name}/{SQL_FOLDER}/{p.name}", False,
+                         "no indicator of the catalogue has this SQL")
+                 for p in sorted(sql_dir.glob("*.sql")) if p.name not in known]
+    return findings
 
 
 def _lonely_psu(out_dir: Path) -> str:

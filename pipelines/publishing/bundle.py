@@ -30,6 +30,7 @@ from pipelines.validating.contracts import LOAD_ORDER, SCHEMAS
 
 MANIFEST = "manifest.json"
 RUN_INFO = "run.json"
+SQL_FOLDER = "sql"  # under <year>/: the SQL behind each published indicator
 UNHASHED = {MANIFEST, RUN_INFO, "warehouse.duckdb", "warehouse.duckdb.wal"}
 PUBLISHED = {
     "indicator_values": "indicator_id, territory_code, year, breakdown",
@@ -99,6 +100,19 @@ def record_history(con: duckdb.DuckDBPyConnection, previous: Path | None, run_id
     con.execute("INSERT INTO validation_history SELECT ?, ?, contract_table, check_id, severity, "
                 "rows_checked, rows_failed, rows_waived FROM validation_results",
                 [run_id, run_at.replace(tzinfo=None)])
+
+
+def write_sql(con: duckdb.DuckDBPyConnection, year_dir: Path) -> list[Path]:
+    """The SQL behind each published indicator, one file each: ``<year>/sql/<ID>.sql``."""
+    sql_dir = year_dir / SQL_FOLDER
+    sql_dir.mkdir(parents=True, exist_ok=True)
+    written = []
+    for indicator_id, script in con.execute(
+            "SELECT indicator_id, sql FROM indicator_sql ORDER BY indicator_id").fetchall():
+        path = sql_dir / f"{indicator_id}.sql"
+        path.write_text(script, encoding="utf-8")
+        written.append(path)
+    return written
 
 
 def write_manifest(con: duckdb.DuckDBPyConnection, out_dir: Path, *, catalogue_sha256: str,

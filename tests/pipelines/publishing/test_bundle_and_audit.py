@@ -11,6 +11,7 @@ import duckdb
 import pytest
 from typer.testing import CliRunner
 
+from indicators import load_catalogue
 from pipelines.cli.commands import app
 from pipelines.config import bundled_sample_config, load_config
 from pipelines.ingest import file_sha256
@@ -214,3 +215,32 @@ def test_unreadable_sources_and_read_notes_speak_the_report_language(tmp_path: P
     assert "Non lue : illisible en Excel" in html
     assert "encodage détecté : Windows-1252" in html
     assert "cannot be read as Excel" not in html and "encoding detected" not in html
+
+
+def test_the_bundle_holds_the_sql_behind_every_published_indicator(sample_bundle: Path):
+    manifest = json.loads((sample_bundle / "manifest.json").read_text(encoding="utf-8"))
+    listed = {o["file"] for o in manifest["outputs"]}
+    catalogue = load_catalogue()
+    for indicator in catalogue:
+        name = f"{manifest['year']}/sql/{indicator.id}.sql"
+        assert name in listed
+        script = (sample_bundle / name).read_text(encoding="utf-8")
+        assert script.startswith(f"-- {indicator.id} — ")
+        assert "CREATE OR REPLACE TABLE indicator_values" in script  # publication rules too
+
+
+def test_audit_names_an_edited_sql_file_even_with_its_hash_rewritten(sample_bundle, tmp_path):
+    copy = tmp_path / "edited-sql"
+    shutil.copytree(sample_bundle, copy)
+    manifest_path = copy / "manifest.json"
+    manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    edited = copy / str(manifest["year"]) / "sql" / "MED04.sql"
+    edited.write_text(edited.read_text(encoding="utf-8").replace("$scale *", "1.1 * $scale *"),
+                      encoding="utf-8")
+    for entry in manifest["outputs"]:
+        if entry["file"].endswith("sql/MED04.sql"):
+            entry["sha256"] = file_sha256(edited)
+    manifest_path.write_text(json.dumps(manifest), encoding="utf-8")
+    result = runner.invoke(app, ["audit", str(copy)])
+    assert result.exit_code == 1
+    assert "sql/MED04.sql" in result.output and "differs from the SQL" in result.output
