@@ -72,3 +72,51 @@ FROM member_communes GROUP BY ALL"""
 def run(con: duckdb.DuckDBPyConnection, planned: IndicatorPlan, options: ComputeOptions) -> None:
     for statement in planned.statements:
         statement.run(con)
+
+
+def _quantity_rows(quantity: MeasureQuantity | PopulationQuantity, side: str,
+                   parameters: dict[str, object]) -> str:
+    """The source records of one side in the traced year, one row each, lineage kept."""
+    if isinstance(quantity, MeasureQuantity):
+        parameters[f"{side}_measure"] = quantity.measure
+        return (f"SELECT source_file, source_row, territory_code AS commune_code, "
+                f"'{side}' AS side, measure_id AS what, value AS amount FROM admin_measures "
+                f"WHERE measure_id = ${side}_measure AND year = $year")
+    filters = ["year = $year"]
+    if quantity.age_groups:
+        parameters[f"{side}_age_groups"] = list(quantity.age_groups)
+        filters.append(f"list_contains(${side}_age_groups, age_group)")
+    if quantity.sex:
+        parameters[f"{side}_sex"] = quantity.sex
+        filters.append(f"sex = ${side}_sex")
+    return (f"SELECT source_file, source_row, territory_code AS commune_code, '{side}' AS side, "
+            f"'population ' || sex || ' ' || age_group AS what, population AS amount "
+            f"FROM population WHERE {' AND '.join(filters)}")
+
+
+def records(indicator: Indicator, territory: str, year: int,
+            breakdown: tuple[str, str] | None) -> Statement:
+    """The measure and population records behind one cell; only communes reporting both
+    sides count, as in the ratio."""
+    spec = indicator.computation
+    assert isinstance(spec, AdminRatio)
+    parameters: dict[str, object] = {"territory": territory, "year": year}
+    numerator = _quantity_rows(spec.numerator, "numerator", parameters)
+    denominator = _quantity_rows(spec.denominator, "denominator", parameters)
+    sql = f"""
+WITH members AS (SELECT commune_code FROM territory_members m
+                 WHERE m.territory_code = $territory AND {member_in_year("m", "$year")}),
+     source_records AS (SELECT * FROM ({numerator}) UNION ALL SELECT * FROM ({denominator})),
+     reporting AS (SELECT commune_code FROM source_records GROUP BY commune_code
+                   HAVING sum(amount) FILTER (side = 'numerator') IS NOT NULL
+                      AND sum(amount) FILTER (side = 'denominator') IS NOT NULL)
+SELECT r.source_file, r.source_row, r.commune_code, r.side, r.what, r.amount,
+       CASE WHEN r.side = 'numerator' AND p.commune_code IS NOT NULL THEN r.amount END
+         AS numerator_part,
+       CASE WHEN r.side = 'denominator' AND p.commune_code IS NOT NULL THEN r.amount END
+         AS denominator_part,
+       FALSE AS counted
+FROM source_records r JOIN members USING (commune_code)
+LEFT JOIN reporting p USING (commune_code)
+ORDER BY r.side DESC, r.source_file, r.source_row"""
+    return Statement("records behind the cell", sql, parameters)

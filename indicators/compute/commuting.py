@@ -55,3 +55,33 @@ FROM denominator_workers d LEFT JOIN numerator_workers n USING (territory_code, 
 def run(con: duckdb.DuckDBPyConnection, planned: IndicatorPlan, options: ComputeOptions) -> None:
     for statement in planned.statements:
         statement.run(con)
+
+
+def _inside(end: str, jobs: str) -> str:
+    """SQL: a flow counts on this side (as ``_placed_workers`` places it)."""
+    if end == "both":
+        return f"(c.residence_code IN (SELECT * FROM members_in_year) " \
+               f"AND c.workplace_code IN (SELECT * FROM members_any_year) AND {jobs})"
+    return f"(c.{end}_code IN (SELECT * FROM members_in_year) AND {jobs})"
+
+
+def records(indicator: Indicator, territory: str, year: int,
+            breakdown: tuple[str, str] | None) -> Statement:
+    """The home-work flows behind one cell, each with the part it adds to either side."""
+    spec = indicator.computation
+    assert isinstance(spec, CommutingRatio)
+    numerator, denominator = COMMUTING_SIDES[spec.measure]
+    sql = f"""
+WITH members_in_year AS (SELECT commune_code FROM territory_members m
+                         WHERE m.territory_code = $territory AND {member_in_year("m", "$year")}),
+     members_any_year AS (SELECT commune_code FROM territory_members
+                          WHERE territory_code = $territory)
+SELECT c.source_file, c.source_row, c.residence_code, c.workplace_code, c.qualification,
+       c.workers,
+       CASE WHEN {_inside(*numerator)} THEN c.workers END AS numerator_part,
+       CASE WHEN {_inside(*denominator)} THEN c.workers END AS denominator_part,
+       FALSE AS counted
+FROM commuting c
+WHERE c.year = $year AND ({_inside(*numerator)} OR {_inside(*denominator)})
+ORDER BY c.source_file, c.source_row"""
+    return Statement("records behind the cell", sql, {"territory": territory, "year": year})

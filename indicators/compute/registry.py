@@ -32,7 +32,7 @@ PUBLICATION = Statement("publication rules (the same for every indicator): statu
                         "suppression and rounding of the raw rows", STATUS_SQL)
 
 
-def _kind(indicator: Indicator) -> ModuleType:
+def kind_module(indicator: Indicator) -> ModuleType:
     try:
         return KINDS[indicator.kind]
     except KeyError:
@@ -43,7 +43,7 @@ def _kind(indicator: Indicator) -> ModuleType:
 def plan_indicator(con: duckdb.DuckDBPyConnection, indicator: Indicator,
                    lonely_psu: str = "fail") -> IndicatorPlan:
     """The plan of one indicator over a warehouse that holds ``territory_members``."""
-    planned = _kind(indicator).plan(con, indicator, ComputeOptions(lonely_psu=lonely_psu))
+    planned = kind_module(indicator).plan(con, indicator, ComputeOptions(lonely_psu=lonely_psu))
     return IndicatorPlan(planned.indicator, planned.statements, PUBLICATION)
 
 
@@ -61,7 +61,7 @@ def compute_indicator_values(con: duckdb.DuckDBPyConnection, catalogue: Catalogu
     scripts = []
     for indicator in catalogue:
         planned = plan_indicator(con, indicator, lonely_psu)
-        _kind(indicator).run(con, planned, options)
+        kind_module(indicator).run(con, planned, options)
         scripts.append((indicator.id, indicator.kind, planned.script()))
     con.execute("CREATE OR REPLACE TABLE indicator_sql "
                 "(indicator_id VARCHAR PRIMARY KEY, kind VARCHAR, sql VARCHAR)")

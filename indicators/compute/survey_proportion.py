@@ -87,3 +87,35 @@ def run(con: duckdb.DuckDBPyConnection, planned: IndicatorPlan, options: Compute
             con.execute("INSERT INTO _raw_values SELECT * FROM _survey_raw_rows")
         finally:
             con.unregister("_survey_raw_rows")
+
+
+def records(indicator: Indicator, territory: str, year: int,
+            breakdown: tuple[str, str] | None) -> Statement:
+    """The respondents behind one cell: weight, answer, and what each adds to the estimate.
+
+    A respondent without an answer leaves the estimate (``counted`` false), not the design.
+    """
+    spec = indicator.computation
+    assert isinstance(spec, SurveyProportion)
+    parameters: dict[str, object] = {"territory": territory, "year": year}
+    group = ""
+    if breakdown is not None:
+        column, value = breakdown
+        if column not in indicator.breakdowns:
+            raise ValueError(f"{indicator.id} has no breakdown by {column!r}; "
+                             f"its breakdowns: {list(indicator.breakdowns) or 'none'}")
+        parameters["breakdown_value"] = value
+        group = f' AND CAST(r."{column}" AS VARCHAR) = $breakdown_value'
+    sql = f"""
+WITH respondents AS (
+    SELECT r.source_file, r.source_row, r.respondent_id, r.territory_code AS commune_code,
+           r.stratum, r.psu, r.weight, CAST(({spec.condition}) AS DOUBLE) AS answer
+    FROM survey_responses r JOIN territory_members m ON m.commune_code = r.territory_code
+         AND {member_in_year("m", "r.year")}
+    WHERE m.territory_code = $territory AND r.year = $year
+      AND coalesce(CAST(({spec.population}) AS BOOLEAN), FALSE){group})
+SELECT *, weight * answer AS numerator_part,
+       CASE WHEN answer IS NOT NULL THEN weight END AS denominator_part,
+       answer IS NOT NULL AS counted
+FROM respondents ORDER BY source_file, source_row"""
+    return Statement("respondents behind the cell", sql, parameters)

@@ -18,7 +18,7 @@ import pandas as pd
 import pandera.polars as pa
 
 from pipelines.config import ValidationSettings, Waiver
-from pipelines.validating.contracts import SCHEMAS, relations
+from pipelines.validating.contracts import LINEAGE_COLUMNS, SCHEMAS, relations
 from pipelines.validating.messages import (
     PARSE_OTHER,
     PARSE_RULES,
@@ -229,8 +229,11 @@ def _load_accepted(con: duckdb.DuckDBPyConnection, table: str,
     con.execute("DELETE FROM _typed t WHERE EXISTS (SELECT 1 FROM _failures f WHERE "
                 "f.source = t._source AND f.row_number = t._row AND f.outcome = 'quarantined')")
     counts = dict(con.execute("SELECT _source, count(*) FROM _typed GROUP BY _source").fetchall())
-    for column in ("_source", "_file", "_row", "_territory", "_fails"):
+    for column in ("_source", "_territory", "_fails"):
         con.execute(f"ALTER TABLE _typed DROP COLUMN {column}")
+    # Row lineage: every record keeps its file and the row a spreadsheet user sees there.
+    con.execute(f"ALTER TABLE _typed RENAME COLUMN _file TO {LINEAGE_COLUMNS[0]}")
+    con.execute(f"ALTER TABLE _typed RENAME COLUMN _row TO {LINEAGE_COLUMNS[1]}")
     con.execute(f"DROP TABLE {table}")
     con.execute(f"ALTER TABLE _typed RENAME TO {table}")
     loaded = con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0]
@@ -242,8 +245,9 @@ def _load_accepted(con: duckdb.DuckDBPyConnection, table: str,
 
 def _create_contract_table(con: duckdb.DuckDBPyConnection, table: str,
                            schema: pa.DataFrameSchema) -> None:
-    columns = ", ".join(f'"{c}" {DUCKDB_TYPES[str(spec.dtype)]}'
-                        for c, spec in schema.columns.items())
+    columns = ", ".join([*(f'"{c}" {DUCKDB_TYPES[str(spec.dtype)]}'
+                           for c, spec in schema.columns.items()),
+                         f"{LINEAGE_COLUMNS[0]} VARCHAR", f"{LINEAGE_COLUMNS[1]} BIGINT"])
     con.execute(f"CREATE OR REPLACE TABLE {table} ({columns})")
 
 
@@ -276,7 +280,7 @@ def _type_and_flag(con: duckdb.DuckDBPyConnection, schema: pa.DataFrameSchema,
     typed = ", ".join(f'"{c}"' for c in schema.columns)
     con.execute(f"""
         CREATE OR REPLACE TABLE _typed AS
-        SELECT _source, _file, _row, _territory, {typed},
+        SELECT _source, _territory, {typed}, _file, _row,
                nullif(list_distinct([{flags}]), []) AS _fails  -- list_distinct drops NULLs
         FROM ({_staged_union(con, schema, sources)})""")
     frame = pd.DataFrame([(n, r.check_id, r.column, r.severity, r.en, r.fr)

@@ -20,6 +20,9 @@ SURVEY_AGE_GROUPS = ["18-24", "25-34", "35-44", "45-54", "55-64", "65-69"]
 AGE_GROUPS = ["00-14", "15-17", *SURVEY_AGE_GROUPS, "70+"]
 BINARY = [pa.Check.isin([0, 1])]
 
+# Every contract table ends with the record's lineage: the file it came from (as the project
+# file names it) and its row there, as a spreadsheet user numbers rows.
+LINEAGE_COLUMNS = ("source_file", "source_row")
 
 def _text(description: str, *checks: pa.Check, nullable: bool = False) -> pa.Column:
     return pa.Column(pl.Utf8, list(checks), nullable=nullable, description=description)
