@@ -16,6 +16,7 @@ from rich.table import Table
 
 from indicators import CatalogueError, load_catalogue
 from pipelines.cli.composite import composite_command
+from pipelines.cli.explain import explain_command, trace_command
 from pipelines.cli.survey import survey_command
 from pipelines.config import ConfigError, ProjectConfig, bundled_sample_config, load_config
 from pipelines.ingest import IngestResult
@@ -134,6 +135,8 @@ def validate_command(config: ConfigOption = None, out: OutOption = Path("output"
 
 app.command("survey")(survey_command)
 app.command("composite")(composite_command)
+app.command("explain")(explain_command)
+app.command("trace")(trace_command)
 
 
 @app.command("audit")
