@@ -3,24 +3,30 @@
 Users are city analysts, not programmers: every expected failure (a bad configuration, an
 unreadable file, an unknown year) ends with one plain message and a non-zero exit status, never a
 traceback.
+
+The command line starts at once: each command imports what it needs when it runs (the run
+brings DuckDB, pandas, pandera and great-tables; the catalogue pydantic and YAML), so that
+``lci --help`` loads none of them.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from indicators import CatalogueError, load_catalogue
 from pipelines.cli.composite import composite_command
 from pipelines.cli.explain import explain_command, trace_command
 from pipelines.cli.survey import survey_command
-from pipelines.config import ConfigError, ProjectConfig, bundled_sample_config, load_config
-from pipelines.ingest import IngestResult
-from pipelines.run import VALIDATION_STAGES, Language, RunContext, RunFailed, run
+from reports import Lang as Language  # pipelines.run.Language, without importing the run
+
+if TYPE_CHECKING:
+    from pipelines.config import ProjectConfig
+    from pipelines.ingest import IngestResult
+    from pipelines.run import RunContext
 
 app = typer.Typer(
     name="lci",
@@ -45,6 +51,8 @@ STAGE_LABELS = {"ingest": "Reading and validating sources",
 
 
 def _load(config_path: Path | None) -> ProjectConfig:
+    from pipelines.config import ConfigError, bundled_sample_config, load_config
+
     try:
         return load_config(config_path or bundled_sample_config())
     except ConfigError as error:
@@ -57,6 +65,9 @@ def _announce(name: str) -> None:
 
 
 def _run_or_exit(config: ProjectConfig, out: Path, **options) -> RunContext:
+    from indicators import CatalogueError
+    from pipelines.run import RunFailed, run
+
     try:
         return run(config, out, on_stage=_announce, **options)
     except RunFailed as error:
@@ -117,6 +128,8 @@ def run_command(
 @app.command("validate")
 def validate_command(config: ConfigOption = None, out: OutOption = Path("output")) -> None:
     """Ingest and validate the sources only. Exit status 1 when any row was rejected."""
+    from pipelines.run import VALIDATION_STAGES
+
     project = _load(config)
     ctx = _run_or_exit(project, out, stages=VALIDATION_STAGES)
     assert ctx.ingest is not None
@@ -179,6 +192,8 @@ def indicators_command(
     lang: Annotated[Language, typer.Option(help="Labels in en or fr.")] = "en",
 ) -> None:
     """List the indicator catalogue by action domain."""
+    from indicators import load_catalogue
+
     catalogue = load_catalogue()
     for domain in catalogue.domains:
         table = Table(title=f"{domain.code} — {domain.label(lang)}", title_justify="left")

@@ -8,28 +8,17 @@ message and exit status 2, never a traceback.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
-import pandas as pd
 import typer
-from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
 
-from indicators.composite.build import CompositeResult, build_composite
-from indicators.composite.data import read_coinr, read_weights
-from indicators.composite.hierarchy import CompositeError
-from indicators.composite.specification import (
-    Aggregate,
-    CompositeSpec,
-    DistanceToTarget,
-    MinMax,
-    Normalisation,
-    PercentRank,
-    Rank,
-    Treat,
-    ZScore,
-)
+if TYPE_CHECKING:  # the composite engine (pandas, SciPy) is imported when the command runs
+    import pandas as pd
+
+    from indicators.composite.build import CompositeResult
+    from indicators.composite.specification import CompositeSpec, Normalisation
 
 NormaliseChoice = Literal["minmax", "zscore", "rank", "prank", "target"]
 AggregateChoice = Literal["amean", "gmean", "hmean"]
@@ -61,6 +50,13 @@ def composite_command(
                       "without it, a table is printed.")] = None,
 ) -> None:
     """Build a composite index from COINr-format DATA and META files."""
+    from pydantic import ValidationError
+
+    from indicators.composite.build import build_composite
+    from indicators.composite.data import read_coinr, read_weights
+    from indicators.composite.hierarchy import CompositeError
+    from indicators.composite.specification import Aggregate, CompositeSpec, Treat
+
     try:
         coin = read_coinr(data, meta)
         spec = CompositeSpec(
@@ -82,6 +78,15 @@ def composite_command(
 
 
 def _normalisation(method: str, range_: str | None) -> Normalisation:
+    from indicators.composite.hierarchy import CompositeError
+    from indicators.composite.specification import (
+        DistanceToTarget,
+        MinMax,
+        PercentRank,
+        Rank,
+        ZScore,
+    )
+
     if range_ is not None and method not in _BOUNDED:
         raise CompositeError(f"--range applies to minmax and target normalisation, "
                              f"not to {method}")
@@ -96,6 +101,8 @@ def _normalisation(method: str, range_: str | None) -> Normalisation:
 
 
 def _parse_range(text: str) -> tuple[float, float]:
+    from indicators.composite.hierarchy import CompositeError
+
     parts = text.split(",")
     try:
         lower, upper = (float(p) for p in parts)
@@ -108,6 +115,8 @@ def _parse_range(text: str) -> tuple[float, float]:
 
 
 def _message(error: Exception) -> str:
+    from pydantic import ValidationError
+
     if isinstance(error, ValidationError):
         return "; ".join(e["msg"] for e in error.errors())
     return str(error)
@@ -125,6 +134,8 @@ def _write_csv(result: CompositeResult, out: Path) -> None:
 def _print(result: CompositeResult, names: pd.Series | None, method: str,
            spec: CompositeSpec) -> None:
     """The index and its children, by rank; the full table is one --out away."""
+    import pandas as pd
+
     hierarchy = result.hierarchy
     shown = [hierarchy.root, *hierarchy.children(hierarchy.root)]
     choices = (f"normalisation {_describe(spec.normalise)} · aggregation "
@@ -157,6 +168,8 @@ def _print(result: CompositeResult, names: pd.Series | None, method: str,
 
 
 def _describe(spec: Normalisation) -> str:
+    from indicators.composite.specification import DistanceToTarget, MinMax
+
     if isinstance(spec, MinMax | DistanceToTarget):
         return f"{spec.method} [{spec.lower:g}, {spec.upper:g}]"
     return spec.method

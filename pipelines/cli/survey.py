@@ -10,22 +10,16 @@ from __future__ import annotations
 import json
 import math
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
-import duckdb
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from indicators import (
-    Estimate,
-    SurveyDesign,
-    SurveyDesignError,
-    survey_mean,
-    survey_proportion,
-    survey_ratio,
-    survey_total,
-)
+if TYPE_CHECKING:  # DuckDB and the survey engine are imported when the command runs
+    import duckdb
+
+    from indicators import Estimate
 
 console = Console(highlight=False)
 errors = Console(stderr=True, highlight=False)
@@ -46,6 +40,8 @@ def _fail(message: str) -> typer.Exit:
 
 def _open(path: Path) -> duckdb.DuckDBPyConnection:
     """The file as a view named ``survey`` (CSV or Parquet, by extension)."""
+    import duckdb
+
     if not path.is_file():
         raise _fail(f"{path}: file not found")
     con = duckdb.connect()
@@ -111,6 +107,15 @@ def survey_command(
     output: Annotated[OutputFormat, typer.Option("--format", help="table or json.")] = "table",
 ) -> None:
     """Design-based estimates (Taylor linearisation) that agree with R's survey package."""
+    from indicators import (
+        SurveyDesign,
+        SurveyDesignError,
+        survey_mean,
+        survey_proportion,
+        survey_ratio,
+        survey_total,
+    )
+
     chosen = {k: v for k, v in {"mean": mean, "total": total, "proportion": proportion,
                                 "ratio": ratio}.items() if v is not None}
     if len(chosen) != 1:
