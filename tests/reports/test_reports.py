@@ -1,7 +1,8 @@
 """Specifications of the reports package: what a reader of the tables, report and exports sees.
 
 The warehouse is the small fixture of ``tests/reports_fixtures.py``. One rendered table is kept
-as a snapshot in ``tests/reports/test_reports/``; after a reviewed change to the tables, refresh it with
+as a snapshot in ``tests/reports/test_reports/``; after a reviewed change to the tables, refresh
+it with
 
     .venv/bin/python -m pytest tests/reports/test_reports.py --force-regen
 """
