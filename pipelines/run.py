@@ -163,11 +163,11 @@ def run(
     building = out_dir.with_name(f".{out_dir.name}.building")
     shutil.rmtree(building, ignore_errors=True)
     building.mkdir(parents=True)
-    con = duckdb.connect(str(building / WAREHOUSE_NAME))
-    if config.database.memory_limit:
-        con.execute(f"SET memory_limit = '{config.database.memory_limit}'")
-    if config.database.threads:
-        con.execute(f"SET threads = {config.database.threads}")
+    try:
+        con = _connect(building / WAREHOUSE_NAME, config)
+    except RunFailed:
+        shutil.rmtree(building, ignore_errors=True)  # made just above, by this run
+        raise
     ctx = RunContext(config, load_catalogue(), con, building, year, lang, final_dir=out_dir)
     try:
         for name, stage in stages:
@@ -185,6 +185,20 @@ def run(
                    [building / WAREHOUSE_NAME, *ctx.written]]
     ctx.out_dir = out_dir
     return ctx
+
+
+def _connect(path: Path, config: ProjectConfig) -> duckdb.DuckDBPyConnection:
+    """The warehouse, with the project's resources given as DuckDB settings (never as SQL)."""
+    settings: dict[str, str | int] = {}
+    if config.database.memory_limit:
+        settings["memory_limit"] = config.database.memory_limit
+    if config.database.threads:
+        settings["threads"] = config.database.threads
+    try:
+        return duckdb.connect(str(path), config=settings)
+    except duckdb.Error as error:
+        raise RunFailed(f"{config.file or 'project file'}: database settings "
+                        f"{settings} refused by DuckDB: {str(error).splitlines()[0]}") from None
 
 
 def _refuse_foreign_folder(out_dir: Path) -> None:
