@@ -9,6 +9,7 @@ intact; the failed run's folder is kept as ``<out>.failed`` for diagnosis.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 from collections.abc import Callable
@@ -29,6 +30,8 @@ from indicators import (
 from pipelines.config import ProjectConfig
 from pipelines.ingest import IngestResult, ingest
 from pipelines.publishing.bundle import (
+    MANIFEST,
+    UNHASHED,
     copy_project_file,
     new_run,
     record_history,
@@ -159,7 +162,7 @@ def run(
         raise ValueError(f"year {year} is not one of the project's years {list(config.years)}")
     check_waivers(config, today or date.today())
     out_dir = out_dir.resolve()
-    _refuse_foreign_folder(out_dir)
+    _refuse_foreign_folder(out_dir, config.root)
     building = out_dir.with_name(f".{out_dir.name}.building")
     shutil.rmtree(building, ignore_errors=True)
     building.mkdir(parents=True)
@@ -201,11 +204,38 @@ def _connect(path: Path, config: ProjectConfig) -> duckdb.DuckDBPyConnection:
                         f"{settings} refused by DuckDB: {str(error).splitlines()[0]}") from None
 
 
-def _refuse_foreign_folder(out_dir: Path) -> None:
-    """Never replace a folder that holds something other than a previous run's outputs."""
-    if out_dir.is_dir() and any(out_dir.iterdir()) and not (out_dir / WAREHOUSE_NAME).exists():
+def _refuse_foreign_folder(out_dir: Path, project_root: Path | None) -> None:
+    """Never replace a folder that holds anything but a previous run's own files.
+
+    A previous run is recognised by its manifest: every file of the folder must be listed
+    there (or be one of the run's unhashed files), so no document of the user's is lost.
+    """
+    if out_dir == Path(out_dir.anchor) or out_dir == Path.home().resolve():
+        raise RunFailed(f"{out_dir} cannot be an output folder: choose a folder of its own (--out)")
+    if project_root is not None:
+        root = project_root.resolve()
+        if root == out_dir or root.is_relative_to(out_dir):
+            raise RunFailed(f"{out_dir} holds the project itself ({root}): choose an output "
+                            f"folder outside it (--out)")
+    if not out_dir.is_dir() or not any(out_dir.iterdir()):
+        return
+    try:
+        manifest = json.loads((out_dir / MANIFEST).read_text(encoding="utf-8"))
+        listed = {entry["file"] for entry in manifest["outputs"]} if \
+            manifest.get("lci_manifest") else None
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        listed = None
+    if listed is None:
         raise RunFailed(f"{out_dir} is not empty and holds no previous LCI run: choose a new or "
                         f"empty output folder (--out)")
+    foreign = sorted(p.relative_to(out_dir).as_posix() for p in out_dir.rglob("*")
+                     if not p.is_dir() and p.relative_to(out_dir).as_posix() not in listed
+                     and p.relative_to(out_dir).as_posix() not in UNHASHED)
+    if foreign:
+        shown = ", ".join(foreign[:3]) + (f" and {len(foreign) - 3} more" if len(foreign) > 3
+                                          else "")
+        raise RunFailed(f"{out_dir} holds files that no LCI run wrote ({shown}): move them, or "
+                        f"choose another output folder (--out)")
 
 
 def _swap_into_place(building: Path, out_dir: Path) -> None:

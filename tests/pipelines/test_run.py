@@ -35,3 +35,41 @@ def test_database_settings_reach_duckdb(tmp_path: Path):
         con.close()
     assert threads == 1
     assert limit.startswith("667") or limit.startswith("700")  # DuckDB shows MiB or MB
+
+
+def _project(tmp_path: Path) -> Path:
+    config_file = write_small_project(tmp_path / "project")
+    config_file.write_text(config_file.read_text(encoding="utf-8")
+                           + "validation: {max_rejected_share: 0.9}\n", encoding="utf-8")
+    return config_file
+
+
+def test_a_folder_holding_a_warehouse_file_is_not_taken_for_a_run(tmp_path: Path):
+    documents = tmp_path / "documents"
+    documents.mkdir()
+    (documents / "warehouse.duckdb").write_bytes(b"")
+    (documents / "letter.txt").write_text("keep me", encoding="utf-8")
+    with pytest.raises(RunFailed, match="holds no previous LCI run"):
+        run(load_config(_project(tmp_path)), documents)
+    assert (documents / "letter.txt").read_text(encoding="utf-8") == "keep me"
+
+
+def test_a_previous_run_with_a_file_added_by_hand_is_not_replaced(tmp_path: Path):
+    config = load_config(_project(tmp_path))
+    out = tmp_path / "out"
+    run(config, out)
+    (out / "notes.txt").write_text("mine", encoding="utf-8")
+    with pytest.raises(RunFailed, match=r"holds files that no LCI run wrote \(notes.txt\)"):
+        run(config, out)
+    assert (out / "notes.txt").is_file()
+    (out / "notes.txt").unlink()
+    run(config, out)  # the run's own files alone: replaced
+
+
+def test_the_project_folder_and_the_root_are_never_an_output(tmp_path: Path):
+    config = load_config(_project(tmp_path))
+    before = sorted(tmp_path.rglob("*"))
+    for out in (tmp_path / "project", tmp_path, Path("/")):
+        with pytest.raises(RunFailed, match="project itself|cannot be an output folder"):
+            run(config, out)
+    assert sorted(tmp_path.rglob("*")) == before
