@@ -50,6 +50,11 @@ def _open(path: Path) -> duckdb.DuckDBPyConnection:
         con.execute(f"CREATE TABLE survey AS SELECT * FROM {reader}", [str(path)])
     except duckdb.Error as error:
         raise _fail(f"{path}: cannot be read ({str(error).splitlines()[0]})") from None
+    # The file is loaded: conditions given on the command line may read nothing else.
+    con.execute("SET enable_external_access = false")
+    con.execute("SET autoinstall_known_extensions = false")
+    con.execute("SET autoload_known_extensions = false")
+    con.execute("SET lock_configuration = true")
     return con
 
 

@@ -80,3 +80,20 @@ def test_negative_weights_are_refused(tmp_path: Path):
     result = runner.invoke(app, ["survey", str(bad), "--weights", "w", "--mean", "y"])
     assert result.exit_code == 2
     assert "weight" in result.output.lower()
+
+
+@pytest.mark.parametrize("condition", [
+    "(SELECT count(*) FROM read_csv('{secret}')) > 0",
+    "(SELECT max(column0) FROM read_csv('{secret}', header = false)) = 'x'",
+    "length(read_text('{secret}')) > 0",
+    "(SELECT count(*) FROM glob('/*')) > 0",
+    "(SELECT count(*) FROM read_parquet('https://example.org/x.parquet')) > 0",
+])
+def test_conditions_cannot_read_the_machine(condition: str, tmp_path: Path):
+    secret = tmp_path / "secret.csv"
+    secret.write_text("a\nSECRET-CONTENT-7431\n", encoding="utf-8")
+    result = runner.invoke(app, ["survey", str(API / "apistrat.csv"), "--weights", "pw",
+                                 "--strata", "stype",
+                                 "--proportion", condition.format(secret=secret)])
+    assert result.exit_code == 2, result.output
+    assert "SECRET-CONTENT" not in result.output and "Traceback" not in result.output
