@@ -13,6 +13,8 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from pipelines.problems import Problem, Text
+
 SourceFormat = Literal["csv", "xlsx", "parquet"]
 CONTRACT_TABLES = (
     "territories",
@@ -27,7 +29,34 @@ CONTRACT_TABLES = (
 
 
 class ConfigError(ValueError):
-    """A configuration file that cannot be used; the message names the file and the field."""
+    """A configuration file that cannot be used; the message names the file and the field.
+
+    ``problems`` says the same as data: one :class:`Problem` per thing wrong, with its code
+    (``config.not_found``, ``config.extra_field`` …), the file, the field, the value as written
+    and the message in English and French.
+    """
+
+    def __init__(self, message: str, problems: tuple[Problem, ...] = ()) -> None:
+        super().__init__(message)
+        self.problems = problems
+
+
+# Pydantic's error types, as problem codes with a French rendering of the message.
+PYDANTIC_CODES: dict[str, tuple[str, str]] = {
+    "extra_forbidden": ("extra_field", "champ non prévu"),
+    "missing": ("missing_field", "champ obligatoire manquant"),
+    "literal_error": ("invalid_choice", "valeur non admise"),
+}
+ALLOWED_FIELDS_HINT = Text("see the project file reference for the allowed fields and values",
+                           "voir la référence du fichier de projet pour les champs et valeurs "
+                           "admis")
+
+
+def _problem(path: Path, code: str, message: Text, *, field: str | None = None,
+             value: object = None, hint: Text | None = None) -> Problem:
+    shown = None if value is None or isinstance(value, dict | list) else str(value)
+    return Problem(f"config.{code}", "error", message, file=str(path), field=field,
+                   value=shown, hint=hint)
 
 
 class _Frozen(BaseModel):
@@ -161,21 +190,41 @@ def load_config(path: Path | str) -> ProjectConfig:
     """Read a project file; source paths are taken relative to the file's folder."""
     path = Path(path)
     if not path.is_file():
-        raise ConfigError(f"{path}: configuration file not found")
+        raise ConfigError(f"{path}: configuration file not found", (_problem(
+            path, "not_found", Text("configuration file not found",
+                                    "fichier de configuration introuvable")),))
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as error:
-        raise ConfigError(f"{path}: not valid YAML: {error}") from None
+        mark = getattr(error, "problem_mark", None)
+        problem = Problem("config.invalid_yaml", "error",
+                          Text(f"not valid YAML: {error}", f"YAML invalide : {error}"),
+                          file=str(path), row=mark.line + 1 if mark else None)
+        raise ConfigError(f"{path}: not valid YAML: {error}", (problem,)) from None
     if not isinstance(raw, dict):
-        raise ConfigError(f"{path}: expected a mapping with 'name', 'years' and 'sources'")
+        raise ConfigError(f"{path}: expected a mapping with 'name', 'years' and 'sources'", (
+            _problem(path, "not_a_mapping",
+                     Text("expected a mapping with 'name', 'years' and 'sources'",
+                          "attendu : un dictionnaire avec 'name', 'years' et 'sources'")),))
     try:
         return ProjectConfig.model_validate(
             {**raw, "root": path.resolve().parent, "file": path.resolve()})
     except ValidationError as error:
-        problems = "\n".join(
-            f"  - {_location(raw, e['loc'])}: {e['msg']}" for e in error.errors()
-        )
-        raise ConfigError(f"{path}: invalid configuration\n{problems}") from None
+        problems = tuple(_field_problem(path, raw, e) for e in error.errors())
+        lines = "\n".join(f"  - {p.field}: {p.message.en}" for p in problems)
+        raise ConfigError(f"{path}: invalid configuration\n{lines}", problems) from None
+
+
+def _field_problem(path: Path, raw: dict, error: dict) -> Problem:
+    """One pydantic error as a problem naming the field as the reader wrote it."""
+    code, french = PYDANTIC_CODES.get(error["type"], ("invalid_value", "valeur invalide"))
+    if error["type"] not in PYDANTIC_CODES:
+        french = f"{french} : {error['msg']}"
+    elif error["type"] == "literal_error" and "expected" in error.get("ctx", {}):
+        french = f"{french} : attendu {error['ctx']['expected']}"
+    value = None if error["type"] == "missing" else error.get("input")
+    return _problem(path, code, Text(error["msg"], french), field=_location(raw, error["loc"]),
+                    value=value, hint=ALLOWED_FIELDS_HINT)
 
 
 def _location(raw: dict, loc: tuple) -> str:

@@ -8,12 +8,13 @@ so that everything downstream knows the table and reports the gap.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import duckdb
 
 from pipelines.config import ProjectConfig, Source
+from pipelines.problems import CHECK_PROBLEMS_SQL, PROBLEMS_DDL, record_problems
 from pipelines.reading.readers import ReadReport, SourceError, drop_relation, stage_source
 from pipelines.validating.checks import SourceOutcome, StagedSource, validate_table
 from pipelines.validating.contracts import LOAD_ORDER, SCHEMAS
@@ -22,7 +23,7 @@ SOURCES_DDL = """
 CREATE OR REPLACE TABLE run_sources (
     source VARCHAR, file VARCHAR, sha256 VARCHAR, contract_table VARCHAR, rows_read BIGINT,
     rows_accepted BIGINT, rows_quarantined BIGINT, rows_flagged BIGINT, rows_waived BIGINT,
-    read_notes VARCHAR, read_notes_fr VARCHAR, error VARCHAR, error_fr VARCHAR)
+    error VARCHAR)
 """
 RESET_TABLES = ("quarantine", "validation_failures", "validation_results")
 
@@ -67,8 +68,10 @@ def display_path(path: Path, root: Path) -> str:
 
 
 def ingest(con: duckdb.DuckDBPyConnection, config: ProjectConfig) -> IngestResult:
-    """Stage, validate and load every source; record row accounting in ``run_sources``."""
+    """Stage, validate and load every source; record row accounting in ``run_sources`` and
+    what users are told (source errors, read notes, failing checks) in ``problems``."""
     con.execute(SOURCES_DDL)
+    con.execute(PROBLEMS_DDL)
     for table in RESET_TABLES:
         con.execute(f"DROP TABLE IF EXISTS {table}")
     outcomes: list[SourceOutcome] = []
@@ -92,6 +95,7 @@ def ingest(con: duckdb.DuckDBPyConnection, config: ProjectConfig) -> IngestResul
             for relation in (s.staging, s.raw, s.rejects):
                 if relation:
                     drop_relation(con, relation)
+    con.execute(CHECK_PROBLEMS_SQL)
     thresholds = {s.name: (s.max_rejected_share if s.max_rejected_share is not None
                            else config.validation.max_rejected_share) for s in config.sources}
     return IngestResult(tuple(outcomes), tuple(errors), tuple(reports.values()), thresholds)
@@ -111,18 +115,19 @@ def _record_error(con: duckdb.DuckDBPyConnection, config: ProjectConfig, source:
                   error: SourceError) -> None:
     path = config.path_of(source)
     sha = file_sha256(path) if path.is_file() else None
-    con.execute("INSERT INTO run_sources VALUES (?, ?, ?, ?, 0, 0, 0, 0, 0, NULL, NULL, ?, ?)",
-                [source.name, display_path(path, config.root), sha, source.table, error.message,
-                 error.message_fr])
+    file = display_path(path, config.root)
+    con.execute("INSERT INTO run_sources VALUES (?, ?, ?, ?, 0, 0, 0, 0, 0, ?)",
+                [source.name, file, sha, source.table, error.message])
+    record_problems(con, [replace(error.problem, file=file)])
 
 
 def _record_outcome(con: duckdb.DuckDBPyConnection, config: ProjectConfig,
                     outcome: SourceOutcome, report: ReadReport) -> None:
     source = next(s for s in config.sources if s.name == outcome.source)
     con.execute(
-        "INSERT INTO run_sources VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, NULL)",
+        "INSERT INTO run_sources VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, NULL)",
         [outcome.source, outcome.file, file_sha256(config.path_of(source)), outcome.table,
          outcome.rows_read, outcome.rows_accepted, outcome.rows_quarantined,
-         outcome.rows_flagged, outcome.rows_waived, "; ".join(report.notes) or None,
-         "; ".join(report.notes_fr) or None],
+         outcome.rows_flagged, outcome.rows_waived],
     )
+    record_problems(con, report.problems)

@@ -2,7 +2,10 @@
 
 For people, an HTML page of great-tables tables (sources with their row accounting, then every
 check of every contract table); for machines, the same facts as JSON. Both are built from the
-warehouse tables ``run_sources``, ``validation_results`` and ``validation_failures``.
+warehouse tables ``run_sources``, ``validation_results``, ``validation_failures`` and
+``problems``: every message shown (a source not read, a reader's note, a failing check) is a
+row of ``problems``, with its code, where it is, the value as written and its English and French
+text; report.json lists them all, in both languages.
 """
 
 from __future__ import annotations
@@ -42,7 +45,13 @@ WORDS = {
     "examples": ("Failing values (examples)", "Valeurs en échec (exemples)"),
     "row": ("Row", "Ligne"), "column": ("Column", "Colonne"), "value": ("Value", "Valeur"),
     "waiver": ("Waiver", "Dérogation"),
+    "failing": ("Failing rows", "Lignes en échec"),
+    "no_failing": ("No row failed a check.", "Aucune ligne n'a échoué à un contrôle."),
+    "more": ("… and {n} more: every one is in report.json and quarantine.csv.",
+             "… et {n} de plus : toutes figurent dans report.json et quarantine.csv."),
+    "message": ("Message", "Message"), "code": ("Code", "Code"),
 }
+SHOWN_FAILURES = 200  # rows of the failing-rows table in the HTML page
 
 
 def _w(key: str, lang: Lang) -> str:
@@ -59,8 +68,8 @@ def validation_facts(con: duckdb.DuckDBPyConnection) -> dict:
 
     return {
         "sources": rows("SELECT source, file, contract_table, sha256, rows_read, rows_accepted, "
-                        "rows_quarantined, rows_flagged, rows_waived, read_notes, read_notes_fr, "
-                        "error, error_fr FROM run_sources ORDER BY source"),
+                        "rows_quarantined, rows_flagged, rows_waived FROM run_sources "
+                        "ORDER BY source"),
         "checks": rows("SELECT contract_table, check_id, \"column\", severity, rule_en, rule_fr, "
                        "rows_checked, rows_checked - rows_failed - rows_waived AS rows_passed, "
                        "rows_failed, rows_waived, examples FROM validation_results "
@@ -68,7 +77,22 @@ def validation_facts(con: duckdb.DuckDBPyConnection) -> dict:
         "waived": rows("SELECT source, file, row_number, file_column AS \"column\", check_id, "
                        "value, waiver FROM validation_failures WHERE outcome = 'waived' "
                        "ORDER BY source, row_number, check_id"),
+        "problems": rows(PROBLEMS_SQL),
     }
+
+
+# One problem as a dict: the shape of ``pipelines.problems.Problem.as_dict()``.
+PROBLEMS_SQL = """
+SELECT code, severity, source, file, "row", "column", field, value, message, hint
+FROM problems
+ORDER BY code NOT LIKE 'source.%', code NOT LIKE 'read.%',
+         CASE severity WHEN 'error' THEN 0 WHEN 'warning' THEN 1 ELSE 2 END, rowid
+"""
+
+
+def _message(problem: dict, lang: Lang) -> str:
+    text = problem["message"]
+    return text["fr"] if lang == "fr" else text["en"]
 
 
 def write_validation_report(con: duckdb.DuckDBPyConnection, out_dir: Path,
@@ -81,8 +105,10 @@ def write_validation_report(con: duckdb.DuckDBPyConnection, out_dir: Path,
     json_path.write_text(json.dumps(facts, indent=2, ensure_ascii=False, default=str) + "\n",
                          encoding="utf-8")
     body = [f"<h1>{_w('title', lang)}</h1>", f"<p>{_w('intro', lang)}</p>",
-            f"<h2>{_w('sources', lang)}</h2>", _sources_table(facts["sources"], lang),
+            f"<h2>{_w('sources', lang)}</h2>",
+            _sources_table(facts["sources"], facts["problems"], lang),
             f"<h2>{_w('checks', lang)}</h2>", _checks_table(facts["checks"], lang),
+            f"<h2>{_w('failing', lang)}</h2>", _failing_table(facts["problems"], lang),
             f"<h2>{_w('waived', lang)}</h2>", _waived_table(facts["waived"], lang)]
     page = (f'<!DOCTYPE html>\n<html lang="{lang}"><head><meta charset="utf-8">'
             f"<title>{_w('title', lang)}</title><style>{CSS}</style></head>"
@@ -97,11 +123,17 @@ def _gt(frame_rows: list[dict], columns: dict[str, str], table_id: str) -> GT:
     return GT(frame, id=table_id).cols_label(**columns).sub_missing(missing_text="")
 
 
-def _sources_table(rows: list[dict], lang: Lang) -> str:
-    error, notes = ("error_fr", "read_notes_fr") if lang == "fr" else ("error", "read_notes")
+def _sources_table(rows: list[dict], problems: list[dict], lang: Lang) -> str:
+    """Each source with its row accounting, and what stopped it or what its reader noted."""
     not_read = _w("error", lang) + (" : " if lang == "fr" else ": ")
-    data = [{**r, "read_notes": not_read + r[error] if r[error] else r[notes] or ""}
-            for r in rows]
+    errors = {p["source"]: not_read + _message(p, lang) for p in problems
+              if p["code"].startswith("source.")}
+    notes: dict[str, list[str]] = {}
+    for p in problems:
+        if p["code"].startswith("read."):
+            notes.setdefault(p["source"], []).append(_message(p, lang))
+    data = [{**r, "read_notes": errors.get(r["source"]) or "; ".join(notes.get(r["source"], [])),
+             "error": r["source"] in errors} for r in rows]
     columns = {"source": _w("source", lang), "file": _w("file", lang),
                "rows_read": _w("read", lang), "rows_accepted": _w("accepted", lang),
                "rows_quarantined": _w("quarantined", lang), "rows_flagged": _w("flagged", lang),
@@ -114,7 +146,7 @@ def _sources_table(rows: list[dict], lang: Lang) -> str:
                                rows=[i for i, r in enumerate(data) if r["rows_quarantined"]]))
     gt = gt.tab_style(style.text(color="#b00020", weight="bold"),
                       loc.body(columns="read_notes",
-                               rows=[i for i, r in enumerate(data) if r[error]]))
+                               rows=[i for i, r in enumerate(data) if r["error"]]))
     return gt.as_raw_html()
 
 
@@ -136,6 +168,20 @@ def _checks_table(rows: list[dict], lang: Lang) -> str:
     if failing:
         gt = gt.tab_style(style.fill(color="#fdecea"), loc.body(rows=failing))
     return gt.as_raw_html()
+
+
+def _failing_table(problems: list[dict], lang: Lang) -> str:
+    """Rows failing a check, each with where it is, the value as written and the message."""
+    failing = [p for p in problems if p["code"].startswith("check.")]
+    if not failing:
+        return f"<p>{_w('no_failing', lang)}</p>"
+    columns = {"file": _w("file", lang), "row": _w("row", lang), "column": _w("column", lang),
+               "value": _w("value", lang), "message": _w("message", lang),
+               "code": _w("code", lang)}
+    data = [{**p, "message": _message(p, lang)} for p in failing[:SHOWN_FAILURES]]
+    html = _gt(data, columns, "lci-validation-failing").as_raw_html()
+    more = len(failing) - SHOWN_FAILURES
+    return html + (f"<p>{escape(_w('more', lang).format(n=more))}</p>" if more > 0 else "")
 
 
 def _waived_table(rows: list[dict], lang: Lang) -> str:

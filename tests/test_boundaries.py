@@ -3,8 +3,8 @@
 ``indicators`` imports nothing of ours; ``reports`` imports ``indicators`` only; ``pipelines``
 may import both. Inside ``indicators`` the two engines (``survey``, ``composite``) and the
 catalogue and territories import nothing else of ``indicators``. Inside ``pipelines`` each
-layer imports only the layers below it: the project file, then validating, reading, ingest,
-publishing, the run, and the command line on top.
+layer imports only the layers below it: problems (what users are told, as data), the project
+file, then validating, reading, ingest, publishing, the run, and the command line on top.
 """
 
 from __future__ import annotations
@@ -26,15 +26,20 @@ ALLOWED: dict[str, tuple[str, ...]] = {
     "indicators": ("indicators",),
     "reports": ("reports", "indicators"),
     "pipelines": (),  # a new module of pipelines must be given its layer here
-    "pipelines.config": (),
+    "pipelines.problems": (),
+    "pipelines.config": ("pipelines.problems",),
     "pipelines.sample_data": ("pipelines.sample_data",),
-    "pipelines.validating": ("pipelines.validating", "pipelines.config"),
-    "pipelines.reading": ("pipelines.reading", "pipelines.validating", "pipelines.config"),
-    "pipelines.ingest": ("pipelines.reading", "pipelines.validating", "pipelines.config"),
+    "pipelines.validating": ("pipelines.validating", "pipelines.config", "pipelines.problems"),
+    "pipelines.reading": ("pipelines.reading", "pipelines.validating", "pipelines.config",
+                          "pipelines.problems"),
+    "pipelines.ingest": ("pipelines.reading", "pipelines.validating", "pipelines.config",
+                         "pipelines.problems"),
     "pipelines.publishing": ("pipelines.publishing", "pipelines.ingest", "pipelines.reading",
-                             "pipelines.validating", "pipelines.config", "indicators"),
+                             "pipelines.validating", "pipelines.config", "pipelines.problems",
+                             "indicators"),
     "pipelines.run": ("pipelines.publishing", "pipelines.ingest", "pipelines.reading",
-                      "pipelines.validating", "pipelines.config", "indicators", "reports"),
+                      "pipelines.validating", "pipelines.config", "pipelines.problems",
+                      "indicators", "reports"),
     "pipelines.cli": ("pipelines", "indicators", "reports"),
 }
 

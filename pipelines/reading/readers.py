@@ -26,6 +26,7 @@ import pyarrow as pa
 from python_calamine import CalamineWorkbook
 
 from pipelines.config import ProjectConfig, Source
+from pipelines.problems import Problem, Text
 from pipelines.reading.encodings import (
     EncodingError,
     detect_delimiter,
@@ -34,27 +35,35 @@ from pipelines.reading.encodings import (
 )
 from pipelines.validating.checks import ORIGINAL_PREFIX
 from pipelines.validating.contracts import COMMUNE_CODE, SCHEMAS
-from pipelines.validating.messages import Text
 
 NUMERIC_TYPES = {"Float64", "Int64"}
 ROW_IN_FILE = "_row (in file)"  # a file column named like the internal row number
 COMMA_DECIMAL = r"^\s*-?[0-9][0-9 \x{00A0}\x{202F}]*,[0-9]+\s*$"
+NOT_FOUND_HINT = ("check the source's path in the project file (relative to the file's folder)",
+                  "vérifiez le chemin de la source dans le fichier de projet (relatif à son "
+                  "dossier)")
 
 
 class SourceError(Exception):
     """A whole-file problem (missing file or column, unreadable content): the source stops.
 
-    The message comes in English (``message``, also the exception's text) and French
-    (``message_fr``), for the report in either language.
+    ``problem`` says it as data (code, file, row or column when they apply, the message in
+    English and French); the exception's text is the English message.
     """
 
-    def __init__(self, source: str, path: Path, message: Text) -> None:
-        english, french = message
-        super().__init__(f"{path.name} (source '{source}'): {english}")
+    def __init__(self, source: str, path: Path, message: tuple[str, str], code: str, *,
+                 row: int | None = None, column: str | None = None,
+                 hint: tuple[str, str] | None = None) -> None:
+        text = Text(*message)
+        super().__init__(f"{path.name} (source '{source}'): {text.en}")
         self.source = source
         self.path = path
-        self.message = english
-        self.message_fr = french
+        self.problem = Problem(f"source.{code}", "error", text, source=source, file=str(path),
+                               row=row, column=column, hint=hint)
+
+    @property
+    def message(self) -> str:
+        return self.problem.message.en
 
 
 @dataclass
@@ -71,14 +80,19 @@ class ReadReport:
     header_row: int = 1
     rows: int = 0
     parse_rejects: int = 0
-    notes: list[str] = field(default_factory=list)
-    notes_fr: list[str] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
     leading_rows: list[list[str | None]] = field(default_factory=list, repr=False)
 
-    def note(self, english: str, french: str) -> None:
-        """Record what was detected or fixed, in English (``notes``) and French."""
-        self.notes.append(english)
-        self.notes_fr.append(french)
+    def note(self, code: str, message: tuple[str, str], *, row: int | None = None,
+             column: str | None = None, value: str | None = None) -> None:
+        """Record what was detected or fixed, as a problem of severity 'note'."""
+        self.problems.append(Problem(f"read.{code}", "note", Text(*message), source=self.source,
+                                     file=self.file, row=row, column=column, value=value))
+
+    @property
+    def notes(self) -> list[str]:
+        """The notes in English, one line each."""
+        return [p.message.en for p in self.problems]
 
 
 @dataclass(frozen=True)
@@ -99,9 +113,11 @@ def stage_source(con: duckdb.DuckDBPyConnection, config: ProjectConfig, source: 
     """Create ``stg_<source>`` holding the source's rows as text."""
     path = config.path_of(source)
     if not path.is_file():
-        raise SourceError(source.name, path, ("file not found", "fichier introuvable"))
+        raise SourceError(source.name, path, ("file not found", "fichier introuvable"),
+                          "not_found", hint=NOT_FOUND_HINT)
     if path.stat().st_size == 0:
-        raise SourceError(source.name, path, ("the file is empty", "le fichier est vide"))
+        raise SourceError(source.name, path, ("the file is empty", "le fichier est vide"),
+                          "empty")
     report = ReadReport(source.name, display_name, source.format,
                         header_row=source.options.header_row)
     raw, rejects = READERS[source.format](con, path, source, report)
@@ -110,7 +126,7 @@ def stage_source(con: duckdb.DuckDBPyConnection, config: ProjectConfig, source: 
         drop_relation(con, raw)
         raise SourceError(source.name, path, ("the file has a header but no data rows",
                                               "le fichier a un en-tête mais aucune ligne de "
-                                              "données"))
+                                              "données"), "no_data_rows")
     try:
         return Staged(_stage(con, raw, path, source, report), rejects, report, raw)
     except SourceError:
@@ -125,10 +141,11 @@ def _read_csv(con: duckdb.DuckDBPyConnection, path: Path, source: Source,
         encoding, note = detect_encoding(path, options.encoding)
         readable = transcode_to_utf8(path, encoding)
     except EncodingError as error:
-        raise SourceError(source.name, path, (str(error), error.french)) from None
+        raise SourceError(source.name, path, (str(error), error.french),
+                          "encoding") from None
     report.encoding = encoding
     if note:
-        report.note(*note)
+        report.note("encoding_detected", note)
     try:
         delimiter = options.delimiter or detect_delimiter(readable, options.header_row)
         report.delimiter = delimiter
@@ -147,15 +164,17 @@ def _read_csv(con: duckdb.DuckDBPyConnection, path: Path, source: Source,
     except duckdb.Error as error:
         reason = _first_line(error)
         raise SourceError(source.name, path, (f"cannot be read as CSV: {reason}",
-                                              f"illisible en CSV : {reason}")) from None
+                                              f"illisible en CSV : {reason}"),
+                          "unreadable_csv") from None
     finally:
         if readable != path:
             readable.unlink()
     _number_csv_rows(con, name, rejects, options.header_row, blanks)
     report.parse_rejects = con.execute(f"SELECT count(*) FROM {rejects}").fetchall()[0][0]
     if blanks:
-        report.note(f"{len(blanks):,} empty line(s) skipped",
-                    f"{len(blanks):,} ligne(s) vide(s) ignorée(s)")
+        report.note("empty_lines", (f"{len(blanks):,} empty line(s) skipped",
+                                    f"{len(blanks):,} ligne(s) vide(s) ignorée(s)"),
+                    row=blanks[0])
     return name, rejects
 
 
@@ -172,11 +191,12 @@ def _csv_header(path: Path, delimiter: str, header_row: int, source: str,
             f"line {header_row}, where the header should be, is empty (set header_row to the "
             f"header's line)",
             f"la ligne {header_row}, où devrait être l'en-tête, est vide (indiquez dans "
-            f"header_row la ligne de l'en-tête)"))
+            f"header_row la ligne de l'en-tête)"), "header_empty", row=header_row)
     if line.count('"') % 2:
         raise SourceError(source, original, (
             f"the header (line {header_row}) has an unclosed quote",
-            f"l'en-tête (ligne {header_row}) a un guillemet non fermé"))
+            f"l'en-tête (ligne {header_row}) a un guillemet non fermé"), "header_quote",
+            row=header_row)
     names = [h.strip() or f"column_{n + 1}" for n, h in
              enumerate(next(csv.reader([line], delimiter=delimiter)))]
     repeated = sorted({n for n in names if names.count(n) > 1})
@@ -185,7 +205,8 @@ def _csv_header(path: Path, delimiter: str, header_row: int, source: str,
             f"the header (line {header_row}) repeats column(s) {repeated}: is it really the "
             f"header, and is the delimiter right?",
             f"l'en-tête (ligne {header_row}) répète la ou les colonnes {repeated} : est-ce bien "
-            f"l'en-tête, et le séparateur est-il le bon ?"))
+            f"l'en-tête, et le séparateur est-il le bon ?"), "header_repeated", row=header_row,
+            column=", ".join(repeated))
     return [ROW_IN_FILE if n == "_row" else n for n in names]
 
 
@@ -235,25 +256,29 @@ def _read_xlsx(con: duckdb.DuckDBPyConnection, path: Path, source: Source,
         if sheet_name not in workbook.sheet_names:
             raise SourceError(source.name, path, (
                 f"no sheet named '{sheet_name}'; the workbook has {workbook.sheet_names}",
-                f"aucune feuille nommée '{sheet_name}' ; le classeur a {workbook.sheet_names}"))
+                f"aucune feuille nommée '{sheet_name}' ; le classeur a {workbook.sheet_names}"),
+                "sheet_not_found")
         rows = workbook.get_sheet_by_name(sheet_name).to_python(skip_empty_area=False)
     except SourceError:
         raise
     except Exception as error:  # calamine raises several kinds for unreadable workbooks
         raise SourceError(source.name, path, (f"cannot be read as Excel: {error}",
-                                              f"illisible en Excel : {error}")) from None
+                                              f"illisible en Excel : {error}"),
+                          "unreadable_xlsx") from None
     report.sheet = sheet_name
     header_index = options.header_row - 1
     if len(rows) <= header_index:
         raise SourceError(source.name, path, (
             f"sheet '{sheet_name}' has no row {options.header_row}",
-            f"la feuille '{sheet_name}' n'a pas de ligne {options.header_row}"))
+            f"la feuille '{sheet_name}' n'a pas de ligne {options.header_row}"),
+            "header_missing", row=options.header_row)
     header = [_cell_text(cell) or f"column_{n + 1}" for n, cell in enumerate(rows[header_index])]
     repeated = sorted({h for h in header if header.count(h) > 1})
     if repeated:
         raise SourceError(source.name, path, (
             f"the header (row {options.header_row}) repeats column(s) {repeated}",
-            f"l'en-tête (ligne {options.header_row}) répète la ou les colonnes {repeated}"))
+            f"l'en-tête (ligne {options.header_row}) répète la ou les colonnes {repeated}"),
+            "header_repeated", row=options.header_row, column=", ".join(repeated))
     header = [ROW_IN_FILE if h == "_row" else h for h in header]
     body = rows[header_index + 1:]
     while body and all(_cell_text(cell) is None for cell in body[-1]):
@@ -297,7 +322,8 @@ def _read_parquet(con: duckdb.DuckDBPyConnection, path: Path, source: Source,
     except duckdb.Error as error:
         reason = _first_line(error)
         raise SourceError(source.name, path, (f"cannot be read as Parquet: {reason}",
-                                              f"illisible en Parquet : {reason}")) from None
+                                              f"illisible en Parquet : {reason}"),
+                          "unreadable_parquet") from None
     return name, None
 
 
@@ -315,15 +341,17 @@ def _stage(con: duckdb.DuckDBPyConnection, raw: str, path: Path, source: Source,
         raise SourceError(source.name, path, (
             f"no mapping for contract column(s) {missing_contract} of table '{source.table}'",
             f"aucune correspondance pour la ou les colonnes {missing_contract} de la table "
-            f"'{source.table}'"))
+            f"'{source.table}'"), "mapping_incomplete")
     missing = [mapping[c] for c in schema.columns if mapping[c] not in available]
     if missing:
-        raise SourceError(source.name, path, _missing_columns_message(missing, available, report))
+        raise SourceError(source.name, path, _missing_columns_message(missing, available, report),
+                          "missing_column", row=report.header_row, column=", ".join(missing))
     ignored = ["_row" if c == ROW_IN_FILE else c for c in available
                if c != "_row" and c not in mapping.values()]
     if ignored:
-        report.note(f"ignored column(s) not in the mapping: {ignored}",
-                    f"colonne(s) hors correspondance ignorée(s) : {ignored}")
+        report.note("ignored_columns", (f"ignored column(s) not in the mapping: {ignored}",
+                                        f"colonne(s) hors correspondance ignorée(s) : {ignored}"),
+                    column=", ".join(ignored))
     decimal = source.options.decimal or _detect_decimal(con, raw, schema, mapping, report)
     report.decimal = decimal
     selects = ["_row"]
@@ -384,8 +412,17 @@ def _detect_decimal(con: duckdb.DuckDBPyConnection, raw: str, schema, mapping: d
         f"SELECT count(*) FILTER (WHERE {commas}), count(*) FILTER (WHERE {points}) FROM {raw}"
     ).fetchall()[0]
     if with_comma and not with_point:
-        report.note(f"decimal comma detected ({with_comma:,} values)",
-                    f"virgule décimale détectée ({with_comma:,} valeurs)")
+        matching = [f"regexp_full_match(\"{c}\", '{COMMA_DECIMAL[1:-1]}')" for c in numeric]
+        names = ", ".join(f"CASE WHEN {m} THEN {_quote(c)} END" for m, c in zip(
+            matching, numeric, strict=True))
+        values = ", ".join(f'CASE WHEN {m} THEN "{c}" END' for m, c in zip(
+            matching, numeric, strict=True))
+        row, column, value = con.execute(
+            f"SELECT _row, coalesce({names}), coalesce({values}) FROM {raw} WHERE {commas} "
+            f"ORDER BY _row LIMIT 1").fetchall()[0]
+        report.note("decimal_comma", (f"decimal comma detected ({with_comma:,} values)",
+                                      f"virgule décimale détectée ({with_comma:,} valeurs)"),
+                    row=row, column=column, value=value)
         return ","
     return "."
 
@@ -396,26 +433,32 @@ def _note_fixes(con: duckdb.DuckDBPyConnection, raw: str, schema, mapping: dict[
     for column, spec in schema.columns.items():
         original = f'NULLIF(TRIM("{mapping[column]}"), \'\')'
         if _is_commune_code(spec):
-            restored = con.execute(f"SELECT count(*) FROM {raw} WHERE regexp_full_match("
-                                   f"{original}, '[0-9]{{4}}')").fetchall()[0][0]
+            restored, row, value = con.execute(
+                f"SELECT count(*), min(_row), arg_min({original}, _row) FROM {raw} "
+                f"WHERE regexp_full_match({original}, '[0-9]{{4}}')").fetchall()[0]
             if restored:
-                report.note(f"restored the leading zero of {restored:,} code(s) in "
-                            f"'{mapping[column]}' (e.g. 1053 → 01053)",
-                            f"zéro initial rétabli dans {restored:,} code(s) de "
-                            f"'{mapping[column]}' (p. ex. 1053 → 01053)")
+                report.note("leading_zero", (
+                    f"restored the leading zero of {restored:,} code(s) in "
+                    f"'{mapping[column]}' (e.g. 1053 → 01053)",
+                    f"zéro initial rétabli dans {restored:,} code(s) de "
+                    f"'{mapping[column]}' (p. ex. 1053 → 01053)"), row=row,
+                    column=mapping[column], value=value)
         codes = source.missing_codes.get(column, source.missing_codes.get("*", []))
         if codes and column not in _keys(schema):
-            found = con.execute(f"SELECT count(*) FROM {raw} WHERE {original} IN "
-                                f"({', '.join(_quote(c) for c in codes)})").fetchall()[0][0]
+            found, row, value = con.execute(
+                f"SELECT count(*), min(_row), arg_min({original}, _row) FROM {raw} WHERE "
+                f"{original} IN ({', '.join(_quote(c) for c in codes)})").fetchall()[0]
             if found:
-                report.note(f"{found:,} declared missing-value code(s) in "
-                            f"'{mapping[column]}' read as no answer",
-                            f"{found:,} code(s) de valeur manquante déclarés dans "
-                            f"'{mapping[column]}' lus comme sans réponse")
+                report.note("missing_codes", (
+                    f"{found:,} declared missing-value code(s) in "
+                    f"'{mapping[column]}' read as no answer",
+                    f"{found:,} code(s) de valeur manquante déclarés dans "
+                    f"'{mapping[column]}' lus comme sans réponse"), row=row,
+                    column=mapping[column], value=value)
 
 
 def _missing_columns_message(missing: list[str], available: list[str],
-                             report: ReadReport) -> Text:
+                             report: ReadReport) -> tuple[str, str]:
     shown = [c for c in available if c != "_row"]
     names = ", ".join(repr(m) for m in missing)
     english = f"missing column(s) {names}; the file has {shown}"

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import pandera.polars as pa
 
+from pipelines.problems import Text
 from pipelines.validating.contracts import PATTERN_NAMES
 
-Text = tuple[str, str]  # (English, French)
+__all__ = ["Text"]
 
 TYPE_RULES: dict[str, Text] = {
     "String": ("must be text", "doit être du texte"),

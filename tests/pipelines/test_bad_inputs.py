@@ -57,14 +57,20 @@ def source_stops_with_one_message(run: Run, fragment: str) -> None:
     assert file in str(error)
     assert "\n" not in error.message and "Traceback" not in error.message
     # The French report gets the same message in French.
-    assert error.message_fr and error.message_fr != error.message
-    assert "\n" not in error.message_fr
+    problem = error.problem
+    assert problem.code.startswith("source.") and problem.severity == "error"
+    assert problem.message.en == error.message
+    assert problem.message.fr and problem.message.fr != error.message
+    assert "\n" not in problem.message.fr
     assert name not in {o.source for o in run.result.outcomes}
     assert count(run, f"SELECT count(*) FROM {table}") == 0
     assert count(run, "SELECT count(*) FROM quarantine WHERE source = ?", name) == 0
-    recorded = run.con.execute("SELECT file, rows_read, error, error_fr FROM run_sources "
+    recorded = run.con.execute("SELECT file, rows_read, error FROM run_sources "
                                "WHERE source = ?", [name]).fetchall()
-    assert recorded == [(file, 0, error.message, error.message_fr)]
+    assert recorded == [(file, 0, error.message)]
+    problems = run.con.execute("SELECT code, file, message.en, message.fr FROM problems "
+                               "WHERE source = ?", [name]).fetchall()
+    assert problems == [(problem.code, file, problem.message.en, problem.message.fr)]
 
 
 def rows_are_accounted_for(run: Run, expect: dict) -> None:
@@ -78,9 +84,11 @@ def rows_are_accounted_for(run: Run, expect: dict) -> None:
     assert count(run, "SELECT count(DISTINCT row_number) FROM quarantine WHERE source = ?",
                  name) == outcome.rows_quarantined
     recorded = run.con.execute(
-        "SELECT rows_read, rows_accepted, rows_quarantined, error, error_fr FROM run_sources "
+        "SELECT rows_read, rows_accepted, rows_quarantined, error FROM run_sources "
         "WHERE source = ?", [name]).fetchall()
-    assert recorded == [(*counts, None, None)]
+    assert recorded == [(*counts, None)]
+    assert count(run, "SELECT count(*) FROM problems WHERE source = ? AND code LIKE 'source.%'",
+                 name) == 0
 
 
 def quarantine_names_file_row_column_rule_and_value(run: Run, expected: list[dict]) -> None:
@@ -118,11 +126,13 @@ def read_report_says_what_was_fixed(run: Run, fragments: list[str]) -> None:
     for fragment in fragments:
         assert any(fragment in note for note in report.notes), (fragment, report.notes)
     # Each note also exists in French, for the French validation report.
-    assert len(report.notes_fr) == len(report.notes)
-    assert all(fr and fr != en for en, fr in zip(report.notes, report.notes_fr, strict=True))
-    recorded = run.con.execute("SELECT read_notes, read_notes_fr FROM run_sources "
-                               "WHERE source = ?", [run.source["name"]]).fetchall()[0]
-    assert recorded == ("; ".join(report.notes) or None, "; ".join(report.notes_fr) or None)
+    assert [p.message.en for p in report.problems] == report.notes
+    assert all(p.message.fr and p.message.fr != p.message.en for p in report.problems)
+    assert all(p.code.startswith("read.") and p.severity == "note" for p in report.problems)
+    recorded = run.con.execute("SELECT code, message.en, message.fr FROM problems WHERE "
+                               "source = ? AND code LIKE 'read.%'",
+                               [run.source["name"]]).fetchall()
+    assert recorded == [(p.code, p.message.en, p.message.fr) for p in report.problems]
 
 
 def accepted_rows_load_as_expected(run: Run, rows: list[dict]) -> None:
