@@ -78,7 +78,7 @@ CREATE OR REPLACE TABLE problems (
 CHECK_PROBLEMS_SQL = """
 INSERT INTO problems
 SELECT 'check.' || check_id, severity, source, file, row_number, file_column, NULL, value,
-       {'en': rule_en, 'fr': rule_fr}, NULL
+       rule, NULL
 FROM validation_failures ORDER BY source, row_number, file_column, check_id
 """
 

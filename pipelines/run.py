@@ -71,12 +71,13 @@ def stage_validate(ctx: RunContext) -> None:
     """Ingest and validate every source; write the quarantine and the validation report."""
     ctx.ingest = ingest(ctx.con, ctx.config)
     quarantine = ctx.out_dir / "quarantine.csv"
-    rule = "rule_fr" if ctx.lang == "fr" else "rule_en"
-    ctx.con.execute(
-        f"COPY (SELECT file, row_number AS row, file_column AS \"column\", value, {rule} AS rule, "
+    rule = "rule.fr" if ctx.lang == "fr" else "rule.en"
+    # Written through the relation API: the output path is never part of the SQL.
+    ctx.con.sql(
+        f"SELECT file, row_number AS row, file_column AS \"column\", value, {rule} AS rule, "
         f"check_id, source, contract_table, record FROM quarantine "
-        f"ORDER BY source, row_number, file_column, check_id) TO '{quarantine}' (HEADER)"
-    )
+        f"ORDER BY source, row_number, file_column, check_id").write_csv(str(quarantine),
+                                                                          header=True)
     ctx.written.append(quarantine)
     ctx.written.extend(write_validation_report(ctx.con, ctx.out_dir / "validation", ctx.lang))
 

@@ -70,7 +70,7 @@ def validation_facts(con: duckdb.DuckDBPyConnection) -> dict:
         "sources": rows("SELECT source, file, contract_table, sha256, rows_read, rows_accepted, "
                         "rows_quarantined, rows_flagged, rows_waived FROM run_sources "
                         "ORDER BY source"),
-        "checks": rows("SELECT contract_table, check_id, \"column\", severity, rule_en, rule_fr, "
+        "checks": rows("SELECT contract_table, check_id, \"column\", severity, rule, "
                        "rows_checked, rows_checked - rows_failed - rows_waived AS rows_passed, "
                        "rows_failed, rows_waived, examples FROM validation_results "
                        "ORDER BY rows_failed + rows_waived = 0, contract_table, check_id"),
@@ -152,7 +152,7 @@ def _sources_table(rows: list[dict], problems: list[dict], lang: Lang) -> str:
 
 def _checks_table(rows: list[dict], lang: Lang) -> str:
     data = [{"contract_table": r["contract_table"], "check_id": r["check_id"],
-             "rule": r["rule_fr"] if lang == "fr" else r["rule_en"], "severity": r["severity"],
+             "rule": r["rule"][lang], "severity": r["severity"],
              "rows_checked": r["rows_checked"], "rows_passed": r["rows_passed"],
              "rows_failed": r["rows_failed"], "rows_waived": r["rows_waived"],
              "examples": r["examples"] or ""} for r in rows]

@@ -67,8 +67,9 @@ def write_tables(con: duckdb.DuckDBPyConnection, out_dir: Path) -> list[Path]:
             if table not in existing:  # e.g. no learning-city index for a tiny project
                 continue
             path = out_dir / folder / f"{table}.parquet"
-            con.execute(f"COPY (SELECT * FROM {table} ORDER BY {order}) TO '{path}' "
-                        f"(FORMAT parquet, COMPRESSION zstd)")
+            # The relation API takes the path as a value: it is never part of the SQL.
+            con.sql(f"SELECT * FROM {table} ORDER BY {order}").write_parquet(
+                str(path), compression="zstd")
             written.append(path)
     return written
 

@@ -36,19 +36,19 @@ TERRITORY_COLUMNS = ("territory_code", "residence_code", "member_code")
 FAILURES_DDL = """
 CREATE TABLE IF NOT EXISTS validation_failures (
     contract_table VARCHAR, source VARCHAR, file VARCHAR, row_number BIGINT, "column" VARCHAR,
-    file_column VARCHAR, check_id VARCHAR, severity VARCHAR, value VARCHAR, rule_en VARCHAR,
-    rule_fr VARCHAR, territory_code VARCHAR, outcome VARCHAR, waiver VARCHAR)
+    file_column VARCHAR, check_id VARCHAR, severity VARCHAR, value VARCHAR,
+    rule STRUCT(en VARCHAR, fr VARCHAR), territory_code VARCHAR, outcome VARCHAR, waiver VARCHAR)
 """
 QUARANTINE_DDL = """
 CREATE TABLE IF NOT EXISTS quarantine (
     contract_table VARCHAR, source VARCHAR, file VARCHAR, row_number BIGINT, "column" VARCHAR,
-    file_column VARCHAR, check_id VARCHAR, value VARCHAR, rule_en VARCHAR, rule_fr VARCHAR,
+    file_column VARCHAR, check_id VARCHAR, value VARCHAR, rule STRUCT(en VARCHAR, fr VARCHAR),
     record VARCHAR)
 """
 RESULTS_DDL = """
 CREATE TABLE IF NOT EXISTS validation_results (
     contract_table VARCHAR, check_id VARCHAR, "column" VARCHAR, severity VARCHAR,
-    rule_en VARCHAR, rule_fr VARCHAR, rows_checked BIGINT, rows_failed BIGINT,
+    rule STRUCT(en VARCHAR, fr VARCHAR), rows_checked BIGINT, rows_failed BIGINT,
     rows_waived BIGINT, examples VARCHAR)
 """
 
@@ -327,7 +327,8 @@ def _flagged_rows(table: str) -> str:
     """The rows whose typing pass noted failing single-row rules, one row per rule (the value
     as written in the file is filled in later)."""
     return (f"SELECT {_literal(table)}, _source, _file, _row, r.column, NULL, r.check_id, "
-            f"r.severity, NULL, r.rule_en, r.rule_fr, _territory FROM (SELECT _source, _file, "
+            f"r.severity, NULL, {{'en': r.rule_en, 'fr': r.rule_fr}}, _territory "
+            f"FROM (SELECT _source, _file, "
             f"_row, _territory, unnest(_fails) AS rule_index FROM _typed "
             f"WHERE _fails IS NOT NULL) JOIN _rule_index r USING (rule_index)")
 
@@ -337,7 +338,7 @@ def _failing_rows(table: str, rule: Rule, relation: str, condition: str) -> str:
     value = "NULL" if "_shown_" in rule.value else f"CAST({rule.value} AS VARCHAR)"
     return (f"SELECT {_literal(table)}, _source, _file, _row, {_literal(rule.column)}, NULL, "
             f"{_literal(rule.check_id)}, {_literal(rule.severity)}, {value}, "
-            f"{_literal(rule.en)}, {_literal(rule.fr)}, _territory "
+            f"{{'en': {_literal(rule.en)}, 'fr': {_literal(rule.fr)}}}, _territory "
             f"FROM {relation} t WHERE {condition}")
 
 
@@ -350,8 +351,8 @@ def _parse_failures(table: str, source: StagedSource) -> str:
     return (f"SELECT {_literal(table)}, {_literal(source.name)}, {_literal(source.file)}, _row, "
             f"'(whole line)', coalesce(\"column\", '(whole line)'), "
             f"{_literal(table + '.parse')}, 'error', value, "
-            f"CASE error_type {cases_en} ELSE {_literal(PARSE_OTHER[0])} END, "
-            f"CASE error_type {cases_fr} ELSE {_literal(PARSE_OTHER[1])} END, NULL "
+            f"{{'en': CASE error_type {cases_en} ELSE {_literal(PARSE_OTHER[0])} END, "
+            f"'fr': CASE error_type {cases_fr} ELSE {_literal(PARSE_OTHER[1])} END}}, NULL "
             f"FROM {source.rejects}")
 
 
@@ -359,11 +360,11 @@ def _judged(parts: list[str]) -> str:
     """Failures with the file's column name and their outcome by severity."""
     return f"""
         WITH found (contract_table, source, file, row_number, "column", file_column, check_id,
-                    severity, value, rule_en, rule_fr, territory_code) AS (
+                    severity, value, rule, territory_code) AS (
             {' UNION ALL '.join(parts)})
         SELECT f.contract_table, f.source, f.file, f.row_number, f."column",
                coalesce(f.file_column, m.file_column, f."column") AS file_column, f.check_id,
-               f.severity, f.value, f.rule_en, f.rule_fr, f.territory_code,
+               f.severity, f.value, f.rule, f.territory_code,
                CASE f.severity WHEN 'error' THEN 'quarantined' ELSE 'flagged' END AS outcome,
                CAST(NULL AS VARCHAR) AS waiver
         FROM found f LEFT JOIN _file_columns_frame m
@@ -406,7 +407,7 @@ def _quarantine(con: duckdb.DuckDBPyConnection, schema: pa.DataFrameSchema) -> N
     con.execute(f"""
         INSERT INTO quarantine
         SELECT f.contract_table, f.source, f.file, f.row_number, f."column", f.file_column,
-               f.check_id, f.value, f.rule_en, f.rule_fr,
+               f.check_id, f.value, f.rule,
                coalesce(CAST({record} AS VARCHAR), f.value)
         FROM _failures f LEFT JOIN _shown s ON s._source = f.source AND s._row = f.row_number
         WHERE f.outcome = 'quarantined'
@@ -429,7 +430,8 @@ def _record_results(con: duckdb.DuckDBPyConnection, table: str, rules: list[Rule
         failed, waived, examples = stats.get(rule.check_id, (0, 0, None))
         if examples and len(examples) > 120:
             examples = examples[:117] + "…"
-        con.execute("INSERT INTO validation_results VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        con.execute("INSERT INTO validation_results "
+                    "VALUES (?, ?, ?, ?, {'en': ?, 'fr': ?}, ?, ?, ?, ?)",
                     [table, rule.check_id, rule.column, rule.severity, rule.en, rule.fr,
                      checked, failed, waived, examples])
 

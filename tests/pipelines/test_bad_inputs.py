@@ -97,7 +97,7 @@ def quarantine_names_file_row_column_rule_and_value(run: Run, expected: list[dic
     found = [dict(zip(("file", "row", "column", "check", "value", "rule_en", "rule_fr"), r,
                       strict=True))
              for r in run.con.execute(
-                 "SELECT file, row_number, file_column, check_id, value, rule_en, rule_fr "
+                 "SELECT file, row_number, file_column, check_id, value, rule.en, rule.fr "
                  "FROM quarantine WHERE source = ? ORDER BY row_number, check_id",
                  [run.source["name"]]).fetchall()]
     for failure in found:

@@ -21,7 +21,7 @@ def ingested(tmp_path: Path):
 
 def quarantined(con, source: str) -> list[tuple]:
     return con.execute(
-        "SELECT file, row_number, file_column, rule_en, value FROM quarantine WHERE source = ? "
+        "SELECT file, row_number, file_column, rule.en, value FROM quarantine WHERE source = ? "
         "ORDER BY row_number, file_column", [source]).fetchall()
 
 

@@ -188,7 +188,7 @@ def answered_without_loss(run: Run) -> bool:
     assert outcome.rows_read == outcome.rows_accepted + outcome.rows_quarantined
     assert con.execute(f"SELECT count(*) FROM {table}").fetchall() == [(outcome.rows_accepted,)]
     quarantined = con.execute(
-        "SELECT file, row_number, check_id, rule_en, rule_fr FROM quarantine WHERE source = ?",
+        "SELECT file, row_number, check_id, rule.en, rule.fr FROM quarantine WHERE source = ?",
         [name]).fetchall()
     for q_file, row, check, rule_en, rule_fr in quarantined:
         assert q_file == file and row is not None and check.startswith(f"{table}.")
