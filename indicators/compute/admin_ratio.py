@@ -15,13 +15,12 @@ from indicators.compute.plan import IndicatorPlan, Statement
 from indicators.territories import member_in_year
 
 
-def _quantity_sql(quantity: MeasureQuantity | PopulationQuantity, side: str,
-                  parameters: dict[str, object]) -> str:
-    """Per commune and year, the amount one side of a ratio contributes (values bound)."""
+def _quantity_filter(quantity: MeasureQuantity | PopulationQuantity, side: str,
+                     parameters: dict[str, object]) -> tuple[str, str]:
+    """(table, condition) selecting one side's records; the values go to ``parameters``."""
     if isinstance(quantity, MeasureQuantity):
         parameters[f"{side}_measure"] = quantity.measure
-        return (f"SELECT territory_code AS commune_code, year, sum(value) AS amount "
-                f"FROM admin_measures WHERE measure_id = ${side}_measure GROUP BY ALL")
+        return "admin_measures", f"measure_id = ${side}_measure"
     filters = ["TRUE"]
     if quantity.age_groups:
         parameters[f"{side}_age_groups"] = list(quantity.age_groups)
@@ -29,8 +28,16 @@ def _quantity_sql(quantity: MeasureQuantity | PopulationQuantity, side: str,
     if quantity.sex:
         parameters[f"{side}_sex"] = quantity.sex
         filters.append(f"sex = ${side}_sex")
-    return (f"SELECT territory_code AS commune_code, year, sum(population) AS amount "
-            f"FROM population WHERE {' AND '.join(filters)} GROUP BY ALL")
+    return "population", " AND ".join(filters)
+
+
+def _quantity_sql(quantity: MeasureQuantity | PopulationQuantity, side: str,
+                  parameters: dict[str, object]) -> str:
+    """Per commune and year, the amount one side of a ratio contributes (values bound)."""
+    table, condition = _quantity_filter(quantity, side, parameters)
+    amount = "value" if table == "admin_measures" else "population"
+    return (f"SELECT territory_code AS commune_code, year, sum({amount}) AS amount "
+            f"FROM {table} WHERE {condition} GROUP BY ALL")
 
 
 def plan(con: duckdb.DuckDBPyConnection, indicator: Indicator,
@@ -77,21 +84,12 @@ def run(con: duckdb.DuckDBPyConnection, planned: IndicatorPlan, options: Compute
 def _quantity_rows(quantity: MeasureQuantity | PopulationQuantity, side: str,
                    parameters: dict[str, object]) -> str:
     """The source records of one side in the traced year, one row each, lineage kept."""
-    if isinstance(quantity, MeasureQuantity):
-        parameters[f"{side}_measure"] = quantity.measure
-        return (f"SELECT source_file, source_row, territory_code AS commune_code, "
-                f"'{side}' AS side, measure_id AS what, value AS amount FROM admin_measures "
-                f"WHERE measure_id = ${side}_measure AND year = $year")
-    filters = ["year = $year"]
-    if quantity.age_groups:
-        parameters[f"{side}_age_groups"] = list(quantity.age_groups)
-        filters.append(f"list_contains(${side}_age_groups, age_group)")
-    if quantity.sex:
-        parameters[f"{side}_sex"] = quantity.sex
-        filters.append(f"sex = ${side}_sex")
+    table, condition = _quantity_filter(quantity, side, parameters)
+    what, amount = (("measure_id", "value") if table == "admin_measures" else
+                    ("'population ' || sex || ' ' || age_group", "population"))
     return (f"SELECT source_file, source_row, territory_code AS commune_code, '{side}' AS side, "
-            f"'population ' || sex || ' ' || age_group AS what, population AS amount "
-            f"FROM population WHERE {' AND '.join(filters)}")
+            f"{what} AS what, {amount} AS amount FROM {table} "
+            f"WHERE {condition} AND year = $year")
 
 
 def records(indicator: Indicator, territory: str, year: int,
