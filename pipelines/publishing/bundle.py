@@ -25,6 +25,7 @@ from pathlib import Path
 
 import duckdb
 
+from indicators.survey.design import quote_ident
 from pipelines.ingest import file_sha256
 from pipelines.validating.contracts import LOAD_ORDER, SCHEMAS
 
@@ -32,11 +33,11 @@ MANIFEST = "manifest.json"
 RUN_INFO = "run.json"
 SQL_FOLDER = "sql"  # under <year>/: the SQL behind each published indicator
 UNHASHED = {MANIFEST, RUN_INFO, "warehouse.duckdb", "warehouse.duckdb.wal"}
-PUBLISHED = {
-    "indicator_values": "indicator_id, territory_code, year, breakdown",
-    "indicator_changes": "indicator_id, territory_code, year, breakdown",
-    "composite_scores": "year, node, territory_code",
-    "composite_ranks": "year, territory_code",
+PUBLISHED = {  # table: the columns its rows are ordered by
+    "indicator_values": ("indicator_id", "territory_code", "year", "breakdown"),
+    "indicator_changes": ("indicator_id", "territory_code", "year", "breakdown"),
+    "composite_scores": ("year", "node", "territory_code"),
+    "composite_ranks": ("year", "territory_code"),
 }
 HISTORY_DDL = """
 CREATE TABLE IF NOT EXISTS validation_history (
@@ -67,8 +68,9 @@ def write_tables(con: duckdb.DuckDBPyConnection, out_dir: Path) -> list[Path]:
             if table not in existing:  # e.g. no learning-city index for a tiny project
                 continue
             path = out_dir / folder / f"{table}.parquet"
-            # The relation API takes the path as a value: it is never part of the SQL.
-            con.sql(f"SELECT * FROM {table} ORDER BY {order}").write_parquet(
+            # Identifiers quoted, the path given as a value: neither is pasted into SQL.
+            ordered = ", ".join(quote_ident(c) for c in order)
+            con.sql(f"SELECT * FROM {quote_ident(table)} ORDER BY {ordered}").write_parquet(
                 str(path), compression="zstd")
             written.append(path)
     return written
@@ -78,9 +80,9 @@ def _existing_tables(con: duckdb.DuckDBPyConnection) -> set[str]:
     return {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
 
 
-def _key(table: str) -> str:
+def _key(table: str) -> tuple[str, ...]:
     schema = SCHEMAS[table]
-    return ", ".join(f'"{c}"' for c in (schema.unique or list(schema.columns)))
+    return tuple(schema.unique or schema.columns)
 
 
 def record_history(con: duckdb.DuckDBPyConnection, previous: Path | None, run_id: str,
@@ -130,7 +132,8 @@ def write_manifest(con: duckdb.DuckDBPyConnection, out_dir: Path, *, catalogue_s
     rows = {f"{folder}/{table}.parquet": count for folder, tables in
             (("validated", LOAD_ORDER), ("published", tuple(PUBLISHED)))
             for table in tables if table in existing
-            for count in [con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0]]}
+            for count in [con.execute(f"SELECT count(*) FROM {quote_ident(table)}")
+                          .fetchall()[0][0]]}
     outputs = [
         {"file": path.relative_to(out_dir).as_posix(), "sha256": file_sha256(path),
          "rows": rows.get(path.relative_to(out_dir).as_posix())}
