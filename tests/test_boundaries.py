@@ -28,18 +28,19 @@ ALLOWED: dict[str, tuple[str, ...]] = {
     "pipelines": (),  # a new module of pipelines must be given its layer here
     "pipelines.problems": (),
     "pipelines.config": ("pipelines.problems",),
+    "pipelines.warehouse": (),
     "pipelines.sample_data": ("pipelines.sample_data",),
     "pipelines.validating": ("pipelines.validating", "pipelines.config", "pipelines.problems"),
     "pipelines.reading": ("pipelines.reading", "pipelines.validating", "pipelines.config",
-                          "pipelines.problems"),
+                          "pipelines.problems", "pipelines.warehouse"),
     "pipelines.ingest": ("pipelines.reading", "pipelines.validating", "pipelines.config",
-                         "pipelines.problems"),
+                         "pipelines.problems", "pipelines.warehouse"),
     "pipelines.publishing": ("pipelines.publishing", "pipelines.ingest", "pipelines.reading",
                              "pipelines.validating", "pipelines.config", "pipelines.problems",
-                             "indicators"),
+                             "pipelines.warehouse", "indicators"),
     "pipelines.run": ("pipelines.publishing", "pipelines.ingest", "pipelines.reading",
                       "pipelines.validating", "pipelines.config", "pipelines.problems",
-                      "indicators", "reports"),
+                      "pipelines.warehouse", "indicators", "reports"),
     "pipelines.cli": ("pipelines", "indicators", "reports"),
 }
 
