@@ -15,6 +15,8 @@ from typing import Literal
 
 import duckdb
 
+from indicators.sql import quote_ident
+
 LonelyPSU = Literal["fail", "adjust", "average", "certainty", "remove"]
 _LONELY_OPTIONS = ("fail", "adjust", "average", "certainty", "remove")
 _QUERY_START = re.compile(r"^\s*(\(|select\b|with\b|from\b|values\b)", re.IGNORECASE)
@@ -35,11 +37,6 @@ class SurveyDesignError(ValueError):
     A ValueError so callers that validate inputs generically still catch it; the message
     names the offending column, stratum or expression so the data can be fixed.
     """
-
-
-def quote_ident(name: str) -> str:
-    """Quote one identifier for DuckDB; R's column names contain dots (``sch.wide``)."""
-    return '"' + name.replace('"', '""') + '"'
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,7 @@ from pathlib import Path
 
 import duckdb
 
-from indicators.survey.design import quote_ident
+from indicators.sql import quote_ident
 from pipelines.ingest import file_sha256
 from pipelines.validating.contracts import LOAD_ORDER, SCHEMAS
 
