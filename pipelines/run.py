@@ -31,16 +31,24 @@ from pipelines.config import ProjectConfig
 from pipelines.ingest import IngestResult, ingest
 from pipelines.publishing.bundle import (
     MANIFEST,
+    PUBLIC,
+    QUARANTINE,
+    RESTRICTED,
     UNHASHED,
+    VALIDATION,
     copy_project_file,
     new_run,
     record_history,
-    write_manifest,
+    write_public_manifest,
+    write_published,
+    write_restricted_manifest,
     write_run_info,
     write_sql,
-    write_tables,
+    write_validated,
 )
+from pipelines.publishing.signing import SigningError, SigningKey, resolve_signing_key
 from reports import write_exports, write_report, write_validation_report
+from reports._validation import write_validation_summary
 
 Language = Literal["en", "fr"]
 WAREHOUSE_NAME = "warehouse.duckdb"
@@ -65,12 +73,23 @@ class RunContext:
     indicator_rows: int = 0
     written: list[Path] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    signing_key: SigningKey | None = None  # the key the bundles were signed with
+
+    @property
+    def public_dir(self) -> Path:
+        return self.out_dir / PUBLIC
+
+    @property
+    def restricted_dir(self) -> Path:
+        return self.out_dir / RESTRICTED
 
 
 def stage_validate(ctx: RunContext) -> None:
-    """Ingest and validate every source; write the quarantine and the validation report."""
+    """Ingest and validate every source; write the quarantine and the full validation report
+    (restricted: they hold rows and values) and the validation summary (public: counts)."""
     ctx.ingest = ingest(ctx.con, ctx.config)
-    quarantine = ctx.out_dir / "quarantine.csv"
+    ctx.restricted_dir.mkdir(parents=True, exist_ok=True)
+    quarantine = ctx.restricted_dir / QUARANTINE
     rule = "rule.fr" if ctx.lang == "fr" else "rule.en"
     # Written through the relation API: the output path is never part of the SQL.
     ctx.con.sql(
@@ -79,7 +98,9 @@ def stage_validate(ctx: RunContext) -> None:
         f"ORDER BY source, row_number, file_column, check_id").write_csv(str(quarantine),
                                                                           header=True)
     ctx.written.append(quarantine)
-    ctx.written.extend(write_validation_report(ctx.con, ctx.out_dir / "validation", ctx.lang))
+    ctx.written.extend(write_validation_report(ctx.con, ctx.restricted_dir / VALIDATION,
+                                               ctx.lang))
+    ctx.written.extend(write_validation_summary(ctx.con, ctx.public_dir / VALIDATION, ctx.lang))
 
 
 def stage_ingest(ctx: RunContext) -> None:
@@ -105,7 +126,8 @@ def stage_indicators(ctx: RunContext) -> None:
 
 
 def stage_report(ctx: RunContext) -> None:
-    year_dir = ctx.out_dir / str(ctx.year)
+    """The annual report, its domain tables and the exports, in ``public/<year>/``."""
+    year_dir = ctx.public_dir / str(ctx.year)
     title = ctx.config.report.title.get(ctx.lang)
     files = write_report(ctx.con, ctx.catalogue, ctx.year, ctx.lang, year_dir,
                          territories=ctx.config.report.territories or None, title=title)
@@ -113,19 +135,39 @@ def stage_report(ctx: RunContext) -> None:
     ctx.written.extend(write_exports(ctx.con, ctx.catalogue, year_dir))
 
 
-def stage_bundle(ctx: RunContext) -> None:
-    """The auditor's bundle: validated Parquet, published values, project file, manifest."""
+def stage_bundle(ctx: RunContext, signing_key: SigningKey | None = None) -> None:
+    """The two bundles, each with its signed manifest: ``public/`` (published values,
+    reference tables, SQL, project file) and ``restricted/`` (validated Parquet).
+
+    ``signing_key`` defaults to ``--signing-key``'s fallbacks: ``$LCI_SIGNING_KEY``, else the
+    per-user key (created on first use, and said so in the notes).
+    """
+    if signing_key is None:
+        try:
+            signing_key = resolve_signing_key()
+        except SigningError as error:
+            raise RunFailed(str(error)) from None
+        if signing_key.created:
+            ctx.notes.append(f"created a signing key at {signing_key.path} (fingerprint "
+                             f"{signing_key.fingerprint}): keep it, and give auditors the "
+                             f"fingerprint")
+    ctx.signing_key = signing_key
     run_id, run_at = new_run()
-    ctx.written.extend(write_tables(ctx.con, ctx.out_dir))
-    ctx.written.extend(write_sql(ctx.con, ctx.out_dir / str(ctx.year)))
+    ctx.written.extend(write_published(ctx.con, ctx.public_dir))
+    ctx.written.extend(write_sql(ctx.con, ctx.public_dir / str(ctx.year)))
     if ctx.config.file is not None:
-        ctx.written.append(copy_project_file(ctx.config.file, ctx.out_dir))
+        ctx.written.append(copy_project_file(ctx.config.file, ctx.public_dir))
+    ctx.written.extend(write_validated(ctx.con, ctx.restricted_dir))
     record_history(ctx.con, ctx.final_dir / WAREHOUSE_NAME, run_id, run_at)
     ctx.written.append(write_run_info(ctx.out_dir, run_id, run_at, ctx.config.root))
-    ctx.written.append(write_manifest(ctx.con, ctx.out_dir,
-                                      catalogue_sha256=ctx.catalogue.sha256,
-                                      config_file=ctx.config.file or Path("lci.yaml"),
-                                      year=ctx.year, lang=ctx.lang))
+    public = write_public_manifest(ctx.con, ctx.public_dir, signing_key,
+                                   catalogue_sha256=ctx.catalogue.sha256,
+                                   config_file=ctx.config.file or Path("lci.yaml"),
+                                   year=ctx.year, lang=ctx.lang)
+    ctx.written.extend(public)
+    ctx.written.extend(write_restricted_manifest(ctx.con, ctx.restricted_dir, signing_key,
+                                                 public_manifest=public[1], year=ctx.year,
+                                                 lang=ctx.lang))
 
 
 Stage = Callable[[RunContext], None]

@@ -6,6 +6,12 @@ warehouse tables ``run_sources``, ``validation_results``, ``validation_failures`
 ``problems``: every message shown (a source not read, a reader's note, a failing check) is a
 row of ``problems``, with its code, where it is, the value as written and its English and French
 text; report.json lists them all, in both languages.
+
+That full report holds values of failing rows: it belongs to the restricted bundle. What may be
+published is the *summary* (``summary.json``, ``summary.html``): counts only — rows read,
+accepted, quarantined per source; rows checked, passed, failed, waived per check; failing rows
+counted per problem code — and the messages about whole sources (not read, reader's notes), never
+a row, a value or a record.
 """
 
 from __future__ import annotations
@@ -50,6 +56,12 @@ WORDS = {
     "more": ("… and {n} more: every one is in report.json and quarantine.csv.",
              "… et {n} de plus : toutes figurent dans report.json et quarantine.csv."),
     "message": ("Message", "Message"), "code": ("Code", "Code"),
+    "summary_title": ("Validation summary", "Synthèse de la validation"),
+    "summary_intro": ("Counts only: the rows themselves, their values and the full validation "
+                      "report are in the restricted bundle given to auditors.",
+                      "Des comptes seulement : les lignes, leurs valeurs et le rapport de "
+                      "validation complet sont dans le paquet restreint remis aux auditeurs."),
+    "rows": ("Rows", "Lignes"),
 }
 SHOWN_FAILURES = 200  # rows of the failing-rows table in the HTML page
 
@@ -88,6 +100,72 @@ FROM problems
 ORDER BY code NOT LIKE 'source.%', code NOT LIKE 'read.%',
          CASE severity WHEN 'error' THEN 0 WHEN 'warning' THEN 1 ELSE 2 END, rowid
 """
+
+
+SUMMARY_CHECK_COLUMNS = ("contract_table", "check_id", "column", "severity", "rule",
+                         "rows_checked", "rows_passed", "rows_failed", "rows_waived")
+
+
+def validation_summary(con: duckdb.DuckDBPyConnection) -> dict:
+    """What may be published of the validation: counts and source-level messages only.
+
+    ``sources`` and ``checks`` are those of :func:`validation_facts` without the failing
+    values (``examples``); ``waived`` counts the rows each waiver accepted; ``problems`` keeps
+    the messages about whole sources (``source.*``, ``read.*``) without row or value, and
+    ``failing`` counts the rows of every other problem code per source.
+    """
+    facts = validation_facts(con)
+    problems = [{k: p[k] for k in ("code", "severity", "source", "file", "message", "hint")}
+                for p in facts["problems"] if p["code"].startswith(("source.", "read."))]
+    failing: dict[tuple[str, str, str], int] = {}
+    for p in facts["problems"]:
+        if not p["code"].startswith(("source.", "read.")):
+            key = (p["code"], p["severity"], p["source"])
+            failing[key] = failing.get(key, 0) + 1
+    waived: dict[tuple[str, str], int] = {}
+    for w in {(w["check_id"], w["waiver"], w["source"], w["row_number"])
+              for w in facts["waived"]}:
+        waived[w[:2]] = waived.get(w[:2], 0) + 1
+    return {
+        "sources": facts["sources"],
+        "checks": [{k: c[k] for k in SUMMARY_CHECK_COLUMNS} for c in facts["checks"]],
+        "waived": [{"check_id": c, "waiver": w, "rows": n}
+                   for (c, w), n in sorted(waived.items())],
+        "problems": problems,
+        "failing": [{"code": c, "severity": s, "source": src, "rows": n}
+                    for (c, s, src), n in sorted(failing.items(),
+                                                 key=lambda i: tuple(map(str, i[0])))],
+    }
+
+
+def write_validation_summary(con: duckdb.DuckDBPyConnection, out_dir: Path,
+                             lang: str = "en") -> list[Path]:
+    """Write the publishable ``summary.html`` and ``summary.json`` into ``out_dir``."""
+    lang = check_lang(lang)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    summary = validation_summary(con)
+    json_path = out_dir / "summary.json"
+    json_path.write_text(json.dumps(summary, indent=2, ensure_ascii=False, default=str) + "\n",
+                         encoding="utf-8")
+    if summary["waived"]:
+        columns = {"check_id": _w("check", lang), "waiver": _w("waiver", lang),
+                   "rows": _w("rows", lang)}
+        waived = _gt(summary["waived"], columns, "lci-validation-waived").as_raw_html()
+    else:
+        waived = f"<p>{_w('none_waived', lang)}</p>"
+    body = [f"<h1>{_w('summary_title', lang)}</h1>", f"<p>{_w('intro', lang)}</p>",
+            f"<p>{_w('summary_intro', lang)}</p>",
+            f"<h2>{_w('sources', lang)}</h2>",
+            _sources_table(summary["sources"], summary["problems"], lang),
+            f"<h2>{_w('checks', lang)}</h2>",
+            _checks_table(summary["checks"], lang, examples=False),
+            f"<h2>{_w('waived', lang)}</h2>", waived]
+    page = (f'<!DOCTYPE html>\n<html lang="{lang}"><head><meta charset="utf-8">'
+            f"<title>{_w('summary_title', lang)}</title><style>{CSS}</style></head>"
+            f"<body>{''.join(body)}</body></html>\n")
+    html_path = out_dir / "summary.html"
+    html_path.write_text(page, encoding="utf-8")
+    return [html_path, json_path]
 
 
 def _message(problem: dict, lang: Lang) -> str:
@@ -150,17 +228,17 @@ def _sources_table(rows: list[dict], problems: list[dict], lang: Lang) -> str:
     return gt.as_raw_html()
 
 
-def _checks_table(rows: list[dict], lang: Lang) -> str:
+def _checks_table(rows: list[dict], lang: Lang, examples: bool = True) -> str:
     data = [{"contract_table": r["contract_table"], "check_id": r["check_id"],
              "rule": r["rule"][lang], "severity": r["severity"],
              "rows_checked": r["rows_checked"], "rows_passed": r["rows_passed"],
              "rows_failed": r["rows_failed"], "rows_waived": r["rows_waived"],
-             "examples": r["examples"] or ""} for r in rows]
+             **({"examples": r["examples"] or ""} if examples else {})} for r in rows]
     columns = {"contract_table": _w("table", lang), "check_id": _w("check", lang),
                "rule": _w("rule", lang), "severity": _w("severity", lang),
                "rows_checked": _w("checked", lang), "rows_passed": _w("passed", lang),
                "rows_failed": _w("failed", lang), "rows_waived": _w("waived_rows", lang),
-               "examples": _w("examples", lang)}
+               **({"examples": _w("examples", lang)} if examples else {})}
     gt = _gt(data, columns, "lci-validation-checks")
     gt = gt.fmt_integer(columns=["rows_checked", "rows_passed", "rows_failed", "rows_waived"],
                         sep_mark=_sep(lang))
@@ -198,10 +276,10 @@ QUALITY = {
     "title": ("Data quality", "Qualité des données"),
     "summary": ("{sources} sources were read: {read} rows, of which {quarantined} were "
                 "quarantined (kept aside with their reasons) and {flagged} flagged by warnings. "
-                "Details: validation/report.html.",
+                "Details: validation/summary.html.",
                 "{sources} sources ont été lues : {read} lignes, dont {quarantined} mises en "
                 "quarantaine (avec leurs motifs) et {flagged} signalées par des avertissements. "
-                "Détail : validation/report.html."),
+                "Détail : validation/summary.html."),
     "waived": ("Failures accepted by a declared waiver (the data were kept):",
                "Échecs acceptés par une dérogation déclarée (les données ont été conservées) :"),
     "waiver_line": ("{check}: {rows} row(s) — {waiver}", "{check} : {rows} ligne(s) — {waiver}"),

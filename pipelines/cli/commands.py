@@ -7,6 +7,10 @@ traceback.
 The command line starts at once: each command imports what it needs when it runs (the run
 brings DuckDB, pandas, pandera and great-tables; the catalogue pydantic and YAML), so that
 ``lci --help`` loads none of them.
+
+Text from files and settings (paths, source names, column names, messages) is printed
+literally, never read as rich markup: through :func:`rich.markup.escape`, ``markup=False`` or
+:class:`rich.text.Text`.
 """
 
 from __future__ import annotations
@@ -16,7 +20,9 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from pipelines.cli.composite import composite_command
 from pipelines.cli.explain import explain_command, trace_command
@@ -24,9 +30,13 @@ from pipelines.cli.survey import survey_command
 from reports import Lang as Language  # pipelines.run.Language, without importing the run
 
 if TYPE_CHECKING:
+    import duckdb
+
+    from indicators import Catalogue
     from pipelines.config import ProjectConfig
     from pipelines.ingest import IngestResult
-    from pipelines.run import RunContext
+    from pipelines.publishing.signing import SigningKey
+    from pipelines.run import RunContext, Stage
 
 app = typer.Typer(
     name="lci",
@@ -47,7 +57,8 @@ OutOption = Annotated[Path, typer.Option("--out", "-o", help="Output folder.")]
 STAGE_LABELS = {"ingest": "Reading and validating sources",
                 "indicators": "Computing indicators",
                 "report": "Writing tables, report and exports",
-                "bundle": "Writing the auditor's bundle (Parquet, manifest)"}
+                "bundle": "Writing the public and restricted bundles (Parquet, signed "
+                           "manifests)"}
 
 
 def _load(config_path: Path | None) -> ProjectConfig:
@@ -56,12 +67,38 @@ def _load(config_path: Path | None) -> ProjectConfig:
     try:
         return load_config(config_path or bundled_sample_config())
     except ConfigError as error:
-        errors.print(f"[red]Configuration error:[/red] {error}")
+        errors.print(f"[red]Configuration error:[/red] {escape(str(error))}")
         raise typer.Exit(2) from None
 
 
 def _announce(name: str) -> None:
     console.print(f"[bold cyan]▸[/bold cyan] {STAGE_LABELS.get(name, name)}…")
+
+
+def _signing_key(path: Path | None) -> SigningKey:
+    """The publisher's key (``--signing-key``, ``$LCI_SIGNING_KEY`` or the per-user key)."""
+    from pipelines.publishing.signing import SigningError, resolve_signing_key
+
+    try:
+        key = resolve_signing_key(path)
+    except SigningError as error:
+        errors.print(f"[red]Signing key:[/red] {escape(str(error))}")
+        raise typer.Exit(2) from None
+    if key.created:
+        errors.print(escape(f"Created your signing key at {key.path} (readable by you only): "
+                            f"every run signs its bundles with it. Keep it, back it up, and "
+                            f"give auditors its fingerprint {key.fingerprint}, or its public "
+                            f"key {key.path.with_suffix('.pub')}."))
+    return key
+
+
+def _signed_stages(key: SigningKey) -> tuple[tuple[str, Stage], ...]:
+    from functools import partial
+
+    from pipelines.run import STAGES, stage_bundle
+
+    return tuple((name, partial(stage_bundle, signing_key=key) if stage is stage_bundle
+                  else stage) for name, stage in STAGES)
 
 
 def _run_or_exit(config: ProjectConfig, out: Path, **options) -> RunContext:
@@ -71,14 +108,14 @@ def _run_or_exit(config: ProjectConfig, out: Path, **options) -> RunContext:
     try:
         return run(config, out, on_stage=_announce, **options)
     except RunFailed as error:
-        errors.print(f"[red]Run failed:[/red] {error}")
+        errors.print(f"[red]Run failed:[/red] {escape(str(error))}")
         failed = out.resolve().with_name(f"{out.resolve().name}.failed")
         if failed.exists():
             errors.print(f"Previous outputs in {out} are untouched; this run's files are in "
-                         f"{failed}")
+                         f"{failed}", markup=False)
         raise typer.Exit(1) from None
     except (ValueError, CatalogueError) as error:
-        errors.print(f"[red]Error:[/red] {error}")
+        errors.print(f"[red]Error:[/red] {escape(str(error))}")
         raise typer.Exit(2) from None
 
 
@@ -90,14 +127,15 @@ def _print_ingest(result: IngestResult) -> None:
         table.add_column(column, justify="right", no_wrap=True)
     for o in result.outcomes:
         style = "yellow" if o.rows_quarantined else ""
-        table.add_row(o.source, Path(o.file).name, f"{o.rows_read:,}", f"{o.rows_accepted:,}",
-                      f"{o.rows_quarantined:,}", f"{o.rows_flagged:,}", style=style)
+        table.add_row(Text(o.source), Text(Path(o.file).name), f"{o.rows_read:,}",
+                      f"{o.rows_accepted:,}", f"{o.rows_quarantined:,}", f"{o.rows_flagged:,}",
+                      style=style)
     console.print(table)
     for report in result.reports:
         for note in report.notes:
-            console.print(f"  [dim]{report.file}:[/dim] {note}")
+            console.print(f"  [dim]{escape(str(report.file))}:[/dim] {escape(str(note))}")
     for error in result.errors:
-        errors.print(f"[red]Source not loaded:[/red] {error}")
+        errors.print(f"[red]Source not loaded:[/red] {escape(str(error))}")
 
 
 @app.command("run")
@@ -106,21 +144,37 @@ def run_command(
     year: Annotated[int | None, typer.Option(help="Report year (default: latest).")] = None,
     lang: Annotated[Language, typer.Option(help="Report language: en or fr.")] = "en",
     out: OutOption = Path("output"),
+    signing_key: Annotated[Path | None, typer.Option(
+        "--signing-key", help="Private key (PEM) signing the manifests (default: "
+                              "$LCI_SIGNING_KEY, else your key in ~/.config/lci, created once)."
+    )] = None,
 ) -> None:
-    """Run everything: ingest and validate sources, compute indicators, write the report."""
+    """Run everything: ingest and validate sources, compute indicators, write the report.
+
+    Writes OUT/public (what is published) and OUT/restricted (respondent-level data, for
+    auditors only), each with a signed manifest.
+    """
+    from pipelines.publishing.bundle import PUBLIC, RESTRICTED
+
     project = _load(config)
-    ctx = _run_or_exit(project, out, year=year, lang=lang)
+    key = _signing_key(signing_key)
+    ctx = _run_or_exit(project, out, year=year, lang=lang, stages=_signed_stages(key))
     assert ctx.ingest is not None
     _print_ingest(ctx.ingest)
     console.print(f"[green]✓[/green] {ctx.indicator_rows:,} indicator values for "
                   f"{len(ctx.catalogue)} indicators")
     for note in ctx.notes:
-        console.print(f"[yellow]Note:[/yellow] {note}")
+        console.print(f"[yellow]Note:[/yellow] {escape(str(note))}")
     console.print("Written:")
     for path in ctx.written:
-        console.print(f"  {path}")
-    report = out / str(ctx.year) / "report.html"
-    console.print(f"[bold]Report:[/bold] {report.resolve()}")
+        console.print(f"  {path}", markup=False)
+    report = out / PUBLIC / str(ctx.year) / "report.html"
+    console.print(f"[bold]Report:[/bold] {escape(str(report.resolve()))}")
+    console.print(f"[bold]Publish:[/bold] {escape(str((out / PUBLIC).resolve()))}  "
+                  f"[bold]Restricted, auditors only:[/bold] "
+                  f"{escape(str((out / RESTRICTED).resolve()))}")
+    console.print(f"[bold]Signed by key[/bold] {key.fingerprint} "
+                  f"({escape(key.origin)}: {escape(str(key.path))})")
     if ctx.ingest.errors:
         raise typer.Exit(1)
 
@@ -131,18 +185,22 @@ def validate_command(config: ConfigOption = None, out: OutOption = Path("output"
     from pipelines.run import VALIDATION_STAGES
 
     project = _load(config)
+    from pipelines.publishing.bundle import QUARANTINE, REPORT_HTML, SUMMARY
+
     ctx = _run_or_exit(project, out, stages=VALIDATION_STAGES)
     assert ctx.ingest is not None
     _print_ingest(ctx.ingest)
-    console.print(f"Validation report: {ctx.out_dir / 'validation' / 'report.html'}")
+    console.print(f"Validation report: {ctx.restricted_dir / REPORT_HTML} (restricted); "
+                  f"summary: {ctx.public_dir / SUMMARY}", markup=False)
     for o in ctx.ingest.over_threshold:
-        errors.print(f"[red]{o.source}: {o.rejected_share:.1%} of rows rejected, above the "
-                     f"{ctx.ingest.max_rejected_share[o.source]:.1%} allowed[/red]")
+        errors.print(Text(f"{o.source}: {o.rejected_share:.1%} of rows rejected, above the "
+                          f"{ctx.ingest.max_rejected_share[o.source]:.1%} allowed",
+                          style="red"))
     if ctx.ingest.clean:
         console.print("[green]✓ All rows passed validation.[/green]")
         return
     console.print(f"[yellow]{ctx.ingest.rows_quarantined:,} row(s) quarantined[/yellow]; "
-                  f"reasons in {ctx.out_dir / 'quarantine.csv'}")
+                  f"reasons in {escape(str(ctx.restricted_dir / QUARANTINE))}")
     raise typer.Exit(1)
 
 
@@ -154,37 +212,96 @@ app.command("trace")(trace_command)
 
 @app.command("audit")
 def audit_command(
-    out_dir: Annotated[Path, typer.Argument(help="A folder written by 'lci run'.")],
+    out_dir: Annotated[Path, typer.Argument(
+        help="A folder written by 'lci run' (holding public/ and restricted/), or a public "
+             "bundle on its own.")],
     project: Annotated[Path | None, typer.Option(
         help="Project folder holding the input files (default: where the run found them)."
     )] = None,
+    restricted: Annotated[Path | None, typer.Option(
+        help="The restricted bundle (default: OUT_DIR/restricted when present)."
+    )] = None,
+    public_key: Annotated[Path | None, typer.Option(
+        "--public-key", help="The publisher's public key (PEM), obtained from the publisher."
+    )] = None,
+    fingerprint: Annotated[str | None, typer.Option(
+        "--fingerprint", help="The publisher's key fingerprint (64 hex digits)."
+    )] = None,
 ) -> None:
-    """Re-verify a bundle: hashes, schemas, and the indicators recomputed from validated data.
+    """Re-verify the bundles: signatures, hashes, every published number derived again.
 
+    The public bundle alone: its changes, index, report and exports are re-derived from its
+    values. With the restricted bundle: the indicators are recomputed from the validated
+    tables, and quarantine, row counts and validation report are checked against each other.
     Exit status 0 only when everything matches; 1 otherwise, naming each mismatch.
     """
-    from pipelines.publishing.audit import AuditError, audit
+    from pipelines.publishing.audit import STEPS, AuditError, audit, locate, shipped_fingerprint
 
     try:
-        findings = audit(out_dir, project)
+        bundles = locate(out_dir, restricted)
+        findings = audit(out_dir, project, restricted=restricted, public_key=public_key,
+                         key_fingerprint=fingerprint, render=render_reports)
     except AuditError as error:
-        errors.print(f"[red]Cannot audit:[/red] {error}")
+        errors.print(f"[red]Cannot audit:[/red] {escape(str(error))}")
         raise typer.Exit(2) from None
-    steps = {"hash": "Output files", "input": "Input files", "schema": "Validated tables",
-             "indicators": "Indicators", "sql": "SQL of each indicator"}
-    for step, title in steps.items():
+    console.print(f"Public bundle: {bundles.public.path}", markup=False)
+    console.print(f"Restricted bundle: {bundles.restricted.path}" if bundles.restricted else
+                  "Restricted bundle: not given (the public bundle alone is audited; "
+                  "--restricted PATH adds the recomputation from validated data)", markup=False)
+    shown = {"signature", "published", "indicators"}  # their passing findings too
+    for step, title in STEPS.items():
         mine = [f for f in findings if f.step == step]
+        if not mine:
+            continue
         bad = [f for f in mine if not f.ok]
         mark = "[green]✓[/green]" if not bad else "[red]✗[/red]"
         console.print(f"{mark} {title}: {len(mine) - len(bad)} of {len(mine)} verified")
-        for finding in bad if bad else (mine if step in {"schema", "indicators"} else []):
-            console.print(f"    {finding.subject}: {finding.detail}")
+        for finding in bad if bad else (mine if step in shown else []):
+            console.print(Text(f"    {finding.subject}: {finding.detail}"))
+    key = shipped_fingerprint(out_dir)
+    trust = ("the publisher's key you gave" if public_key or fingerprint else
+             "compare it with the one the publisher gave you")
+    console.print(f"Signing key fingerprint: {key or '(none)'} ({trust})", markup=False)
     failed = [f for f in findings if not f.ok]
     if failed:
         errors.print(f"[red bold]Audit failed:[/red bold] {len(failed)} mismatch(es).")
         raise typer.Exit(1)
     console.print("[green bold]Audit passed:[/green bold] every published number is backed by "
-                  "the validated data and the declared inputs.")
+                  + ("the validated data and the declared inputs." if bundles.restricted else
+                     "the published values it can be derived from."))
+
+
+def render_reports(con: duckdb.DuckDBPyConnection, catalogue: Catalogue, year: int, lang: str,
+                   year_dir: Path, territories, title: str | None) -> list[Path]:
+    """The report, its tables and the exports of ``year`` written as ``lci run`` writes them
+    (the report writers ``lci audit`` re-renders the published files with)."""
+    from reports import write_exports, write_report
+
+    files = write_report(con, catalogue, year, lang, year_dir, territories=territories,
+                         title=title)
+    return [*files.all, *write_exports(con, catalogue, year_dir)]
+
+
+@app.command("keygen")
+def keygen_command(
+    path: Annotated[Path, typer.Argument(help="Where to write the private key (PEM); the "
+                                              "public key goes beside it, as .pub.")],
+) -> None:
+    """Write a new Ed25519 key pair for signing the bundles (never overwrites a file)."""
+    from pipelines.publishing.signing import SigningError, load_private_key, write_key_pair
+    from pipelines.publishing.signing import fingerprint as key_fingerprint
+
+    try:
+        private, public = write_key_pair(path)
+    except SigningError as error:
+        errors.print(f"[red]Error:[/red] {escape(str(error))}")
+        raise typer.Exit(2) from None
+    console.print(f"Private key: {private} (readable by you only: keep it secret)", markup=False)
+    console.print(f"Public key: {public} (give it to auditors)", markup=False)
+    console.print(f"Fingerprint: {key_fingerprint(load_private_key(private).public_key())}",
+                  markup=False)
+    console.print(f"Sign with it: lci run --signing-key {private}, or LCI_SIGNING_KEY={private}",
+                  markup=False)
 
 
 @app.command("indicators")
@@ -196,13 +313,15 @@ def indicators_command(
 
     catalogue = load_catalogue()
     for domain in catalogue.domains:
-        table = Table(title=f"{domain.code} — {domain.label(lang)}", title_justify="left")
+        table = Table(title=Text(f"{domain.code} — {domain.label(lang)}"),
+                      title_justify="left")
         table.add_column("id", no_wrap=True, min_width=5)
         for column in ("indicator", "unit", "direction", "kind"):
             table.add_column(column, overflow="fold")
         for i in catalogue.in_domain(domain.code):
-            table.add_row(i.id, i.label(lang), i.unit(lang), i.direction.replace("_", " "),
-                          i.kind.replace("_", " "))
+            table.add_row(*(Text(t) for t in (i.id, i.label(lang), i.unit(lang),
+                                              i.direction.replace("_", " "),
+                                              i.kind.replace("_", " "))))
         console.print(table)
 
 
@@ -216,4 +335,4 @@ def sample_data_command(
     from pipelines.sample_data import generate_sample_project
 
     for path in generate_sample_project(out, seed=seed):
-        console.print(f"  {path}")
+        console.print(f"  {path}", markup=False)

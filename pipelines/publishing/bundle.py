@@ -1,16 +1,31 @@
-"""The auditor's bundle, written by every run.
+"""The two bundles every run writes: one to publish, one for auditors only.
+
+``<out>/public/`` — what is published; it holds no respondent-level record:
+
+- ``<year>/report.html``, ``<year>/tables/``, ``<year>/indicators.csv``, ``indicators.xlsx`` and
+  ``<year>/sql/<ID>.sql``: the report, its exports and the SQL behind each indicator;
+- ``published/indicator_values.parquet``, ``indicator_changes``, ``composite_scores``,
+  ``composite_ranks``: the numbers published, at full precision;
+- ``reference/territories.parquet``, ``territory_groups.parquet``: the territories the report
+  names (no respondent in them), so that the report can be re-rendered from the values;
+- ``validation/summary.json`` and ``summary.html``: counts of rows read, accepted, quarantined,
+  checked, passed, failed and waived — no row, no value;
+- ``project/``: the project file as declared;
+- ``manifest.json`` (SHA-256 of every file and input, row counts, versions, the catalogue's
+  hash), ``manifest.sig`` (its Ed25519 signature) and ``signing-key.pub``.
+
+``<out>/restricted/`` — the auditor's package, under statistical confidentiality:
 
 - ``validated/<table>.parquet``: every contract table as loaded (sorted, so bytes are stable);
-- ``published/indicator_values.parquet`` and ``indicator_changes.parquet``: the numbers
-  published, at full precision;
-- ``validation/report.html`` and ``report.json``: what was checked, passed, failed, waived;
-- ``project/``: the project file as declared;
-- ``manifest.json``: SHA-256 of every input and output file, row counts, versions of LCI,
-  Python, DuckDB and Pandera, and the hash of the indicator catalogue.
+- ``quarantine.csv``: every rejected row with its values and raw record;
+- ``validation/report.html`` and ``report.json``: the full validation report, failing values
+  included;
+- its own ``manifest.json`` (naming the SHA-256 of the public manifest), ``manifest.sig`` and
+  ``signing-key.pub``.
 
-The run id and time go to ``run.json``, outside what is hashed, so that two runs on the same
-inputs produce byte-identical bundles. The warehouse file (``warehouse.duckdb``) is a working
-database, not part of the bundle: DuckDB files are not byte-reproducible.
+The run id and time go to ``<out>/run.json``, outside what is hashed, so that two runs on the
+same inputs produce byte-identical bundles. The warehouse file (``<out>/warehouse.duckdb``) is a
+working database, not part of either bundle: DuckDB files are not byte-reproducible.
 """
 
 from __future__ import annotations
@@ -27,12 +42,31 @@ import duckdb
 
 from indicators.sql import quote_ident
 from pipelines.ingest import file_sha256
+from pipelines.publishing.signing import (
+    PUBLIC_KEY,
+    SIGNATURE,
+    SigningKey,
+    sign_file,
+    write_public_key,
+)
 from pipelines.validating.contracts import LOAD_ORDER, SCHEMAS
 
+PUBLIC = "public"  # <out>/public: the published bundle
+RESTRICTED = "restricted"  # <out>/restricted: the auditor's package
 MANIFEST = "manifest.json"
 RUN_INFO = "run.json"
+OUTPUT_MARKER = ".lci-output.json"  # the output folder's marker (see output_folder)
 SQL_FOLDER = "sql"  # under <year>/: the SQL behind each published indicator
-UNHASHED = {MANIFEST, RUN_INFO, "warehouse.duckdb", "warehouse.duckdb.wal"}
+QUARANTINE = "quarantine.csv"  # under restricted/
+VALIDATION = "validation"  # restricted/validation/report.*, public/validation/summary.*
+SUMMARY = f"{VALIDATION}/summary.json"
+REPORT_JSON = f"{VALIDATION}/report.json"
+REPORT_HTML = f"{VALIDATION}/report.html"
+REFERENCE = "reference"  # public/reference/<table>.parquet
+REFERENCE_TABLES = ("territories", "territory_groups")  # contract tables without respondents
+UNHASHED = {MANIFEST, SIGNATURE, RUN_INFO, OUTPUT_MARKER, "warehouse.duckdb",
+            "warehouse.duckdb.wal"}
+MANIFEST_VERSION = 2
 PUBLISHED = {  # table: the columns its rows are ordered by
     "indicator_values": ("indicator_id", "territory_code", "year", "breakdown"),
     "indicator_changes": ("indicator_id", "territory_code", "year", "breakdown"),
@@ -57,22 +91,32 @@ def versions() -> dict[str, str]:
             "duckdb": duckdb.__version__, "pandera": version("pandera")}
 
 
-def write_tables(con: duckdb.DuckDBPyConnection, out_dir: Path) -> list[Path]:
-    """Validated contract tables and published values as Parquet, rows in key order."""
+def write_validated(con: duckdb.DuckDBPyConnection, restricted_dir: Path) -> list[Path]:
+    """Every contract table as ``restricted/validated/<table>.parquet``, rows in key order."""
+    return _write_parquet(con, restricted_dir / "validated", {t: _key(t) for t in LOAD_ORDER})
+
+
+def write_published(con: duckdb.DuckDBPyConnection, public_dir: Path) -> list[Path]:
+    """Published values as ``public/published/*.parquet`` and the reference tables as
+    ``public/reference/*.parquet``, rows in key order."""
+    return [*_write_parquet(con, public_dir / "published", PUBLISHED),
+            *_write_parquet(con, public_dir / REFERENCE, {t: _key(t) for t in REFERENCE_TABLES})]
+
+
+def _write_parquet(con: duckdb.DuckDBPyConnection, folder: Path,
+                   tables: dict[str, tuple[str, ...]]) -> list[Path]:
     written = []
     existing = _existing_tables(con)
-    for folder, tables in (("validated", {t: _key(t) for t in LOAD_ORDER}),
-                           ("published", PUBLISHED)):
-        (out_dir / folder).mkdir(parents=True, exist_ok=True)
-        for table, order in tables.items():
-            if table not in existing:  # e.g. no learning-city index for a tiny project
-                continue
-            path = out_dir / folder / f"{table}.parquet"
-            # Identifiers quoted, the path given as a value: neither is pasted into SQL.
-            ordered = ", ".join(quote_ident(c) for c in order)
-            con.sql(f"SELECT * FROM {quote_ident(table)} ORDER BY {ordered}").write_parquet(
-                str(path), compression="zstd")
-            written.append(path)
+    folder.mkdir(parents=True, exist_ok=True)
+    for table, order in tables.items():
+        if table not in existing:  # e.g. no learning-city index for a tiny project
+            continue
+        path = folder / f"{table}.parquet"
+        # Identifiers quoted, the path given as a value: neither is pasted into SQL.
+        ordered = ", ".join(quote_ident(c) for c in order)
+        con.sql(f"SELECT * FROM {quote_ident(table)} ORDER BY {ordered}").write_parquet(
+            str(path), compression="zstd")
+        written.append(path)
     return written
 
 
@@ -118,9 +162,11 @@ def write_sql(con: duckdb.DuckDBPyConnection, year_dir: Path) -> list[Path]:
     return written
 
 
-def write_manifest(con: duckdb.DuckDBPyConnection, out_dir: Path, *, catalogue_sha256: str,
-                   config_file: Path, year: int, lang: str) -> Path:
-    """Hash every file of the bundle and every input; record row counts and versions."""
+def write_public_manifest(con: duckdb.DuckDBPyConnection, public_dir: Path, key: SigningKey,
+                          *, catalogue_sha256: str, config_file: Path, year: int,
+                          lang: str) -> list[Path]:
+    """The public key, the manifest (every file of ``public/`` and every input hashed, row
+    counts, versions) and its signature; returns their paths."""
     inputs = [
         {"source": source, "file": file, "sha256": sha, "table": table, "rows_read": read,
          "rows_accepted": accepted, "rows_quarantined": quarantined, "error": error}
@@ -128,31 +174,58 @@ def write_manifest(con: duckdb.DuckDBPyConnection, out_dir: Path, *, catalogue_s
             "SELECT source, file, sha256, contract_table, rows_read, rows_accepted, "
             "rows_quarantined, error FROM run_sources ORDER BY source").fetchall()
     ]
-    existing = _existing_tables(con)
-    rows = {f"{folder}/{table}.parquet": count for folder, tables in
-            (("validated", LOAD_ORDER), ("published", tuple(PUBLISHED)))
-            for table in tables if table in existing
-            for count in [con.execute(f"SELECT count(*) FROM {quote_ident(table)}")
-                          .fetchall()[0][0]]}
-    outputs = [
-        {"file": path.relative_to(out_dir).as_posix(), "sha256": file_sha256(path),
-         "rows": rows.get(path.relative_to(out_dir).as_posix())}
-        for path in sorted(p for p in out_dir.rglob("*") if p.is_file()
-                           and p.relative_to(out_dir).as_posix() not in UNHASHED)
-    ]
-    manifest = {
-        "lci_manifest": 1,
+    rows = _row_counts(con, (("published", tuple(PUBLISHED)), (REFERENCE, REFERENCE_TABLES)))
+    return _write_signed(public_dir, key, rows, {
+        "lci_manifest": MANIFEST_VERSION,
+        "bundle": PUBLIC,
         "year": year,
         "language": lang,
         "versions": versions(),
         "catalogue_sha256": catalogue_sha256,
         "project_file": config_file.name,
         "inputs": inputs,
-        "outputs": outputs,
-    }
-    path = out_dir / MANIFEST
+    })
+
+
+def write_restricted_manifest(con: duckdb.DuckDBPyConnection, restricted_dir: Path,
+                              key: SigningKey, *, public_manifest: Path, year: int,
+                              lang: str) -> list[Path]:
+    """The restricted bundle's public key, manifest (naming the public manifest's SHA-256)
+    and signature; returns their paths."""
+    rows = _row_counts(con, (("validated", LOAD_ORDER),))
+    return _write_signed(restricted_dir, key, rows, {
+        "lci_manifest": MANIFEST_VERSION,
+        "bundle": RESTRICTED,
+        "year": year,
+        "language": lang,
+        "versions": versions(),
+        "public_manifest_sha256": file_sha256(public_manifest),
+    })
+
+
+def _row_counts(con: duckdb.DuckDBPyConnection,
+                folders: tuple[tuple[str, tuple[str, ...]], ...]) -> dict[str, int]:
+    existing = _existing_tables(con)
+    return {f"{folder}/{table}.parquet": count for folder, tables in folders
+            for table in tables if table in existing
+            for count in [con.execute(f"SELECT count(*) FROM {quote_ident(table)}")
+                          .fetchall()[0][0]]}
+
+
+def _write_signed(bundle_dir: Path, key: SigningKey, rows: dict[str, int],
+                  head: dict) -> list[Path]:
+    public_key = write_public_key(bundle_dir, key)
+    outputs = [
+        {"file": path.relative_to(bundle_dir).as_posix(), "sha256": file_sha256(path),
+         "rows": rows.get(path.relative_to(bundle_dir).as_posix())}
+        for path in sorted(p for p in bundle_dir.rglob("*") if p.is_file()
+                           and p.relative_to(bundle_dir).as_posix() not in UNHASHED)
+    ]
+    manifest = {**head, "signing_key": {"file": PUBLIC_KEY, "fingerprint": key.fingerprint},
+                "outputs": outputs}
+    path = bundle_dir / MANIFEST
     path.write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    return path
+    return [public_key, path, sign_file(path, key)]
 
 
 def write_run_info(out_dir: Path, run_id: str, run_at: datetime, project_root: Path) -> Path:

@@ -78,5 +78,7 @@ def test_the_project_folder_and_the_root_are_never_an_output(tmp_path: Path):
 def test_an_output_path_with_an_apostrophe_is_a_path_not_sql(tmp_path: Path):
     out = tmp_path / "l'output'; SELECT 1; --"
     run(load_config(_project(tmp_path)), out)
-    assert (out / "quarantine.csv").read_text(encoding="utf-8").startswith("file,row,column")
-    assert (out / "validated" / "admin_measures.parquet").is_file()
+    assert (out / "restricted" / "quarantine.csv").read_text(encoding="utf-8").startswith(
+        "file,row,column")
+    assert (out / "restricted" / "validated" / "admin_measures.parquet").is_file()
+    assert (out / "public" / "manifest.sig").is_file()

@@ -34,16 +34,16 @@ def french_run(tmp_path_factory) -> tuple[Path, str]:
 
 def test_run_writes_the_report_and_says_where_it_is(english_run):
     out, output = english_run
-    report = out / "2024" / "report.html"
+    report = out / "public" / "2024" / "report.html"
     assert report.is_file()
     assert str(report.resolve()) in output.replace("\n", "")
     assert (out / "warehouse.duckdb").is_file()
-    assert (out / "quarantine.csv").is_file()
+    assert (out / "restricted" / "quarantine.csv").is_file()
 
 
 def test_the_report_shows_the_five_cities_and_every_domain(english_run):
     out, _ = english_run
-    html = (out / "2024" / "report.html").read_text(encoding="utf-8")
+    html = (out / "public" / "2024" / "report.html").read_text(encoding="utf-8")
     for city in CITIES:
         assert city in html
     for domain in ("Ecological transition", "Media and access to information",
@@ -52,12 +52,12 @@ def test_the_report_shows_the_five_cities_and_every_domain(english_run):
                    "Lifelong-learning participation"):
         assert domain in html
     for table in ("LL", "ECO", "MED", "MAN", "CIT", "PED", "SKL", "LNK"):
-        assert (out / "2024" / "tables" / f"{table}.html").is_file()
+        assert (out / "public" / "2024" / "tables" / f"{table}.html").is_file()
 
 
 def test_the_french_report_speaks_french(french_run):
     out, _ = french_run
-    html = (out / "2024" / "report.html").read_text(encoding="utf-8")
+    html = (out / "public" / "2024" / "report.html").read_text(encoding="utf-8")
     assert "Transition écologique" in html
     assert "Participation des adultes à la formation (12 mois)" in html
     assert 'lang="fr"' in html
@@ -75,7 +75,8 @@ def test_validate_exits_one_and_points_to_the_quarantine_when_rows_are_rejected(
                                  str(tmp_path / "out")])
     assert result.exit_code == 1
     assert "quarantined" in result.output
-    lines = (tmp_path / "out" / "quarantine.csv").read_text(encoding="utf-8").splitlines()
+    lines = (tmp_path / "out" / "restricted" / "quarantine.csv").read_text(
+        encoding="utf-8").splitlines()
     assert lines[0].startswith("file,row,column,value,rule,check_id")
     assert any(line.startswith("admin.csv,4,valeur,douze,must be a number,") for line in lines)
 
@@ -110,3 +111,40 @@ def test_the_console_script_is_installed():
     assert result.returncode == 0
     for command in ("run", "validate", "indicators"):
         assert command in result.stdout
+
+
+def test_names_and_messages_from_files_print_literally_never_as_markup(tmp_path: Path):
+    config = write_small_project(tmp_path / "project")
+    text = config.read_text(encoding="utf-8").replace("name: admin\n", "name: '[red]admin[/red]'\n")
+    config.write_text(text + "validation: {max_rejected_share: 0.9}\nbogus: [bold]1\n",
+                      encoding="utf-8")
+    result = runner.invoke(app, ["run", "--config", str(config), "--out", str(tmp_path / "o")])
+    assert result.exit_code == 2
+    assert "bogus" in result.output  # the configuration error still names what is wrong
+    config.write_text(text + "validation: {max_rejected_share: 0.9}\n", encoding="utf-8")
+    result = runner.invoke(app, ["validate", "--config", str(config), "--out",
+                                 str(tmp_path / "out")], terminal_width=200)
+    assert "[red]admin[/red]" in result.output
+
+
+def test_printed_text_is_never_read_as_markup():
+    from rich.console import Console
+
+    from pipelines.cli import commands
+
+    capture = Console(width=200, highlight=False, force_terminal=False)
+    with capture.capture() as captured:
+        original, commands.console = commands.console, capture
+        try:
+            outcome = type("Outcome", (), {"source": "[red]x[/red]", "file": "a[b]/[i]c.csv",
+                                           "rows_read": 1, "rows_accepted": 1,
+                                           "rows_quarantined": 0, "rows_flagged": 0})()
+            report = type("Report", (), {"file": "[bold]f.csv", "notes": ["[blink]note"]})()
+            result = type("Result", (), {"outcomes": [outcome], "reports": [report],
+                                         "errors": []})()
+            commands._print_ingest(result)
+        finally:
+            commands.console = original
+    shown = captured.get()
+    for literal in ("[red]x[/red]", "[i]c.csv", "[bold]f.csv", "[blink]note"):
+        assert literal in shown

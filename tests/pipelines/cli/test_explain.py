@@ -24,7 +24,7 @@ def output(tmp_path_factory) -> Path:
 def test_explain_prints_the_sql_the_run_wrote(output: Path):
     result = runner.invoke(app, ["explain", "LL01", "--out", str(output)])
     assert result.exit_code == 0, result.output
-    written = (output / "2024" / "sql" / "LL01.sql").read_text(encoding="utf-8")
+    written = (output / "public" / "2024" / "sql" / "LL01.sql").read_text(encoding="utf-8")
     assert written in result.stdout
     for name in ("respondents", "psu_totals", "domains", "variance"):
         assert f"{name} AS" in written

@@ -1,10 +1,11 @@
-"""The auditor's bundle: manifest, determinism, atomic replacement, waivers, and `lci audit`."""
+"""The bundles: manifests, determinism, atomic replacement, waivers, and `lci audit`."""
 
 from __future__ import annotations
 
 import json
 import shutil
 from datetime import date
+from functools import partial
 from pathlib import Path
 
 import duckdb
@@ -12,14 +13,15 @@ import pytest
 from typer.testing import CliRunner
 
 from indicators import load_catalogue
-from pipelines.cli.commands import app
+from pipelines.cli.commands import app, render_reports
 from pipelines.config import bundled_sample_config, load_config
 from pipelines.ingest import file_sha256
-from pipelines.publishing.audit import audit
+from pipelines.publishing.audit import audit as audit_bundles
 from pipelines.run import STAGES, RunFailed, run
 from tests.small_project import write_small_project
 
 runner = CliRunner()
+audit = partial(audit_bundles, render=render_reports)
 WAIVER = """
 validation: {max_rejected_share: 0.9}
 waivers:
@@ -45,28 +47,40 @@ def small_project(root: Path, extra: str = "validation: {max_rejected_share: 0.9
     return config
 
 
-def test_the_manifest_hashes_every_output_and_input_with_versions(sample_bundle: Path):
-    manifest = json.loads((sample_bundle / "manifest.json").read_text(encoding="utf-8"))
+def test_the_manifests_hash_every_output_and_input_with_versions(sample_bundle: Path):
+    manifest = json.loads((sample_bundle / "public" / "manifest.json").read_text(encoding="utf-8"))
     files = {o["file"]: o for o in manifest["outputs"]}
-    for expected in ("2024/report.html", "2024/indicators.csv", "quarantine.csv",
-                     "validation/report.html", "validation/report.json",
-                     "validated/survey_responses.parquet", "published/indicator_values.parquet",
-                     "project/lci.yaml"):
-        assert files[expected]["sha256"] == file_sha256(sample_bundle / expected)
-    assert files["validated/survey_responses.parquet"]["rows"] == 25874
+    for expected in ("2024/report.html", "2024/indicators.csv", "validation/summary.json",
+                     "published/indicator_values.parquet", "reference/territories.parquet",
+                     "project/lci.yaml", "signing-key.pub"):
+        assert files[expected]["sha256"] == file_sha256(sample_bundle / "public" / expected)
+    restricted = json.loads((sample_bundle / "restricted" / "manifest.json").read_text())
+    private = {o["file"]: o for o in restricted["outputs"]}
+    for expected in ("quarantine.csv", "validation/report.html", "validation/report.json",
+                     "validated/survey_responses.parquet"):
+        assert private[expected]["sha256"] == file_sha256(sample_bundle / "restricted" / expected)
+    assert private["validated/survey_responses.parquet"]["rows"] == 25874
+    assert restricted["public_manifest_sha256"] == file_sha256(
+        sample_bundle / "public" / "manifest.json")
     assert set(manifest["versions"]) == {"lci", "python", "duckdb", "pandera"}
     assert len(manifest["catalogue_sha256"]) == 64
     survey = next(i for i in manifest["inputs"] if i["source"] == "aes_survey")
     assert survey["rows_read"] == survey["rows_accepted"] + survey["rows_quarantined"]
     assert survey["sha256"] == file_sha256(
         bundled_sample_config().parent / "raw" / "aes_survey.parquet")
-    assert "run_id" not in (sample_bundle / "manifest.json").read_text(encoding="utf-8")
+    assert "run_id" not in (sample_bundle / "public" / "manifest.json").read_text()
+
+
+def _files(folder: Path) -> dict[str, bytes]:
+    return {p.relative_to(folder).as_posix(): p.read_bytes()
+            for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
 def test_two_runs_on_the_same_inputs_give_byte_identical_bundles(sample_bundle, tmp_path):
     again = tmp_path / "again"
     run(load_config(bundled_sample_config()), again)
-    assert (again / "manifest.json").read_bytes() == (sample_bundle / "manifest.json").read_bytes()
+    for bundle in ("public", "restricted"):  # signatures included: Ed25519 is deterministic
+        assert _files(again / bundle) == _files(sample_bundle / bundle)
     first = json.loads((sample_bundle / "run.json").read_text())
     second = json.loads((again / "run.json").read_text())
     assert first["run_id"] != second["run_id"]
@@ -82,36 +96,37 @@ def test_audit_passes_on_an_untouched_bundle(sample_bundle: Path):
 def test_audit_names_a_tampered_output(sample_bundle: Path, tmp_path: Path):
     copy = tmp_path / "copy"
     shutil.copytree(sample_bundle, copy)
-    with open(copy / "2024" / "indicators.csv", "a", encoding="utf-8") as handle:
+    with open(copy / "public" / "2024" / "indicators.csv", "a", encoding="utf-8") as handle:
         handle.write("LL01,LL,forged\n")
     result = runner.invoke(app, ["audit", str(copy)])
     assert result.exit_code == 1
-    assert "2024/indicators.csv" in result.output and "SHA-256" in result.output
+    assert "public/2024/indicators.csv" in result.output and "SHA-256" in result.output
 
 
 def test_audit_recomputes_indicators_and_names_a_forged_value(sample_bundle, tmp_path):
     copy = tmp_path / "forged"
     shutil.copytree(sample_bundle, copy)
-    published = copy / "published" / "indicator_values.parquet"
+    published = copy / "public" / "published" / "indicator_values.parquet"
     con = duckdb.connect()
     con.execute(f"""COPY (SELECT * REPLACE (CASE WHEN indicator_id = 'LL01'
                       AND territory_code = '34172' AND year = 2024 AND breakdown = 'total'
                       THEN value + 5 ELSE value END AS value)
                   FROM read_parquet('{published}') ORDER BY ALL) TO '{tmp_path}/v.parquet'""")
     shutil.copyfile(tmp_path / "v.parquet", published)
-    manifest = json.loads((copy / "manifest.json").read_text())
+    manifest = json.loads((copy / "public" / "manifest.json").read_text())
     for entry in manifest["outputs"]:  # a forger who also rewrote the manifest
-        entry["sha256"] = file_sha256(copy / entry["file"])
-    (copy / "manifest.json").write_text(json.dumps(manifest))
-    bad = [f for f in audit(copy) if not f.ok]
+        entry["sha256"] = file_sha256(copy / "public" / entry["file"])
+    (copy / "public" / "manifest.json").write_text(json.dumps(manifest))
+    bad = [f for f in audit(copy) if not f.ok and f.step == "indicators"]
     assert [(f.step, f.subject) for f in bad] == [("indicators", "LL01/34172/2024/total")]
     assert "value: published" in bad[0].detail
+    assert "restricted/validated/survey_responses.parquet" in bad[0].detail
 
 
 def test_audit_revalidates_tables_with_pandera_and_names_the_check(sample_bundle, tmp_path):
     copy = tmp_path / "bad-table"
     shutil.copytree(sample_bundle, copy)
-    table = copy / "validated" / "admin_measures.parquet"
+    table = copy / "restricted" / "validated" / "admin_measures.parquet"
     duckdb.execute(f"COPY (SELECT * REPLACE (-value AS value) FROM read_parquet('{table}')) "
                    f"TO '{tmp_path}/a.parquet'")
     shutil.copyfile(tmp_path / "a.parquet", table)
@@ -132,7 +147,7 @@ def test_a_failed_run_leaves_the_previous_outputs_intact(tmp_path: Path):
     with pytest.raises(KeyboardInterrupt):
         run(config, out, stages=(*STAGES[:2], ("interrupt", interrupted)))
     assert {p: p.read_bytes() for p in out.rglob("*") if p.is_file()} == before
-    assert (tmp_path / "out.failed" / "quarantine.csv").is_file()
+    assert (tmp_path / "out.failed" / "restricted" / "quarantine.csv").is_file()
 
 
 def test_a_folder_that_is_not_an_lci_output_is_never_replaced(tmp_path: Path):
@@ -157,11 +172,15 @@ def test_a_waiver_accepts_a_known_failure_and_reports_it(tmp_path: Path):
     ctx = run(config, out)
     population = next(o for o in ctx.ingest.outcomes if o.source == "population")
     assert (population.rows_quarantined, population.rows_waived) == (0, 1)
-    facts = json.loads((out / "validation" / "report.json").read_text(encoding="utf-8"))
+    facts = json.loads((out / "restricted" / "validation" / "report.json").read_text())
     assert facts["waived"][0]["row_number"] == 6
     assert "correction announced" in facts["waived"][0]["waiver"]
-    assert "correction announced" in (out / "validation" / "report.html").read_text()
-    assert all(f.ok for f in audit(out) if f.step == "schema")
+    assert "correction announced" in (out / "restricted" / "validation" / "report.html"
+                                      ).read_text()
+    summary = json.loads((out / "public" / "validation" / "summary.json").read_text())
+    assert summary["waived"] == [{"check_id": "population.population.greater_than_or_equal_to",
+                                  "waiver": facts["waived"][0]["waiver"], "rows": 1}]
+    assert [f for f in audit(out) if not f.ok] == []
 
 
 def test_an_expired_waiver_fails_the_run(tmp_path: Path):
@@ -183,7 +202,7 @@ def test_the_warehouse_keeps_the_validation_history_of_every_run(tmp_path: Path)
 def test_the_quarantine_speaks_the_report_language(tmp_path: Path):
     config = load_config(small_project(tmp_path / "project"))
     run(config, tmp_path / "out", lang="fr")
-    text = (tmp_path / "out" / "quarantine.csv").read_text(encoding="utf-8")
+    text = (tmp_path / "out" / "restricted" / "quarantine.csv").read_text(encoding="utf-8")
     assert "doit être un nombre" in text
     assert "douze" in text
 
@@ -191,7 +210,7 @@ def test_the_quarantine_speaks_the_report_language(tmp_path: Path):
 def test_the_annual_report_names_waived_failures(tmp_path: Path):
     config = load_config(small_project(tmp_path / "project", extra=WAIVER % "2099-12-31"))
     run(config, tmp_path / "out")
-    html = (tmp_path / "out" / "2024" / "report.html").read_text(encoding="utf-8")
+    html = (tmp_path / "out" / "public" / "2024" / "report.html").read_text(encoding="utf-8")
     assert "Data quality" in html
     assert "population.population.greater_than_or_equal_to: 1 row(s)" in html
     assert "correction announced by the statistical office" in html
@@ -202,7 +221,8 @@ def test_a_project_too_small_for_an_index_says_so_and_still_reports(tmp_path: Pa
                                  "--out", str(tmp_path / "out")])
     assert result.exit_code == 0, result.output
     assert "learning-city index not computed" in result.output
-    assert (tmp_path / "out" / "2024" / "report.html").is_file()
+    assert (tmp_path / "out" / "public" / "2024" / "report.html").is_file()
+    assert [f for f in audit(tmp_path / "out") if not f.ok] == []  # no index: none published
 
 
 def test_unreadable_sources_and_read_notes_speak_the_report_language(tmp_path: Path):
@@ -211,20 +231,20 @@ def test_unreadable_sources_and_read_notes_speak_the_report_language(tmp_path: P
     detect = config.read_text(encoding="utf-8").replace("encoding: cp1252", "encoding: auto")
     config.write_text(detect, encoding="utf-8")
     run(load_config(config), tmp_path / "out", lang="fr")
-    html = (tmp_path / "out" / "validation" / "report.html").read_text(encoding="utf-8")
+    html = (tmp_path / "out" / "restricted" / "validation" / "report.html").read_text()
     assert "Non lue : illisible en Excel" in html
     assert "encodage détecté : Windows-1252" in html
     assert "cannot be read as Excel" not in html and "encoding detected" not in html
 
 
 def test_the_bundle_holds_the_sql_behind_every_published_indicator(sample_bundle: Path):
-    manifest = json.loads((sample_bundle / "manifest.json").read_text(encoding="utf-8"))
+    manifest = json.loads((sample_bundle / "public" / "manifest.json").read_text())
     listed = {o["file"] for o in manifest["outputs"]}
     catalogue = load_catalogue()
     for indicator in catalogue:
         name = f"{manifest['year']}/sql/{indicator.id}.sql"
         assert name in listed
-        script = (sample_bundle / name).read_text(encoding="utf-8")
+        script = (sample_bundle / "public" / name).read_text(encoding="utf-8")
         assert script.startswith(f"-- {indicator.id} — ")
         assert "CREATE OR REPLACE TABLE indicator_values" in script  # publication rules too
 
@@ -232,9 +252,9 @@ def test_the_bundle_holds_the_sql_behind_every_published_indicator(sample_bundle
 def test_audit_names_an_edited_sql_file_even_with_its_hash_rewritten(sample_bundle, tmp_path):
     copy = tmp_path / "edited-sql"
     shutil.copytree(sample_bundle, copy)
-    manifest_path = copy / "manifest.json"
+    manifest_path = copy / "public" / "manifest.json"
     manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
-    edited = copy / str(manifest["year"]) / "sql" / "MED04.sql"
+    edited = copy / "public" / str(manifest["year"]) / "sql" / "MED04.sql"
     edited.write_text(edited.read_text(encoding="utf-8").replace("$scale *", "1.1 * $scale *"),
                       encoding="utf-8")
     for entry in manifest["outputs"]:
