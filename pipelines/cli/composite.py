@@ -2,7 +2,8 @@
 
 DATA is COINr's ``iData`` (``uCode``, optional ``uName``, one column per indicator) and META its
 ``iMeta`` (``Level, iCode, Direction, Weight, Parent, Type``). Bad metadata or data end with one
-message and exit status 2, never a traceback.
+message and exit status 2, never a traceback. Codes, names and messages from the files are
+printed literally, never read as rich markup.
 """
 
 from __future__ import annotations
@@ -12,7 +13,9 @@ from typing import TYPE_CHECKING, Annotated, Literal
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 if TYPE_CHECKING:  # the composite engine (pandas, SciPy) is imported when the command runs
     import pandas as pd
@@ -67,12 +70,12 @@ def composite_command(
         )
         result = build_composite(coin, spec)
     except (CompositeError, ValidationError) as error:
-        errors.print(f"[red]Error:[/red] {_message(error)}")
+        errors.print(f"[red]Error:[/red] {escape(_message(error))}")
         raise typer.Exit(2) from None
     if out is not None:
         _write_csv(result, out)
         console.print(f"[green]✓[/green] {len(result.ranks)} units, "
-                      f"{len(result.hierarchy.indicators)} indicators → {out}")
+                      f"{len(result.hierarchy.indicators)} indicators → {escape(str(out))}")
         return
     _print(result, coin.names, normalise, spec)
 
@@ -143,13 +146,13 @@ def _print(result: CompositeResult, names: pd.Series | None, method: str,
                f"{'COINr Treat' if spec.treat else 'none'}")
     table = Table(title=f"Composite index — {len(result.ranks)} units, "
                         f"{len(hierarchy.indicators)} indicators", title_justify="left",
-                  caption=choices, caption_justify="left")
+                  caption=Text(choices), caption_justify="left")
     table.add_column("Rank", justify="right", no_wrap=True)
     table.add_column("uCode", no_wrap=True)
     if names is not None:
         table.add_column("uName", overflow="fold")
     for code in shown:
-        table.add_column(code, justify="right", no_wrap=True)
+        table.add_column(Text(str(code)), justify="right", no_wrap=True)
     order = result.ranks.sort_values(na_position="last", kind="stable").index
     for unit in order:
         rank = result.ranks[unit]
@@ -158,12 +161,12 @@ def _print(result: CompositeResult, names: pd.Series | None, method: str,
             cells.append(str(names.get(unit, "")))
         cells += ["—" if pd.isna(v) else f"{v:.2f}"
                   for v in result.aggregates.loc[unit, shown]]
-        table.add_row(*cells)
+        table.add_row(*(Text(c) for c in cells))
     console.print(table)
     treated = (next(e for e in result.log if e.step == "treat").effect or {}).get("treated", {})
     if treated:
         console.print(f"Outliers treated in {len(treated)} indicators: "
-                      f"{', '.join(sorted(treated))}")
+                      f"{', '.join(sorted(treated))}", markup=False)
     console.print("All normalised indicators and aggregates: add --out RESULTS.csv")
 
 

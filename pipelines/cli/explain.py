@@ -1,4 +1,8 @@
-"""``lci explain`` and ``lci trace``: the SQL behind an indicator, the records behind a cell."""
+"""``lci explain`` and ``lci trace``: the SQL behind an indicator, the records behind a cell.
+
+Text from files, data and settings (paths, names, values, messages) is printed literally, never
+read as rich markup: through :func:`rich.markup.escape` or as :class:`rich.text.Text`.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +12,9 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 if TYPE_CHECKING:
     import duckdb
@@ -27,7 +33,7 @@ ConfigOption = Annotated[Path | None, typer.Option(
 
 
 def _fail(message: str, code: int = 2) -> typer.Exit:
-    errors.print(f"[red]Error:[/red] {message}", markup=True, soft_wrap=True)
+    errors.print(f"[red]Error:[/red] {escape(message)}", markup=True, soft_wrap=True)
     return typer.Exit(code)
 
 
@@ -79,7 +85,7 @@ def explain_command(
                             [chosen.id]).fetchall()
         con.close()
         if found:
-            errors.print(f"-- from the run in {out}", highlight=False)
+            errors.print(f"-- from the run in {out}", highlight=False, markup=False)
             typer.echo(found[0][0], nl=False)
             return
     typer.echo(_plan_afresh(chosen.id, config, catalogue), nl=False)
@@ -98,7 +104,8 @@ def _plan_afresh(indicator_id: str, config_path: Path | None, catalogue: Catalog
         config = load_config(config_path or bundled_sample_config())
     except ConfigError as error:
         raise _fail(f"configuration: {error}") from None
-    errors.print(f"-- planned on the data of {config.file or 'the project'} (no run found)")
+    errors.print(f"-- planned on the data of {config.file or 'the project'} (no run found)",
+                 markup=False)
     con = duckdb.connect()
     ingest(con, config)
     build_membership(con)
@@ -143,18 +150,20 @@ def trace_command(
         con.close()
     published = trace.published
     status = ", ".join(s for s in (published["status"], published["status_reason"]) if s)
-    console.print(f"[bold]{trace.indicator_id}[/bold] · {territory} {name or ''} · {year} · "
-                  f"{trace.breakdown} — published value {_number(published['value'])} ({status})")
+    console.print(f"[bold]{escape(trace.indicator_id)}[/bold] · "
+                  + escape(f"{territory} {name or ''} · {year} · {trace.breakdown} — published "
+                           f"value {_number(published['value'])} ({status})"))
     _print_records(trace.records, limit)
     if csv_file is not None:
         _write_csv(trace.records, csv_file)
-        console.print(f"All {trace.records.num_rows} records written to {csv_file}")
+        console.print(f"All {trace.records.num_rows} records written to {csv_file}",
+                      markup=False)
     checks = Table(title="Do the records reproduce the published cell?", title_justify="left")
     for column in ("", "from the records", "published", ""):
         checks.add_column(column)
     for what, found, shown, ok in trace.checks:
         mark = "[green]✓[/green]" if ok else ("withheld" if shown is None else "[red]✗[/red]")
-        checks.add_row(what, _number(found), _number(shown), mark)
+        checks.add_row(Text(what), Text(_number(found)), Text(_number(shown)), mark)
     console.print(checks)
     if trace.withheld:
         console.print("The published cell withholds its parts (suppressed): the records are "
@@ -179,9 +188,9 @@ def _print_records(records, limit: int) -> None:
     table = Table(title=f"{records.num_rows} records (first {min(limit, records.num_rows)})",
                   title_justify="left")
     for name in records.column_names:
-        table.add_column(name, overflow="fold")
+        table.add_column(Text(name), overflow="fold")
     for row in records.slice(0, limit).to_pylist():
-        table.add_row(*(_number(v) for v in row.values()))
+        table.add_row(*(Text(_number(v)) for v in row.values()))
     console.print(table)
 
 

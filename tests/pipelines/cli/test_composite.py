@@ -200,3 +200,15 @@ def test_unknown_codes_in_the_weights_file(tmp_path):
 def test_missing_files(tmp_path):
     result = runner.invoke(app, ["composite", str(tmp_path / "none.csv"), "--meta", str(META)])
     _refused(result, "DATA file not found")
+
+
+def test_codes_from_the_files_print_literally_never_as_markup(tmp_path):
+    data = pd.read_csv(DATA, dtype=str).drop(columns="LPI")
+    path = tmp_path / "data.csv"
+    data.to_csv(path, index=False)
+    meta = pd.read_csv(META, dtype=str)
+    meta.loc[meta["iCode"] == "LPI", "iCode"] = "[red]LPI[/red]"
+    meta_path = tmp_path / "meta.csv"
+    meta.to_csv(meta_path, index=False)
+    result = runner.invoke(app, ["composite", str(path), "--meta", str(meta_path)])
+    _refused(result, "['[red]LPI[/red]']")
