@@ -15,6 +15,7 @@ from typing import Literal
 
 import duckdb
 
+from indicators.conditions import ConditionError, check_expression, close_matches
 from indicators.sql import quote_ident
 
 LonelyPSU = Literal["fail", "adjust", "average", "certainty", "remove"]
@@ -36,6 +37,14 @@ class SurveyDesignError(ValueError):
 
     A ValueError so callers that validate inputs generically still catch it; the message
     names the offending column, stratum or expression so the data can be fixed.
+    """
+
+
+class SurveyConditionError(SurveyDesignError, ConditionError):
+    """A condition (``condition``, ``where``) refused before it reaches SQL.
+
+    Both a SurveyDesignError, as every other refusal of the estimators, and the
+    ConditionError of ``indicators.conditions``, with its French message (``french``).
     """
 
 
@@ -148,28 +157,45 @@ def column_sql(columns: dict[str, str], name: str, role: str) -> str:
     real = columns.get(name.lower())
     if real is None:
         known = sorted(columns.values())
-        raise SurveyDesignError(f"unknown {role} column {name!r}; the source has {known}")
+        close = close_matches(name, known)
+        maybe = f" (did you mean {' or '.join(close)}?)" if close else ""
+        raise SurveyDesignError(f"unknown {role} column {name!r}{maybe}; the source has {known}")
     return quote_ident(real)
 
 
-def expression_type(con: duckdb.DuckDBPyConnection, relation: str, expr: str, role: str) -> str:
-    """DuckDB type of a SQL expression over the source, or an error quoting the expression."""
-    sql = f"SELECT ({expr}) AS _e FROM {relation} LIMIT 0"
+def checked_expression(layout: DesignLayout, expr: str, role: str) -> str:
+    """``expr`` as checked SQL over the source's columns (see ``indicators.conditions``).
+
+    Parsed once per estimate, before any SQL runs: one expression, the source's columns,
+    the allowed operators and functions; anything else is a ``SurveyConditionError``.
+    """
     try:
-        if len(duckdb.extract_statements(sql)) != 1:
-            raise SurveyDesignError(f"{role} {expr!r} is not a single SQL expression")
-        description = con.execute(f"DESCRIBE {sql}").fetchall()
+        return check_expression(expr, layout.columns.values(), role=role)
+    except ConditionError as error:
+        raise SurveyConditionError(str(error), french=error.french, condition=error.condition,
+                                   role=error.role, part=error.part) from None
+
+
+def expression_type(con: duckdb.DuckDBPyConnection, relation: str, sql: str, expr: str,
+                    role: str) -> str:
+    """DuckDB type of checked SQL over the source, or an error quoting the expression."""
+    try:
+        description = con.execute(f"DESCRIBE SELECT ({sql}) AS _e FROM {relation} LIMIT 0"
+                                  ).fetchall()
     except duckdb.Error as exc:
         raise SurveyDesignError(f"{role} {expr!r} is not a valid SQL expression: {exc}") from exc
     return str(description[0][1])
 
 
-def check_boolean(con: duckdb.DuckDBPyConnection, relation: str, expr: str, role: str) -> str:
-    """Parenthesised boolean expression; non-boolean results are rejected, not coerced."""
-    kind = expression_type(con, relation, expr, role)
+def check_boolean(con: duckdb.DuckDBPyConnection, layout: DesignLayout, expr: str,
+                  role: str) -> str:
+    """Parenthesised boolean expression, checked; non-boolean results are rejected, not
+    coerced."""
+    sql = checked_expression(layout, expr, role)
+    kind = expression_type(con, layout.relation, sql, expr, role)
     if kind.upper() not in ("BOOLEAN", '"NULL"', "NULL"):
         raise SurveyDesignError(f"{role} {expr!r} must be a boolean expression, it gives {kind}")
-    return f"({expr})"
+    return f"({sql})"
 
 
 def check_numeric(layout: DesignLayout, name: str) -> str:

@@ -87,7 +87,7 @@ def statistic_sql(
 ) -> Linear:
     """The linear statistic behind a public statistic name, with checked SQL."""
     if statistic == "proportion":
-        condition = check_boolean(con, layout.relation, variable, "condition")
+        condition = check_boolean(con, layout, variable, "condition")
         return Linear("mean", condition, binary=True)
     y = check_numeric(layout, variable)
     if statistic == "ratio":
@@ -131,7 +131,7 @@ def prepare(
     layout = resolve(con, design)
     stat = statistic_sql(con, layout, statistic, variable, denominator)
     by_sql = [column_sql(layout.columns, b, "by") for b in by]
-    where_sql = check_boolean(con, layout.relation, where, "where") if where else None
+    where_sql = check_boolean(con, layout, where, "where") if where else None
     return Prepared(
         design, layout, stat, statistic, (variable, denominator), by, by_sql, where, where_sql
     )

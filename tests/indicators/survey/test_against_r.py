@@ -217,13 +217,14 @@ def test_expression_errors_quote_the_expression(con: duckdb.DuckDBPyConnection) 
     d = SurveyDesign("apistrat", weights="pw", strata="stype", fpc=("fpc",))
     with pytest.raises(SurveyDesignError, match=r"condition 'api00 >>> 3' is not a valid"):
         survey_proportion(con, d, "api00 >>> 3")
-    with pytest.raises(SurveyDesignError, match=r"condition 'no_col = 1' is not a valid"):
+    with pytest.raises(SurveyDesignError, match=r"condition 'no_col = 1' is refused: unknown "
+                                                r"column 'no_col'; the columns are: acs.46"):
         survey_proportion(con, d, "no_col = 1")
     with pytest.raises(SurveyDesignError, match="must be a boolean"):
         survey_proportion(con, d, "api00 + 1")
     with pytest.raises(SurveyDesignError, match="where 'meals >' is not a valid"):
         survey_mean(con, d, "api00", where="meals >")
-    with pytest.raises(SurveyDesignError, match="not a single SQL expression|not a valid"):
+    with pytest.raises(SurveyDesignError, match="refused: it contains ';'"):
         survey_mean(con, d, "api00", where="TRUE) FROM apistrat; DROP TABLE apistrat; SELECT (1")
     assert survey_mean(con, d, "api00")[0].n == 200
     with pytest.raises(SurveyDesignError, match="must be numeric"):
