@@ -7,13 +7,15 @@ lives in ``_compute.py``, keyed by the definition's ``kind``.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from importlib import resources
 from pathlib import Path
 from typing import Annotated, Literal, TypeVar
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from indicators.conditions import ConditionError, check_expression
 
 Direction = Literal["higher_is_better", "lower_is_better", "context"]
 Breakdown = Literal["sex"]
@@ -82,11 +84,21 @@ class SurveyProportion(_Frozen):
 
     ``condition`` and ``population`` are DuckDB SQL boolean expressions over the columns of
     ``survey_responses``; respondents with a missing answer leave the estimate, not the design.
+    A catalogue file may come from anywhere: both are checked when it is read (one
+    expression, allowed operators and functions only, see ``indicators.conditions``), and
+    their columns against the table when it is known (``load_catalogue(survey_columns=)``,
+    or when the indicator is planned).
     """
 
     kind: Literal["survey_proportion"]
     condition: str
     population: str = "TRUE"
+
+    @field_validator("condition", "population")
+    @classmethod
+    def _one_allowed_expression(cls, value: str, info: object) -> str:
+        check_expression(value, None, role=getattr(info, "field_name", "condition"))
+        return value
 
 
 class AdminRatio(_Frozen):
@@ -193,10 +205,13 @@ def bundled_catalogue_dir() -> Path:
     return Path(str(resources.files("indicators") / "catalogue"))
 
 
-def load_catalogue(directory: Path | str | None = None) -> Catalogue:
+def load_catalogue(directory: Path | str | None = None, *,
+                   survey_columns: Iterable[str] | None = None) -> Catalogue:
     """Read ``domains.yaml`` and every other ``*.yaml`` file of a catalogue directory.
 
     Errors name the file, the indicator and the field, so an analyst editing YAML can fix them.
+    With ``survey_columns`` (the columns of ``survey_responses``), the survey conditions must
+    name only those columns; without, their columns are checked when they are planned.
     """
     directory = Path(directory) if directory is not None else bundled_catalogue_dir()
     domains_file = directory / "domains.yaml"
@@ -222,6 +237,8 @@ def load_catalogue(directory: Path | str | None = None) -> Catalogue:
                 else item
             indicators.append(_parse(Indicator, item, path, where))
     _check_unique_ids(indicators)
+    if survey_columns is not None:
+        _check_survey_columns(indicators, list(survey_columns))
     order = {code: n for n, code in enumerate(domain_codes)}
     indicators.sort(key=lambda i: (order[i.domain], i.id))
     return Catalogue(domains=domains, indicators=tuple(indicators), sha256=digest.hexdigest())
@@ -252,6 +269,19 @@ def _parse(model: type[_M], item: object, path: Path, where: object) -> _M:
             for e in error.errors()
         )
         raise CatalogueError(f"{path.name}, {where}: {problems}") from None
+
+
+def _check_survey_columns(indicators: list[Indicator], columns: list[str]) -> None:
+    for indicator in indicators:
+        spec = indicator.computation
+        if not isinstance(spec, SurveyProportion):
+            continue
+        for field in ("condition", "population"):
+            try:
+                check_expression(getattr(spec, field), columns, role=field)
+            except ConditionError as error:
+                raise CatalogueError(f"{indicator.defined_in}, indicator {indicator.id}: "
+                                     f"field 'computation.{field}': {error}") from None
 
 
 def _check_unique_ids(indicators: list[Indicator]) -> None:

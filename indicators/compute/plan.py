@@ -38,10 +38,10 @@ class IndicatorPlan:
     def script(self, header: Mapping[str, str] = {}) -> str:  # noqa: B006 (never mutated)
         """The plan as one readable SQL file: definition in comments, then each statement."""
         ind = self.indicator
-        lines = [f"-- {ind.id} — {ind.label.en}", f"-- {ind.label.fr}"]
+        lines = [_comment(f"{ind.id} — {ind.label.en}"), _comment(ind.label.fr)]
         if ind.defined_in:
-            lines.append(f"-- defined in the catalogue file {ind.defined_in}")
-        lines += [f"-- {key}: {value}" for key, value in header.items()]
+            lines.append(_comment(f"defined in the catalogue file {ind.defined_in}"))
+        lines += [_comment(f"{key}: {value}") for key, value in header.items()]
         definition = yaml.safe_dump({"computation": ind.computation.model_dump(mode="json")},
                                     allow_unicode=True, sort_keys=False)
         lines += ["--", "-- definition:"] + [f"--   {line}" for line in definition.splitlines()]
@@ -51,12 +51,17 @@ class IndicatorPlan:
                      f"max_cv {ind.max_cv}")
         statements = [*self.statements, *([self.publication] if self.publication else [])]
         for n, statement in enumerate(statements, start=1):
-            lines += ["", f"-- {n}. {statement.purpose}"]
+            lines += ["", _comment(f"{n}. {statement.purpose}")]
             if statement.parameters:
                 shown = ", ".join(f"${k} = {_literal(v)}" for k, v in statement.parameters.items())
-                lines.append(f"-- parameters: {shown}")
+                lines.append(_comment(f"parameters: {shown}"))
             lines.append(statement.sql.strip() + ";")
         return "\n".join(lines) + "\n"
+
+
+def _comment(text: str) -> str:
+    """``text`` as SQL comment lines: a line break in a condition cannot end the comment."""
+    return "\n".join(f"-- {line}" for line in text.splitlines() or [""])
 
 
 def _literal(value: object) -> str:

@@ -11,9 +11,11 @@ from __future__ import annotations
 import duckdb
 import pyarrow as pa
 
-from indicators.catalogue.definitions import Indicator, SurveyProportion
+from indicators.catalogue.definitions import CatalogueError, Indicator, SurveyProportion
 from indicators.compute.options import ComputeOptions
 from indicators.compute.plan import IndicatorPlan, Statement
+from indicators.conditions import ConditionError, check_expression
+from indicators.sql import quote_ident
 from indicators.survey import SurveyDesign, survey_proportion, survey_query
 from indicators.territories import member_in_year
 
@@ -44,11 +46,37 @@ def _has_responses(con: duckdb.DuckDBPyConnection) -> bool:
     return bool(con.execute("SELECT count(*) FROM survey_responses").fetchall()[0][0])
 
 
+def checked_definition(con: duckdb.DuckDBPyConnection, indicator: Indicator,
+                       qualifier: str | None = None) -> tuple[str, str]:
+    """The indicator's condition and population as checked SQL over ``survey_responses``.
+
+    The catalogue may come from anywhere: each expression must be one expression over the
+    table's columns with the allowed operators and functions (``indicators.conditions``);
+    a refusal names the catalogue file, the indicator and the field.
+    """
+    spec = indicator.computation
+    assert isinstance(spec, SurveyProportion)
+    cursor = con.execute("SELECT * FROM survey_responses LIMIT 0")
+    columns = [d[0] for d in cursor.description]
+    cursor.fetchall()
+    checked = []
+    for field in ("condition", "population"):
+        try:
+            checked.append(check_expression(getattr(spec, field), columns, role=field,
+                                            qualifier=qualifier))
+        except ConditionError as error:
+            raise CatalogueError(f"{indicator.defined_in or 'catalogue'}, indicator "
+                                 f"{indicator.id}: field 'computation.{field}': {error}"
+                                 ) from None
+    return checked[0], checked[1]
+
+
 def plan(con: duckdb.DuckDBPyConnection, indicator: Indicator,
          options: ComputeOptions) -> IndicatorPlan:
     """One survey-engine statement per breakdown (none without survey microdata)."""
     spec = indicator.computation
     assert isinstance(spec, SurveyProportion)
+    checked_definition(con, indicator)  # a refusal names the catalogue file and field
     if not _has_responses(con):
         return IndicatorPlan(indicator, ())
     statements = tuple(
@@ -94,9 +122,13 @@ def records(indicator: Indicator, territory: str, year: int,
     """The respondents behind one cell: weight, answer, and what each adds to the estimate.
 
     A respondent without an answer leaves the estimate (``counted`` false), not the design.
+    The condition and population are checked again (their columns when the SQL runs) and
+    written with every column qualified by ``r.``, the responses' alias.
     """
     spec = indicator.computation
     assert isinstance(spec, SurveyProportion)
+    condition, population = (check_expression(getattr(spec, f), None, role=f, qualifier="r")
+                             for f in ("condition", "population"))
     parameters: dict[str, object] = {"territory": territory, "year": year}
     group = ""
     if breakdown is not None:
@@ -105,15 +137,15 @@ def records(indicator: Indicator, territory: str, year: int,
             raise ValueError(f"{indicator.id} has no breakdown by {column!r}; "
                              f"its breakdowns: {list(indicator.breakdowns) or 'none'}")
         parameters["breakdown_value"] = value
-        group = f' AND CAST(r."{column}" AS VARCHAR) = $breakdown_value'
+        group = f" AND CAST(r.{quote_ident(column)} AS VARCHAR) = $breakdown_value"
     sql = f"""
 WITH respondents AS (
     SELECT r.source_file, r.source_row, r.respondent_id, r.territory_code AS commune_code,
-           r.stratum, r.psu, r.weight, CAST(({spec.condition}) AS DOUBLE) AS answer
+           r.stratum, r.psu, r.weight, CAST(({condition}) AS DOUBLE) AS answer
     FROM survey_responses r JOIN territory_members m ON m.commune_code = r.territory_code
          AND {member_in_year("m", "r.year")}
     WHERE m.territory_code = $territory AND r.year = $year
-      AND coalesce(CAST(({spec.population}) AS BOOLEAN), FALSE){group})
+      AND coalesce(CAST(({population}) AS BOOLEAN), FALSE){group})
 SELECT *, weight * answer AS numerator_part,
        CASE WHEN answer IS NOT NULL THEN weight END AS denominator_part,
        answer IS NOT NULL AS counted
