@@ -2,7 +2,9 @@
 
 One command reproduces what R's ``svydesign`` + ``svymean``/``svytotal``/``svyciprop``/
 ``svyratio`` (+ ``svyby``) give, computed in DuckDB. Column names may contain dots, as in R data;
-conditions are DuckDB SQL over the file's columns (quote dotted names: ``"sch.wide" = 'Yes'``).
+conditions are DuckDB SQL over the file's columns (quote dotted names: ``"sch.wide" = 'Yes'``),
+checked before they run: one expression over the file's columns with the allowed operators and
+functions (docs/researchers.md), so a condition cannot read another file or run a statement.
 """
 
 from __future__ import annotations
@@ -39,22 +41,28 @@ def _fail(message: str) -> typer.Exit:
 
 
 def _open(path: Path) -> duckdb.DuckDBPyConnection:
-    """The file as a view named ``survey`` (CSV or Parquet, by extension)."""
+    """The file as a table named ``survey`` (CSV or Parquet, by extension).
+
+    The connection may read that one file and nothing else, loads no extension and cannot
+    change its settings (``pipelines.warehouse.connect``); conditions are checked before they
+    reach SQL as well (``indicators.conditions``).
+    """
     import duckdb
+
+    from pipelines.warehouse import WarehouseError, connect
 
     if not path.is_file():
         raise _fail(f"{path}: file not found")
-    con = duckdb.connect()
+    try:
+        con = connect(readable=[path])
+    except WarehouseError as error:
+        raise _fail(f"{path}: cannot be opened ({error})") from None
     reader = "read_parquet(?)" if path.suffix.lower() == ".parquet" else "read_csv(?)"
     try:
-        con.execute(f"CREATE TABLE survey AS SELECT * FROM {reader}", [str(path)])
+        con.execute(f"CREATE TABLE survey AS SELECT * FROM {reader}", [str(path.resolve())])
     except duckdb.Error as error:
+        con.close()
         raise _fail(f"{path}: cannot be read ({str(error).splitlines()[0]})") from None
-    # The file is loaded: conditions given on the command line may read nothing else.
-    con.execute("SET enable_external_access = false")
-    con.execute("SET autoinstall_known_extensions = false")
-    con.execute("SET autoload_known_extensions = false")
-    con.execute("SET lock_configuration = true")
     return con
 
 
