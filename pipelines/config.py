@@ -276,6 +276,15 @@ def _territory_code(value: object) -> object:
         "\"2A004\")"))
 
 
+def _data_root_name(value: object) -> object:
+    if isinstance(value, str) and re.fullmatch(r"[a-z][a-z0-9_]{1,31}", value):
+        return value
+    raise _Invalid("invalid_data_root", Text(
+        "a data root name is 2 to 32 lowercase letters, digits or _, starting with a letter "
+        "(e.g. insee)", "un nom de racine de données compte 2 à 32 lettres minuscules, chiffres "
+        "ou _, et commence par une lettre (par ex. insee)"))
+
+
 def _one_line(value: object) -> object:
     if isinstance(value, str) and not value.isprintable():
         raise _Invalid("invalid_value", Text(
@@ -352,6 +361,22 @@ def _source_path(value: object) -> object:
 
 class _Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _empty_means_default(cls, data: object) -> object:
+        """A setting left empty (``report:``, ``header_row:``) takes its default, unless None
+        means something of its own there (``memory_limit: null``)."""
+        if not isinstance(data, dict):
+            return data
+        empty = set()
+        for key, value in data.items():
+            field = cls.model_fields.get(key) if isinstance(key, str) else None
+            if value is None and field is not None and not field.is_required() and (
+                    field.default is not None or field.default_factory is not None) and (
+                    type(None) not in get_args(field.annotation)):
+                empty.add(key)
+        return {k: v for k, v in data.items() if k not in empty} if empty else data
 
 
 class ReaderOptions(_Frozen):
@@ -470,7 +495,7 @@ class ProjectConfig(_Frozen):
     validation: ValidationSettings = ValidationSettings()
     database: DatabaseSettings = DatabaseSettings()
     waivers: tuple[Waiver, ...] = ()
-    data_roots: dict[Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{1,31}$")],
+    data_roots: dict[Annotated[str, BeforeValidator(_data_root_name)],
                      Annotated[Path, BeforeValidator(_one_line)]] = Field(
         default_factory=dict,
         description="named folders outside the project that sources may read "
@@ -481,6 +506,13 @@ class ProjectConfig(_Frozen):
     @model_validator(mode="after")
     def _consistent(self) -> ProjectConfig:
         items: list[tuple[tuple, _Invalid, object]] = []
+        bad_roots = set()
+        for name in self.data_roots:
+            try:
+                self._data_root(name)
+            except _Invalid as problem:
+                items.append((("data_roots", name), problem, self.data_roots[name]))
+                bad_roots.add(name)
         seen: set[str] = set()
         for i, source in enumerate(self.sources):
             if source.name in seen:
@@ -488,6 +520,8 @@ class ProjectConfig(_Frozen):
                     "two sources have this name; each name must be unique",
                     "deux sources portent ce nom ; chaque nom doit être unique")), source.name))
             seen.add(source.name)
+            if _split_path(source.path)[0] in bad_roots:
+                continue  # said once, at the data root
             try:
                 self._resolve(source)
             except _Invalid as problem:
@@ -502,12 +536,6 @@ class ProjectConfig(_Frozen):
             if self.years.index(year) != i:
                 items.append((("years", i), _Invalid("invalid_value", Text(
                     "year listed twice", "année citée deux fois")), year))
-        for name in self.data_roots:
-            if self._data_root(name) == Path(self._data_root(name).anchor):
-                items.append((("data_roots", name), _Invalid("invalid_data_root", Text(
-                    "a data root cannot be the whole disk; name the folder holding the data",
-                    "une racine de données ne peut pas être tout le disque ; indiquez le "
-                    "dossier des données")), self.data_roots[name]))
         if items:
             raise _Invalid("invalid_value", Text("invalid configuration",
                                                  "configuration invalide"), items=tuple(items))
@@ -517,7 +545,19 @@ class ProjectConfig(_Frozen):
         return [w for w in self.waivers if w.expires < today]
 
     def _data_root(self, name: str) -> Path:
-        return (self.root / self.data_roots[name].expanduser()).resolve()
+        """The data root's folder, resolved; :class:`_Invalid` when it cannot be."""
+        try:
+            folder = (self.root / self.data_roots[name].expanduser()).resolve()
+        except (OSError, RuntimeError, ValueError) as error:
+            raise _Invalid("invalid_data_root", Text(
+                f"the data root cannot be resolved: {error}",
+                f"la racine de données ne peut être résolue : {error}")) from None
+        if folder == Path(folder.anchor):
+            raise _Invalid("invalid_data_root", Text(
+                "a data root cannot be the whole disk; name the folder holding the data",
+                "une racine de données ne peut pas être tout le disque ; indiquez le dossier "
+                "des données"))
+        return folder
 
     def _resolve(self, source: Source) -> Path:
         root_name, relative = _split_path(source.path)
@@ -886,7 +926,7 @@ def load_config(path: Path | str) -> ProjectConfig:
             {**fields, "root": path.resolve().parent, "file": path.resolve()})
     except ValidationError as error:
         problems.extend(_validation_problems(path, raw, lines, error.errors()))
-    except (ValueError, TypeError, OSError, RecursionError) as error:  # a last safety net
+    except (ValueError, TypeError, OSError, RuntimeError) as error:  # a last safety net
         problems.append(_problem(path, "unreadable", Text(
             f"cannot be used: {error}", f"inutilisable : {error}")))
     if problems or config is None:
@@ -1045,7 +1085,8 @@ def _messages(error: dict) -> tuple[str, Text, Text | None]:
                                   "attendu : un dictionnaire (clé : valeur)"),
         "tuple_type": ("expected a list", "attendu : une liste"),
         "list_type": ("expected a list", "attendu : une liste"),
-        "invalid_key": ("keys must be text", "les clés doivent être du texte"),
+        "invalid_key": ("keys must be text (write the key in quotes)",
+                        "les clés doivent être du texte (écrivez la clé entre guillemets)"),
         "path_type": ("expected a path (text)", "attendu : un chemin (texte)"),
     }
     if kind in simple:
@@ -1077,6 +1118,8 @@ def _messages(error: dict) -> tuple[str, Text, Text | None]:
 def _field_problem(path: Path, raw: dict, lines: dict, loc: tuple, error: dict,
                    suggestion: str | None = None) -> Problem:
     """One pydantic error as a problem naming the field as the reader wrote it, and its line."""
+    if error["type"] == "invalid_key":  # pydantic names the key by its repr; use the key
+        loc = (*loc[:-1], error.get("input"))
     field, row = _locate(raw, lines, loc)
     if error["type"] == "extra_forbidden":
         key = _shown(loc[-1]) if loc else ""

@@ -465,3 +465,31 @@ def test_many_problems_make_a_short_message_and_are_all_kept(tmp_path: Path):
     error = _refused(_write(tmp_path, BASE + "".join(f"extra_{i}: 1\n" for i in range(500))))
     assert len(error.problems) == 500
     assert len(str(error).splitlines()) < 40 and "470 more" in str(error)
+
+
+def test_an_empty_section_takes_its_default(tmp_path: Path):
+    text = BASE.replace("table: population}", "table: population, options: , columns: }")
+    config = load_config(_write(tmp_path, text + "report:\nvalidation:\ndatabase:\nwaivers:\n"))
+    assert config.database.memory_limit == "1.5GB" and config.sources[0].columns == {}
+    assert config.sources[0].options.header_row == 1 and config.waivers == ()
+    assert load_config(_write(tmp_path, BASE + "database: {memory_limit: }\n")).database \
+        .memory_limit is None
+
+
+@pytest.mark.parametrize(("key", "field"), [("1", "1"), ("2024-01-01", "2024-01-01"),
+                                            (".inf", "inf")])
+def test_a_key_that_is_not_text_is_named_on_its_line(tmp_path: Path, key: str, field: str):
+    problem = _only(_refused(_write(tmp_path, BASE + f"{key}: x\n")))
+    assert (problem.field, problem.row) == (field, 5)
+    assert "quotes" in problem.message.en
+
+
+@pytest.mark.parametrize(("roots", "code"), [
+    ("{Insee: /srv}", "config.invalid_data_root"), ("{insee: ~nosuchuser_lci/x}",
+                                                    "config.invalid_data_root"),
+    ("{insee: null}", "config.invalid_value"), ("[/srv]", "config.invalid_value"),
+])
+def test_a_bad_data_root_is_said_once_at_the_data_root(tmp_path: Path, roots: str, code: str):
+    problem = _only(_refused(_project(tmp_path, "insee:p.csv", f"data_roots: {roots}\n")))
+    assert problem.code == code
+    assert problem.field.startswith("data_roots")
