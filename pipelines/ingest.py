@@ -13,10 +13,16 @@ from pathlib import Path
 
 import duckdb
 
+from indicators.sql import quote_ident
 from pipelines.config import ProjectConfig, Source
 from pipelines.problems import CHECK_PROBLEMS_SQL, PROBLEMS_DDL, record_problems
 from pipelines.reading.readers import ReadReport, SourceError, drop_relation, stage_source
-from pipelines.validating.checks import SourceOutcome, StagedSource, validate_table
+from pipelines.validating.checks import (
+    SourceOutcome,
+    StagedSource,
+    WaiverError,
+    validate_sources,
+)
 from pipelines.validating.contracts import LOAD_ORDER, SCHEMAS
 
 SOURCES_DDL = """
@@ -79,33 +85,100 @@ def ingest(con: duckdb.DuckDBPyConnection, config: ProjectConfig) -> IngestResul
     reports: dict[str, ReadReport] = {}
     for table in LOAD_ORDER:
         staged = []
+        helpers: dict[str, tuple[str, ...]] = {}
         for source in (s for s in config.sources if s.table == table):
             try:
-                staged.append(_stage(con, config, source, reports))
+                staged.append(_stage(con, config, source, reports, helpers))
             except SourceError as error:
                 errors.append(error)
                 _record_error(con, config, source, error)
-        waivers = [w for w in config.waivers if any(s.name == w.source for s in staged)]
-        for outcome in validate_table(con, table, staged, config.validation, waivers):
-            outcomes.append(outcome)
-            _record_outcome(con, config, outcome, reports[outcome.source])
-        con.execute("DROP VIEW IF EXISTS _kept")
-        con.execute("DROP TABLE IF EXISTS _typed")
-        for s in staged:
-            for relation in (s.staging, s.raw, s.rejects):
-                if relation:
-                    drop_relation(con, relation)
+        try:
+            for source_error in _validate(con, config, table, staged, outcomes, reports):
+                errors.append(source_error)
+                _record_error(con, config, _source(config, source_error.source), source_error)
+        finally:
+            con.execute("DROP VIEW IF EXISTS _kept")
+            con.execute("DROP TABLE IF EXISTS _typed")
+            for s in staged:
+                for relation in (s.staging, s.raw, s.rejects, *helpers.get(s.name, ())):
+                    if relation:
+                        drop_relation(con, relation)
     con.execute(CHECK_PROBLEMS_SQL)
     thresholds = {s.name: (s.max_rejected_share if s.max_rejected_share is not None
                            else config.validation.max_rejected_share) for s in config.sources}
     return IngestResult(tuple(outcomes), tuple(errors), tuple(reports.values()), thresholds)
 
 
+def _source(config: ProjectConfig, name: str) -> Source:
+    return next(s for s in config.sources if s.name == name)
+
+
+def _validate(con: duckdb.DuckDBPyConnection, config: ProjectConfig, table: str,
+              staged: list[StagedSource], outcomes: list[SourceOutcome],
+              reports: dict[str, ReadReport]) -> list[SourceError]:
+    """Validate a table's staged sources. A source that DuckDB cannot read to the end (a
+    corrupt Parquet page shows only when its rows are read) stops with a message naming its
+    file, and the others are validated without it; so does a source whose waiver accepts
+    nothing."""
+    errors: list[SourceError] = []
+    remaining = list(staged)
+    while True:
+        waivers = [w for w in config.waivers if any(s.name == w.source for s in remaining)]
+        try:
+            validation = validate_sources(con, table, remaining, config.validation, waivers,
+                                          config.years)
+            break
+        except duckdb.Error as error:
+            broken = _unreadable(con, remaining)
+            if not broken:  # every file reads: the error is LCI's, not the data's
+                raise
+            reason = str(error).strip().splitlines()[0] if str(error).strip() else "?"
+            for s in broken:
+                errors.append(SourceError(s.name, config.path_of(_source(config, s.name)), (
+                    f"cannot be read to the end: {reason}",
+                    f"illisible jusqu'au bout : {reason}"), "unreadable"))
+            remaining = [s for s in remaining if s not in broken]
+            for name in ("quarantine", "validation_failures", "validation_results"):
+                con.execute(f"DELETE FROM {quote_ident(name)} WHERE contract_table = ?", [table])
+            if not remaining:
+                validation = validate_sources(con, table, [], config.validation, [],
+                                              config.years)
+                break
+    for waiver_error in validation.waiver_errors:
+        errors.append(_from_waiver(config, waiver_error))
+    for outcome in validation.outcomes:
+        outcomes.append(outcome)
+        _record_outcome(con, config, outcome, reports[outcome.source])
+    return errors
+
+
+def _unreadable(con: duckdb.DuckDBPyConnection, staged: list[StagedSource]) -> list[StagedSource]:
+    """The sources whose staged rows cannot all be read (every column of every row)."""
+    broken = []
+    for s in staged:
+        relation = s.staging if s.staging.startswith('"') else quote_ident(s.staging)
+        try:
+            con.execute(f"SELECT count(*) FROM (SELECT DISTINCT * FROM {relation})").fetchall()
+        except duckdb.Error:
+            broken.append(s)
+    return broken
+
+
+def _from_waiver(config: ProjectConfig, error: WaiverError) -> SourceError:
+    source = _source(config, error.source)
+    result = SourceError(source.name, config.path_of(source), tuple(error.problem.message),
+                         error.problem.code.removeprefix("source."))
+    result.problem = replace(result.problem, field=error.problem.field)
+    return result
+
+
 def _stage(con: duckdb.DuckDBPyConnection, config: ProjectConfig, source: Source,
-           reports: dict[str, ReadReport]) -> StagedSource:
+           reports: dict[str, ReadReport],
+           helpers: dict[str, tuple[str, ...]]) -> StagedSource:
     path = config.path_of(source)
     staged = stage_source(con, config, source, display_path(path, config.root))
     reports[source.name] = staged.report
+    helpers[source.name] = staged.helpers
     file_columns = source.columns or {c: c for c in SCHEMAS[source.table].columns}
     return StagedSource(source.name, staged.report.file, source.table, staged.staging,
                         staged.rejects, file_columns, staged.raw)

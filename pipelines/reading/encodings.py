@@ -1,15 +1,23 @@
-"""Text encodings and delimiters of CSV files, detected when the configuration leaves them out.
+"""Text encodings, line endings and delimiters of CSV files, detected when the configuration
+leaves them out; what a file really is, from its first bytes.
 
 DuckDB reads UTF-8 (without extensions, which this tool does not download), so files in another
-encoding are transcoded to a temporary UTF-8 copy first, streamed in 1 MiB chunks.
+encoding, or with mixed line endings, are copied to UTF-8 with one line ending first, streamed in
+1 MiB chunks, into the folder the caller gives (the run's scratch folder). The lines of a file
+are counted here, apart from DuckDB's parser, so that no record can vanish into a stray quote.
 """
 
 from __future__ import annotations
 
 import codecs
 import csv
+import os
 import tempfile
+import zipfile
+from dataclasses import dataclass
 from pathlib import Path
+
+import numpy as np
 
 CHUNK = 1 << 20
 DELIMITERS = (";", ",", "\t", "|")
@@ -83,15 +91,19 @@ def detect_encoding(path: Path, declared: str) -> tuple[str, tuple[str, str] | N
     return declared, None
 
 
-def transcode_to_utf8(path: Path, encoding: str) -> Path:
-    """``path`` itself when DuckDB can read it, else a temporary UTF-8 copy (caller deletes)."""
-    if encoding in {"utf-8", "utf-8-sig"}:
+def transcode_to_utf8(path: Path, encoding: str, folder: Path, *,
+                      normalise_newlines: bool = False) -> Path:
+    """``path`` itself when DuckDB can read it as it is, else a UTF-8 copy in ``folder`` with
+    every line ending (CRLF, CR, LF) written as LF (the caller deletes it)."""
+    if encoding in {"utf-8", "utf-8-sig"} and not normalise_newlines:
         return path
-    with tempfile.NamedTemporaryFile(prefix="lci-", suffix=".csv", delete=False) as handle:
-        target = Path(handle.name)
+    folder.mkdir(parents=True, exist_ok=True)
+    handle, name = tempfile.mkstemp(prefix="lci-", suffix=".csv", dir=folder)
+    os.close(handle)
+    target = Path(name)
     try:
-        with open(path, encoding=encoding, newline="") as src, open(
-            target, "w", encoding="utf-8", newline=""
+        with open(path, encoding=encoding, newline=None) as src, open(
+            target, "w", encoding="utf-8", newline="\n"
         ) as dst:
             while chunk := src.read(CHUNK):
                 dst.write(chunk)
@@ -112,3 +124,150 @@ def detect_delimiter(path: Path, header_row: int = 1) -> str:
         header = handle.readline()
     counts = {d: len(next(csv.reader([header], delimiter=d), [])) for d in DELIMITERS}
     return max(DELIMITERS, key=lambda d: (counts[d], -DELIMITERS.index(d)))
+
+
+# --- what a file is, from its first bytes -------------------------------------------------------
+
+MAGIC: tuple[tuple[bytes, str, str], ...] = (
+    (b"PK\x03\x04", "a ZIP archive", "une archive ZIP"),
+    (b"PK\x05\x06", "a ZIP archive", "une archive ZIP"),
+    (b"\x1f\x8b", "a gzip archive", "une archive gzip"),
+    (b"%PDF-", "a PDF document", "un document PDF"),
+    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "an old Excel (xls) or Word file",
+     "un ancien fichier Excel (xls) ou Word"),
+    (b"PAR1", "a Parquet file", "un fichier Parquet"),
+    (b"7z\xbc\xaf\x27\x1c", "a 7-Zip archive", "une archive 7-Zip"),
+    (b"BZh", "a bzip2 archive", "une archive bzip2"),
+    (b"\xfd7zXZ\x00", "an xz archive", "une archive xz"),
+    (b"Rar!", "a RAR archive", "une archive RAR"),
+    (b"\x89PNG", "a PNG image", "une image PNG"),
+    (b"\xff\xd8\xff", "a JPEG image", "une image JPEG"),
+    (b"SQLite format 3\x00", "an SQLite database", "une base SQLite"),
+)
+
+
+def binary_kind(path: Path) -> tuple[str, str] | None:
+    """What a file that is not text is (English, French), from its first bytes; None for text.
+
+    A ZIP holding ``xl/`` is an Excel workbook, ``word/`` a Word document. NUL bytes without a
+    UTF-16 byte-order mark are binary data (or UTF-16 without its mark).
+    """
+    with open(path, "rb") as handle:
+        head = handle.read(8192)
+    for magic, english, french in MAGIC:
+        if head.startswith(magic):
+            if magic.startswith(b"PK"):
+                return _zip_kind(path) or (english, french)
+            return english, french
+    if b"\x00" in head and not head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return ("binary data (NUL bytes), or UTF-16 text without its byte-order mark",
+                "des données binaires (octets NUL), ou du texte UTF-16 sans indicateur d'ordre "
+                "des octets")
+    return None
+
+
+def _zip_kind(path: Path) -> tuple[str, str] | None:
+    try:
+        with zipfile.ZipFile(path) as archive:
+            names = archive.namelist()
+    except (zipfile.BadZipFile, OSError, ValueError):
+        return None
+    if any(n.startswith("xl/") for n in names):
+        return "an Excel workbook (xlsx)", "un classeur Excel (xlsx)"
+    if any(n.startswith("word/") for n in names):
+        return "a Word document", "un document Word"
+    if any(n.startswith("content.xml") for n in names):
+        return "an OpenDocument file", "un fichier OpenDocument"
+    return None
+
+
+# --- lines, counted apart from the CSV parser ---------------------------------------------------
+
+LF, CR = 10, 13
+
+
+@dataclass(frozen=True)
+class Lines:
+    """The physical lines of a text file (``starts[i]``/``ends[i]``: byte offsets of line
+    ``i + 1``, its line ending excluded). A line ending is CRLF, CR or LF, as editors count."""
+
+    starts: np.ndarray
+    ends: np.ndarray
+    crlf: int
+    cr: int
+    lf: int
+
+    @property
+    def count(self) -> int:
+        return len(self.starts)
+
+    @property
+    def mixed(self) -> bool:
+        return sum(1 for n in (self.crlf, self.cr, self.lf) if n) > 1
+
+    def blank(self) -> np.ndarray:
+        """Line numbers (1-based) of the empty lines."""
+        return np.flatnonzero(self.ends == self.starts) + 1
+
+    def text(self, path: Path, first: int, last: int, limit: int = 10_000) -> list[str]:
+        """Lines ``first`` to ``last`` (1-based, at most ``limit``) as written (UTF-8)."""
+        last = min(last, first + limit - 1, self.count)
+        if last < first:
+            return []
+        with open(path, "rb") as handle:
+            handle.seek(int(self.starts[first - 1]))
+            block = handle.read(int(self.ends[last - 1] - self.starts[first - 1]))
+        base = int(self.starts[first - 1])
+        return [block[int(s) - base:int(e) - base].decode("utf-8", "replace")
+                for s, e in zip(self.starts[first - 1:last], self.ends[first - 1:last],
+                                strict=True)]
+
+
+def scan_lines(path: Path, chunk_size: int = 8 * CHUNK) -> Lines:
+    """Every line of ``path`` in one pass over its bytes (numpy on 8 MiB chunks, no Python
+    loop over lines): where each starts and ends, and how many end in CRLF, CR or LF."""
+    breaks: list[np.ndarray] = []  # offset of each line ending's first byte
+    widths: list[np.ndarray] = []  # its length: 2 for CRLF, else 1
+    crlf = cr = lf = 0
+    size = 0
+    with open(path, "rb") as handle:
+        offset = 0
+        carry = b""
+        while True:
+            chunk = handle.read(chunk_size)
+            data = carry + chunk
+            if not data:
+                break
+            if chunk and data.endswith(b"\r"):  # a CR whose LF may open the next chunk
+                carry, data = b"\r", data[:-1]
+            else:
+                carry = b""
+            array = np.frombuffer(data, dtype=np.uint8)
+            is_lf = array == LF
+            is_cr = array == CR
+            lf_after_cr = np.zeros(len(array), dtype=bool)
+            lf_after_cr[1:] = is_lf[1:] & is_cr[:-1]
+            cr_before_lf = np.zeros(len(array), dtype=bool)
+            cr_before_lf[:-1] = lf_after_cr[1:]
+            lone_lf = is_lf & ~lf_after_cr
+            lone_cr = is_cr & ~cr_before_lf
+            starts = np.flatnonzero(lone_lf | lone_cr | cr_before_lf)
+            width = np.where(cr_before_lf[starts], 2, 1)
+            breaks.append(starts + offset)
+            widths.append(width)
+            crlf += int(cr_before_lf.sum())
+            cr += int(lone_cr.sum())
+            lf += int(lone_lf.sum())
+            offset += len(data)
+            size = offset
+            if not chunk:
+                break
+    ends = np.concatenate(breaks) if breaks else np.zeros(0, dtype=np.int64)
+    width = np.concatenate(widths) if widths else np.zeros(0, dtype=np.int64)
+    starts = np.concatenate([[0], ends + width]).astype(np.int64)
+    ends = ends.astype(np.int64)
+    if len(starts) and starts[-1] < size:  # a last line without its line ending
+        ends = np.concatenate([ends, [size]])
+    else:
+        starts = starts[:-1]
+    return Lines(starts, ends, crlf, cr, lf)

@@ -1,47 +1,84 @@
-"""Readers: bring each declared source into a DuckDB staging table, as text, row numbers kept.
+"""Readers: bring each declared source into a DuckDB staging view, as text, row numbers kept.
 
 Offices send what their software exports: CSV in UTF-8 (with or without BOM) or Windows-1252,
 separated by ``;``, ``,`` or tabs, with decimal commas; Excel sheets with a title above the
 header; Parquet. Whatever the configuration leaves empty is detected, and every reader says
 what it found or fixed in a :class:`ReadReport`.
 
-Staging only renames (the source's column mapping), recodes declared values, turns declared
-missing-value codes into empty cells, restores the leading zero that spreadsheets strip from
-commune codes and normalises decimal commas; typing and checking happen in ``validation.py`` so
-that a bad value becomes a quarantined row with its reason, never a crash. ``_row`` is the row
-number a spreadsheet user sees (the header is row ``header_row``, the first data row the next).
-Lines that the CSV parser cannot split into the right number of fields are kept in
-``rej_<source>`` with their line number, for the quarantine.
+No name or value from a file or a project file becomes SQL text. A file's columns are held
+under positional names (``c1``, ``c2`` …) and the header is kept apart, so a column named
+``x" AS VARCHAR) …``, ``_row``, ``[red]`` or nothing at all is a name like any other; every
+identifier we write goes through :func:`indicators.sql.quote_ident`; paths, delimiters and
+codes are bound parameters, or rows of small tables (declared missing codes and recodes)
+that the staging view joins, since a view cannot hold parameters.
+
+Rows are counted against the file itself, not the parser: for a CSV, its physical lines after
+the header (empty lines aside) are counted in one pass over its bytes, and every such line is
+either a staged row or a quarantined one — a stray quote that swallows the following lines is
+a quarantined row for each line it swallowed, with its line number and the rule.
+
+Staging renames (the source's column mapping), normalises text to Unicode NFC, recodes declared
+values, turns declared missing-value codes into empty cells, restores the leading zero that
+spreadsheets strip from commune codes and reads numbers under the declared (or detected)
+decimal mark only; typing and checking happen in ``validating`` so that a bad value becomes a
+quarantined row with its reason, never a crash. ``_row`` is the row number a spreadsheet user
+sees (the header is row ``header_row``, the first data row the next).
 """
 
 from __future__ import annotations
 
 import csv
-from collections.abc import Callable
+import difflib
+import shutil
+import tempfile
+import unicodedata
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import pyarrow as pa
 from python_calamine import CalamineWorkbook
 
+from indicators.sql import quote_ident
 from pipelines.config import ProjectConfig, Source
 from pipelines.problems import Problem, Text
 from pipelines.reading.encodings import (
     EncodingError,
+    Lines,
+    binary_kind,
     detect_delimiter,
     detect_encoding,
+    scan_lines,
     transcode_to_utf8,
 )
-from pipelines.validating.checks import ORIGINAL_PREFIX
+from pipelines.validating.checks import ORIGINAL_PREFIX, WHY_PREFIX
 from pipelines.validating.contracts import COMMUNE_CODE, SCHEMAS
+from pipelines.warehouse import scratch_folder
 
 NUMERIC_TYPES = {"Float64", "Int64"}
-ROW_IN_FILE = "_row (in file)"  # a file column named like the internal row number
-COMMA_DECIMAL = r"^\s*-?[0-9][0-9 \x{00A0}\x{202F}]*,[0-9]+\s*$"
+# Our own patterns, written into staging views (never a value from a file or project file).
+SEPARATORS = "[ \\x{00A0}\\x{202F}]"  # space, no-break space, narrow no-break space
+COMMA_NUMBER = "[+-]?[0-9]+(,[0-9]+)?([eE][+-]?[0-9]+)?"
+COMMA_GROUPED = f"[+-]?[0-9]{{1,3}}({SEPARATORS}[0-9]{{3}})+(,[0-9]+)?"
+DOT_GROUPED_COMMA = "[+-]?[0-9]{1,3}([.][0-9]{3})+(,[0-9]+)?"
+POINT_GROUPED = f"[+-]?[0-9]{{1,3}}({SEPARATORS}[0-9]{{3}})+([.][0-9]+)?"
+NUMBER_LIKE = "[+-]?[0-9., \\x{00A0}\\x{202F}]*[0-9][0-9., \\x{00A0}\\x{202F}]*"
+COMMA_DECIMAL = "-?[0-9][0-9 \\x{00A0}\\x{202F}]*,[0-9]+"  # detection: '12,5', '5 432,5'
+POINT_DECIMAL = "-?[0-9]+[.][0-9]+"
+FOUR_DIGITS = "[0-9]{4}"
 NOT_FOUND_HINT = ("check the source's path in the project file (relative to the file's folder)",
                   "vérifiez le chemin de la source dans le fichier de projet (relatif à son "
                   "dossier)")
+NESTED = ("[]", "STRUCT(", "MAP(", "UNION(")
+
+
+def _constant(sql_text: str) -> str:
+    """One of our own patterns as an SQL string; it never holds a quote."""
+    assert "'" not in sql_text, sql_text
+    return f"'{sql_text}'"
 
 
 class SourceError(Exception):
@@ -79,6 +116,7 @@ class ReadReport:
     sheet: str | None = None
     header_row: int = 1
     rows: int = 0
+    rows_in_file: int | None = None  # counted apart from the parser (CSV lines, sheet rows …)
     parse_rejects: int = 0
     problems: list[Problem] = field(default_factory=list)
     leading_rows: list[list[str | None]] = field(default_factory=list, repr=False)
@@ -97,20 +135,52 @@ class ReadReport:
 
 @dataclass(frozen=True)
 class Staged:
-    """A staged source: its staging table, its parser rejects (if any) and its read report."""
+    """A staged source: its staging view, its parser rejects (if any) and its read report;
+    ``helpers`` are the tables the view reads besides ``raw`` (dropped with it)."""
 
     staging: str
     rejects: str | None
     report: ReadReport
     raw: str
+    helpers: tuple[str, ...] = ()
 
 
-Reader = Callable[[duckdb.DuckDBPyConnection, Path, Source, ReadReport], tuple[str, str | None]]
+@dataclass(frozen=True)
+class Raw:
+    """What a reader leaves: ``table`` with ``_row`` and the file's columns as ``c1``, ``c2`` …
+    (only those it holds, by their position in ``header``), and the rejected lines."""
+
+    table: str
+    header: list[str]
+    rejects: str | None = None
+
+    def column(self, name: str) -> str | None:
+        """The internal column holding the file's column ``name``."""
+        return f"c{self.header.index(name) + 1}" if name in self.header else None
+
+
+Reader = Callable[[duckdb.DuckDBPyConnection, Path, Source, ReadReport, Path], Raw]
+
+
+@contextmanager
+def working_folder(con: duckdb.DuckDBPyConnection) -> Iterator[Path]:
+    """Where a reader may write working copies: the run's scratch folder (created if need be),
+    or a private temporary folder for a connection without one (removed afterwards)."""
+    scratch = scratch_folder(con)
+    if scratch is not None:
+        scratch.mkdir(parents=True, exist_ok=True)
+        yield scratch
+        return
+    folder = Path(tempfile.mkdtemp(prefix="lci-"))
+    try:
+        yield folder
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def stage_source(con: duckdb.DuckDBPyConnection, config: ProjectConfig, source: Source,
                  display_name: str) -> Staged:
-    """Create ``stg_<source>`` holding the source's rows as text."""
+    """Create the staging view ``stg_<source>`` holding the source's rows as text."""
     path = config.path_of(source)
     if not path.is_file():
         raise SourceError(source.name, path, ("file not found", "fichier introuvable"),
@@ -118,70 +188,135 @@ def stage_source(con: duckdb.DuckDBPyConnection, config: ProjectConfig, source: 
     if path.stat().st_size == 0:
         raise SourceError(source.name, path, ("the file is empty", "le fichier est vide"),
                           "empty")
+    check_mapping(source, path)
     report = ReadReport(source.name, display_name, source.format,
                         header_row=source.options.header_row)
-    raw, rejects = READERS[source.format](con, path, source, report)
-    report.rows = con.execute(f"SELECT count(*) FROM {raw}").fetchall()[0][0]
-    if report.rows + report.parse_rejects == 0:
-        drop_relation(con, raw)
-        raise SourceError(source.name, path, ("the file has a header but no data rows",
-                                              "le fichier a un en-tête mais aucune ligne de "
-                                              "données"), "no_data_rows")
+    with working_folder(con) as folder:
+        raw = READERS[source.format](con, path, source, report, folder)
     try:
-        return Staged(_stage(con, raw, path, source, report), rejects, report, raw)
+        report.rows = _count(con, raw.table)
+        if report.rows + report.parse_rejects == 0:
+            raise SourceError(source.name, path, ("the file has a header but no data rows",
+                                                  "le fichier a un en-tête mais aucune ligne de "
+                                                  "données"), "no_data_rows")
+        if report.rows_in_file is not None and \
+                report.rows + report.parse_rejects != report.rows_in_file:
+            raise SourceError(source.name, path, (
+                f"the file has {report.rows_in_file:,} rows of data but "
+                f"{report.rows + report.parse_rejects:,} were read: LCI cannot say which are "
+                f"missing",
+                f"le fichier a {report.rows_in_file:,} lignes de données mais "
+                f"{report.rows + report.parse_rejects:,} ont été lues : LCI ne peut dire "
+                f"lesquelles manquent"), "row_count")
+        staging, helpers = _stage(con, raw, path, source, report)
     except SourceError:
-        drop_relation(con, raw)
+        drop_relation(con, raw.table)
+        if raw.rejects:
+            drop_relation(con, raw.rejects)
         raise
+    return Staged(staging, raw.rejects, report, raw.table, helpers)
+
+
+def check_mapping(source: Source, path: Path) -> None:
+    """Every contract column the source names (mapping, recodes, missing codes) exists in its
+    table; a typo is one error naming the source, the file and the column."""
+    schema = SCHEMAS[source.table]
+    contract = list(schema.columns)
+    for field_name, named in (("columns", source.columns), ("recode", source.recode),
+                              ("missing_codes", {k for k in source.missing_codes if k != "*"})):
+        unknown = [c for c in named if c not in schema.columns]
+        if not unknown:
+            continue
+        guesses = {c: difflib.get_close_matches(c, contract, n=1) for c in unknown}
+        hint = "; ".join(f"'{c}': did you mean '{g[0]}'?" for c, g in guesses.items() if g)
+        en = (f"{field_name} names column(s) {unknown} that table '{source.table}' does not "
+              f"have; its columns are {contract}")
+        fr = (f"{field_name} nomme la ou les colonnes {unknown} que la table '{source.table}' "
+              f"n'a pas ; ses colonnes sont {contract}")
+        raise SourceError(source.name, path, (en + (f" ({hint})" if hint else ""),
+                                              fr + (f" ({hint.replace('did you mean', 'vouliez-vous dire')})" if hint else "")),  # noqa: E501
+                          "unknown_contract_column", column=", ".join(unknown))
+
+
+def _not_this_format(source: Source, path: Path, expected: tuple[str, str], code: str,
+                     kind: tuple[str, str]) -> SourceError:
+    en, fr = kind
+    advice = ("", "")
+    if "Excel workbook" in en:
+        advice = (": declare format: xlsx", " : déclarez format: xlsx")
+    elif "Parquet" in en:
+        advice = (": declare format: parquet", " : déclarez format: parquet")
+    return SourceError(source.name, path, (
+        f"this is {en}, not {expected[0]}{advice[0]}",
+        f"ce fichier est {fr}, pas {expected[1]}{advice[1]}"), code)
+
+
+# --- CSV ------------------------------------------------------------------------------------------
 
 
 def _read_csv(con: duckdb.DuckDBPyConnection, path: Path, source: Source,
-              report: ReadReport) -> tuple[str, str | None]:
+              report: ReadReport, folder: Path) -> Raw:
     options = source.options
+    kind = binary_kind(path)
+    if kind is not None:
+        raise _not_this_format(source, path, ("a CSV text file", "un fichier texte CSV"),
+                               "not_text", kind)
+    readable = path
     try:
-        encoding, note = detect_encoding(path, options.encoding)
-        readable = transcode_to_utf8(path, encoding)
-    except EncodingError as error:
-        raise SourceError(source.name, path, (str(error), error.french),
-                          "encoding") from None
-    report.encoding = encoding
-    if note:
-        report.note("encoding_detected", note)
-    try:
+        try:
+            encoding, note = detect_encoding(path, options.encoding)
+            readable = transcode_to_utf8(path, encoding, folder)
+        except EncodingError as error:
+            raise SourceError(source.name, path, (str(error), error.french),
+                              "encoding") from None
+        report.encoding = encoding
+        if note:
+            report.note("encoding_detected", note)
+        lines = scan_lines(readable)
+        if lines.mixed:
+            report.note("mixed_line_endings", (
+                f"mixed line endings ({lines.crlf:,} CRLF, {lines.lf:,} LF, {lines.cr:,} CR): "
+                f"each read as the end of a line",
+                f"fins de ligne mélangées ({lines.crlf:,} CRLF, {lines.lf:,} LF, {lines.cr:,} "
+                f"CR) : chacune lue comme une fin de ligne"))
+            copy = transcode_to_utf8(readable, "utf-8-sig", folder, normalise_newlines=True)
+            if readable != path:
+                readable.unlink()
+            readable = copy
+            lines = scan_lines(readable)
         delimiter = options.delimiter or detect_delimiter(readable, options.header_row)
         report.delimiter = delimiter
         header = _csv_header(readable, delimiter, options.header_row, source.name, path)
-        blanks = _blank_lines(readable, options.header_row)
-        name, rejects = f"raw_{source.name}", f"rej_{source.name}"
-        columns = "{" + ", ".join(f"'{_escape(n)}': 'VARCHAR'" for n in header) + "}"
-        con.execute(
-            f"CREATE OR REPLACE TEMP TABLE _parsed AS SELECT row_number() OVER () AS _k, * "
-            f"FROM read_csv(?, all_varchar = true, header = true, delim = ?, quote = '\"', "
-            f"skip = {options.header_row - 1}, store_rejects = true, "
-            f"rejects_table = '_rejects', rejects_scan = '_reject_scans', "
-            f"auto_detect = false, columns = {columns})",
-            [str(readable), delimiter],
-        )
-    except duckdb.Error as error:
-        reason = _first_line(error)
-        raise SourceError(source.name, path, (f"cannot be read as CSV: {reason}",
-                                              f"illisible en CSV : {reason}"),
-                          "unreadable_csv") from None
+        names = [f"c{n}" for n in range(1, len(header) + 1)]
+        try:
+            con.execute(
+                "CREATE OR REPLACE TEMP TABLE _parsed AS SELECT row_number() OVER () AS _k, * "
+                "FROM read_csv(?, all_varchar = true, header = true, delim = ?, quote = '\"', "
+                "escape = '\"', skip = ?, store_rejects = true, rejects_table = '_rejects', "
+                "rejects_scan = '_reject_scans', auto_detect = false, columns = ?)",
+                [str(readable), delimiter, options.header_row - 1,
+                 dict.fromkeys(names, "VARCHAR")])
+        except duckdb.Error as error:
+            reason = _first_line(error)
+            raise SourceError(source.name, path, (f"cannot be read as CSV: {reason}",
+                                                  f"illisible en CSV : {reason}"),
+                              "unreadable_csv") from None
+        raw = Raw(quote_ident(f"raw_{source.name}"), header,
+                  quote_ident(f"rej_{source.name}"))
+        _number_csv_rows(con, raw, lines, readable, options.header_row, report)
     finally:
+        for table in ("_parsed", "_rejects", "_reject_scans"):
+            con.execute(f"DROP TABLE IF EXISTS {quote_ident(table)}")
         if readable != path:
-            readable.unlink()
-    _number_csv_rows(con, name, rejects, options.header_row, blanks)
-    report.parse_rejects = con.execute(f"SELECT count(*) FROM {rejects}").fetchall()[0][0]
-    if blanks:
-        report.note("empty_lines", (f"{len(blanks):,} empty line(s) skipped",
-                                    f"{len(blanks):,} ligne(s) vide(s) ignorée(s)"),
-                    row=blanks[0])
-    return name, rejects
+            readable.unlink(missing_ok=True)
+    return raw
 
 
 def _csv_header(path: Path, delimiter: str, header_row: int, source: str,
                 original: Path) -> list[str]:
-    """The header's column names, declared as text so DuckDB guesses neither types nor
-    names; a header that cannot be one stops the source with a message saying why."""
+    """The header's column names (kept apart from SQL: the file's columns are read under
+    positional names); a header that cannot be one stops the source with a message saying
+    why."""
     with open(path, encoding="utf-8-sig", newline="") as handle:
         for _ in range(header_row - 1):
             handle.readline()
@@ -199,57 +334,168 @@ def _csv_header(path: Path, delimiter: str, header_row: int, source: str,
             row=header_row)
     names = [h.strip() or f"column_{n + 1}" for n, h in
              enumerate(next(csv.reader([line], delimiter=delimiter)))]
+    _refuse_repeated(names, header_row, source, original, csv_hint=True)
+    return names
+
+
+def _refuse_repeated(names: list[str], header_row: int, source: str, path: Path, *,
+                     csv_hint: bool = False) -> None:
     repeated = sorted({n for n in names if names.count(n) > 1})
-    if repeated:
-        raise SourceError(source, original, (
-            f"the header (line {header_row}) repeats column(s) {repeated}: is it really the "
-            f"header, and is the delimiter right?",
-            f"l'en-tête (ligne {header_row}) répète la ou les colonnes {repeated} : est-ce bien "
-            f"l'en-tête, et le séparateur est-il le bon ?"), "header_repeated", row=header_row,
-            column=", ".join(repeated))
-    return [ROW_IN_FILE if n == "_row" else n for n in names]
+    if not repeated:
+        return
+    question = (": is it really the header, and is the delimiter right?",
+                " : est-ce bien l'en-tête, et le séparateur est-il le bon ?") if csv_hint \
+        else ("", "")
+    raise SourceError(source, path, (
+        f"the header ({'line' if csv_hint else 'row'} {header_row}) repeats column(s) "
+        f"{repeated}{question[0]}",
+        f"l'en-tête (ligne {header_row}) répète la ou les colonnes {repeated}{question[1]}"),
+        "header_repeated", row=header_row, column=", ".join(repeated))
 
 
-def _blank_lines(path: Path, header_row: int) -> list[int]:
-    """Line numbers of the empty lines after the header, which DuckDB's reader skips."""
-    blanks = []
-    with open(path, "rb") as handle:
-        for number, line in enumerate(handle, start=1):
-            if number > header_row and line in (b"\n", b"\r\n", b"\r"):
-                blanks.append(number)
-    return blanks
+def _number_csv_rows(con: duckdb.DuckDBPyConnection, raw: Raw, lines: Lines, readable: Path,
+                     header_row: int, report: ReadReport) -> None:
+    """Give parsed records their line numbers, and account for every line of data.
 
-
-def _number_csv_rows(con: duckdb.DuckDBPyConnection, name: str, rejects: str,
-                     header_row: int, blanks: list[int]) -> None:
-    """Give parsed rows their file line numbers: the data lines neither empty nor rejected
-    by the parser, in order (one line per record; a quoted field spanning lines shifts it)."""
-    con.execute(f"""
-        CREATE OR REPLACE TEMP TABLE {rejects} AS
-        SELECT DISTINCT ON (line) line::BIGINT AS _row, column_name AS "column",
-               CAST(error_type AS VARCHAR) AS error_type,
-               trim(csv_line, chr(13) || chr(10)) AS value
-        FROM _rejects ORDER BY line""")
-    con.execute("CREATE OR REPLACE TEMP TABLE _skipped (line BIGINT)")
+    The file's data lines (after the header, empty lines aside) are counted from its bytes.
+    Each is a parsed record on one line, or part of a rejected record (from DuckDB's rejects,
+    which give the first line), or part of a record whose quoted value runs over several
+    lines: such a record is quarantined line by line, since a contract value never holds a
+    line break and a stray quote is what usually makes one.
+    """
+    count = lines.count
+    usable = np.ones(count + 1, dtype=bool)  # by line number; index 0 unused
+    usable[: header_row + 1] = False
+    usable[lines.blank()] = False
+    report.rows_in_file = int(usable.sum())
+    blanks = [int(b) for b in lines.blank() if b > header_row]
+    brk = 13 if lines.cr and not (lines.lf or lines.crlf) else 10
+    rejected: list[tuple[int, str | None, str, str | None, str | None, str | None]] = []
+    covered = np.zeros(count + 1, dtype=bool)
+    for line, column, error_type, text in con.execute(
+            "SELECT DISTINCT ON (line) line, column_name, CAST(error_type AS VARCHAR), csv_line "
+            "FROM _rejects ORDER BY line").fetchall():
+        line = int(line)
+        text = (text or "").strip("\r\n")
+        span = text.count(chr(brk)) + 1
+        name = _header_name(raw.header, column)
+        if span == 1 or line + span - 1 > count:
+            rejected.append((line, name, error_type, text, None, None))
+            covered[min(line, count + 1):line + 1] = True
+            continue
+        rejected += _spanning(line, line + span - 1, name, usable,
+                              [t.strip("\r\n") for t in text.split(chr(brk))])
+        covered[line:line + span] = True
+    free = np.flatnonzero(usable & ~covered)
+    parsed = _count(con, "_parsed")
+    splits = " OR ".join(f"contains({quote_ident(c)}, chr({brk}))"
+                         for c in (f"c{n}" for n in range(1, len(raw.header) + 1)))
+    counts = ", ".join(f"coalesce(length({quote_ident(c)}) - length(replace({quote_ident(c)}, "
+                       f"chr({brk}), '')), 0)"
+                       for c in (f"c{n}" for n in range(1, len(raw.header) + 1)))
+    flags = ", ".join(f"coalesce(contains({quote_ident(c)}, chr({brk})), false)"
+                      for c in (f"c{n}" for n in range(1, len(raw.header) + 1)))
+    multi = con.execute(f"SELECT _k, list_sum([{counts}]), list_position([{flags}], true) "
+                        f"FROM _parsed WHERE {splits} ORDER BY _k").fetchall()
+    starts = np.zeros(parsed, dtype=np.int64)
+    keep = np.ones(parsed, dtype=bool)
+    position, previous, consistent = 0, 1, True
+    for k, breaks, column in multi:
+        single = k - previous
+        if position + single >= len(free):
+            consistent = False
+            break
+        starts[previous - 1:k - 1] = free[position:position + single]
+        position += single
+        first = int(free[position])
+        last = first + int(breaks)
+        after = int(np.searchsorted(free, last, side="right"))
+        keep[k - 1] = False
+        text = lines.text(readable, first, last)
+        rejected += _spanning(first, last, raw.header[column - 1], usable, text)
+        position, previous = after, k + 1
+    rest = parsed - (previous - 1)
+    if consistent and position + rest == len(free):
+        starts[previous - 1:] = free[position:position + rest]
+    else:
+        raise SourceError(report.source, Path(report.file), (
+            f"the file has {report.rows_in_file:,} lines of data but the CSV reader does not "
+            f"account for each of them (a stray quote or line break?)",
+            f"le fichier a {report.rows_in_file:,} lignes de données mais le lecteur CSV ne "
+            f"rend pas compte de chacune (un guillemet ou un saut de ligne égaré ?)"),
+            "row_count")
+    lines_of = pa.table({"_k": pa.array(np.arange(1, parsed + 1)[keep]),
+                         "_row": pa.array(starts[keep])})
+    con.register("_lines_frame", lines_of)
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {raw.table} AS SELECT l._row, p.* EXCLUDE (_k) "
+                f"FROM _parsed p JOIN _lines_frame l USING (_k) ORDER BY l._row")
+    con.unregister("_lines_frame")
+    rows = sorted(rejected)
+    frame = pa.table({
+        "_row": pa.array([r[0] for r in rows], pa.int64()),
+        "column": pa.array([r[1] for r in rows], pa.string()),
+        "error_type": pa.array([r[2] for r in rows], pa.string()),
+        "value": pa.array([r[3] for r in rows], pa.string()),
+        "rule_en": pa.array([r[4] for r in rows], pa.string()),
+        "rule_fr": pa.array([r[5] for r in rows], pa.string())})
+    con.register("_rejects_frame", frame)
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {raw.rejects} AS SELECT * FROM _rejects_frame")
+    con.unregister("_rejects_frame")
+    report.parse_rejects = len(rows)
     if blanks:
-        con.executemany("INSERT INTO _skipped VALUES (?)", [[b] for b in blanks])
-    con.execute(f"INSERT INTO _skipped SELECT _row FROM {rejects}")
-    con.execute(f"""
-        CREATE OR REPLACE TEMP TABLE {name} AS
-        WITH lines AS (
-            SELECT line AS _row, row_number() OVER (ORDER BY line) AS _k
-            FROM range({header_row + 1},
-                       {header_row + 1} + (SELECT count(*) FROM _parsed)
-                       + (SELECT count(*) FROM _skipped)) r(line)
-            WHERE line NOT IN (SELECT line FROM _skipped))
-        SELECT l._row, p.* EXCLUDE (_k) FROM _parsed p JOIN lines l USING (_k) ORDER BY _row""")
-    for table in ("_parsed", "_skipped", "_rejects", "_reject_scans"):
-        con.execute(f"DROP TABLE IF EXISTS {table}")
+        report.note("empty_lines", (f"{len(blanks):,} empty line(s) skipped",
+                                    f"{len(blanks):,} ligne(s) vide(s) ignorée(s)"),
+                    row=blanks[0])
+
+
+def _header_name(header: list[str], column: str | None) -> str | None:
+    """The file's name of DuckDB's column ``c<n>``."""
+    if column and column.startswith("c") and column[1:].isdigit():
+        n = int(column[1:])
+        if 1 <= n <= len(header):
+            return header[n - 1]
+    return column
+
+
+def _spanning(first: int, last: int, column: str | None, usable: np.ndarray,
+              text: list[str]) -> list[tuple]:
+    """Quarantine rows for a record running from line ``first`` to ``last``: one per line of
+    data in it, each saying where the quoted value opens and how far it runs."""
+    span = last - first + 1
+    where = f" in column '{column}'" if column else ""
+    where_fr = f" dans la colonne « {column} »" if column else ""
+    rows = [(first, column, "UNCLOSED QUOTE", text[0] if text else None,
+             f"unclosed quote: this value{where} runs over {span} lines (lines {first}–{last}); "
+             f"a value must not hold a line break — close the quote or remove it",
+             f"guillemet non fermé : cette valeur{where_fr} s'étend sur {span} lignes (lignes "
+             f"{first} à {last}) ; une valeur ne doit pas contenir de saut de ligne — fermez "
+             f"ou supprimez le guillemet")]
+    inside = np.flatnonzero(usable[first + 1:last + 1]) + first + 1
+    for line in inside:
+        offset = int(line) - first
+        rows.append((int(line), column, "UNCLOSED QUOTE",
+                     text[offset] if offset < len(text) else None,
+                     f"this line is inside a value opened by a quote on line {first}{where}, "
+                     f"which runs to line {last}",
+                     f"cette ligne est à l'intérieur d'une valeur ouverte par un guillemet à la "
+                     f"ligne {first}{where_fr}, qui court jusqu'à la ligne {last}"))
+    return rows
+
+
+# --- Excel ----------------------------------------------------------------------------------------
 
 
 def _read_xlsx(con: duckdb.DuckDBPyConnection, path: Path, source: Source,
-               report: ReadReport) -> tuple[str, str | None]:
+               report: ReadReport, folder: Path) -> Raw:
     options = source.options
+    with open(path, "rb") as handle:
+        head = handle.read(8)
+    if not head.startswith((b"PK", b"\xd0\xcf\x11\xe0")):
+        kind = binary_kind(path) or ("a text file (CSV?)", "un fichier texte (CSV ?)")
+        if "CSV" in kind[0]:
+            kind = ("a text file", "un fichier texte")
+        raise _not_this_format(source, path, ("an Excel workbook", "un classeur Excel"),
+                               "not_xlsx", kind)
     try:
         workbook = CalamineWorkbook.from_path(str(path))
         sheet_name = options.sheet or workbook.sheet_names[0]
@@ -262,8 +508,9 @@ def _read_xlsx(con: duckdb.DuckDBPyConnection, path: Path, source: Source,
     except SourceError:
         raise
     except Exception as error:  # calamine raises several kinds for unreadable workbooks
-        raise SourceError(source.name, path, (f"cannot be read as Excel: {error}",
-                                              f"illisible en Excel : {error}"),
+        reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise SourceError(source.name, path, (f"cannot be read as Excel: {reason}",
+                                              f"illisible en Excel : {reason}"),
                           "unreadable_xlsx") from None
     report.sheet = sheet_name
     header_index = options.header_row - 1
@@ -272,68 +519,116 @@ def _read_xlsx(con: duckdb.DuckDBPyConnection, path: Path, source: Source,
             f"sheet '{sheet_name}' has no row {options.header_row}",
             f"la feuille '{sheet_name}' n'a pas de ligne {options.header_row}"),
             "header_missing", row=options.header_row)
-    header = [_cell_text(cell) or f"column_{n + 1}" for n, cell in enumerate(rows[header_index])]
-    repeated = sorted({h for h in header if header.count(h) > 1})
-    if repeated:
-        raise SourceError(source.name, path, (
-            f"the header (row {options.header_row}) repeats column(s) {repeated}",
-            f"l'en-tête (ligne {options.header_row}) répète la ou les colonnes {repeated}"),
-            "header_repeated", row=options.header_row, column=", ".join(repeated))
-    header = [ROW_IN_FILE if h == "_row" else h for h in header]
-    body = rows[header_index + 1:]
-    while body and all(_cell_text(cell) is None for cell in body[-1]):
-        body.pop()
-    columns = {"_row": pa.array(range(options.header_row + 1, options.header_row + 1 + len(body)),
-                                type=pa.int64())}
-    for n, column in enumerate(header):
-        columns[column] = pa.array(
-            [_cell_text(row[n]) if n < len(row) else None for row in body], type=pa.string()
-        )
-    name = f"raw_{source.name}"
-    con.register(f"{name}_arrow", pa.table(columns))
-    con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT * FROM {name}_arrow")
-    con.unregister(f"{name}_arrow")
-    report.leading_rows = [[_cell_text(c) for c in row] for row in rows[:12]]
-    return name, None
+    decimal = options.decimal or "."
+    header = [_cell_text(cell, ".") or f"column_{n + 1}"
+              for n, cell in enumerate(rows[header_index])]
+    _refuse_repeated(header, options.header_row, source.name, path)
+    numbers = range(options.header_row + 1, options.header_row + 1 + len(rows) - header_index - 1)
+    body = [(number, row) for number, row in zip(numbers, rows[header_index + 1:], strict=True)
+            if any(_cell_text(cell, decimal) is not None for cell in row)]
+    kept = {n for n, _ in body}
+    empty = [n for n in numbers if n not in kept and n < max(kept, default=0)]
+    if empty:
+        report.note("empty_rows", (f"{len(empty):,} empty row(s) skipped",
+                                   f"{len(empty):,} ligne(s) vide(s) ignorée(s)"), row=empty[0])
+    report.rows_in_file = len(body)
+    columns = {"_row": pa.array([n for n, _ in body], type=pa.int64())}
+    for n in range(len(header)):
+        columns[f"c{n + 1}"] = pa.array(
+            [_cell_text(row[n], decimal) if n < len(row) else None for _, row in body],
+            type=pa.string())
+    name = quote_ident(f"raw_{source.name}")
+    con.register("_sheet_frame", pa.table(columns))
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT * FROM _sheet_frame")
+    con.unregister("_sheet_frame")
+    report.leading_rows = [[_cell_text(c, ".") for c in row] for row in rows[:12]]
+    return Raw(name, header)
 
 
-def _cell_text(cell: object) -> str | None:
-    """Excel cells as text: whole numbers without '.0', empty cells as missing."""
+def _cell_text(cell: object, decimal: str = ".") -> str | None:
+    """Excel cells as text: whole numbers without '.0', other numbers with the source's decimal
+    mark (a numeric cell is a number, whatever the locale), empty cells as missing."""
     if cell is None or cell == "":
         return None
-    if isinstance(cell, float) and cell.is_integer():
+    if isinstance(cell, bool):
         return str(int(cell))
+    if isinstance(cell, float):
+        if cell.is_integer() and abs(cell) < 1e16:
+            return str(int(cell))
+        text = repr(cell)
+        return text.replace(".", ",") if decimal == "," else text
     return str(cell)
 
 
+# --- Parquet ------------------------------------------------------------------------------------
+
+
 def _read_parquet(con: duckdb.DuckDBPyConnection, path: Path, source: Source,
-                  report: ReadReport) -> tuple[str, str | None]:
-    name = f"raw_{source.name}"
+                  report: ReadReport, folder: Path) -> Raw:
+    with open(path, "rb") as handle:
+        head = handle.read(4)
+        handle.seek(max(path.stat().st_size - 4, 0))
+        tail = handle.read(4)
+    if head != b"PAR1":
+        kind = binary_kind(path) or ("a text file", "un fichier texte")
+        raise _not_this_format(source, path, ("a Parquet file", "un fichier Parquet"),
+                               "not_parquet", kind)
+    if tail != b"PAR1":
+        raise SourceError(source.name, path, (
+            "the file ends before its Parquet footer (cut short in transfer?)",
+            "le fichier s'arrête avant la fin Parquet (transfert interrompu ?)"),
+            "unreadable_parquet")
+    view = f"raw_{source.name}"
+    name = quote_ident(view)
+    mapping = source.columns or {c: c for c in SCHEMAS[source.table].columns}
+    wanted = set(mapping.values())
+    numeric_contract = {mapping[c] for c, spec in SCHEMAS[source.table].columns.items()
+                        if str(spec.dtype) in NUMERIC_TYPES and c in mapping}
     try:
-        columns = [row[0] for row in con.execute(
-            "SELECT name FROM parquet_schema(?) WHERE num_children IS NULL", [str(path)]
-        ).fetchall()]
-        as_text = ", ".join(f'CAST("{c}" AS VARCHAR) AS "{c}"' for c in columns)
+        described = con.read_parquet(str(path))
+        header, types = list(described.columns), [str(t) for t in described.types]
+        report.rows_in_file = int(con.execute(
+            "SELECT sum(num_rows) FROM parquet_file_metadata(?)", [str(path)]).fetchall()[0][0])
+        numbered = "file_row_number" not in header
+        relation = con.read_parquet(str(path), file_row_number=numbered)
+        selects = ["file_row_number + 1 AS _row" if numbered
+                   else "row_number() OVER () AS _row"]
+        nested = []
+        for n, (column, kind) in enumerate(zip(header, types, strict=True), start=1):
+            if column not in wanted:
+                continue
+            if any(mark in kind for mark in NESTED):
+                nested.append(f"{column} ({kind})")
+                continue
+            text = f"CAST({quote_ident(column)} AS VARCHAR)"
+            if source.options.decimal == "," and column in numeric_contract and \
+                    kind.startswith(("DOUBLE", "FLOAT", "DECIMAL")):
+                text = f"replace({text}, '.', ',')"
+            selects.append(f"{text} AS {quote_ident(f'c{n}')}")
+        if nested:
+            raise SourceError(source.name, path, (
+                f"mapped column(s) {nested} hold lists or structures, not single values",
+                f"la ou les colonnes {nested} contiennent des listes ou des structures, pas des "
+                f"valeurs simples"), "nested_column", column=", ".join(nested))
         # A view: Parquet is columnar and cheap to re-read; 20 million rows are not copied.
-        con.execute(
-            f"CREATE OR REPLACE TEMP VIEW {name} AS SELECT file_row_number + 1 AS _row, "
-            f"{as_text} FROM read_parquet('{_escape(str(path))}', file_row_number = true)"
-        )
+        relation.select(", ".join(selects)).create_view(view, replace=True)
     except duckdb.Error as error:
         reason = _first_line(error)
         raise SourceError(source.name, path, (f"cannot be read as Parquet: {reason}",
                                               f"illisible en Parquet : {reason}"),
                           "unreadable_parquet") from None
-    return name, None
+    return Raw(name, header)
 
 
 READERS: dict[str, Reader] = {"csv": _read_csv, "xlsx": _read_xlsx, "parquet": _read_parquet}
 
 
-def _stage(con: duckdb.DuckDBPyConnection, raw: str, path: Path, source: Source,
-           report: ReadReport) -> str:
-    """Rename to contract columns, recode declared values, normalise decimal commas."""
-    available = [row[0] for row in con.execute(f"DESCRIBE {raw}").fetchall()]
+# --- staging --------------------------------------------------------------------------------------
+
+
+def _stage(con: duckdb.DuckDBPyConnection, raw: Raw, path: Path, source: Source,
+           report: ReadReport) -> tuple[str, tuple[str, ...]]:
+    """Rename to contract columns, normalise, recode, read numbers under the decimal mark."""
     schema = SCHEMAS[source.table]
     mapping = source.columns or {c: c for c in schema.columns}
     missing_contract = sorted(set(schema.columns) - set(mapping))
@@ -342,51 +637,124 @@ def _stage(con: duckdb.DuckDBPyConnection, raw: str, path: Path, source: Source,
             f"no mapping for contract column(s) {missing_contract} of table '{source.table}'",
             f"aucune correspondance pour la ou les colonnes {missing_contract} de la table "
             f"'{source.table}'"), "mapping_incomplete")
-    missing = [mapping[c] for c in schema.columns if mapping[c] not in available]
+    missing = [mapping[c] for c in schema.columns if mapping[c] not in raw.header]
     if missing:
-        raise SourceError(source.name, path, _missing_columns_message(missing, available, report),
+        raise SourceError(source.name, path, _missing_columns_message(missing, raw.header,
+                                                                      report),
                           "missing_column", row=report.header_row, column=", ".join(missing))
-    ignored = ["_row" if c == ROW_IN_FILE else c for c in available
-               if c != "_row" and c not in mapping.values()]
+    ignored = [c for c in raw.header if c not in mapping.values()]
     if ignored:
         report.note("ignored_columns", (f"ignored column(s) not in the mapping: {ignored}",
                                         f"colonne(s) hors correspondance ignorée(s) : {ignored}"),
                     column=", ".join(ignored))
-    decimal = source.options.decimal or _detect_decimal(con, raw, schema, mapping, report)
+    internal = {c: quote_ident(raw.column(mapping[c]) or "") for c in schema.columns}
+    decimal = source.options.decimal or _detect_decimal(con, raw, schema, mapping, internal,
+                                                        report)
     report.decimal = decimal
-    selects = ["_row"]
-    for column, spec in schema.columns.items():
-        value = f"NULLIF(TRIM(\"{mapping[column]}\"), '')"
-        original = value
-        codes = source.missing_codes.get(column, source.missing_codes.get("*", []))
-        if codes and column not in _keys(schema):
-            value = f"CASE WHEN {value} IN ({', '.join(_quote(c) for c in codes)}) THEN NULL " \
-                    f"ELSE {value} END"
+    thousands = getattr(source.options, "thousands", None)
+    codes_table = quote_ident(f"_codes_{source.name}")
+    recode_table = quote_ident(f"_recode_{source.name}")
+    _fill_code_tables(con, source, schema, codes_table, recode_table)
+    columns = list(schema.columns)
+    base, coded, joins, final = [], [], [], []
+    for n, column in enumerate(columns):
+        spec = schema.columns[column]
+        v, o = quote_ident(f"v{n}"), quote_ident(f"{ORIGINAL_PREFIX}{column}")
+        base.append(f"NULLIF(TRIM(nfc_normalize(r.{internal[column]})), '') AS {v}")
+        base.append(f"NULLIF(TRIM(r.{internal[column]}), '') AS {o}")
+        value = f"b.{v}"
+        if _missing_codes(source, column) and column not in _keys(schema):
+            joins.append(f"LEFT JOIN {codes_table} m{n} ON m{n}.col = {n} AND m{n}.code = {value}")
+            value = f"CASE WHEN m{n}.code IS NOT NULL THEN NULL ELSE {value} END"
         if column in source.recode:
-            pairs = ", ".join(f"{_quote(k)}: {_quote(v)}" for k, v in source.recode[column].items())
-            value = f"COALESCE(MAP {{{pairs}}}[{value}], {value})"
-        if decimal == "," and str(spec.dtype) in NUMERIC_TYPES:
-            value = (f"REPLACE(REGEXP_REPLACE({value}, '[\\s\\x{{00A0}}\\x{{202F}}]', '', 'g'), "
-                     f"',', '.')")
-        if _is_commune_code(spec):
-            value = f"CASE WHEN regexp_full_match({value}, '[0-9]{{4}}') THEN '0' || {value} " \
-                    f"ELSE {value} END"
-        selects.append(f"{value} AS {column}")
-        if value != original:  # keep the file's text, to show it as written
-            selects.append(f'{original} AS "{ORIGINAL_PREFIX}{column}"')
-    name = f"stg_{source.name}"
+            joins.append(f"LEFT JOIN {recode_table} k{n} ON k{n}.col = {n} AND "
+                         f"k{n}.key = {value}")
+            value = f"COALESCE(k{n}.value, {value})"
+        coded.append(f"{value} AS {v}")
+        coded.append(f"b.{o}")
+        value = f"c.{v}"
+        name = quote_ident(column)
+        if str(spec.dtype) in NUMERIC_TYPES:
+            number, why = _number_text(value, decimal, thousands == ".")
+            final.append(f"{number} AS {name}")
+            if why:
+                final.append(f"{why} AS {quote_ident(f'{WHY_PREFIX}{column}')}")
+        elif _is_commune_code(spec):
+            final.append(f"CASE WHEN regexp_full_match({value}, {_constant(FOUR_DIGITS)}) "
+                         f"THEN '0' || {value} ELSE {value} END AS {name}")
+        else:
+            final.append(f"{value} AS {name}")
+        final.append(f"c.{o}")
+    staging = quote_ident(f"stg_{source.name}")
     # A view: the rows are renamed and normalised as each validation query reads them.
-    con.execute(f"CREATE OR REPLACE TEMP VIEW {name} AS SELECT {', '.join(selects)} FROM {raw}")
-    _note_fixes(con, raw, schema, mapping, source, report)
-    return name
+    con.execute(f"""
+        CREATE OR REPLACE TEMP VIEW {staging} AS
+        WITH b AS (SELECT r._row, {', '.join(base)} FROM {raw.table} r),
+             c AS (SELECT b._row, {', '.join(coded)} FROM b {' '.join(joins)})
+        SELECT c._row, {', '.join(final)} FROM c""")
+    _note_fixes(con, raw, schema, internal, mapping, source, codes_table, report)
+    return staging, (codes_table, recode_table)
+
+
+def _number_text(value: str, decimal: str, dot_thousands: bool) -> tuple[str, str | None]:
+    """SQL turning a number as written under the decimal mark into '1234.5' (other text is
+    left as it is, for the type check to refuse), and SQL naming why a value is ambiguous."""
+    strip = f"regexp_replace({value}, {_constant(SEPARATORS)}, '', 'g')"
+    if decimal == ",":
+        cases = [f"WHEN regexp_full_match({value}, {_constant(COMMA_NUMBER)}) "
+                 f"THEN replace({value}, ',', '.')",
+                 f"WHEN regexp_full_match({value}, {_constant(COMMA_GROUPED)}) "
+                 f"THEN replace({strip}, ',', '.')"]
+        if dot_thousands:
+            cases.append(f"WHEN regexp_full_match({value}, {_constant(DOT_GROUPED_COMMA)}) "
+                         f"THEN replace(replace({value}, '.', ''), ',', '.')")
+        accepted = " OR ".join(f"regexp_full_match({value}, {_constant(p)})" for p in
+                               (COMMA_NUMBER, COMMA_GROUPED)
+                               + ((DOT_GROUPED_COMMA,) if dot_thousands else ()))
+        why = (f"CASE WHEN contains({value}, '.') AND regexp_full_match({value}, "
+               f"{_constant(NUMBER_LIKE + '([eE][+-]?[0-9]+)?')}) AND NOT ({accepted}) "
+               f"THEN 'decimal_comma' END")
+        return f"CASE {' '.join(cases)} ELSE {value} END", why
+    return (f"CASE WHEN regexp_full_match({value}, {_constant(POINT_GROUPED)}) THEN {strip} "
+            f"ELSE {value} END"), None
+
+
+def _missing_codes(source: Source, column: str) -> tuple[str, ...]:
+    return tuple(source.missing_codes.get(column, source.missing_codes.get("*", ())))
+
+
+def _nfc(text: str) -> str:
+    return unicodedata.normalize("NFC", text.strip())
+
+
+def _fill_code_tables(con: duckdb.DuckDBPyConnection, source: Source, schema,
+                      codes_table: str, recode_table: str) -> None:
+    """Declared missing codes and recodes as rows (inserted with parameters), read by the
+    staging view through joins: no code becomes SQL text."""
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {codes_table} (col INTEGER, code VARCHAR)")
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {recode_table} "
+                f"(col INTEGER, key VARCHAR, value VARCHAR)")
+    codes, recodes = [], {}
+    for n, column in enumerate(schema.columns):
+        if column not in _keys(schema):
+            codes += sorted({(n, _nfc(c)) for c in _missing_codes(source, column)})
+        for key, value in source.recode.get(column, {}).items():
+            recodes.setdefault((n, _nfc(key)), unicodedata.normalize("NFC", value))
+    if codes:
+        con.executemany(f"INSERT INTO {codes_table} VALUES (?, ?)", [list(c) for c in codes])
+    if recodes:
+        con.executemany(f"INSERT INTO {recode_table} VALUES (?, ?, ?)",
+                        [[n, k, v] for (n, k), v in recodes.items()])
 
 
 def drop_relation(con: duckdb.DuckDBPyConnection, name: str) -> None:
-    """Drop a staging table or view, whichever it is."""
+    """Drop a staging table or view, whichever it is (``name`` quoted or not)."""
+    bare = name[1:-1].replace('""', '"') if name.startswith('"') else name
     kinds = con.execute("SELECT table_type FROM information_schema.tables WHERE table_name = ?",
-                        [name]).fetchall()
+                        [bare]).fetchall()
     for (kind,) in kinds:
-        con.execute(f"DROP {'VIEW' if kind == 'VIEW' else 'TABLE'} IF EXISTS {name}")
+        con.execute(f"DROP {'VIEW' if kind == 'VIEW' else 'TABLE'} IF EXISTS "
+                    f"{quote_ident(bare)}")
 
 
 def _keys(schema) -> set[str]:
@@ -398,28 +766,34 @@ def _is_commune_code(spec) -> bool:
         COMMUNE_CODE) for c in spec.checks)
 
 
-def _detect_decimal(con: duckdb.DuckDBPyConnection, raw: str, schema, mapping: dict[str, str],
-                    report: ReadReport) -> str:
+def _count(con: duckdb.DuckDBPyConnection, table: str) -> int:
+    return con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0]
+
+
+def _detect_decimal(con: duckdb.DuckDBPyConnection, raw: Raw, schema, mapping: dict[str, str],
+                    internal: dict[str, str], report: ReadReport) -> str:
     """Decimal comma when numeric columns hold values like '12,5' and none like '12.5'."""
-    numeric = [mapping[c] for c, spec in schema.columns.items()
-               if str(spec.dtype) in NUMERIC_TYPES]
+    numeric = [c for c, spec in schema.columns.items() if str(spec.dtype) in NUMERIC_TYPES]
     if not numeric:
         return "."
-    commas = " OR ".join(f"regexp_full_match(\"{c}\", '{COMMA_DECIMAL[1:-1]}')" for c in numeric)
-    points = " OR ".join(f"regexp_full_match(\"{c}\", '\\s*-?[0-9]+\\.[0-9]+\\s*')"
-                         for c in numeric)
+    text = {c: f"TRIM({internal[c]})" for c in numeric}
+    commas = [f"regexp_full_match({text[c]}, $comma)" for c in numeric]
+    points = [f"regexp_full_match({text[c]}, $point)" for c in numeric]
+    patterns = {"comma": COMMA_DECIMAL, "point": POINT_DECIMAL}
     with_comma, with_point = con.execute(
-        f"SELECT count(*) FILTER (WHERE {commas}), count(*) FILTER (WHERE {points}) FROM {raw}"
-    ).fetchall()[0]
+        f"SELECT count(*) FILTER (WHERE {' OR '.join(commas)}), "
+        f"count(*) FILTER (WHERE {' OR '.join(points)}) FROM {raw.table}",
+        patterns).fetchall()[0]
     if with_comma and not with_point:
-        matching = [f"regexp_full_match(\"{c}\", '{COMMA_DECIMAL[1:-1]}')" for c in numeric]
-        names = ", ".join(f"CASE WHEN {m} THEN {_quote(c)} END" for m, c in zip(
-            matching, numeric, strict=True))
-        values = ", ".join(f'CASE WHEN {m} THEN "{c}" END' for m, c in zip(
-            matching, numeric, strict=True))
+        names = ", ".join(f"CASE WHEN {m} THEN $name{n} END"
+                          for n, m in enumerate(commas))
+        values = ", ".join(f"CASE WHEN {m} THEN {text[c]} END"
+                           for m, c in zip(commas, numeric, strict=True))
         row, column, value = con.execute(
-            f"SELECT _row, coalesce({names}), coalesce({values}) FROM {raw} WHERE {commas} "
-            f"ORDER BY _row LIMIT 1").fetchall()[0]
+            f"SELECT _row, coalesce({names}), coalesce({values}) FROM {raw.table} "
+            f"WHERE coalesce({names}) IS NOT NULL ORDER BY _row LIMIT 1",
+            {"comma": COMMA_DECIMAL, **{f"name{n}": mapping[c] for n, c in enumerate(numeric)}},
+        ).fetchall()[0]
         report.note("decimal_comma", (f"decimal comma detected ({with_comma:,} values)",
                                       f"virgule décimale détectée ({with_comma:,} valeurs)"),
                     row=row, column=column, value=value)
@@ -427,15 +801,16 @@ def _detect_decimal(con: duckdb.DuckDBPyConnection, raw: str, schema, mapping: d
     return "."
 
 
-def _note_fixes(con: duckdb.DuckDBPyConnection, raw: str, schema, mapping: dict[str, str],
-                source: Source, report: ReadReport) -> None:
+def _note_fixes(con: duckdb.DuckDBPyConnection, raw: Raw, schema, internal: dict[str, str],
+                mapping: dict[str, str], source: Source, codes_table: str,
+                report: ReadReport) -> None:
     """Count what staging changed, so the read report can say it."""
-    for column, spec in schema.columns.items():
-        original = f'NULLIF(TRIM("{mapping[column]}"), \'\')'
-        if _is_commune_code(spec):
+    for n, (column, spec) in enumerate(schema.columns.items()):
+        original = f"NULLIF(TRIM({internal[column]}), '')"
+        if _is_commune_code(spec) and str(spec.dtype) not in NUMERIC_TYPES:
             restored, row, value = con.execute(
-                f"SELECT count(*), min(_row), arg_min({original}, _row) FROM {raw} "
-                f"WHERE regexp_full_match({original}, '[0-9]{{4}}')").fetchall()[0]
+                f"SELECT count(*), min(_row), arg_min({original}, _row) FROM {raw.table} "
+                f"WHERE regexp_full_match({original}, ?)", [FOUR_DIGITS]).fetchall()[0]
             if restored:
                 report.note("leading_zero", (
                     f"restored the leading zero of {restored:,} code(s) in "
@@ -443,11 +818,11 @@ def _note_fixes(con: duckdb.DuckDBPyConnection, raw: str, schema, mapping: dict[
                     f"zéro initial rétabli dans {restored:,} code(s) de "
                     f"'{mapping[column]}' (p. ex. 1053 → 01053)"), row=row,
                     column=mapping[column], value=value)
-        codes = source.missing_codes.get(column, source.missing_codes.get("*", []))
-        if codes and column not in _keys(schema):
+        if _missing_codes(source, column) and column not in _keys(schema):
             found, row, value = con.execute(
-                f"SELECT count(*), min(_row), arg_min({original}, _row) FROM {raw} WHERE "
-                f"{original} IN ({', '.join(_quote(c) for c in codes)})").fetchall()[0]
+                f"SELECT count(*), min(_row), arg_min({original}, _row) FROM {raw.table} WHERE "
+                f"NULLIF(TRIM(nfc_normalize({internal[column]})), '') IN "
+                f"(SELECT code FROM {codes_table} WHERE col = ?)", [n]).fetchall()[0]
             if found:
                 report.note("missing_codes", (
                     f"{found:,} declared missing-value code(s) in "
@@ -459,7 +834,7 @@ def _note_fixes(con: duckdb.DuckDBPyConnection, raw: str, schema, mapping: dict[
 
 def _missing_columns_message(missing: list[str], available: list[str],
                              report: ReadReport) -> tuple[str, str]:
-    shown = [c for c in available if c != "_row"]
+    shown = list(available)
     names = ", ".join(repr(m) for m in missing)
     english = f"missing column(s) {names}; the file has {shown}"
     french = f"colonne(s) manquante(s) {names} ; le fichier a {shown}"
@@ -473,14 +848,6 @@ def _missing_columns_message(missing: list[str], available: list[str],
                        f"header_row: {number}")
             break
     return english, french
-
-
-def _quote(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
-
-
-def _escape(text: str) -> str:
-    return text.replace("'", "''")
 
 
 def _first_line(error: Exception) -> str:

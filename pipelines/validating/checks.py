@@ -17,20 +17,33 @@ import duckdb
 import pandas as pd
 import pandera.polars as pa
 
+from indicators.sql import quote_ident
 from pipelines.config import ValidationSettings, Waiver
+from pipelines.problems import Problem, Text
 from pipelines.validating.contracts import LINEAGE_COLUMNS, SCHEMAS, relations
 from pipelines.validating.messages import (
+    AMBIGUOUS_DECIMAL,
+    NOT_FINITE,
     PARSE_OTHER,
     PARSE_RULES,
     REQUIRED,
     TYPE_RULES,
+    VALUE,
     describe_check,
+    project_years_rule,
     unique_rule,
 )
 
 DEFAULT_SETTINGS = ValidationSettings()
-ORIGINAL_PREFIX = "_orig_"  # staging keeps the file's text of a column it transformed
+ORIGINAL_PREFIX = "_orig_"  # staging keeps the file's text of each column
+WHY_PREFIX = "_why_"  # staging says why a number's text cannot be read ('decimal_comma')
+# A number as staging leaves it ('1234.5', '-3', '1e5'): nothing else is cast (DuckDB would
+# read '1_000' as 1000).
+NUMBER = "[+-]?([0-9]+([.][0-9]*)?|[.][0-9]+)([eE][+-]?[0-9]+)?"
+NOT_FINITE_WORDS = "[+-]?(nan|inf|infinity)"
+YEAR_COLUMN = "year"
 DUCKDB_TYPES = {"String": "VARCHAR", "Int64": "BIGINT", "Float64": "DOUBLE"}
+NUMERIC = {"Int64", "Float64"}
 TERRITORY_COLUMNS = ("territory_code", "residence_code", "member_code")
 
 FAILURES_DDL = """
@@ -153,24 +166,55 @@ def check_predicate(column: str, check: pa.Check) -> str:
 
 
 def typed_expression(column: str, dtype: str) -> str:
-    """Cast staged text to the contract type; NULL when it does not convert (whole numbers
-    must be whole: DuckDB would round '12.5' to 13)."""
+    """Cast staged text to the contract type; NULL when it does not convert. A number must be
+    written as one ('1_000' is not) and be finite (NaN, infinities and overflows such as 1e400
+    are not numbers of any table); whole numbers must be whole: DuckDB would round '12.5'."""
+    name = quote_ident(column)
+    if dtype not in NUMERIC:
+        return f"TRY_CAST({name} AS {DUCKDB_TYPES[dtype]})"
+    number = (f"CASE WHEN regexp_full_match({name}, '{NUMBER}') "
+              f"THEN TRY_CAST({name} AS DOUBLE) END")
     if dtype == "Int64":
-        number = f'TRY_CAST("{column}" AS DOUBLE)'
         return (f"CASE WHEN isfinite({number}) AND {number} = round({number}) "
                 f"AND abs({number}) < 9.2e18 THEN CAST({number} AS BIGINT) END")
-    return f'TRY_CAST("{column}" AS {DUCKDB_TYPES[dtype]})'
+    return f"CASE WHEN isfinite({number}) THEN {number} END"
 
 
-def rules_for(table: str, settings: ValidationSettings) -> list[Rule]:
-    """Every check of a contract table, from its Pandera schema and its relations."""
+def not_finite(raw: str) -> str:
+    """SQL true when the text ``raw`` is NaN, an infinity or a number too large for a double."""
+    return (f"(regexp_full_match({raw}, '{NOT_FINITE_WORDS}', 'i') OR "
+            f"(regexp_full_match({raw}, '{NUMBER}') AND NOT isfinite(TRY_CAST({raw} AS DOUBLE))))")
+
+
+def rules_for(table: str, settings: ValidationSettings,
+              years: Sequence[int] = ()) -> list[Rule]:
+    """Every check of a contract table, from its Pandera schema and its relations; with
+    ``years``, rows of a year the project does not declare fail too."""
     schema = SCHEMAS[table]
     rules = []
     for column, spec in schema.columns.items():
         dtype = str(spec.dtype)
-        raw, shown = f'"_raw_{column}"', f'"_shown_{column}"'
-        rules.append(Rule(f"{table}.{column}.type", table, column, "error", *TYPE_RULES[dtype],
-                          f'{raw} IS NOT NULL AND "{column}" IS NULL', shown))
+        raw, shown = quote_ident(f"_raw_{column}"), quote_ident(f"_shown_{column}")
+        why = quote_ident(f"{WHY_PREFIX}{column}")
+        typed = quote_ident(column)
+        if dtype in NUMERIC:
+            rules.append(Rule(f"{table}.{column}.type", table, column, "error",
+                              *TYPE_RULES[dtype],
+                              f"{raw} IS NOT NULL AND {typed} IS NULL AND {why} IS NULL "
+                              f"AND NOT {not_finite(raw)}", shown))
+            rules.append(Rule(f"{table}.{column}.finite", table, column, "error", *NOT_FINITE,
+                              f"{raw} IS NOT NULL AND {not_finite(raw)}", shown))
+            rules.append(Rule(f"{table}.{column}.decimal_comma", table, column, "error",
+                              *AMBIGUOUS_DECIMAL, f"{why} = 'decimal_comma'", shown))
+        else:
+            rules.append(Rule(f"{table}.{column}.type", table, column, "error",
+                              *TYPE_RULES[dtype], f"{raw} IS NOT NULL AND {typed} IS NULL",
+                              shown))
+        if column == YEAR_COLUMN and dtype == "Int64" and years:
+            listed = ", ".join(str(int(y)) for y in sorted(set(years)))
+            rules.append(Rule(f"{table}.{column}.project_years", table, column, "error",
+                              *project_years_rule(sorted(set(years))),
+                              f"{typed} IS NOT NULL AND {typed} NOT IN ({listed})", shown))
         if not spec.nullable:
             rules.append(Rule(f"{table}.{column}.required", table, column, "error", *REQUIRED,
                               f"{raw} IS NULL", shown))
@@ -196,29 +240,125 @@ def rules_for(table: str, settings: ValidationSettings) -> list[Rule]:
     return rules
 
 
+class WaiverError(Exception):
+    """A waiver that names no check of its table, or matches no failing row: its source stops,
+    since a waiver accepting nothing is a mistake in the project file (a typo, a stale row)."""
+
+    def __init__(self, source: str, file: str, message: Text, code: str) -> None:
+        super().__init__(message.en)
+        self.source = source
+        self.file = file
+        self.problem = Problem(f"source.{code}", "error", message, source=source, file=file,
+                               field="waivers")
+
+
+@dataclass(frozen=True)
+class Validation:
+    """What validating a table gives: each source's row accounting, and the sources stopped by
+    a waiver that accepts nothing."""
+
+    outcomes: list[SourceOutcome]
+    waiver_errors: list[WaiverError] = field(default_factory=list)
+
+
+def _describe_waiver(waiver: Waiver) -> tuple[str, str]:
+    rows = f", rows {list(waiver.rows)}" if waiver.rows else ""
+    territory = f", territory {waiver.territory}" if waiver.territory else ""
+    en = f"the waiver of check '{waiver.check}'{rows}{territory} ({waiver.owner}: {waiver.reason})"
+    fr = (f"la dérogation au contrôle '{waiver.check}'{rows.replace('rows', 'lignes')}"
+          f"{territory.replace('territory', 'territoire')} ({waiver.owner} : {waiver.reason})")
+    return en, fr
+
+
+def check_ids(table: str, settings: ValidationSettings = DEFAULT_SETTINGS,
+              years: Sequence[int] = ()) -> list[str]:
+    """Every check id of a table, as a waiver names them."""
+    return [r.check_id for r in rules_for(table, settings, years)] + [f"{table}.parse"]
+
+
 def validate_table(
     con: duckdb.DuckDBPyConnection,
     table: str,
     sources: Sequence[StagedSource],
     settings: ValidationSettings = DEFAULT_SETTINGS,
     waivers: Sequence[Waiver] = (),
+    years: Sequence[int] = (),
 ) -> list[SourceOutcome]:
-    """Validate every staged source of one contract table and load the accepted rows."""
+    """Validate every staged source of one contract table and load the accepted rows; a
+    waiver accepting nothing raises :class:`WaiverError` (see :func:`validate_sources`)."""
+    validation = validate_sources(con, table, sources, settings, waivers, years)
+    if validation.waiver_errors:
+        raise validation.waiver_errors[0]
+    return validation.outcomes
+
+
+def validate_sources(
+    con: duckdb.DuckDBPyConnection,
+    table: str,
+    sources: Sequence[StagedSource],
+    settings: ValidationSettings = DEFAULT_SETTINGS,
+    waivers: Sequence[Waiver] = (),
+    years: Sequence[int] = (),
+) -> Validation:
+    """Validate every staged source of one contract table and load the accepted rows.
+
+    A source with a waiver that names no check of the table, or that matches no failing row,
+    is not loaded: its error says which waiver and lists the checks that exist.
+    """
     schema = SCHEMAS[table]
     for ddl in (FAILURES_DDL, QUARANTINE_DDL, RESULTS_DDL):
         con.execute(ddl)
     _create_contract_table(con, table, schema)
+    rules = rules_for(table, settings, years)
+    known = [r.check_id for r in rules] + [f"{table}.parse"]
+    errors = []
+    for waiver in waivers:
+        if waiver.check not in known and any(s.name == waiver.source for s in sources):
+            source = next(s for s in sources if s.name == waiver.source)
+            en, fr = _describe_waiver(waiver)
+            errors.append(WaiverError(source.name, source.file, Text(
+                f"{en} names no check of table '{table}'; its checks are {known}",
+                f"{fr} ne nomme aucun contrôle de la table '{table}' ; ses contrôles sont "
+                f"{known}"), "waiver_unknown_check"))
+    stopped = {e.source for e in errors}
+    sources = [s for s in sources if s.name not in stopped]
+    waivers = [w for w in waivers if w.source not in stopped]
     if not sources:
-        return []
-    rules = rules_for(table, settings)
+        return Validation([], errors)
+    _register_sources(con, sources)
     _type_and_flag(con, schema, sources, [r for r in rules if r.single_row])
-    _collect_failures(con, table, rules, sources, waivers)
+    matched = _collect_failures(con, table, rules, sources, waivers)
+    for waiver, count in zip(waivers, matched, strict=True):
+        if count == 0:
+            source = next(s for s in sources if s.name == waiver.source)
+            en, fr = _describe_waiver(waiver)
+            errors.append(WaiverError(source.name, source.file, Text(
+                f"{en} matches no failing row of the file: remove it, or correct its check or "
+                f"rows",
+                f"{fr} ne correspond à aucune ligne en échec du fichier : supprimez-la, ou "
+                f"corrigez son contrôle ou ses lignes"), "waiver_unmatched"))
+    unmatched = sorted({e.source for e in errors} - stopped)
+    if unmatched:
+        con.execute("DELETE FROM _typed WHERE list_contains(?, _source)", [unmatched])
+        con.execute("DELETE FROM _failures WHERE list_contains(?, source)", [unmatched])
+        sources = [s for s in sources if s.name not in unmatched]
+    if not sources:
+        return Validation([], errors)
     _show_values(con, schema, sources)
     con.execute("INSERT INTO validation_failures SELECT * FROM _failures ORDER BY ALL")
     _quarantine(con, schema)
     _record_results(con, table, rules, sources)
-    return [_outcome(con, table, s, accepted) for s, accepted in
-            zip(sources, _load_accepted(con, table, sources), strict=True)]
+    return Validation([_outcome(con, table, s, accepted) for s, accepted in
+                       zip(sources, _load_accepted(con, table, sources), strict=True)], errors)
+
+
+def _register_sources(con: duckdb.DuckDBPyConnection, sources: Sequence[StagedSource]) -> None:
+    """The sources' names and files as rows (``n`` = position), so that no name or path is
+    written into SQL."""
+    con.execute("CREATE OR REPLACE TEMP TABLE _source_files "
+                "(n INTEGER, source VARCHAR, file VARCHAR)")
+    con.executemany("INSERT INTO _source_files VALUES (?, ?, ?)",
+                    [[n, s.name, s.file] for n, s in enumerate(sources)])
 
 
 def _load_accepted(con: duckdb.DuckDBPyConnection, table: str,
@@ -234,9 +374,9 @@ def _load_accepted(con: duckdb.DuckDBPyConnection, table: str,
     # Row lineage: every record keeps its file and the row a spreadsheet user sees there.
     con.execute(f"ALTER TABLE _typed RENAME COLUMN _file TO {LINEAGE_COLUMNS[0]}")
     con.execute(f"ALTER TABLE _typed RENAME COLUMN _row TO {LINEAGE_COLUMNS[1]}")
-    con.execute(f"DROP TABLE {table}")
-    con.execute(f"ALTER TABLE _typed RENAME TO {table}")
-    loaded = con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0]
+    con.execute(f"DROP TABLE {quote_ident(table)}")
+    con.execute(f"ALTER TABLE _typed RENAME TO {quote_ident(table)}")
+    loaded = con.execute(f"SELECT count(*) FROM {quote_ident(table)}").fetchall()[0][0]
     accepted = [counts.get(s.name, 0) for s in sources]
     if loaded != sum(accepted):  # a bug, never a silent loss
         raise AssertionError(f"{table}: {loaded} rows loaded, {sum(accepted)} accepted")
@@ -248,7 +388,7 @@ def _create_contract_table(con: duckdb.DuckDBPyConnection, table: str,
     columns = ", ".join([*(f'"{c}" {DUCKDB_TYPES[str(spec.dtype)]}'
                            for c, spec in schema.columns.items()),
                          f"{LINEAGE_COLUMNS[0]} VARCHAR", f"{LINEAGE_COLUMNS[1]} BIGINT"])
-    con.execute(f"CREATE OR REPLACE TABLE {table} ({columns})")
+    con.execute(f"CREATE OR REPLACE TABLE {quote_ident(table)} ({columns})")
 
 
 def _staged_union(con: duckdb.DuckDBPyConnection, schema: pa.DataFrameSchema,
@@ -257,18 +397,30 @@ def _staged_union(con: duckdb.DuckDBPyConnection, schema: pa.DataFrameSchema,
     and, when ``typed``, the values cast to the contract's types."""
     parts = []
     territory = next((c for c in TERRITORY_COLUMNS if c in schema.columns), None)
-    for s in sources:
-        staged = {r[0] for r in con.execute(f"DESCRIBE {s.staging}").fetchall()}
-        columns = [f'"{c}" AS "_raw_{c}"' for c in schema.columns]
-        columns += [f'"{ORIGINAL_PREFIX}{c}" AS "_shown_{c}"' if f"{ORIGINAL_PREFIX}{c}" in staged
-                    else f'"{c}" AS "_shown_{c}"' for c in schema.columns]
+    q = quote_ident
+    for n, s in enumerate(sources):
+        staged = {r[0] for r in con.execute(f"DESCRIBE {_relation(s.staging)}").fetchall()}
+        columns = [f"{q(c)} AS {q('_raw_' + c)}" for c in schema.columns]
+        columns += [f"{q(ORIGINAL_PREFIX + c)} AS {q('_shown_' + c)}"
+                    if f"{ORIGINAL_PREFIX}{c}" in staged
+                    else f"{q(c)} AS {q('_shown_' + c)}" for c in schema.columns]
+        columns += [f"{q(WHY_PREFIX + c)} AS {q(WHY_PREFIX + c)}" if f"{WHY_PREFIX}{c}" in staged
+                    else f"CAST(NULL AS VARCHAR) AS {q(WHY_PREFIX + c)}"
+                    for c, spec in schema.columns.items() if str(spec.dtype) in NUMERIC]
         if typed:
-            columns += [f"{typed_expression(c, str(spec.dtype))} AS \"{c}\""
+            columns += [f"{typed_expression(c, str(spec.dtype))} AS {q(c)}"
                         for c, spec in schema.columns.items()]
-        where = f'"{territory}"' if territory else "NULL"
-        parts.append(f"SELECT {_literal(s.name)} AS _source, {_literal(s.file)} AS _file, _row, "
-                     f"{where} AS _territory, {', '.join(columns)} FROM {s.staging}")
+        where = q(territory) if territory else "NULL"
+        parts.append(f"SELECT _lci_source AS _source, _lci_file AS _file, _row, "
+                     f"{where} AS _territory, {', '.join(columns)} FROM {_relation(s.staging)} "
+                     f"CROSS JOIN (SELECT source AS _lci_source, file AS _lci_file "
+                     f"FROM _source_files WHERE n = {int(n)})")
     return " UNION ALL ".join(parts)
+
+
+def _relation(name: str) -> str:
+    """A staging relation's name as SQL: quoted, unless the reader quoted it already."""
+    return name if name.startswith('"') and name.endswith('"') else quote_ident(name)
 
 
 def _type_and_flag(con: duckdb.DuckDBPyConnection, schema: pa.DataFrameSchema,
@@ -293,8 +445,9 @@ def _type_and_flag(con: duckdb.DuckDBPyConnection, schema: pa.DataFrameSchema,
 
 
 def _collect_failures(con: duckdb.DuckDBPyConnection, table: str, rules: list[Rule],
-                      sources: Sequence[StagedSource], waivers: Sequence[Waiver]) -> None:
-    """``_failures``: one row per failing row and check, parser rejects included.
+                      sources: Sequence[StagedSource], waivers: Sequence[Waiver]) -> list[int]:
+    """``_failures``: one row per failing row and check, parser rejects included; returns how
+    many failures each waiver accepts.
 
     Final rules (e.g. two PSUs per stratum) are judged last, on the rows that every other
     check keeps: a stratum must not be left with one PSU by the quarantine itself.
@@ -310,17 +463,18 @@ def _collect_failures(con: duckdb.DuckDBPyConnection, table: str, rules: list[Ru
     first = [_flagged_rows(table)]
     first += [_failing_rows(table, r, "_typed", r.failing) for r in rules
               if not r.single_row and not r.final]
-    first += [_parse_failures(table, s) for s in sources if s.rejects]
+    first += [_parse_failures(table, n, s) for n, s in enumerate(sources) if s.rejects]
     con.execute(f"CREATE OR REPLACE TEMP TABLE _failures AS {_judged(first)}")
-    _apply_waivers(con, waivers)
+    matched = _apply_waivers(con, waivers)
     final = [_failing_rows(table, r, "_kept", r.failing) for r in rules if r.final]
     if final:
         con.execute("CREATE OR REPLACE TEMP VIEW _kept AS SELECT * FROM _typed t WHERE NOT "
                     "EXISTS (SELECT 1 FROM _failures f WHERE f.source = t._source AND "
                     "f.row_number = t._row AND f.outcome = 'quarantined')")
         con.execute(f"INSERT INTO _failures {_judged(final)}")
-        _apply_waivers(con, waivers)
+        matched = [a + b for a, b in zip(matched, _apply_waivers(con, waivers), strict=True)]
     con.unregister("_file_columns_frame")
+    return matched
 
 
 def _flagged_rows(table: str) -> str:
@@ -342,18 +496,24 @@ def _failing_rows(table: str, rule: Rule, relation: str, condition: str) -> str:
             f"FROM {relation} t WHERE {condition}")
 
 
-def _parse_failures(table: str, source: StagedSource) -> str:
-    """Lines the CSV parser rejected, with the reason in words."""
+def _parse_failures(table: str, n: int, source: StagedSource) -> str:
+    """Lines the CSV parser rejected, with the reason in words (the reader's own, when it
+    gives one: e.g. how many lines an unclosed quote runs over)."""
     cases_en = " ".join(f"WHEN {_literal(k)} THEN {_literal(v[0])}"
                         for k, v in PARSE_RULES.items())
     cases_fr = " ".join(f"WHEN {_literal(k)} THEN {_literal(v[1])}"
                         for k, v in PARSE_RULES.items())
-    return (f"SELECT {_literal(table)}, {_literal(source.name)}, {_literal(source.file)}, _row, "
-            f"'(whole line)', coalesce(\"column\", '(whole line)'), "
+    assert source.rejects is not None
+    return (f"SELECT {_literal(table)}, f._lci_source, f._lci_file, _row, "
+            f"'(whole line)', coalesce(r.\"column\", '(whole line)'), "
             f"{_literal(table + '.parse')}, 'error', value, "
-            f"{{'en': CASE error_type {cases_en} ELSE {_literal(PARSE_OTHER[0])} END, "
-            f"'fr': CASE error_type {cases_fr} ELSE {_literal(PARSE_OTHER[1])} END}}, NULL "
-            f"FROM {source.rejects}")
+            f"{{'en': coalesce(r.rule_en, CASE error_type {cases_en} "
+            f"ELSE {_literal(PARSE_OTHER[0])} END), "
+            f"'fr': coalesce(r.rule_fr, CASE error_type {cases_fr} "
+            f"ELSE {_literal(PARSE_OTHER[1])} END)}}, NULL "
+            f"FROM {_relation(source.rejects)} r "
+            f"CROSS JOIN (SELECT source AS _lci_source, file AS _lci_file FROM _source_files "
+            f"WHERE n = {int(n)}) f")
 
 
 def _judged(parts: list[str]) -> str:
@@ -371,19 +531,24 @@ def _judged(parts: list[str]) -> str:
              ON m.source = f.source AND m."column" = f."column" """
 
 
-def _apply_waivers(con: duckdb.DuckDBPyConnection, waivers: Sequence[Waiver]) -> None:
-    """Mark failures accepted by a waiver: they are reported as waived, the row is kept."""
+def _apply_waivers(con: duckdb.DuckDBPyConnection, waivers: Sequence[Waiver]) -> list[int]:
+    """Mark failures accepted by a waiver: they are reported as waived, the row is kept.
+    Returns how many failures each waiver matched."""
+    matched = []
     for number, waiver in enumerate(waivers, start=1):
         conditions = ["source = ?", "check_id = ?"]
         params: list[object] = [waiver.source, waiver.check]
         if waiver.rows:
-            conditions.append(f"row_number IN ({', '.join(str(r) for r in waiver.rows)})")
+            conditions.append("list_contains(?, row_number)")
+            params.append([int(r) for r in waiver.rows])
         if waiver.territory:
             conditions.append("territory_code = ?")
             params.append(waiver.territory)
         label = f"waiver {number}: {waiver.reason} ({waiver.owner}, until {waiver.expires})"
-        con.execute(f"UPDATE _failures SET outcome = 'waived', waiver = ? "
-                    f"WHERE {' AND '.join(conditions)}", [label, *params])
+        changed = con.execute(f"UPDATE _failures SET outcome = 'waived', waiver = ? "
+                              f"WHERE {' AND '.join(conditions)}", [label, *params]).fetchall()
+        matched.append(int(changed[0][0]) if changed else 0)
+    return matched
 
 
 def _show_values(con: duckdb.DuckDBPyConnection, schema: pa.DataFrameSchema,
@@ -394,10 +559,16 @@ def _show_values(con: duckdb.DuckDBPyConnection, schema: pa.DataFrameSchema,
         CREATE OR REPLACE TEMP TABLE _shown AS
         SELECT * FROM ({_staged_union(con, schema, sources, typed=False)}) s
         WHERE (s._source, s._row) IN (SELECT (source, row_number) FROM _failures)""")
-    cases = " ".join(f"WHEN {_literal(c)} THEN s.\"_shown_{c}\"" for c in schema.columns)
+    cases = " ".join(f"WHEN {_literal(c)} THEN s.{quote_ident('_shown_' + c)}"
+                     for c in schema.columns)
     con.execute(f"""
         UPDATE _failures f SET value = CASE f."column" {cases} END
         FROM _shown s WHERE f.value IS NULL AND s._source = f.source AND s._row = f.row_number""")
+    # A rule may name the value it refuses ("year 2019 is not one of the project's years").
+    con.execute("""
+        UPDATE _failures SET rule = {'en': replace(rule.en, $mark, coalesce(value, '')),
+                                     'fr': replace(rule.fr, $mark, coalesce(value, ''))}
+        WHERE contains(rule.en, $mark) OR contains(rule.fr, $mark)""", {"mark": VALUE})
 
 
 def _quarantine(con: duckdb.DuckDBPyConnection, schema: pa.DataFrameSchema) -> None:
@@ -432,7 +603,8 @@ def _record_results(con: duckdb.DuckDBPyConnection, table: str, rules: list[Rule
             examples = examples[:117] + "…"
         con.execute("INSERT INTO validation_results "
                     "VALUES (?, ?, ?, ?, {'en': ?, 'fr': ?}, ?, ?, ?, ?)",
-                    [table, rule.check_id, rule.column, rule.severity, rule.en, rule.fr,
+                    [table, rule.check_id, rule.column, rule.severity,
+                     rule.en.replace(VALUE, "N"), rule.fr.replace(VALUE, "N"),
                      checked, failed, waived, examples])
 
 
@@ -440,9 +612,10 @@ def _outcome(con: duckdb.DuckDBPyConnection, table: str, source: StagedSource,
              accepted: int) -> SourceOutcome:
     """Three independent counts: rows staged (plus parser rejects), rows quarantined and rows
     loaded into the contract table; they must balance."""
-    read = con.execute(f"SELECT count(*) FROM {source.staging}").fetchall()[0][0]
+    read = con.execute(f"SELECT count(*) FROM {_relation(source.staging)}").fetchall()[0][0]
     if source.rejects:
-        read += con.execute(f"SELECT count(*) FROM {source.rejects}").fetchall()[0][0]
+        read += con.execute(
+            f"SELECT count(*) FROM {_relation(source.rejects)}").fetchall()[0][0]
     quarantined, flagged, waived = con.execute(
         "SELECT count(DISTINCT row_number) FILTER (WHERE outcome = 'quarantined'), "
         "count(DISTINCT row_number) FILTER (WHERE outcome = 'flagged'), "

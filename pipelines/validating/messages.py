@@ -80,3 +80,18 @@ def format_failure(lang: str, file: str, row: int, column: str, value: str | Non
         return f"{file}, ligne {row}, colonne « {column} » : {shown} — {rule}"
     shown = f"'{value}'" if value is not None else "(empty)"
     return f"{file}, row {row}, column '{column}': {shown} — {rule}"
+
+
+NOT_FINITE: Text = ("not a finite number (NaN, infinity, or too large to be a number)",
+                    "pas un nombre fini (NaN, infini, ou trop grand pour être un nombre)")
+AMBIGUOUS_DECIMAL: Text = (
+    "ambiguous number under decimal comma: the decimal mark is ',' and '.' is not declared as "
+    "the thousands separator (write 1234,5 or 1 234,5)",
+    "nombre ambigu avec la virgule décimale : la marque décimale est ',' et '.' n'est pas "
+    "déclaré comme séparateur de milliers (écrivez 1234,5 ou 1 234,5)")
+VALUE = "{value}"  # in a rule's text, replaced by the value as written in the file
+
+
+def project_years_rule(years: list[int]) -> Text:
+    return (f"year {VALUE} is not one of the project's years {years}",
+            f"l'année {VALUE} n'est pas l'une des années du projet {years}")

@@ -530,6 +530,10 @@ expect:
        rule_en: must be between 1990 and 2100}}
     - {{row: 4, column: annee, check: admin_measures.year.in_range, value: "2204",
        rule_en: must be between 1990 and 2100}}
+    - {{row: 3, column: annee, check: admin_measures.year.project_years, value: "224",
+       rule_en: "year 224 is not one of the project's years [2024]"}}
+    - {{row: 4, column: annee, check: admin_measures.year.project_years, value: "2204",
+       rule_en: "year 2204 is not one of the project's years [2024]"}}
 """)
 
 case("parquet_file", {"population.parquet": population_parquet()}, f"""\
@@ -598,7 +602,8 @@ case("decimal_comma_raw_value", {"admin.csv": french_csv(
         ADMIN_HEADER, ADMIN_ROWS[0], "2A004;2024;library_active_borrowers;-1,5;Bibliothèque",
         "01053;2024;schools_total;1.234,5;Rectorat")}, f"""\
 # A French file with a negative value and a dotted thousands separator: the quarantine must
-# show the values as they are written in the file, so that they can be found there.
+# show the values as they are written in the file, so that they can be found there; '1.234,5'
+# is ambiguous when '.' is not declared as the thousands separator.
 {admin()}
 expect:
   rows_read: 3
@@ -608,7 +613,8 @@ expect:
     - {{row: 3, column: valeur, check: admin_measures.value.greater_than_or_equal_to,
        value: "-1,5"}}
     - {{row: 3, column: valeur, check: admin_measures.value.codebook_range, value: "-1,5"}}
-    - {{row: 4, column: valeur, check: admin_measures.value.type, value: "1.234,5"}}
+    - {{row: 4, column: valeur, check: admin_measures.value.decimal_comma, value: "1.234,5",
+       rule_en: ambiguous number under decimal comma}}
 """)
 
 case("duplicated_keys_renamed_columns", {"admin.csv": french_csv(
