@@ -13,7 +13,15 @@ from pathlib import Path
 from typing import Annotated, Literal, TypeVar
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from indicators.conditions import ConditionError, check_expression
 
@@ -96,8 +104,8 @@ class SurveyProportion(_Frozen):
 
     @field_validator("condition", "population")
     @classmethod
-    def _one_allowed_expression(cls, value: str, info: object) -> str:
-        check_expression(value, None, role=getattr(info, "field_name", "condition"))
+    def _one_allowed_expression(cls, value: str, info: ValidationInfo) -> str:
+        check_expression(value, None, role=info.field_name or "condition")
         return value
 
 

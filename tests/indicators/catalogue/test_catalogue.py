@@ -79,3 +79,38 @@ def test_every_public_name_of_the_packages_imports():
     for package in (indicators, reports):
         for name in package.__all__:
             assert getattr(package, name) is not None, f"{package.__name__}.{name}"
+
+
+@pytest.mark.parametrize(("condition", "reason"), [
+    ("length(read_text('/etc/passwd')) > 0", "read_text reads files or tables"),
+    ("(SELECT count(*) FROM glob('/*')) > 0", "is a subquery"),
+    ("formal_12m = 1; COPY survey_responses TO '/tmp/x.csv'", "it contains ';'"),
+    ("getenv('HOME') IS NOT NULL", "getenv reads the machine"),
+    ("sum(formal_12m) > 0", "aggregate function"),
+])
+def test_a_hostile_survey_condition_is_refused_when_the_catalogue_is_read(
+        catalogue_copy: Path, condition: str, reason: str):
+    path = catalogue_copy / "LL.yaml"
+    text = path.read_text()
+    path.write_text(text.replace("condition: informal_12m = 1", f'condition: "{condition}"', 1))
+    with pytest.raises(CatalogueError, match=rf"LL\.yaml, indicator LL05: field "
+                                             rf"'computation.*condition'.*{reason}"):
+        load_catalogue(catalogue_copy)
+
+
+def test_a_hostile_population_is_refused_too(catalogue_copy: Path):
+    path = catalogue_copy / "SKL.yaml"
+    path.write_text(path.read_text().replace(
+        "population: age BETWEEN 25 AND 34", "population: age > 0 OR read_csv('/x') IS NULL", 1))
+    with pytest.raises(CatalogueError, match="population.*read_csv reads files"):
+        load_catalogue(catalogue_copy)
+
+
+def test_survey_columns_are_checked_at_load_when_given():
+    columns = ["age", "sex", "isced_level", "formal_12m", "nonformal_12m", "informal_12m",
+               "digital_basic", "volunteering_12m", "env_learning_12m", "workshop_12m",
+               "unmet_demand"]
+    assert len(load_catalogue(survey_columns=columns)) == len(load_catalogue())
+    with pytest.raises(CatalogueError, match=r"indicator LL01: field 'computation.condition'"
+                                             r".*unknown column 'formal_12m'"):
+        load_catalogue(survey_columns=[c for c in columns if c != "formal_12m"])

@@ -52,3 +52,51 @@ def test_running_the_survey_sql_of_the_plan_gives_the_published_estimate(sample_
         assert value == pytest.approx(100 * theta, rel=1e-11)
         assert n == n_ok
 
+
+
+def _with_condition(condition: str, population: str = "TRUE"):
+    from indicators.catalogue.definitions import SurveyProportion
+
+    ll01 = CATALOGUE.get("LL01")
+    spec = SurveyProportion(kind="survey_proportion", condition=condition, population=population)
+    return ll01.model_copy(update={"computation": spec})
+
+
+def test_a_survey_condition_is_checked_against_the_table_when_planned():
+    import duckdb
+
+    from indicators.catalogue.definitions import CatalogueError
+    from indicators.compute import survey_proportion
+    from indicators.compute.options import ComputeOptions
+
+    con = duckdb.connect()
+    con.execute("CREATE TABLE survey_responses (age INTEGER, formal_12m INTEGER)")
+    with pytest.raises(CatalogueError, match=r"LL\.yaml, indicator LL01: field "
+                                             r"'computation.condition'.*unknown column "
+                                             r"'formal_12' \(did you mean formal_12m\?\)"):
+        survey_proportion.plan(con, _with_condition("formal_12 = 1"), ComputeOptions())
+    with pytest.raises(CatalogueError, match="computation.population.*unknown column 'agee'"):
+        survey_proportion.plan(con, _with_condition("formal_12m = 1", "agee > 1"),
+                               ComputeOptions())
+    assert survey_proportion.plan(con, _with_condition("FORMAL_12M = 1"),
+                                  ComputeOptions()).statements == ()
+
+
+def test_the_records_of_a_cell_use_the_checked_condition_with_qualified_columns():
+    from indicators.compute import survey_proportion
+
+    statement = survey_proportion.records(_with_condition("formal_12m = 1", "age > 17"),
+                                          "34172", 2024, ("sex", "F"))
+    assert 'CAST(("r"."formal_12m" = 1) AS DOUBLE)' in statement.sql
+    assert 'CAST(("r"."age" > 17) AS BOOLEAN)' in statement.sql
+    assert 'CAST(r."sex" AS VARCHAR) = $breakdown_value' in statement.sql
+
+
+def test_a_line_break_in_a_condition_stays_inside_the_script_comment():
+    from indicators.compute.plan import IndicatorPlan, Statement
+
+    indicator = _with_condition("formal_12m = 'a\nb'")
+    plan = IndicatorPlan(indicator, (Statement("proportion where formal_12m = 'a\nDROP TABLE x;'",
+                                               "SELECT 1"),))
+    script = plan.script()
+    assert "\nDROP TABLE" not in script and "-- DROP TABLE x;" in script

@@ -97,3 +97,55 @@ def test_conditions_cannot_read_the_machine(condition: str, tmp_path: Path):
                                  "--proportion", condition.format(secret=secret)])
     assert result.exit_code == 2, result.output
     assert "SECRET-CONTENT" not in result.output and "Traceback" not in result.output
+
+
+@pytest.mark.parametrize(("option", "condition", "reason"), [
+    ("--proportion", "length(read_text('{secret}')) > 0", "read_text reads files or tables"),
+    ("--proportion", "read_blob('{secret}') IS NOT NULL", "read_blob reads files or tables"),
+    ("--proportion", "glob('/*') IS NOT NULL", "glob reads files or tables"),
+    ("--proportion", "getenv('HOME') IS NOT NULL", "getenv reads the machine"),
+    ("--proportion", "api00 > 1; COPY survey TO '{secret}.out'", "it contains ';'"),
+    ("--proportion", "api00 > 1 -- ; COPY survey TO '{secret}.out'", "comment"),
+    ("--proportion", "ATTACH '{secret}.db' AS other", "statement (ATTACH)"),
+    ("--proportion", "sum(api00) > 0", "aggregate function"),
+    ("--proportion", "api0 > 700", "unknown column 'api0' (did you mean api00"),
+    ("--where", "(SELECT count(*) FROM read_csv('{secret}')) > 0", "is a subquery"),
+    ("--where", "current_setting('threads') IS NOT NULL", "current_setting reads the machine"),
+    ("--where", "api00 = $1", "parameter $1"),
+])
+def test_a_refused_condition_is_one_message_exit_2_and_nothing_runs(
+        option: str, condition: str, reason: str, tmp_path: Path):
+    secret = tmp_path / "secret.csv"
+    secret.write_text("a\nSECRET-CONTENT-7431\n", encoding="utf-8")
+    text = condition.format(secret=secret)
+    statistic = [] if option == "--proportion" else ["--mean", "api00"]
+    result = runner.invoke(app, ["survey", str(API / "apistrat.csv"), "--weights", "pw",
+                                 "--strata", "stype", *statistic, option, text])
+    assert result.exit_code == 2, result.output
+    flat = " ".join(result.output.split())
+    assert reason in flat and "refused" in flat
+    assert "SECRET-CONTENT" not in result.output and "Traceback" not in result.output
+    assert not (tmp_path / "secret.csv.out").exists()
+    assert not (tmp_path / "secret.csv.db").exists()
+
+
+def test_the_r_examples_are_accepted_on_the_command_line():
+    rows = survey_json(str(API / "apistrat.csv"), "--weights", "pw", "--strata", "stype",
+                       "--fpc", "fpc", "--proportion", "stype IN ('E','M')",
+                       "--where", "api00 > 700")
+    assert len(rows) == 1 and 0 < rows[0]["estimate"] <= 1
+
+
+def test_the_connection_reads_only_the_given_file(tmp_path: Path):
+    from pipelines.cli.survey import _open
+
+    other = tmp_path / "other.csv"
+    other.write_text("a\n1\n", encoding="utf-8")
+    con = _open(API / "apistrat.csv")
+    try:
+        with pytest.raises(Exception, match="(?i)permission|disabled|not allowed"):
+            con.execute("SELECT * FROM read_csv(?)", [str(other)]).fetchall()
+        with pytest.raises(Exception, match="(?i)lock|configuration"):
+            con.execute("SET enable_external_access = true")
+    finally:
+        con.close()
