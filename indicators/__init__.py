@@ -59,6 +59,7 @@ if TYPE_CHECKING:
     )
     from indicators.composite.uncertainty import UncertaintyResult, analyse_uncertainty
     from indicators.compute.registry import compute_indicator_values
+    from indicators.conditions import ConditionError, check_expression
     from indicators.learning_index import (
         compute_learning_city_index,
         default_uncertainty,
@@ -82,6 +83,7 @@ _SUBMODULES: dict[str, tuple[str, ...]] = {
         "AdminRatio", "Catalogue", "CatalogueError", "CommutingRatio", "Domain", "Indicator",
         "LocalisedText", "SurveyProportion", "Target", "bundled_catalogue_dir", "load_catalogue",
     ),
+    "indicators.conditions": ("ConditionError", "check_expression"),
     "indicators.composite.build": (
         "CompositeResult", "LogEntry", "build_composite", "log_from_json", "replay",
         "spec_from_log",
@@ -107,7 +109,8 @@ _SUBMODULES: dict[str, tuple[str, ...]] = {
 }
 _WHERE = {name: module for module, names in _SUBMODULES.items() for name in names}
 # Subpackages and modules reachable as attributes, as when this module imported them all.
-_SUBPACKAGES = ("catalogue", "composite", "compute", "learning_index", "survey", "territories")
+_SUBPACKAGES = ("catalogue", "composite", "compute", "conditions", "learning_index", "survey",
+                "territories")
 
 __all__ = [
     "AdminRatio",
@@ -120,6 +123,7 @@ __all__ = [
     "CompositeError",
     "CompositeResult",
     "CompositeSpec",
+    "ConditionError",
     "Denominate",
     "DistanceToTarget",
     "Domain",
@@ -148,6 +152,7 @@ __all__ = [
     "build_composite",
     "build_membership",
     "bundled_catalogue_dir",
+    "check_expression",
     "compare_domains",
     "compute_indicator_values",
     "compute_learning_city_index",
