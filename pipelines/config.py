@@ -884,11 +884,14 @@ def _yaml_error(path: Path, text: str, error: yaml.YAMLError) -> ConfigError:
         "vérifiez l'indentation, et mettez entre guillemets les valeurs contenant ': ', '#', "
         "'[' ou '{'"))
     where = f", line {line}" if line else ""
+    written = text.split("\n")[line - 1] if line and line <= text.count("\n") + 1 else None
+    shown = _shown(written.rstrip("\r")) if written and written.strip() else None
     problem = Problem("config.invalid_yaml", "error",
                       Text(f"not valid YAML: {english}", french if french.startswith("YAML")
                            else f"YAML invalide : {french}"),
-                      file=str(path), row=line, hint=hint)
-    return ConfigError(f"{path}{where}: not valid YAML: {english}", (problem,))
+                      file=str(path), row=line, value=shown, hint=hint)
+    reads = f"\n  line {line} reads: {shown}" if shown else ""
+    return ConfigError(f"{path}{where}: not valid YAML: {english}{reads}", (problem,))
 
 
 # --- load ----------------------------------------------------------------------------------

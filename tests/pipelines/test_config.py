@@ -493,3 +493,10 @@ def test_a_bad_data_root_is_said_once_at_the_data_root(tmp_path: Path, roots: st
     problem = _only(_refused(_project(tmp_path, "insee:p.csv", f"data_roots: {roots}\n")))
     assert problem.code == code
     assert problem.field.startswith("data_roots")
+
+
+def test_broken_yaml_quotes_the_line_as_written(tmp_path: Path):
+    error = _refused(_write(tmp_path, BASE + "bogus: [bold]1\n"))
+    problem = _only(error)
+    assert (problem.row, problem.value) == (5, "bogus: [bold]1")
+    assert "line 5 reads: bogus: [bold]1" in str(error)
