@@ -209,6 +209,14 @@ def stage_source(con: duckdb.DuckDBPyConnection, config: ProjectConfig, source: 
                 f"{report.rows + report.parse_rejects:,} ont été lues : LCI ne peut dire "
                 f"lesquelles manquent"), "row_count")
         staging, helpers = _stage(con, raw, path, source, report)
+    except duckdb.Error as error:  # e.g. a corrupt Parquet page, met when its rows are read
+        drop_relation(con, raw.table)
+        if raw.rejects:
+            drop_relation(con, raw.rejects)
+        reason = _first_line(error)
+        raise SourceError(source.name, path, (f"cannot be read to the end: {reason}",
+                                              f"illisible jusqu'au bout : {reason}"),
+                          "unreadable") from None
     except SourceError:
         drop_relation(con, raw.table)
         if raw.rejects:
@@ -358,66 +366,79 @@ def _number_csv_rows(con: duckdb.DuckDBPyConnection, raw: Raw, lines: Lines, rea
     """Give parsed records their line numbers, and account for every line of data.
 
     The file's data lines (after the header, empty lines aside) are counted from its bytes.
-    Each is a parsed record on one line, or part of a rejected record (from DuckDB's rejects,
-    which give the first line), or part of a record whose quoted value runs over several
-    lines: such a record is quarantined line by line, since a contract value never holds a
-    line break and a stray quote is what usually makes one.
+    Each is a parsed record on one line, or part of a rejected record, or part of a record
+    whose quoted value runs over several lines: such a record is quarantined line by line,
+    since a contract value never holds a line break and a stray quote is what usually makes
+    one. DuckDB numbers a rejected record by records and empty lines (a record over several
+    lines counts one), so the walk below turns its numbers into the file's, jumping from one
+    such event to the next (runs of ordinary lines are numbered at once).
     """
     count = lines.count
-    usable = np.ones(count + 1, dtype=bool)  # by line number; index 0 unused
+    usable = np.ones(count + 2, dtype=bool)  # by line number; index 0 unused
     usable[: header_row + 1] = False
+    usable[count + 1:] = False
     usable[lines.blank()] = False
     report.rows_in_file = int(usable.sum())
     blanks = [int(b) for b in lines.blank() if b > header_row]
-    brk = 13 if lines.cr and not (lines.lf or lines.crlf) else 10
-    rejected: list[tuple[int, str | None, str, str | None, str | None, str | None]] = []
-    covered = np.zeros(count + 1, dtype=bool)
+    brk = chr(13) if lines.cr and not (lines.lf or lines.crlf) else chr(10)
+    rejects = []
     for line, column, error_type, text in con.execute(
             "SELECT DISTINCT ON (line) line, column_name, CAST(error_type AS VARCHAR), csv_line "
             "FROM _rejects ORDER BY line").fetchall():
-        line = int(line)
         text = (text or "").strip("\r\n")
-        span = text.count(chr(brk)) + 1
-        name = _header_name(raw.header, column)
-        if span == 1 or line + span - 1 > count:
-            rejected.append((line, name, error_type, text, None, None))
-            covered[min(line, count + 1):line + 1] = True
-            continue
-        rejected += _spanning(line, line + span - 1, name, usable,
-                              [t.strip("\r\n") for t in text.split(chr(brk))])
-        covered[line:line + span] = True
-    free = np.flatnonzero(usable & ~covered)
+        rejects.append((int(line), text.count(brk) + 1, _header_name(raw.header, column),
+                        error_type, [t.strip("\r\n") for t in text.split(brk)]))
     parsed = _count(con, "_parsed")
-    splits = " OR ".join(f"contains({quote_ident(c)}, chr({brk}))"
-                         for c in (f"c{n}" for n in range(1, len(raw.header) + 1)))
-    counts = ", ".join(f"coalesce(length({quote_ident(c)}) - length(replace({quote_ident(c)}, "
-                       f"chr({brk}), '')), 0)"
-                       for c in (f"c{n}" for n in range(1, len(raw.header) + 1)))
-    flags = ", ".join(f"coalesce(contains({quote_ident(c)}, chr({brk})), false)"
-                      for c in (f"c{n}" for n in range(1, len(raw.header) + 1)))
+    names = [quote_ident(f"c{n}") for n in range(1, len(raw.header) + 1)]
+    code = 13 if brk == chr(13) else 10
+    splits = " OR ".join(f"contains({c}, chr({code}))" for c in names)
+    counts = ", ".join(f"coalesce(length({c}) - length(replace({c}, chr({code}), '')), 0)"
+                       for c in names)
+    flags = ", ".join(f"coalesce(contains({c}, chr({code})), false)" for c in names)
     multi = con.execute(f"SELECT _k, list_sum([{counts}]), list_position([{flags}], true) "
                         f"FROM _parsed WHERE {splits} ORDER BY _k").fetchall()
     starts = np.zeros(parsed, dtype=np.int64)
     keep = np.ones(parsed, dtype=bool)
-    position, previous, consistent = 0, 1, True
-    for k, breaks, column in multi:
-        single = k - previous
-        if position + single >= len(free):
+    rejected: list[tuple] = []
+    end = count + 1
+    p = logical = header_row + 1  # the file's line, and DuckDB's number for it
+    k = 1  # the next parsed record
+    bi = ri = mi = 0
+    consistent = True
+    while consistent:
+        while bi < len(blanks) and blanks[bi] < p:
+            bi += 1
+        next_blank = blanks[bi] if bi < len(blanks) else end
+        next_reject = rejects[ri][0] + (p - logical) if ri < len(rejects) else end
+        next_multi = p + (multi[mi][0] - k) if mi < len(multi) else end
+        target = min(next_blank, next_reject, next_multi, end)
+        run = target - p
+        if run < 0 or k - 1 + run > parsed:
             consistent = False
             break
-        starts[previous - 1:k - 1] = free[position:position + single]
-        position += single
-        first = int(free[position])
-        last = first + int(breaks)
-        after = int(np.searchsorted(free, last, side="right"))
-        keep[k - 1] = False
-        text = lines.text(readable, first, last)
-        rejected += _spanning(first, last, raw.header[column - 1], usable, text)
-        position, previous = after, k + 1
-    rest = parsed - (previous - 1)
-    if consistent and position + rest == len(free):
-        starts[previous - 1:] = free[position:position + rest]
-    else:
+        starts[k - 1:k - 1 + run] = np.arange(p, target)
+        k, logical, p = k + run, logical + run, target
+        if p >= end:
+            break
+        if p == next_blank:
+            consistent = p not in (next_reject, next_multi)
+            p, logical, bi = p + 1, logical + 1, bi + 1
+        elif p == next_reject:
+            _, span, column, error_type, text = rejects[ri]
+            if span == 1:
+                rejected.append((p, column, error_type, text[0], None, None))
+            else:
+                rejected += _spanning(p, p + span - 1, column, usable, text)
+            p, logical, ri = p + span, logical + 1, ri + 1
+        else:
+            _, breaks, column = multi[mi]
+            last = p + int(breaks)
+            starts[k - 1], keep[k - 1] = p, False
+            rejected += _spanning(p, last, raw.header[column - 1], usable,
+                                  lines.text(readable, p, min(last, count)))
+            p, logical, k, mi = last + 1, logical + 1, k + 1, mi + 1
+    if not (consistent and k - 1 == parsed and ri == len(rejects) and mi == len(multi)
+            and p == end):
         raise SourceError(report.source, Path(report.file), (
             f"the file has {report.rows_in_file:,} lines of data but the CSV reader does not "
             f"account for each of them (a stray quote or line break?)",
