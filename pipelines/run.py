@@ -9,9 +9,11 @@ intact; the failed run's folder is kept as ``<out>.failed`` for diagnosis.
 
 from __future__ import annotations
 
-import json
+import contextlib
+import errno
 import os
 import shutil
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
@@ -30,11 +32,9 @@ from indicators import (
 from pipelines.config import ProjectConfig
 from pipelines.ingest import IngestResult, ingest
 from pipelines.publishing.bundle import (
-    MANIFEST,
     PUBLIC,
     QUARANTINE,
     RESTRICTED,
-    UNHASHED,
     VALIDATION,
     copy_project_file,
     new_run,
@@ -46,7 +46,19 @@ from pipelines.publishing.bundle import (
     write_sql,
     write_validated,
 )
+from pipelines.publishing.output_folder import (
+    OutputFolderError,
+    check_contents,
+    check_location,
+    keep_failed,
+    output_lock,
+    recover,
+    remove_output,
+    start_building,
+    swap_into_place,
+)
 from pipelines.publishing.signing import SigningError, SigningKey, resolve_signing_key
+from pipelines.warehouse import SCRATCH, WarehouseError, connect
 from reports import write_exports, write_report, write_validation_report
 from reports._validation import write_validation_summary
 
@@ -69,6 +81,7 @@ class RunContext:
     year: int
     lang: Language
     final_dir: Path
+    previous_warehouse: Path | None = None  # the last run's, when DuckDB can open it
     ingest: IngestResult | None = None
     indicator_rows: int = 0
     written: list[Path] = field(default_factory=list)
@@ -158,7 +171,7 @@ def stage_bundle(ctx: RunContext, signing_key: SigningKey | None = None) -> None
     if ctx.config.file is not None:
         ctx.written.append(copy_project_file(ctx.config.file, ctx.public_dir))
     ctx.written.extend(write_validated(ctx.con, ctx.restricted_dir))
-    record_history(ctx.con, ctx.final_dir / WAREHOUSE_NAME, run_id, run_at)
+    record_history(ctx.con, ctx.previous_warehouse, run_id, run_at)
     ctx.written.append(write_run_info(ctx.out_dir, run_id, run_at, ctx.config.root))
     public = write_public_manifest(ctx.con, ctx.public_dir, signing_key,
                                    catalogue_sha256=ctx.catalogue.sha256,
@@ -199,94 +212,131 @@ def run(
     on_stage: Callable[[str], None] = lambda name: None,
     today: date | None = None,
 ) -> RunContext:
-    """Run the given stages (by default all) and return what they produced."""
+    """Run the given stages (by default all) and return what they produced.
+
+    The output folder is held for the run, checked (see ``output_folder``), filled in a
+    folder beside it and swapped into place at the end; faults of the machine (a full disk, a
+    read-only folder, a damaged file) end as a :class:`RunFailed` saying what to do.
+    """
     year = year or config.latest_year
     if year not in config.years:
         raise ValueError(f"year {year} is not one of the project's years {list(config.years)}")
     check_waivers(config, today or date.today())
-    out_dir = out_dir.resolve()
-    _refuse_foreign_folder(out_dir, config.root)
-    building = out_dir.with_name(f".{out_dir.name}.building")
-    shutil.rmtree(building, ignore_errors=True)
-    building.mkdir(parents=True)
+    out_dir = Path(os.path.abspath(out_dir.expanduser()))
     try:
-        con = _connect(building / WAREHOUSE_NAME, config)
+        out_dir = out_dir.resolve()
+        check_location(out_dir, config.root, _data_folders(config))
+        with output_lock(out_dir):
+            notes = recover(out_dir)
+            check_contents(out_dir, _project(config))
+            ctx = _run_into(config, out_dir, year, lang, stages, on_stage)
+    except OutputFolderError as error:
+        raise RunFailed(str(error)) from None
+    except OSError as error:
+        raise RunFailed(machine_fault(error)) from None
+    except (duckdb.IOException, duckdb.PermissionException,
+            duckdb.OutOfMemoryException) as error:
+        raise RunFailed(f"the database could not go on: {_first_line(error)}") from None
+    ctx.notes[:0] = notes
+    return ctx
+
+
+def _run_into(config: ProjectConfig, out_dir: Path, year: int, lang: Language,
+              stages: tuple[tuple[str, Stage], ...],
+              on_stage: Callable[[str], None]) -> RunContext:
+    """The stages, in a marked folder beside the output, then the swap (under the lock)."""
+    run_id = uuid.uuid4().hex
+    building = start_building(out_dir, _project(config), run_id)
+    previous = _readable_previous_warehouse(out_dir)
+    try:
+        con = _connect(building / WAREHOUSE_NAME, config,
+                       readable=[] if previous is None else _with_log(previous),
+                       writable=[building])
     except RunFailed:
-        shutil.rmtree(building, ignore_errors=True)  # made just above, by this run
+        remove_output(building)  # made just above, by this run
         raise
-    ctx = RunContext(config, load_catalogue(), con, building, year, lang, final_dir=out_dir)
+    ctx = RunContext(config, load_catalogue(), con, building, year, lang, final_dir=out_dir,
+                     previous_warehouse=previous)
+    if previous is None and (out_dir / WAREHOUSE_NAME).exists():
+        ctx.notes.append(f"the previous warehouse {out_dir / WAREHOUSE_NAME} cannot be read: "
+                         f"the validation history starts afresh")
     try:
         for name, stage in stages:
             on_stage(name)
             stage(ctx)
+        con.close()
+        shutil.rmtree(building / SCRATCH, ignore_errors=True)  # working copies of inputs
     except BaseException:
         con.close()
-        failed = out_dir.with_name(f"{out_dir.name}.failed")
-        shutil.rmtree(failed, ignore_errors=True)
-        os.replace(building, failed)
+        with contextlib.suppress(OSError, OutputFolderError):
+            keep_failed(building, out_dir)
         raise
-    con.close()
-    _swap_into_place(building, out_dir)
+    swap_into_place(building, out_dir, _project(config), run_id)
     ctx.written = [out_dir / p.relative_to(building) for p in
                    [building / WAREHOUSE_NAME, *ctx.written]]
     ctx.out_dir = out_dir
     return ctx
 
 
-def _connect(path: Path, config: ProjectConfig) -> duckdb.DuckDBPyConnection:
-    """The warehouse, with the project's resources given as DuckDB settings (never as SQL)."""
+def _project(config: ProjectConfig) -> str:
+    """What an output's marker names as its project: the project file (or its folder)."""
+    return str((config.file or config.root).resolve())
+
+
+def _data_folders(config: ProjectConfig) -> tuple[Path, ...]:
+    """Folders holding the project's source files (other than the project folder itself)."""
+    root = config.root.resolve()
+    folders = {config.path_of(s).resolve().parent for s in config.sources}
+    return tuple(sorted(f for f in folders if f != root))
+
+
+def _readable_previous_warehouse(out_dir: Path) -> Path | None:
+    """The previous run's warehouse, when DuckDB can open it (its history is carried over)."""
+    path = out_dir / WAREHOUSE_NAME
+    if not path.is_file():
+        return None
+    try:
+        connect(path, read_only=True, readable=_with_log(path)).close()
+    except WarehouseError:
+        return None
+    return path
+
+
+def _with_log(warehouse: Path) -> list[Path]:
+    """A DuckDB file and its write-ahead log, which DuckDB looks for when it opens the file."""
+    return [warehouse, warehouse.with_name(f"{warehouse.name}.wal")]
+
+
+def machine_fault(error: OSError) -> str:
+    """A fault of the machine as one sentence saying where and what to do."""
+    where = f"{error.filename}: " if error.filename else ""
+    if error.errno == errno.ENOSPC:
+        return f"{where}the disk is full: free some space and run again"
+    if error.errno in (errno.EACCES, errno.EPERM):
+        return f"{where}permission denied: choose a folder you may write in (--out)"
+    if error.errno == errno.EROFS:
+        return f"{where}the file system is read-only: choose another output folder (--out)"
+    return f"{where}{error.strerror or error}"
+
+
+def _first_line(error: Exception) -> str:
+    return str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+
+
+def _connect(path: Path, config: ProjectConfig, *, readable: list[Path] | None = None,
+             writable: list[Path] | None = None) -> duckdb.DuckDBPyConnection:
+    """The warehouse, with the project's resources given as DuckDB settings (never as SQL);
+    it may read the project's sources (and ``readable``) and write in ``writable`` only."""
     settings: dict[str, str | int] = {}
     if config.database.memory_limit:
         settings["memory_limit"] = config.database.memory_limit
     if config.database.threads:
         settings["threads"] = config.database.threads
+    sources = [config.path_of(s).resolve() for s in config.sources]
     try:
-        return duckdb.connect(str(path), config=settings)
-    except duckdb.Error as error:
+        return connect(path, settings=settings,
+                       readable=[p for p in sources if p.exists()] + (readable or []),
+                       writable=writable or [path.parent])
+    except WarehouseError as error:
         raise RunFailed(f"{config.file or 'project file'}: database settings "
-                        f"{settings} refused by DuckDB: {str(error).splitlines()[0]}") from None
-
-
-def _refuse_foreign_folder(out_dir: Path, project_root: Path | None) -> None:
-    """Never replace a folder that holds anything but a previous run's own files.
-
-    A previous run is recognised by its manifest: every file of the folder must be listed
-    there (or be one of the run's unhashed files), so no document of the user's is lost.
-    """
-    if out_dir == Path(out_dir.anchor) or out_dir == Path.home().resolve():
-        raise RunFailed(f"{out_dir} cannot be an output folder: choose a folder of its own (--out)")
-    if project_root is not None:
-        root = project_root.resolve()
-        if root == out_dir or root.is_relative_to(out_dir):
-            raise RunFailed(f"{out_dir} holds the project itself ({root}): choose an output "
-                            f"folder outside it (--out)")
-    if not out_dir.is_dir() or not any(out_dir.iterdir()):
-        return
-    try:
-        manifest = json.loads((out_dir / MANIFEST).read_text(encoding="utf-8"))
-        listed = {entry["file"] for entry in manifest["outputs"]} if \
-            manifest.get("lci_manifest") else None
-    except (OSError, ValueError, KeyError, TypeError, AttributeError):
-        listed = None
-    if listed is None:
-        raise RunFailed(f"{out_dir} is not empty and holds no previous LCI run: choose a new or "
-                        f"empty output folder (--out)")
-    foreign = sorted(p.relative_to(out_dir).as_posix() for p in out_dir.rglob("*")
-                     if not p.is_dir() and p.relative_to(out_dir).as_posix() not in listed
-                     and p.relative_to(out_dir).as_posix() not in UNHASHED)
-    if foreign:
-        shown = ", ".join(foreign[:3]) + (f" and {len(foreign) - 3} more" if len(foreign) > 3
-                                          else "")
-        raise RunFailed(f"{out_dir} holds files that no LCI run wrote ({shown}): move them, or "
-                        f"choose another output folder (--out)")
-
-
-def _swap_into_place(building: Path, out_dir: Path) -> None:
-    """Replace the output folder by the finished one; the old one is removed only after."""
-    previous = out_dir.with_name(f".{out_dir.name}.previous")
-    shutil.rmtree(previous, ignore_errors=True)
-    if out_dir.exists():
-        os.replace(out_dir, previous)
-    os.replace(building, out_dir)
-    shutil.rmtree(previous, ignore_errors=True)
-    shutil.rmtree(out_dir.with_name(f"{out_dir.name}.failed"), ignore_errors=True)
+                        f"{settings} refused by DuckDB: {error}") from None

@@ -109,8 +109,10 @@ def _run_or_exit(config: ProjectConfig, out: Path, **options) -> RunContext:
         return run(config, out, on_stage=_announce, **options)
     except RunFailed as error:
         errors.print(f"[red]Run failed:[/red] {escape(str(error))}")
-        failed = out.resolve().with_name(f"{out.resolve().name}.failed")
-        if failed.exists():
+        from pipelines.publishing.output_folder import failed_folder
+
+        failed = failed_folder(out.resolve()) if out.resolve().name else None  # not for "/"
+        if failed is not None and failed.exists():
             errors.print(f"Previous outputs in {out} are untouched; this run's files are in "
                          f"{failed}", markup=False)
         raise typer.Exit(1) from None

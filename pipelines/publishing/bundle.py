@@ -134,7 +134,7 @@ def record_history(con: duckdb.DuckDBPyConnection, previous: Path | None, run_id
     """Keep every run's check results in the warehouse, carried over from the previous one."""
     con.execute(HISTORY_DDL)
     if previous is not None and previous.is_file():
-        con.execute(f"ATTACH '{previous}' AS previous_run (READ_ONLY)")
+        con.execute("ATTACH ? AS previous_run (READ_ONLY)", [str(previous)])  # a value
         try:
             known = con.execute("SELECT count(*) FROM duckdb_tables() WHERE database_name = "
                                 "'previous_run' AND table_name = 'validation_history'"

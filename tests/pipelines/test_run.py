@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.config import load_config
+from pipelines.config import ConfigError, DatabaseSettings, load_config
 from pipelines.run import RunFailed, _connect, run
 from tests.small_project import write_small_project
 
@@ -17,10 +17,15 @@ def test_a_memory_limit_written_as_sql_runs_nothing(tmp_path: Path):
     hostile = f"1GB'; COPY (SELECT 42) TO '{target}'; --"
     config_file.write_text(config_file.read_text(encoding="utf-8")
                            + f'database: {{memory_limit: "{hostile}"}}\n', encoding="utf-8")
+    with pytest.raises(ConfigError, match="database.memory_limit"):
+        load_config(config_file)  # refused when the project file is read
+    clean = load_config(write_small_project(tmp_path / "clean"))
+    slipped = clean.model_copy(update={"database": DatabaseSettings.model_construct(
+        memory_limit=hostile, threads=None)})  # had it got past the project file
     with pytest.raises(RunFailed, match="database settings .* refused by DuckDB"):
-        run(load_config(config_file), tmp_path / "out")
+        run(slipped, tmp_path / "out")
     assert not target.exists()
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["project"]  # nothing left behind
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["clean", "project"]  # nothing left
 
 
 def test_database_settings_reach_duckdb(tmp_path: Path):
