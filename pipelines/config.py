@@ -663,7 +663,6 @@ class _ProjectLoader(yaml.SafeLoader):
         """Refuse aliases that expand past the limits (billion laughs) or refer to themselves."""
         sizes: dict[int, tuple[int, int]] = {}
         open_: set[int] = set()
-        total = [0]
 
         def visit(node: yaml.Node, depth: int) -> tuple[int, int]:
             if id(node) in open_:
@@ -696,7 +695,6 @@ class _ProjectLoader(yaml.SafeLoader):
                     f"nested more than {MAX_DEPTH} levels deep (counting aliases)",
                     f"imbriqué sur plus de {MAX_DEPTH} niveaux (alias compris)"),
                     node.start_mark.line + 1)
-            total[0] = max(total[0], size)
             if size > MAX_NODES:
                 raise _Refused("too_many_values", Text(
                     f"more than {MAX_NODES:,} values once aliases are expanded",

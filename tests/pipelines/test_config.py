@@ -500,3 +500,17 @@ def test_broken_yaml_quotes_the_line_as_written(tmp_path: Path):
     problem = _only(error)
     assert (problem.row, problem.value) == (5, "bogus: [bold]1")
     assert "line 5 reads: bogus: [bold]1" in str(error)
+
+
+def test_the_depth_limit_is_exact_and_counts_aliases(tmp_path: Path):
+    def nested(levels: int) -> str:  # the document's mapping, then ``levels`` lists
+        return "a: " + "[" * levels + "]" * levels + "\n"
+
+    codes = {p.code for p in _refused(_write(tmp_path, nested(MAX_DEPTH - 1))).problems}
+    assert "config.too_deep" not in codes and "config.extra_field" in codes
+    assert _only(_refused(_write(tmp_path, nested(MAX_DEPTH)))).code == "config.too_deep"
+    half = MAX_DEPTH // 2 + 1
+    aliased = ("a: &deep " + "[" * half + "]" * half + "\n"
+               "b: " + "[" * half + "*deep" + "]" * half + "\n")
+    problem = _only(_refused(_write(tmp_path, aliased)))
+    assert problem.code == "config.too_deep" and "counting aliases" in problem.message.en
