@@ -253,3 +253,35 @@ def test_a_real_run_killed_during_its_swap_is_complete_at_the_next_start(tmp_pat
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out", "project"]
     if step != "old output removed":
         assert any("interrupted" in note for note in context.notes)
+
+
+def _held(lock: Path) -> bool:
+    try:
+        return lock.read_text(encoding="utf-8").startswith("process")
+    except OSError:
+        return False
+
+
+def test_two_real_runs_into_one_folder_one_runs_and_the_other_is_told(tmp_path: Path):
+    import time
+
+    from pipelines.config import load_config
+    from pipelines.run import RunFailed, run
+    from tests.small_project import write_small_project
+
+    config_file = write_small_project(tmp_path / "project")
+    config_file.write_text(config_file.read_text(encoding="utf-8")
+                           + "validation: {max_rejected_share: 0.9}\n", encoding="utf-8")
+    out = tmp_path / "out"
+    first = subprocess.Popen([sys.executable, "-c", KILLED_RUN, str(config_file), str(out),
+                              "never"], cwd=ROOT)
+    try:
+        deadline = time.monotonic() + 60
+        while not _held(output_folder.lock_file(out)) and time.monotonic() < deadline:
+            time.sleep(0.02)  # until the first run holds the lock (its holder is written)
+        with pytest.raises(RunFailed, match="another LCI run is writing"):
+            run(load_config(config_file), out)
+    finally:
+        assert first.wait(timeout=300) == 0
+    assert is_complete(out)
+    assert (out / "warehouse.duckdb").is_file()
