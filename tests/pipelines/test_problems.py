@@ -109,7 +109,7 @@ def test_report_json_lists_every_kind_of_problem_and_the_html_speaks_its_languag
     (tmp_path / "project" / "population.xlsx").unlink()
     out = tmp_path / "out"
     run(load_config(config), out, lang="fr")
-    facts = json.loads((out / "validation" / "report.json").read_text(encoding="utf-8"))
+    facts = json.loads((out / "restricted" / "validation" / "report.json").read_text())
     problems = facts["problems"]
     assert all(list(p) == KEYS and _bilingual(p["message"]) for p in problems)
     codes = {p["code"] for p in problems}
@@ -117,7 +117,7 @@ def test_report_json_lists_every_kind_of_problem_and_the_html_speaks_its_languag
     douze = next(p for p in problems if p["code"] == "check.admin_measures.value.type")
     assert (douze["file"], douze["row"], douze["column"], douze["value"]) == (
         "admin.csv", 4, "valeur", "douze")
-    html = (out / "validation" / "report.html").read_text(encoding="utf-8")
+    html = (out / "restricted" / "validation" / "report.html").read_text(encoding="utf-8")
     assert "Non lue : fichier introuvable" in html
     assert "Lignes en échec" in html and "douze" in html and "doit être un nombre" in html
     zero = next(p for p in problems if p["code"] == "read.leading_zero")

@@ -27,7 +27,7 @@ def chromium(tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
 def french_report(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("browser") / "out"
     run(load_config(bundled_sample_config()), out, lang="fr")
-    return out / "2024" / "report.html"
+    return out / "public" / "2024" / "report.html"
 
 
 def test_the_rendered_page_holds_every_domain_table_and_the_index(french_report, tmp_path):
