@@ -196,6 +196,7 @@ class Lines:
     crlf: int
     cr: int
     lf: int
+    quotes: int = 0  # '"' characters: without any, no value can run over several lines
 
     @property
     def count(self) -> int:
@@ -228,7 +229,7 @@ def scan_lines(path: Path, chunk_size: int = 8 * CHUNK) -> Lines:
     loop over lines): where each starts and ends, and how many end in CRLF, CR or LF."""
     breaks: list[np.ndarray] = []  # offset of each line ending's first byte
     widths: list[np.ndarray] = []  # its length: 2 for CRLF, else 1
-    crlf = cr = lf = 0
+    crlf = cr = lf = quotes = 0
     size = 0
     with open(path, "rb") as handle:
         offset = 0
@@ -243,6 +244,28 @@ def scan_lines(path: Path, chunk_size: int = 8 * CHUNK) -> Lines:
             else:
                 carry = b""
             array = np.frombuffer(data, dtype=np.uint8)
+            quotes += data.count(b'"')
+            if b"\r" not in data:  # the usual case: LF only, one comparison
+                ends_here = np.flatnonzero(array == LF)
+                breaks.append(ends_here + offset)
+                widths.append(np.ones(len(ends_here), dtype=np.int64))
+                lf += len(ends_here)
+                offset += len(data)
+                size = offset
+                if not chunk:
+                    break
+                continue
+            pairs = data.count(b"\r\n")
+            if pairs == data.count(b"\n") == data.count(b"\r"):  # CRLF only (Windows)
+                ends_here = np.flatnonzero(array == LF) - 1
+                breaks.append(ends_here + offset)
+                widths.append(np.full(len(ends_here), 2, dtype=np.int64))
+                crlf += len(ends_here)
+                offset += len(data)
+                size = offset
+                if not chunk:
+                    break
+                continue
             is_lf = array == LF
             is_cr = array == CR
             lf_after_cr = np.zeros(len(array), dtype=bool)
@@ -270,4 +293,4 @@ def scan_lines(path: Path, chunk_size: int = 8 * CHUNK) -> Lines:
         ends = np.concatenate([ends, [size]])
     else:
         starts = starts[:-1]
-    return Lines(starts, ends, crlf, cr, lf)
+    return Lines(starts, ends, crlf, cr, lf, quotes)

@@ -396,7 +396,8 @@ def _number_csv_rows(con: duckdb.DuckDBPyConnection, raw: Raw, lines: Lines, rea
                        for c in names)
     flags = ", ".join(f"coalesce(contains({c}, chr({code})), false)" for c in names)
     multi = con.execute(f"SELECT _k, list_sum([{counts}]), list_position([{flags}], true) "
-                        f"FROM _parsed WHERE {splits} ORDER BY _k").fetchall()
+                        f"FROM _parsed WHERE {splits} ORDER BY _k").fetchall() \
+        if lines.quotes else []  # no quote, no value over several lines
     starts = np.zeros(parsed, dtype=np.int64)
     keep = np.ones(parsed, dtype=bool)
     rejected: list[tuple] = []
@@ -445,12 +446,17 @@ def _number_csv_rows(con: duckdb.DuckDBPyConnection, raw: Raw, lines: Lines, rea
             f"le fichier a {report.rows_in_file:,} lignes de données mais le lecteur CSV ne "
             f"rend pas compte de chacune (un guillemet ou un saut de ligne égaré ?)"),
             "row_count")
-    lines_of = pa.table({"_k": pa.array(np.arange(1, parsed + 1)[keep]),
-                         "_row": pa.array(starts[keep])})
-    con.register("_lines_frame", lines_of)
-    con.execute(f"CREATE OR REPLACE TEMP TABLE {raw.table} AS SELECT l._row, p.* EXCLUDE (_k) "
-                f"FROM _parsed p JOIN _lines_frame l USING (_k) ORDER BY l._row")
-    con.unregister("_lines_frame")
+    if parsed and keep.all() and int(starts[-1] - starts[0]) == parsed - 1:
+        # One line per record, none skipped between them: the line is the record's rank.
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {raw.table} AS SELECT "
+                    f"_k + {int(starts[0]) - 1} AS _row, * EXCLUDE (_k) FROM _parsed")
+    else:
+        lines_of = pa.table({"_k": pa.array(np.arange(1, parsed + 1)[keep]),
+                             "_row": pa.array(starts[keep])})
+        con.register("_lines_frame", lines_of)
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {raw.table} AS SELECT l._row, "
+                    f"p.* EXCLUDE (_k) FROM _parsed p JOIN _lines_frame l USING (_k)")
+        con.unregister("_lines_frame")
     rows = sorted(rejected)
     frame = pa.table({
         "_row": pa.array([r[0] for r in rows], pa.int64()),
