@@ -37,16 +37,18 @@ def load_case(folder: Path) -> dict:
 
 
 def ingest_source(root: Path, source: dict, validation: dict | None = None,
-                  references: tuple[str, ...] = tuple(REFERENCES)) -> Run:
+                  references: tuple[str, ...] = tuple(REFERENCES),
+                  project: dict | None = None) -> Run:
     """Write the reference tables and a project file declaring them and ``source`` (whose file
-    must already be in ``root``), then ingest into a fresh in-memory warehouse."""
+    must already be in ``root``), then ingest into a fresh in-memory warehouse; ``project``
+    adds fields to the project file (e.g. ``waivers``)."""
     sources = []
     for table in references:
         name, text = REFERENCES[table]
         (root / name).write_text(text, encoding="utf-8")
         sources.append({"name": table, "path": name, "format": "csv", "table": table})
     project = {"name": "bad input", "years": [2024], "sources": [*sources, source],
-               **({"validation": validation} if validation else {})}
+               **({"validation": validation} if validation else {}), **(project or {})}
     (root / "lci.yaml").write_text(yaml.safe_dump(project, allow_unicode=True), encoding="utf-8")
     con = duckdb.connect()
     return Run(con, ingest(con, load_config(root / "lci.yaml")), source)
@@ -56,4 +58,5 @@ def run_case(folder: Path, root: Path) -> Run:
     """Ingest a case of ``tests/bad_inputs`` in ``root``."""
     case = load_case(folder)
     shutil.copy(folder / case["source"]["path"], root / case["source"]["path"])
-    return ingest_source(root, case["source"], case.get("validation"))
+    return ingest_source(root, case["source"], case.get("validation"),
+                         project=case.get("project"))
