@@ -280,13 +280,18 @@ def _read_csv(con: duckdb.DuckDBPyConnection, path: Path, source: Source,
         report.encoding = encoding
         if note:
             report.note("encoding_detected", note)
-        lines = scan_lines(readable)
-        if lines.mixed:
+        lines = scan_lines(path)  # the file as sent (a transcoded copy has LF only)
+        if readable != path:
+            original, lines = lines, scan_lines(readable)
+        else:
+            original = lines
+        if original.mixed:
             report.note("mixed_line_endings", (
-                f"mixed line endings ({lines.crlf:,} CRLF, {lines.lf:,} LF, {lines.cr:,} CR): "
-                f"each read as the end of a line",
-                f"fins de ligne mélangées ({lines.crlf:,} CRLF, {lines.lf:,} LF, {lines.cr:,} "
-                f"CR) : chacune lue comme une fin de ligne"))
+                f"mixed line endings ({original.crlf:,} CRLF, {original.lf:,} LF, "
+                f"{original.cr:,} CR): each read as the end of a line",
+                f"fins de ligne mélangées ({original.crlf:,} CRLF, {original.lf:,} LF, "
+                f"{original.cr:,} CR) : chacune lue comme une fin de ligne"))
+        if lines.mixed:
             copy = transcode_to_utf8(readable, "utf-8-sig", folder, normalise_newlines=True)
             if readable != path:
                 readable.unlink()

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import io
 import shutil
+import zipfile
 from datetime import datetime
 from pathlib import Path
 
@@ -685,6 +686,329 @@ case("quote_in_header", {"admin.csv": french_csv(
 {admin()}
 expect:
   source_error: "quote"
+""")
+
+
+# --- reading safely and losslessly --------------------------------------------------------------
+
+
+def zip_of(name: str, text: str) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr(name, text)
+    return buffer.getvalue()
+
+
+def parquet_of(columns: dict, **options) -> bytes:
+    buffer = io.BytesIO()
+    pq.write_table(pa.table(columns), buffer, **options)
+    return buffer.getvalue()
+
+
+POPULATION_COLUMNS = {"CODGEO": ["01053", "01053", "2A004"], "ANNEE": [2024, 2024, 2024],
+                      "SEXE": ["1", "2", "1"], "TRANCHE_AGE": ["25-34", "25-34", "25-34"],
+                      "POP": [2100.0, 2200.0, 1500.0]}
+
+
+def corrupt_parquet() -> bytes:
+    """A Parquet file whose footer is intact but whose data pages were overwritten."""
+    rows = 5000
+    data = bytearray(parquet_of({"CODGEO": [f"{n:05d}" for n in range(rows)],
+                                 "ANNEE": [2024] * rows, "SEXE": ["1"] * rows,
+                                 "TRANCHE_AGE": ["25-34"] * rows, "POP": [1.0] * rows},
+                                compression="snappy", use_dictionary=False))
+    for offset in range(200, min(len(data) - 2000, 30000), 7):
+        data[offset] = (data[offset] * 31 + 7) % 256
+    return bytes(data)
+
+
+case("zip_named_csv", {"admin.csv": zip_of("admin.csv", ADMIN_HEADER)}, f"""\
+# A ZIP archive saved as admin.csv: named for what it is, not taken for an encoding problem.
+{admin()}
+expect:
+  source_error: "this is a ZIP archive, not a CSV text file"
+""")
+
+case("xlsx_named_csv", {"admin.csv": workbook([POPULATION_HEADER, *POPULATION_ROWS])}, f"""\
+# An Excel workbook renamed .csv: the message says so and what to declare.
+{admin()}
+expect:
+  source_error: "this is an Excel workbook (xlsx), not a CSV text file: declare format: xlsx"
+""")
+
+case("pdf_named_csv", {"admin.csv": b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj\n"}, f"""\
+# A PDF export saved as .csv.
+{admin()}
+expect:
+  source_error: "this is a PDF document, not a CSV text file"
+""")
+
+case("text_named_parquet", {"population.parquet": b"CODGEO;ANNEE\n01053;2024\n"}, f"""\
+# A CSV renamed .parquet.
+{population(path="population.parquet", format="parquet", options="{}")}
+expect:
+  source_error: "this is a text file, not a Parquet file"
+""")
+
+case("truncated_parquet", {"population.parquet": parquet_of(POPULATION_COLUMNS)[:-30]}, f"""\
+# A Parquet file cut short in transfer: its footer (the schema and row count) is missing.
+{population(path="population.parquet", format="parquet", options="{}")}
+expect:
+  source_error: "the file ends before its Parquet footer"
+""")
+
+case("corrupt_parquet_page", {"population.parquet": corrupt_parquet()}, f"""\
+# A Parquet file whose pages were damaged: one message naming the file, no traceback.
+{population(path="population.parquet", format="parquet", options="{}")}
+expect:
+  source_error: "cannot be read"
+""")
+
+case("stray_quote_swallows_lines", {"admin.csv": french_csv(
+        ADMIN_HEADER, ADMIN_ROWS[0],
+        '2A004;2024;library_active_borrowers;7000;"Bibliothèque annexe',
+        ADMIN_ROWS[2], "2A004;2024;schools_total;9;Rectorat",
+        "01053;2024;schools_total;3\";Rectorat", "2A004;2024;schools_total;4;Rectorat")}, f"""\
+# A value opens with a quote closed four lines further: DuckDB's parser would read the four
+# lines as one record. Every line of data is counted from the file and accounted for: each
+# line the quote swallowed is quarantined with its number.
+{admin()}
+expect:
+  rows_read: 6
+  rows_accepted: 2
+  rows_quarantined: 4
+  failures:
+    - {{row: 3, check: admin_measures.parse, rule_en: "unclosed quote",
+       value: "2A004;2024;library_active_borrowers;7000;\\"Bibliothèque annexe"}}
+    - {{row: 4, check: admin_measures.parse, rule_en: "inside a value opened by a quote on line 3"}}
+    - {{row: 5, check: admin_measures.parse, rule_en: "inside a value opened by a quote on line 3"}}
+    - {{row: 6, check: admin_measures.parse, rule_en: "inside a value opened by a quote on line 3"}}
+""")
+
+case("unclosed_quote_to_the_end", {"survey.csv": survey_csv(
+        *survey_rows()[:3], respondent("R04", "S1", '"P2'), *survey_rows()[4:])}, f"""\
+# A quote never closed: every line after it would vanish into one value; each is quarantined.
+{SURVEY_SOURCE}
+expect:
+  rows_read: 8
+  rows_accepted: 3
+  rows_quarantined: 5
+  failures:
+    - {{row: 5, check: survey_responses.parse, rule_en: "unclosed quote"}}
+    - {{row: 6, check: survey_responses.parse}}
+    - {{row: 7, check: survey_responses.parse}}
+    - {{row: 8, check: survey_responses.parse}}
+    - {{row: 9, check: survey_responses.parse, rule_en: "opened by a quote on line 5"}}
+""")
+
+case("crlf_file_with_one_lf_line", {"admin.csv": french_csv(ADMIN_HEADER, *ADMIN_ROWS[:2])
+                                    + ADMIN_ROWS[2].encode("cp1252") + b"\n"}, f"""\
+# A Windows file whose last line ends in LF alone (pasted from elsewhere): read, and said.
+{admin()}
+expect:
+  rows_read: 3
+  rows_accepted: 3
+  rows_quarantined: 0
+  notes: ["mixed line endings (3 CRLF, 1 LF, 0 CR)"]
+""")
+
+case("stray_cr_inside_a_line", {"admin.csv": french_csv(
+        ADMIN_HEADER, ADMIN_ROWS[0], "2A004;2024;library_active_borrowers;7000;Biblio\rthèque",
+        ADMIN_ROWS[2])}, f"""\
+# A lone CR inside a value ends the line there, as editors show it: only that line's second
+# half (line 4, one field) is rejected, with its number; the rest of the file loads.
+{admin()}
+expect:
+  rows_read: 4
+  rows_accepted: 3
+  rows_quarantined: 1
+  failures:
+    - {{row: 4, check: admin_measures.parse, value: "thèque",
+       rule_en: fewer fields than the header}}
+""")
+
+case("not_finite_numbers", {"survey.csv": survey_csv(*survey_rows(
+        R02=respondent("R02", "S1", "P1", weight="NaN"),
+        R03=respondent("R03", "S1", "P2", weight="inf"),
+        R05=respondent("R05", "S2", "P3", weight="1e400"),
+        R07=respondent("R07", "S2", "P4", weight="-Infinity")))}, f"""\
+# NaN compares greater than everything in DuckDB: 'weight > 0' must not let it pass. NaN,
+# infinities and overflows are not finite numbers.
+{SURVEY_SOURCE}
+expect:
+  rows_read: 8
+  rows_accepted: 4
+  rows_quarantined: 4
+  failures:
+    - {{row: 3, column: weight, check: survey_responses.weight.finite, value: NaN,
+       rule_en: not a finite number}}
+    - {{row: 4, column: weight, check: survey_responses.weight.finite, value: inf}}
+    - {{row: 6, column: weight, check: survey_responses.weight.finite, value: "1e400"}}
+    - {{row: 8, column: weight, check: survey_responses.weight.finite, value: "-Infinity"}}
+""")
+
+case("dotted_number_under_decimal_comma", {"admin.csv": french_csv(
+        ADMIN_HEADER, ADMIN_ROWS[0], "2A004;2024;library_active_borrowers;1.234;Bibliothèque",
+        "01053;2024;schools_total;12\u00a0000,0;Rectorat")}, f"""\
+# Under a decimal comma, '1.234' is 1234 or 1.234: LCI does not guess. A no-break space is a
+# thousands separator.
+{admin()}
+expect:
+  rows_read: 3
+  rows_accepted: 1
+  rows_quarantined: 2
+  failures:
+    - {{row: 3, column: valeur, check: admin_measures.value.decimal_comma, value: "1.234",
+       rule_en: ambiguous number under decimal comma}}
+    - {{row: 4, column: valeur, check: admin_measures.value.codebook_range}}
+  loaded:
+    - {{territory_code: "01053", value: 5432.5}}
+""")
+
+case("comma_under_decimal_point", {"commuting.csv": (
+        b"ANNEE,COMMUNE,DCLT,QUALIF,IPONDI\n"
+        b"2024,01053,01053,managerial,\"1,5\"\n"
+        b"2024,01053,2A004,other,1 200.5\n")}, """\
+# With the decimal point declared, '1,5' is a bad value, not 15; '1 200.5' is 1200.5.
+source:
+  name: commuting
+  path: commuting.csv
+  format: csv
+  table: commuting
+  options: {delimiter: ",", decimal: "."}
+  columns: {year: ANNEE, residence_code: COMMUNE, workplace_code: DCLT, qualification: QUALIF,
+            workers: IPONDI}
+expect:
+  rows_read: 2
+  rows_accepted: 1
+  rows_quarantined: 1
+  failures:
+    - {row: 2, column: IPONDI, check: commuting.workers.type, value: "1,5",
+       rule_en: must be a number}
+  loaded:
+    - {residence_code: "01053", workplace_code: "2A004", workers: 1200.5}
+""")
+
+case("year_not_in_project", {"admin.csv": french_csv(
+        ADMIN_HEADER, ADMIN_ROWS[0], "2A004;2023;library_active_borrowers;7000;Bibliothèque",
+        ADMIN_ROWS[2])}, f"""\
+# The project covers 2024 only: a 2023 row is quarantined, not loaded into an unreported year.
+{admin()}
+expect:
+  rows_read: 3
+  rows_accepted: 2
+  rows_quarantined: 1
+  failures:
+    - {{row: 3, column: annee, check: admin_measures.year.project_years, value: "2023",
+       rule_en: "year 2023 is not one of the project's years [2024]"}}
+""")
+
+case("mapping_unknown_contract_column", {"admin.csv": french_csv(ADMIN_HEADER, *ADMIN_ROWS)},
+     """\
+# A typo in a mapping key ('valeu' for 'value'): one error naming the source and the column.
+source:
+  name: admin
+  path: admin.csv
+  format: csv
+  table: admin_measures
+  options: {delimiter: ";", decimal: ",", encoding: cp1252}
+  columns: {territory_code: code_commune, year: annee, measure_id: indicateur, valeu: valeur,
+            source: source}
+expect:
+  source_error: "columns names column(s) ['valeu'] that table 'admin_measures' does not have"
+""")
+
+WAIVER = ("project:\n  waivers:\n    - {{source: admin, check: {check}, rows: {rows}, "
+          "reason: known gap, owner: M. Dupont, expires: 2099-12-31}}\n")
+
+case("waiver_unknown_check", {"admin.csv": french_csv(
+        ADMIN_HEADER, *ADMIN_ROWS[:2], "01053;2024;schools_total;douze;Rectorat")}, f"""\
+# A waiver naming a check that does not exist: an error listing the checks that do.
+{admin()}
+{WAIVER.format(check="admin_measures.value.typ", rows="[4]")}expect:
+  source_error: "the waiver of check 'admin_measures.value.typ', rows [4] (M. Dupont: known gap)\\
+    \\ names no check of table 'admin_measures'; its checks are ["
+""")
+
+case("waiver_matches_no_row", {"admin.csv": french_csv(
+        ADMIN_HEADER, *ADMIN_ROWS[:2], "01053;2024;schools_total;douze;Rectorat")}, f"""\
+# A waiver for a row that does not fail (row 3 instead of 4): an error, not a silent no-op.
+{admin()}
+{WAIVER.format(check="admin_measures.value.type", rows="[3]")}expect:
+  source_error: "matches no failing row of the file"
+""")
+
+HOSTILE = 'x\\" AS VARCHAR) AS y FROM t; COPY (SELECT 1) TO ' + "'/tmp/pwned.csv'; --"  # YAML
+
+case("parquet_hostile_column_name", {"population.parquet": parquet_of({
+        "x\" AS VARCHAR) AS y FROM t; COPY (SELECT 1) TO '/tmp/pwned.csv'; --":
+        POPULATION_COLUMNS["CODGEO"], "ANNEE": [2024] * 3, "SEXE [code]": ["1", "2", "1"],
+        "TRANCHE_AGE": ["25-34"] * 3, "_row": [1.0, 2.0, 3.0], "": ["a", "b", "c"],
+        "POP": [2100.0, 2200.0, 1500.0]})}, f"""\
+# Column names that would end an SQL statement, square brackets, an empty name and '_row':
+# names like any other; nothing is written anywhere.
+source:
+  name: population
+  path: population.parquet
+  format: parquet
+  table: population
+  columns: {{territory_code: "{HOSTILE}", year: ANNEE, sex: "SEXE [code]",
+            age_group: TRANCHE_AGE, population: POP}}
+  recode: {{sex: {{"1": M, "2": F}}}}
+expect:
+  rows_read: 3
+  rows_accepted: 3
+  rows_quarantined: 0
+  notes: ["ignored column(s) not in the mapping: ['_row', "]
+""")
+
+case("parquet_nested_extra_column", {"population.parquet": parquet_of({
+        **POPULATION_COLUMNS, "tags": pa.array([[1], [2, 3], []]),
+        "meta": pa.array([{"k": "a"}, {"k": "b"}, {"k": "c"}]),
+        "attrs": pa.array([[("a", 1)], [], [("b", 2)]], type=pa.map_(pa.string(), pa.int64()))})},
+     f"""\
+# Unmapped list, struct and map columns: a valid file, read without them (and said).
+{population(path="population.parquet", format="parquet", options="{}")}
+expect:
+  rows_read: 3
+  rows_accepted: 3
+  rows_quarantined: 0
+  notes: ["ignored column(s) not in the mapping: ['tags', 'meta', 'attrs']"]
+""")
+
+NFD = "Me\u0301diathe\u0300que".encode()
+
+case("decomposed_unicode_codes", {"admin.csv": (
+        ADMIN_HEADER.encode() + b"\n"
+        + b"01053;2024;" + NFD + b";5;" + NFD + b"\n"
+        + b"2A004;2024;schools_total;9;Rectorat\n")}, f"""\
+# A Mac export in decomposed Unicode (e + combining accent): the text is normalised to NFC, so
+# it matches the recode key written in the project file.
+{admin('{delimiter: ";"}')}
+  recode: {{measure_id: {{"Médiathèque": library_active_borrowers}}}}
+expect:
+  rows_read: 2
+  rows_accepted: 2
+  rows_quarantined: 0
+  loaded:
+    - {{territory_code: "01053", measure_id: library_active_borrowers, source: Médiathèque}}
+""")
+
+case("square_brackets_in_column_names", {"admin.csv": french_csv(
+        "code_commune [COG];annee;indicateur;valeur [unité];source", *ADMIN_ROWS)}, """\
+# Column names with square brackets (units, codes), as spreadsheets export them.
+source:
+  name: admin
+  path: admin.csv
+  format: csv
+  table: admin_measures
+  options: {delimiter: ";", decimal: ",", encoding: cp1252}
+  columns: {territory_code: "code_commune [COG]", year: annee, measure_id: indicateur,
+            value: "valeur [unité]", source: source}
+expect:
+  rows_read: 3
+  rows_accepted: 3
+  rows_quarantined: 0
 """)
 
 

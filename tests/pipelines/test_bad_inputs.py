@@ -32,6 +32,7 @@ def test_a_bad_input_gets_an_answer_in_words_and_loses_no_row(folder: Path, tmp_
     except Exception as error:
         pytest.fail(f"ingest raised {type(error).__name__} instead of answering: {error}")
     expect = case["expect"]
+    nothing_written_outside(tmp_path)
     references_load_cleanly(run)
     if "source_error" in expect:
         source_stops_with_one_message(run, expect["source_error"])
@@ -40,6 +41,13 @@ def test_a_bad_input_gets_an_answer_in_words_and_loses_no_row(folder: Path, tmp_
         quarantine_names_file_row_column_rule_and_value(run, expect.get("failures", []))
         read_report_says_what_was_fixed(run, expect.get("notes", []))
         accepted_rows_load_as_expected(run, expect.get("loaded", []))
+
+
+def nothing_written_outside(root: Path) -> None:
+    """A name or value in a file never runs as SQL: the corpus's hostile names aim at
+    /tmp/pwned.csv, and reading leaves no working copy in the project folder."""
+    assert not Path("/tmp/pwned.csv").exists()
+    assert not [p for p in root.rglob("*") if p.name.startswith("lci-")]
 
 
 def references_load_cleanly(run: Run) -> None:
