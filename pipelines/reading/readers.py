@@ -254,9 +254,11 @@ def _not_this_format(source: Source, path: Path, expected: tuple[str, str], code
         advice = (": declare format: xlsx", " : déclarez format: xlsx")
     elif "Parquet" in en:
         advice = (": declare format: parquet", " : déclarez format: parquet")
+    reader = {"not_text": ("CSV", "CSV"), "not_xlsx": ("Excel", "Excel"),
+              "not_parquet": ("Parquet", "Parquet")}[code]
     return SourceError(source.name, path, (
-        f"this is {en}, not {expected[0]}{advice[0]}",
-        f"ce fichier est {fr}, pas {expected[1]}{advice[1]}"), code)
+        f"cannot be read as {reader[0]}: this is {en}, not {expected[0]}{advice[0]}",
+        f"illisible en {reader[1]} : ce fichier est {fr}, pas {expected[1]}{advice[1]}"), code)
 
 
 # --- CSV ------------------------------------------------------------------------------------------
