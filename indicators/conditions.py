@@ -115,7 +115,7 @@ class ConditionError(ValueError):
         self.part = part
 
 
-@dataclass(frozen=True)
+@dataclass
 class _Refusal(Exception):
     """Internal: what is refused and why (English, French)."""
 
