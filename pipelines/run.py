@@ -29,7 +29,7 @@ from indicators import (
     compute_learning_city_index,
     load_catalogue,
 )
-from pipelines.config import ProjectConfig
+from pipelines.config import ConfigError, ProjectConfig
 from pipelines.ingest import IngestResult, ingest
 from pipelines.publishing.bundle import (
     PUBLIC,
@@ -58,6 +58,7 @@ from pipelines.publishing.output_folder import (
     swap_into_place,
 )
 from pipelines.publishing.signing import SigningError, SigningKey, resolve_signing_key
+from pipelines.validating.contracts import SCHEMAS
 from pipelines.warehouse import SCRATCH, WarehouseError, connect
 from reports import write_exports, write_report, write_validation_report
 from reports._validation import write_validation_summary
@@ -230,7 +231,7 @@ def run(
             notes = recover(out_dir)
             check_contents(out_dir, _project(config))
             ctx = _run_into(config, out_dir, year, lang, stages, on_stage)
-    except OutputFolderError as error:
+    except (OutputFolderError, ConfigError) as error:  # e.g. a source's link changed meanwhile
         raise RunFailed(str(error)) from None
     except OSError as error:
         raise RunFailed(machine_fault(error)) from None
@@ -255,7 +256,8 @@ def _run_into(config: ProjectConfig, out_dir: Path, year: int, lang: Language,
     except RunFailed:
         remove_output(building)  # made just above, by this run
         raise
-    ctx = RunContext(config, load_catalogue(), con, building, year, lang, final_dir=out_dir,
+    catalogue = load_catalogue(survey_columns=SCHEMAS["survey_responses"].columns)
+    ctx = RunContext(config, catalogue, con, building, year, lang, final_dir=out_dir,
                      previous_warehouse=previous)
     if previous is None and (out_dir / WAREHOUSE_NAME).exists():
         ctx.notes.append(f"the previous warehouse {out_dir / WAREHOUSE_NAME} cannot be read: "
