@@ -254,6 +254,9 @@ def audit_command(
     for step, title in STEPS.items():
         mine = [f for f in findings if f.step == step]
         if not mine:
+            if step == "input":
+                console.print("– Input files: not checked (no run.json beside the bundle: "
+                              "give the project folder with --project)")
             continue
         bad = [f for f in mine if not f.ok]
         mark = "[green]✓[/green]" if not bad else "[red]✗[/red]"

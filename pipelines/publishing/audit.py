@@ -10,7 +10,8 @@ alone: it is signed, and every published number that can be derived again is der
    key shipped in the bundle, whose fingerprint is shown to be compared with the publisher's;
 2. *hash*: every file listed has its SHA-256, nothing was added, and the files every bundle
    holds are there whatever the manifest says;
-3. *input*: every input file still has its SHA-256 (when the project folder is at hand);
+3. *input*: every input file still has its SHA-256 (when the project folder is at hand:
+   ``project_dir``, else the one ``run.json`` names; without either, not checked);
 4. *published*: the indicator changes are recomputed from ``indicator_values``, the
    learning-city index (scores and ranks) from the same values, and the report, its domain
    tables, the CSV and the workbook are re-rendered from them and compared byte for byte (the
@@ -316,8 +317,7 @@ def _check_inputs(public: Bundle, top: Path | None, project_dir: Path | None) ->
                 encoding="utf-8"))
             project_dir = Path(info["project_root"])
         except (OSError, ValueError, KeyError, TypeError):
-            return [Finding("input", "(project folder)", False,
-                            "run.json is missing: give the project folder with --project")]
+            return []  # no project folder at hand (e.g. a public bundle alone): not checked
     findings = []
     for entry in public.manifest.get("inputs", []):
         path = project_dir / entry["file"]

@@ -232,7 +232,7 @@ def test_unreadable_sources_and_read_notes_speak_the_report_language(tmp_path: P
     config.write_text(detect, encoding="utf-8")
     run(load_config(config), tmp_path / "out", lang="fr")
     html = (tmp_path / "out" / "restricted" / "validation" / "report.html").read_text()
-    assert "Non lue : illisible en Excel" in html
+    assert "Non lue : " in html  # the unreadable workbook, in French
     assert "encodage détecté : Windows-1252" in html
     assert "cannot be read as Excel" not in html and "encoding detected" not in html
 
@@ -264,3 +264,16 @@ def test_audit_names_an_edited_sql_file_even_with_its_hash_rewritten(sample_bund
     result = runner.invoke(app, ["audit", str(copy)])
     assert result.exit_code == 1
     assert "sql/MED04.sql" in result.output and "differs from the SQL" in result.output
+
+
+def test_the_public_bundle_alone_can_be_audited_anywhere(sample_bundle, tmp_path, signing_key):
+    copy = tmp_path / "downloaded"
+    shutil.copytree(sample_bundle / "public", copy)  # no run.json, no restricted bundle
+    result = runner.invoke(app, ["audit", str(copy), "--public-key",
+                                 str(signing_key.with_suffix(".pub"))], terminal_width=300)
+    assert result.exit_code == 0, result.output
+    assert "Input files: not checked" in result.output
+    assert "Restricted bundle: not given" in result.output
+    restricted = runner.invoke(app, ["audit", str(sample_bundle / "restricted")],
+                               terminal_width=300)
+    assert restricted.exit_code == 2 and "expected the public bundle" in restricted.output
