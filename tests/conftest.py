@@ -1,8 +1,12 @@
-"""Shared fixtures: the sample project ingested and computed once per test session."""
+"""Shared fixtures: the sample project ingested and computed once per test session, and a
+signing key for every run of the tests (never the per-user key in the real home: the
+session's key is in a temporary folder named by ``LCI_SIGNING_KEY``, and ``XDG_CONFIG_HOME``
+points at another temporary folder, for the tests of the per-user key)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import duckdb
 import pytest
@@ -10,6 +14,7 @@ import pytest
 from indicators import compute_indicator_values, load_catalogue
 from pipelines.config import bundled_sample_config, load_config
 from pipelines.ingest import ingest
+from pipelines.publishing.signing import write_key_pair
 
 
 @pytest.fixture(scope="session")
@@ -21,3 +26,14 @@ def sample_warehouse() -> Iterator[duckdb.DuckDBPyConnection]:
     compute_indicator_values(con, load_catalogue())
     yield con
     con.close()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def signing_key(tmp_path_factory) -> Iterator[Path]:
+    """The session's signing key (its public key is beside it, ``.pub``)."""
+    folder = tmp_path_factory.mktemp("keys")
+    key, _ = write_key_pair(folder / "publisher.pem")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("LCI_SIGNING_KEY", str(key))
+        patch.setenv("XDG_CONFIG_HOME", str(tmp_path_factory.mktemp("config-home")))
+        yield key
