@@ -1,10 +1,11 @@
 """The annual run as an ordered list of named stages sharing one signature.
 
 ingest (sources → validated warehouse) → indicators (catalogue → ``indicator_values``) →
-report (comparison tables, annual report, exports) → bundle (validated Parquet, validation
-report, manifest). Everything is written into a fresh folder beside the output folder and
-swapped into place at the end, so a failed or interrupted run leaves the previous outputs
-intact; the failed run's folder is kept as ``<out>.failed`` for diagnosis.
+report (comparison tables, annual report, exports) → bundle (the public bundle: what is
+published, signed; the restricted bundle: validated microdata, quarantine, full validation
+report, signed). Everything is written into a marked folder beside the output folder and
+swapped into place at the end (``publishing.output_folder``), so a failed or interrupted run
+leaves the previous outputs intact; the failed run's folder is kept as ``<out>.failed``.
 """
 
 from __future__ import annotations
