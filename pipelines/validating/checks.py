@@ -115,6 +115,24 @@ class Rule:
     value: str
     final: bool = False
     single_row: bool = True  # judged on the row alone, in the typing pass
+    params: dict[str, object] = field(default_factory=dict)  # the ``$name`` in ``failing``
+
+
+class Binder:
+    """Values of checks (bounds, allowed values, patterns) as named parameters ``$v0``, ``$v1``
+    …: the SQL holds their names, DuckDB receives the values."""
+
+    def __init__(self) -> None:
+        self.values: dict[str, object] = {}
+
+    def __call__(self, value: object) -> str:
+        name = f"v{len(self.values)}"
+        self.values[name] = list(value) if isinstance(value, list | tuple) else value
+        return f"${name}"
+
+    def since(self, names: set[str]) -> dict[str, object]:
+        """The values bound since the names in ``names`` were."""
+        return {k: v for k, v in self.values.items() if k not in names}
 
 
 def _literal(value: object) -> str:
@@ -125,44 +143,48 @@ def _literal(value: object) -> str:
     return repr(value)
 
 
-def _between(c: str, s: dict) -> str:
+def _between(c: str, s: dict, bind: Binder) -> str:
     low = ">=" if s.get("include_min", True) else ">"
     high = "<=" if s.get("include_max", True) else "<"
-    return f"{c} {low} {_literal(s['min_value'])} AND {c} {high} {_literal(s['max_value'])}"
+    return f"{c} {low} {bind(s['min_value'])} AND {c} {high} {bind(s['max_value'])}"
 
 
-def _length(c: str, s: dict) -> str:
+def _length(c: str, s: dict, bind: Binder) -> str:
     if s.get("exact_value") is not None:
-        return f"length({c}) = {s['exact_value']}"
-    parts = [f"length({c}) >= {s['min_value']}" if s.get("min_value") is not None else "TRUE",
-             f"length({c}) <= {s['max_value']}" if s.get("max_value") is not None else "TRUE"]
+        return f"length({c}) = {bind(int(s['exact_value']))}"
+    parts = [f"length({c}) >= {bind(int(s['min_value']))}" if s.get("min_value") is not None
+             else "TRUE",
+             f"length({c}) <= {bind(int(s['max_value']))}" if s.get("max_value") is not None
+             else "TRUE"]
     return " AND ".join(parts)
 
 
-# One SQL predicate per Pandera built-in check: true when the (non-null) value passes.
-CHECK_SQL: dict[str, Callable[[str, dict], str]] = {
-    "greater_than": lambda c, s: f"{c} > {_literal(s['min_value'])}",
-    "greater_than_or_equal_to": lambda c, s: f"{c} >= {_literal(s['min_value'])}",
-    "less_than": lambda c, s: f"{c} < {_literal(s['max_value'])}",
-    "less_than_or_equal_to": lambda c, s: f"{c} <= {_literal(s['max_value'])}",
-    "equal_to": lambda c, s: f"{c} = {_literal(s['value'])}",
-    "not_equal_to": lambda c, s: f"{c} <> {_literal(s['value'])}",
+# One SQL predicate per Pandera built-in check: true when the (non-null) value passes. Values
+# are bound parameters.
+CHECK_SQL: dict[str, Callable[[str, dict, Binder], str]] = {
+    "greater_than": lambda c, s, b: f"{c} > {b(s['min_value'])}",
+    "greater_than_or_equal_to": lambda c, s, b: f"{c} >= {b(s['min_value'])}",
+    "less_than": lambda c, s, b: f"{c} < {b(s['max_value'])}",
+    "less_than_or_equal_to": lambda c, s, b: f"{c} <= {b(s['max_value'])}",
+    "equal_to": lambda c, s, b: f"{c} = {b(s['value'])}",
+    "not_equal_to": lambda c, s, b: f"{c} <> {b(s['value'])}",
     "in_range": _between,
-    "isin": lambda c, s: f"{c} IN ({', '.join(_literal(v) for v in s['allowed_values'])})",
-    "notin": lambda c, s: f"{c} NOT IN ({', '.join(_literal(v) for v in s['forbidden_values'])})",
-    "str_matches": lambda c, s: f"regexp_matches({c}, {_literal('^(?:' + s['pattern'] + ')')})",
+    "isin": lambda c, s, b: f"list_contains({b(s['allowed_values'])}, {c})",
+    "notin": lambda c, s, b: f"NOT list_contains({b(s['forbidden_values'])}, {c})",
+    "str_matches": lambda c, s, b: f"regexp_matches({c}, {b('^(?:' + s['pattern'] + ')')})",
     "str_length": _length,
 }
 
 
-def check_predicate(column: str, check: pa.Check) -> str:
-    """The SQL that a valid value of ``column`` satisfies; unknown checks are an error."""
+def check_predicate(column: str, check: pa.Check, bind: Binder | None = None) -> str:
+    """The SQL that a valid value of ``column`` satisfies, its values bound by ``bind``;
+    unknown checks are an error."""
     try:
         compile_check = CHECK_SQL[check.name]
     except KeyError:
         raise ValueError(f"check {check.name!r} on column {column!r} has no SQL form; "
                          f"supported: {sorted(CHECK_SQL)}") from None
-    return compile_check(f'"{column}"', check.statistics)
+    return compile_check(quote_ident(column), check.statistics, bind or Binder())
 
 
 def typed_expression(column: str, dtype: str) -> str:
@@ -192,6 +214,7 @@ def rules_for(table: str, settings: ValidationSettings,
     ``years``, rows of a year the project does not declare fail too."""
     schema = SCHEMAS[table]
     rules = []
+    bind = Binder()
     for column, spec in schema.columns.items():
         dtype = str(spec.dtype)
         raw, shown = quote_ident(f"_raw_{column}"), quote_ident(f"_shown_{column}")
@@ -211,18 +234,24 @@ def rules_for(table: str, settings: ValidationSettings,
                               *TYPE_RULES[dtype], f"{raw} IS NOT NULL AND {typed} IS NULL",
                               shown))
         if column == YEAR_COLUMN and dtype == "Int64" and years:
-            listed = ", ".join(str(int(y)) for y in sorted(set(years)))
+            declared = sorted({int(y) for y in years})
+            before = set(bind.values)
+            listed = bind(declared)
             rules.append(Rule(f"{table}.{column}.project_years", table, column, "error",
-                              *project_years_rule(sorted(set(years))),
-                              f"{typed} IS NOT NULL AND {typed} NOT IN ({listed})", shown))
+                              *project_years_rule(declared),
+                              f"{typed} IS NOT NULL AND NOT list_contains({listed}, {typed})",
+                              shown, params=bind.since(before)))
         if not spec.nullable:
             rules.append(Rule(f"{table}.{column}.required", table, column, "error", *REQUIRED,
                               f"{raw} IS NULL", shown))
         for check in spec.checks:
+            before = set(bind.values)
+            predicate = check_predicate(column, check, bind)
             rules.append(Rule(
                 f"{table}.{column}.{check.name}", table, column,
                 "warning" if check.raise_warning else "error", *describe_check(check),
-                f'"{column}" IS NOT NULL AND NOT ({check_predicate(column, check)})', shown))
+                f"{typed} IS NOT NULL AND NOT ({predicate})", shown,
+                params=bind.since(before)))
     if schema.unique:
         key = ", ".join(f'"{c}"' for c in schema.unique)
         shown = " || ' | ' || ".join(f'coalesce(CAST("{c}" AS VARCHAR), \'\')'
@@ -429,12 +458,13 @@ def _type_and_flag(con: duckdb.DuckDBPyConnection, schema: pa.DataFrameSchema,
     which single-row rules fail (``_fails``, NULL for a clean row). ``_typed`` keeps only the
     typed values, compact enough for the relational checks and the load that follow."""
     flags = ", ".join(f"CASE WHEN {r.failing} THEN {n} END" for n, r in enumerate(rules))
-    typed = ", ".join(f'"{c}"' for c in schema.columns)
+    typed = ", ".join(quote_ident(c) for c in schema.columns)
+    params = {k: v for r in rules for k, v in r.params.items()}
     con.execute(f"""
         CREATE OR REPLACE TABLE _typed AS
         SELECT _source, _territory, {typed}, _file, _row,
                nullif(list_distinct([{flags}]), []) AS _fails  -- list_distinct drops NULLs
-        FROM ({_staged_union(con, schema, sources)})""")
+        FROM ({_staged_union(con, schema, sources)})""", params or None)
     frame = pd.DataFrame([(n, r.check_id, r.column, r.severity, r.en, r.fr)
                           for n, r in enumerate(rules)],
                          columns=["rule_index", "check_id", "column", "severity", "rule_en",
@@ -489,6 +519,7 @@ def _flagged_rows(table: str) -> str:
 
 def _failing_rows(table: str, rule: Rule, relation: str, condition: str) -> str:
     """Rows failing a relational rule; a value written in the file is filled in later."""
+    assert not rule.params, rule.check_id  # relational rules hold no bound values
     value = "NULL" if "_shown_" in rule.value else f"CAST({rule.value} AS VARCHAR)"
     return (f"SELECT {_literal(table)}, _source, _file, _row, {_literal(rule.column)}, NULL, "
             f"{_literal(rule.check_id)}, {_literal(rule.severity)}, {value}, "

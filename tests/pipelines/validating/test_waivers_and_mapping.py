@@ -99,3 +99,38 @@ def test_ingest_leaves_no_working_copy_behind(tmp_path):
     folder = scratch_folder(con)
     assert folder is not None and folder.is_dir() and not list(folder.iterdir())
     con.close()
+
+
+def test_a_locked_connection_reads_transcoded_csv_and_parquet(tmp_path):
+    """The run's connection reads only the declared files and writes only in its folders:
+    the transcoded copy goes to its scratch folder, Parquet is read through the relation API."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from pipelines.config import load_config
+    from pipelines.ingest import ingest
+    from pipelines.warehouse import connect
+
+    (tmp_path / "admin.csv").write_bytes("\r\n".join([HEADER, *LINES, ""]).encode("cp1252"))
+    pq.write_table(pa.table({"CODGEO": ["01053"], "ANNEE": [2024], "SEXE": ["M"],
+                             "TRANCHE_AGE": ["25-34"], "POP": [1.0]}),
+                   tmp_path / "population.parquet")
+    ingest_source(tmp_path, {**ADMIN, "options": {"delimiter": ";", "encoding": "cp1252"}},
+                  references=("territories", "admin_codebook"))
+    config = load_config(tmp_path / "lci.yaml")
+    population = {"name": "population", "path": "population.parquet", "format": "parquet",
+                  "table": "population",
+                  "columns": {"territory_code": "CODGEO", "year": "ANNEE", "sex": "SEXE",
+                              "age_group": "TRANCHE_AGE", "population": "POP"}}
+    config = config.model_copy(update={"sources": (*config.sources,
+                                                   type(config.sources[0])(**population))})
+    run = tmp_path / "run"
+    run.mkdir()
+    con = connect(run / "warehouse.duckdb", readable=[config.path_of(s) for s in config.sources],
+                  writable=[run])
+    result = ingest(con, config)
+    assert not result.errors, [str(e) for e in result.errors]
+    assert {o.source: o.rows_read for o in result.outcomes}["population"] == 1
+    folder = scratch_folder(con)
+    assert folder is not None and not list(folder.iterdir())
+    con.close()
