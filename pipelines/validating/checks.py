@@ -448,8 +448,11 @@ def _staged_union(con: duckdb.DuckDBPyConnection, schema: pa.DataFrameSchema,
 
 
 def _relation(name: str) -> str:
-    """A staging relation's name as SQL: quoted, unless the reader quoted it already."""
-    return name if name.startswith('"') and name.endswith('"') else quote_ident(name)
+    """A staging relation's name as SQL: quoted, unless the reader quoted it already (a
+    caller's ``schema.table`` is quoted part by part)."""
+    if name.startswith('"') and name.endswith('"'):
+        return name
+    return ".".join(quote_ident(part) for part in name.split("."))
 
 
 def _type_and_flag(con: duckdb.DuckDBPyConnection, schema: pa.DataFrameSchema,
