@@ -377,8 +377,10 @@ def validate_sources(
     con.execute("INSERT INTO validation_failures SELECT * FROM _failures ORDER BY ALL")
     _quarantine(con, schema)
     _record_results(con, table, rules, sources)
-    return Validation([_outcome(con, table, s, accepted) for s, accepted in
-                       zip(sources, _load_accepted(con, table, sources), strict=True)], errors)
+    outcomes = [_outcome(con, table, s, accepted) for s, accepted in
+                zip(sources, _load_accepted(con, table, sources), strict=True)]
+    con.execute("DROP TABLE IF EXISTS _source_files")
+    return Validation(outcomes, errors)
 
 
 def _register_sources(con: duckdb.DuckDBPyConnection, sources: Sequence[StagedSource]) -> None:
