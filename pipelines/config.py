@@ -391,6 +391,16 @@ class ReaderOptions(_Frozen):
                                description="Excel sheet name (default: first)")
     header_row: Int = Field(default=1, ge=1, le=1_048_576,
                             description="spreadsheet row holding the header")
+    thousands: Literal[".", " "] | None = Field(
+        default=None, description="thousands separator written between groups of three digits: "
+        "'.' under a decimal comma (1.234,5); spaces are always read as such")
+
+    @model_validator(mode="after")
+    def _thousands_unlike_decimal(self) -> ReaderOptions:
+        if self.thousands == "." and self.decimal != ",":
+            raise ValueError("thousands '.' needs decimal ',' (as in 1.234,5): with a decimal "
+                             "point, '1.234' would be read two ways")
+        return self
 
 
 class Source(_Frozen):

@@ -1,7 +1,8 @@
 """A computation declared before it runs: the indicator, its SQL statements and their parameters.
 
 The same plan is run (``run``) and written out for auditors (``script``: ``lci explain`` and
-``output/public/<year>/sql/<ID>.sql``), so the SQL a reader sees is the SQL that produced the number.
+``output/public/<year>/sql/<ID>.sql``), so the SQL a reader sees is the SQL that produced the
+number.
 """
 
 from __future__ import annotations

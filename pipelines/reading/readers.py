@@ -685,7 +685,7 @@ def _stage(con: duckdb.DuckDBPyConnection, raw: Raw, path: Path, source: Source,
     decimal = source.options.decimal or _detect_decimal(con, raw, schema, mapping, internal,
                                                         report)
     report.decimal = decimal
-    thousands = getattr(source.options, "thousands", None)
+    thousands = source.options.thousands
     codes_table = quote_ident(f"_codes_{source.name}")
     recode_table = quote_ident(f"_recode_{source.name}")
     _fill_code_tables(con, source, schema, codes_table, recode_table)

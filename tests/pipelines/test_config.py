@@ -10,6 +10,7 @@ from pipelines.config import (
     MAX_FILE_BYTES,
     MAX_NODES,
     ConfigError,
+    ReaderOptions,
     bundled_sample_config,
     load_config,
 )
@@ -514,3 +515,9 @@ def test_the_depth_limit_is_exact_and_counts_aliases(tmp_path: Path):
                "b: " + "[" * half + "*deep" + "]" * half + "\n")
     problem = _only(_refused(_write(tmp_path, aliased)))
     assert problem.code == "config.too_deep" and "counting aliases" in problem.message.en
+
+
+def test_dots_as_thousands_need_a_decimal_comma(tmp_path):
+    assert ReaderOptions(decimal=",", thousands=".").thousands == "."
+    with pytest.raises(ValueError, match="thousands '.' needs decimal ','"):
+        ReaderOptions(decimal=".", thousands=".")

@@ -166,6 +166,17 @@ def test_numbers_are_read_under_the_declared_decimal_comma_only(tmp_path):
     assert (3, 1234.5) in shown
 
 
+def test_dots_between_thousands_are_read_when_the_project_declares_them(tmp_path):
+    lines = ["01053;2024;library_active_borrowers;1.234,5;R", "2A004;2024;schools_total;1.234;R",
+             "01053;2024;schools_total;12.34;R"]
+    run = ingest_bytes(tmp_path, "\n".join([HEADER, *lines, ""]).encode(),
+                       options={"delimiter": ";", "decimal": ",", "thousands": "."})
+    outcome(run)
+    assert sorted(run.con.execute("SELECT value FROM admin_measures").fetchall()) == [
+        (1234.0,), (1234.5,)]
+    assert [r[:2] for r in quarantined(run)] == [(4, "admin_measures.value.decimal_comma")]
+
+
 def test_a_comma_under_the_decimal_point_is_a_bad_value_not_a_thousands_separator(tmp_path):
     lines = ["01053;2024;library_active_borrowers;1,5;R", "2A004;2024;schools_total;1 234.5;R",
              "01053;2024;schools_total;1_000;R"]
