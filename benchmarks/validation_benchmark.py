@@ -218,6 +218,8 @@ def reference_sql(staging: str, territories: str) -> str:
         "labour_status.isin": f"labour_status NOT IN {tuple(STATUSES)}",
     }
     rules |= {f"{c}.isin": f"{c}_t NOT IN (0, 1)" for c in ITEMS}
+    rules |= {f"{c}.finite": f"NOT isfinite(TRY_CAST({c} AS DOUBLE))"
+              for c in (*INTEGERS, "weight")}
     rules |= {
         "unique": "dup_n IS NOT NULL",
         "territory_code.known_commune": "territory_code IS NOT NULL AND code IS NULL",
@@ -225,6 +227,8 @@ def reference_sql(staging: str, territories: str) -> str:
     flags = [f"coalesce({sql}, FALSE) AS \"{rule}\"" for rule, sql in rules.items()]
     counts = [f"count(*) FILTER (\"{rule}\") AS \"{p}{rule}\"" for rule in rules]
     counts += [f"0 AS \"{p}{c}.type\"" for c in TEXT]
+    # Staged under a decimal point, where no number is ambiguous: the rule never fails.
+    counts += [f"0 AS \"{p}{c}.decimal_comma\"" for c in (*INTEGERS, "weight")]
     counts.append(f"count(*) FILTER (NOT bad AND psu IS NOT NULL AND coalesce(psus.n, 0) < 2) "
                   f"AS \"{p}psu.two_per_stratum\"")
     bad = " OR ".join(f'"{rule}"' for rule in rules)
