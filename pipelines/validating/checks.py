@@ -253,8 +253,8 @@ def rules_for(table: str, settings: ValidationSettings,
                 f"{typed} IS NOT NULL AND NOT ({predicate})", shown,
                 params=bind.since(before)))
     if schema.unique:
-        key = ", ".join(f'"{c}"' for c in schema.unique)
-        shown = " || ' | ' || ".join(f'coalesce(CAST("{c}" AS VARCHAR), \'\')'
+        key = ", ".join(quote_ident(c) for c in schema.unique)
+        shown = " || ' | ' || ".join(f"coalesce(CAST({quote_ident(c)} AS VARCHAR), '')"
                                      for c in schema.unique)
         rules.append(Rule(f"{table}.unique", table, ",".join(schema.unique), "error",
                           *unique_rule(list(schema.unique)),
@@ -416,7 +416,7 @@ def _load_accepted(con: duckdb.DuckDBPyConnection, table: str,
 
 def _create_contract_table(con: duckdb.DuckDBPyConnection, table: str,
                            schema: pa.DataFrameSchema) -> None:
-    columns = ", ".join([*(f'"{c}" {DUCKDB_TYPES[str(spec.dtype)]}'
+    columns = ", ".join([*(f"{quote_ident(c)} {DUCKDB_TYPES[str(spec.dtype)]}"
                            for c, spec in schema.columns.items()),
                          f"{LINEAGE_COLUMNS[0]} VARCHAR", f"{LINEAGE_COLUMNS[1]} BIGINT"])
     con.execute(f"CREATE OR REPLACE TABLE {quote_ident(table)} ({columns})")
@@ -610,7 +610,7 @@ def _show_values(con: duckdb.DuckDBPyConnection, schema: pa.DataFrameSchema,
 def _quarantine(con: duckdb.DuckDBPyConnection, schema: pa.DataFrameSchema) -> None:
     """Quarantined rows keep their reasons and their whole record as written, as JSON text."""
     record = "to_json(struct_pack(" + ", ".join(
-        f'"{c}" := s."_shown_{c}"' for c in schema.columns) + "))"
+        f"{quote_ident(c)} := s.{quote_ident(f'_shown_{c}')}" for c in schema.columns) + "))"
     con.execute(f"""
         INSERT INTO quarantine
         SELECT f.contract_table, f.source, f.file, f.row_number, f."column", f.file_column,
