@@ -15,8 +15,9 @@ literally, never read as rich markup: through :func:`rich.markup.escape`, ``mark
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Literal
 
 import typer
 from rich.console import Console
@@ -53,6 +54,7 @@ ConfigOption = Annotated[
     Path | None,
     typer.Option("--config", "-c", help="Project file (default: the bundled sample project)."),
 ]
+ValidateFormat = Literal["table", "json"]
 OutOption = Annotated[Path, typer.Option("--out", "-o", help="Output folder.")]
 STAGE_LABELS = {"ingest": "Reading and validating sources",
                 "indicators": "Computing indicators",
@@ -69,10 +71,6 @@ def _load(config_path: Path | None) -> ProjectConfig:
     except ConfigError as error:
         errors.print(f"[red]Configuration error:[/red] {escape(str(error))}")
         raise typer.Exit(2) from None
-
-
-def _announce(name: str) -> None:
-    console.print(f"[bold cyan]▸[/bold cyan] {STAGE_LABELS.get(name, name)}…")
 
 
 def _signing_key(path: Path | None) -> SigningKey:
@@ -101,12 +99,16 @@ def _signed_stages(key: SigningKey) -> tuple[tuple[str, Stage], ...]:
                   else stage) for name, stage in STAGES)
 
 
-def _run_or_exit(config: ProjectConfig, out: Path, **options) -> RunContext:
+def _run_or_exit(config: ProjectConfig, out: Path, *, announce: Console | None = None,
+                 **options) -> RunContext:
+    """The run, its expected failures as one message; stages are announced on ``announce``."""
     from indicators import CatalogueError
     from pipelines.run import RunFailed, run
 
+    shown = announce or console
     try:
-        return run(config, out, on_stage=_announce, **options)
+        return run(config, out, on_stage=lambda name: shown.print(
+            f"[bold cyan]▸[/bold cyan] {STAGE_LABELS.get(name, name)}…"), **options)
     except RunFailed as error:
         errors.print(f"[red]Run failed:[/red] {escape(str(error))}")
         from pipelines.publishing.output_folder import failed_folder
@@ -182,15 +184,30 @@ def run_command(
 
 
 @app.command("validate")
-def validate_command(config: ConfigOption = None, out: OutOption = Path("output")) -> None:
+def validate_command(
+    config: ConfigOption = None,
+    out: OutOption = Path("output"),
+    lang: Annotated[Language, typer.Option(help="Language of the messages: en or fr.")] = "en",
+    output_format: Annotated[ValidateFormat, typer.Option(
+        "--format", help="table (for people) or json (every problem, for machines)")] = "table",
+) -> None:
     """Ingest and validate the sources only. Exit status 1 when any row was rejected."""
     from pipelines.run import VALIDATION_STAGES
 
     project = _load(config)
-    from pipelines.publishing.bundle import QUARANTINE, REPORT_HTML, SUMMARY
+    from pipelines.publishing.bundle import QUARANTINE, REPORT_HTML, REPORT_JSON, SUMMARY
 
-    ctx = _run_or_exit(project, out, stages=VALIDATION_STAGES)
+    ctx = _run_or_exit(project, out, stages=VALIDATION_STAGES, lang=lang,
+                       announce=errors if output_format == "json" else None)
     assert ctx.ingest is not None
+    if output_format == "json":
+        facts = json.loads((ctx.restricted_dir / REPORT_JSON).read_text(encoding="utf-8"))
+        # Plain print: JSON for machines, never touched by the console's markup or wrapping.
+        print(json.dumps({"clean": ctx.ingest.clean, "sources": facts.get("sources", []),
+                          "problems": facts.get("problems", [])}, indent=2, ensure_ascii=False))
+        if not ctx.ingest.clean:
+            raise typer.Exit(1)
+        return
     _print_ingest(ctx.ingest)
     console.print(f"Validation report: {ctx.restricted_dir / REPORT_HTML} (restricted); "
                   f"summary: {ctx.public_dir / SUMMARY}", markup=False)

@@ -148,3 +148,19 @@ def test_printed_text_is_never_read_as_markup():
     shown = captured.get()
     for literal in ("[red]x[/red]", "[i]c.csv", "[bold]f.csv", "[blink]note"):
         assert literal in shown
+
+
+def test_validate_lists_every_problem_as_json_in_the_readers_language(tmp_path):
+    import json
+
+    project = write_small_project(tmp_path / "project")
+    result = runner.invoke(app, ["validate", "--config", str(project), "--out",
+                                 str(tmp_path / "out"), "--format", "json", "--lang", "fr"])
+    assert result.exit_code == 1  # the small project has rows to reject
+    facts = json.loads(result.stdout)
+    assert facts["clean"] is False
+    negative = next(p for p in facts["problems"] if p["value"] == "-5")
+    assert (negative["file"], negative["row"], negative["column"]) == ("population.xlsx", 6,
+                                                                       "POP")
+    assert negative["message"]["fr"] == "doit être supérieur ou égal à 0"
+    assert {s["source"] for s in facts["sources"]} >= {"admin", "population", "territories"}
