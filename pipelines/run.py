@@ -229,7 +229,7 @@ def run(
         out_dir = out_dir.resolve()
         check_location(out_dir, config.root, _data_folders(config))
         with output_lock(out_dir):
-            notes = recover(out_dir)
+            notes = recover(out_dir, _project(config))
             check_contents(out_dir, _project(config))
             ctx = _run_into(config, out_dir, year, lang, stages, on_stage)
     except (OutputFolderError, ConfigError) as error:  # e.g. a source's link changed meanwhile
@@ -272,7 +272,7 @@ def _run_into(config: ProjectConfig, out_dir: Path, year: int, lang: Language,
     except BaseException:
         con.close()
         with contextlib.suppress(OSError, OutputFolderError):
-            keep_failed(building, out_dir)
+            keep_failed(building, out_dir, _project(config), run_id)
         raise
     swap_into_place(building, out_dir, _project(config), run_id)
     ctx.written = [out_dir / p.relative_to(building) for p in

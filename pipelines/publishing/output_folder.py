@@ -80,11 +80,13 @@ def read_marker(folder: Path) -> dict | None:
     return marker
 
 
-def write_marker(folder: Path, project: str, run_id: str, *, complete: bool) -> None:
-    """Mark a folder as LCI's; a complete output lists every file it holds."""
+def write_marker(folder: Path, project: str, run_id: str, *, complete: bool = False,
+                 status: str | None = None) -> None:
+    """Mark a folder as LCI's; a complete (or failed) output lists every file it holds."""
+    status = status or ("complete" if complete else "building")
     marker: dict[str, object] = {"lci_output": 1, "project": project, "run_id": run_id,
-                                 "status": "complete" if complete else "building"}
-    if complete:
+                                 "status": status}
+    if status != "building":
         marker["files"] = sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*")
                                  if not p.is_dir() and p.name != MARKER)
     _write_atomically(folder / MARKER, json.dumps(marker, indent=2, ensure_ascii=False) + "\n")
@@ -99,6 +101,27 @@ def is_complete(folder: Path) -> bool:
 
 def _written_by_lci(folder: Path) -> bool:
     return read_marker(folder) is not None
+
+
+def why_not_removable(folder: Path, project: str) -> str | None:
+    """Why LCI may not remove a leftover folder (None when it may): it must carry LCI's
+    marker for this project and, once its files are listed, hold no other file."""
+    marker = read_marker(folder)
+    if marker is None:
+        return "it was not written by LCI"
+    if marker.get("project") != project:
+        return f"it belongs to another project ({marker.get('project')})"
+    if marker.get("status") == "building":
+        return None  # a run of this project, killed while it wrote: nothing else is in it
+    listed = set(marker.get("files", [])) | ALWAYS_ALLOWED
+    foreign = sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*")
+                     if (p.is_symlink() or not p.is_dir())
+                     and p.relative_to(folder).as_posix() not in listed)
+    if foreign:
+        shown = ", ".join(foreign[:3]) + (f" and {len(foreign) - 3} more" if len(foreign) > 3
+                                          else "")
+        return f"it holds files that LCI did not write ({shown})"
+    return None
 
 
 # ---------------------------------------------------------------------- the folder checks
@@ -217,10 +240,11 @@ def output_lock(out_dir: Path) -> Iterator[None]:
 # ------------------------------------------------------------------- recovery and swap
 
 
-def recover(out_dir: Path) -> list[str]:
+def recover(out_dir: Path, project: str) -> list[str]:
     """Put back a complete output after an interrupted run (under the lock); say what was done.
 
-    Only folders carrying LCI's marker are moved or removed.
+    Only folders carrying this project's marker, and no file LCI did not write, are moved or
+    removed.
     """
     notes: list[str] = []
     building, previous = building_folder(out_dir), previous_folder(out_dir)
@@ -228,7 +252,8 @@ def recover(out_dir: Path) -> list[str]:
     if not out_dir.exists():
         for candidate, said in ((building, "the finished output of the interrupted run"),
                                 (previous, "the output of the previous run")):
-            if candidate.is_dir() and is_complete(candidate):
+            if candidate.is_dir() and is_complete(candidate) and \
+                    why_not_removable(candidate, project) is None:
                 os.replace(candidate, out_dir)
                 _sync(out_dir.parent)
                 notes.append(f"a run was interrupted while it replaced {out_dir}: "
@@ -240,9 +265,11 @@ def recover(out_dir: Path) -> list[str]:
             if not any(leftover.iterdir()):  # made, then killed before its marker
                 leftover.rmdir()
                 continue
-            if not _written_by_lci(leftover):
-                raise OutputFolderError(f"{leftover} exists and was not written by LCI: move "
-                                        f"it away before running into {out_dir}")
+            refused = why_not_removable(leftover, project)
+            if refused:
+                raise OutputFolderError(f"{leftover} is in the way and LCI may not remove it: "
+                                        f"{refused}; move it away before running into "
+                                        f"{out_dir}")
             remove_output(leftover)
             notes.append(f"a run into {out_dir} was interrupted: {said} ({leftover.name}) "
                          f"was removed")
@@ -258,15 +285,18 @@ def start_building(out_dir: Path, project: str, run_id: str) -> Path:
     return building
 
 
-def keep_failed(building: Path, out_dir: Path) -> Path:
-    """A failed run's folder is kept as ``<out>.failed`` (replacing an older one LCI wrote)."""
+def keep_failed(building: Path, out_dir: Path, project: str, run_id: str) -> Path:
+    """A failed run's folder is kept as ``<out>.failed`` (replacing an older one LCI wrote),
+    its files listed in its marker so that a file added there later is never removed."""
     failed = failed_folder(out_dir)
     if failed.exists():
-        if not _written_by_lci(failed):
+        refused = why_not_removable(failed, project)
+        if refused:
             remove_output(building)  # ours, made by this run; the user's folder is kept
-            raise OutputFolderError(f"{failed} exists and was not written by LCI: the failed "
-                                    f"run's files were not kept")
+            raise OutputFolderError(f"{failed} was kept as it is ({refused}): the failed "
+                                    f"run's own files were not kept")
         remove_output(failed)
+    write_marker(building, project, run_id, status="failed")
     os.replace(building, failed)
     return failed
 
@@ -296,8 +326,8 @@ def swap_into_place(building: Path, out_dir: Path, project: str, run_id: str) ->
         after_step("old output removed")
         journal.unlink(missing_ok=True)
     failed = failed_folder(out_dir)
-    if failed.is_dir() and _written_by_lci(failed):
-        remove_output(failed)
+    if failed.is_dir() and why_not_removable(failed, project) is None:
+        remove_output(failed)  # an older failed run's, superseded (otherwise it stays)
 
 
 def remove_output(folder: Path) -> None:

@@ -178,7 +178,7 @@ def test_a_run_killed_at_any_step_of_the_swap_leaves_a_complete_output(
     with contextlib.suppress(Killed):
         swap_into_place(building, out, PROJECT, "new")
     monkeypatch.setattr(output_folder, "after_step", lambda taken: None)
-    recover(out)
+    recover(out, PROJECT)
     assert is_complete(out)
     assert read_marker(out)["run_id"] in ("old", "new")
     text = (out / "report.html").read_text(encoding="utf-8")
@@ -190,7 +190,7 @@ def test_a_run_killed_while_its_output_was_moved_aside_is_put_back_and_said(tmp_
     out = tmp_path / "out"
     _complete_output(out, "old", "old report")
     out.rename(output_folder.previous_folder(out))  # killed right after moving it aside
-    notes = recover(out)
+    notes = recover(out, PROJECT)
     assert (out / "report.html").read_text(encoding="utf-8") == "old report"
     assert any("put back in place" in n for n in notes)
 
@@ -201,8 +201,34 @@ def test_recovery_removes_nothing_that_lci_did_not_write(tmp_path: Path):
     stranger.mkdir()
     (stranger / "thesis.tex").write_text("years of work", encoding="utf-8")
     with pytest.raises(OutputFolderError, match="was not written by LCI"):
-        recover(out)
+        recover(out, PROJECT)
     assert (stranger / "thesis.tex").is_file()
+
+
+def test_a_leftover_marked_for_another_project_is_not_removed(tmp_path: Path):
+    out = tmp_path / "out"
+    stranger = start_building(out, "/projects/other/lci.yaml", "x")
+    (stranger / "precious.txt").write_text("mine", encoding="utf-8")
+    with pytest.raises(OutputFolderError, match="belongs to another project"):
+        recover(out, PROJECT)
+    assert (stranger / "precious.txt").is_file()
+
+
+def test_files_added_to_a_kept_failed_run_are_never_removed(tmp_path: Path):
+    out = tmp_path / "out"
+    building = start_building(out, PROJECT, "failed-run")
+    (building / "quarantine.csv").write_text("rows", encoding="utf-8")
+    failed = output_folder.keep_failed(building, out, PROJECT, "failed-run")
+    (failed / "mine").mkdir()
+    (failed / "mine" / "important.txt").write_text("notes", encoding="utf-8")
+    building = start_building(out, PROJECT, "new")  # a later run succeeds
+    swap_into_place(building, out, PROJECT, "new")
+    assert (failed / "mine" / "important.txt").is_file()  # the failed run's folder stays
+    again = start_building(out, PROJECT, "failed-again")
+    with pytest.raises(OutputFolderError, match="LCI did not write .*important.txt"):
+        output_folder.keep_failed(again, out, PROJECT, "failed-again")
+    assert (failed / "mine" / "important.txt").is_file()
+    assert not again.exists()  # this run's own folder, removed
 
 
 def test_a_removal_interrupted_half_way_is_finished_by_the_next_start(tmp_path: Path):
@@ -212,7 +238,7 @@ def test_a_removal_interrupted_half_way_is_finished_by_the_next_start(tmp_path: 
     _complete_output(leftover, "old", "old report")
     (leftover / "report.html").unlink()  # killed while removing it: the marker is last to go
     assert (leftover / MARKER).is_file()
-    recover(out)
+    recover(out, PROJECT)
     assert _siblings(tmp_path) == ["out"]
 
 
