@@ -69,7 +69,14 @@ WAREHOUSE_NAME = "warehouse.duckdb"
 
 
 class RunFailed(Exception):
-    """The run stopped for a reason the user must act on; previous outputs are untouched."""
+    """The run stopped for a reason the user must act on; previous outputs are untouched.
+
+    ``french`` says the same in French where the message has been written in both languages.
+    """
+
+    def __init__(self, message: str, french: str | None = None) -> None:
+        super().__init__(message)
+        self.french = french
 
 
 @dataclass
@@ -127,7 +134,31 @@ def stage_ingest(ctx: RunContext) -> None:
         lines = [f"{o.source}: {o.rows_quarantined:,} of {o.rows_read:,} rows rejected "
                  f"({o.rejected_share:.1%} > {ctx.ingest.max_rejected_share[o.source]:.1%})"
                  for o in too_many]
-        raise RunFailed("too many rejected rows:\n  " + "\n  ".join(lines))
+        french = [f"{o.source} : {o.rows_quarantined:,} lignes rejetées sur {o.rows_read:,} "
+                  f"({o.rejected_share:.1%} > {ctx.ingest.max_rejected_share[o.source]:.1%})"
+                  for o in too_many]
+        raise RunFailed("too many rejected rows:\n  " + "\n  ".join(lines),
+                        "trop de lignes rejetées :\n  " + "\n  ".join(french))
+    check_report_territories(ctx)
+
+
+def check_report_territories(ctx: RunContext) -> None:
+    """Every territory the report is asked to show exists, said before anything is computed."""
+    wanted = list(ctx.config.report.territories)
+    if not wanted:
+        return
+    known = {code for (code,) in ctx.con.execute(
+        "SELECT territory_code FROM territories UNION SELECT group_code FROM territory_groups"
+    ).fetchall()}
+    unknown = [(n, code) for n, code in enumerate(wanted) if code not in known]
+    if unknown:
+        where = ctx.config.file or "project file"
+        fields = ", ".join(f"report.territories[{n}] = {code!r}" for n, code in unknown)
+        raise RunFailed(
+            f"{where}: {fields}: no territory or group has this code in the territories and "
+            f"territory groups tables ({len(known):,} codes); correct the code or remove it",
+            f"{where} : {fields} : aucun territoire ni groupe n'a ce code dans les tables des "
+            f"territoires et des groupes ({len(known):,} codes) ; corrigez ou retirez le code")
 
 
 def stage_indicators(ctx: RunContext) -> None:

@@ -110,7 +110,9 @@ def _run_or_exit(config: ProjectConfig, out: Path, *, announce: Console | None =
         return run(config, out, on_stage=lambda name: shown.print(
             f"[bold cyan]▸[/bold cyan] {STAGE_LABELS.get(name, name)}…"), **options)
     except RunFailed as error:
-        errors.print(f"[red]Run failed:[/red] {escape(str(error))}")
+        said = error.french if options.get("lang") == "fr" and error.french else str(error)
+        label = "Échec de l'exécution" if options.get("lang") == "fr" else "Run failed"
+        errors.print(f"[red]{label}:[/red] {escape(said)}")
         from pipelines.publishing.output_folder import failed_folder
 
         failed = failed_folder(out.resolve()) if out.resolve().name else None  # not for "/"

@@ -81,3 +81,16 @@ def test_the_command_says_what_is_wrong_without_a_traceback(project, tmp_path):
         assert said in result.output.replace("\n", " ")
         assert "Traceback" not in result.output
         assert result.exception is None or isinstance(result.exception, SystemExit)
+
+
+def test_a_report_territory_the_project_does_not_have_is_said_before_any_computation(
+        project, tmp_path):
+    project.write_text(project.read_text(encoding="utf-8")
+                       + 'report: {territories: ["99999", "01053", "ZZ"]}\n', encoding="utf-8")
+    stages: list[str] = []
+    with pytest.raises(RunFailed, match=r"report.territories\[0\] = '99999', "
+                                        r"report.territories\[2\] = 'ZZ': no territory") as error:
+        run(load_config(project), tmp_path / "out", on_stage=lambda name: stages.append(name))
+    assert "aucun territoire ni groupe" in error.value.french
+    assert stages == ["ingest"]
+
