@@ -160,8 +160,9 @@ def run_domains(
         # Columnar: 100,000 domains would cost seconds as Python tuples.
         table = con.sql(sql, params=only[1] if only else None).to_arrow_table()
     except duckdb.Error as exc:
+        reason = str(exc).strip().splitlines()[0]  # DuckDB's reason, not the query it quotes
         raise SurveyDesignError(
-            f"cannot compute the {prep.statistic} of {prep.names[0]!r}: {exc}"
+            f"cannot compute the {prep.statistic} of {prep.names[0]!r}: {reason}"
         ) from exc
     cols = {name.lower(): table.column(i) for i, name in enumerate(table.column_names)}
     checks = {n: c[0].as_py() for n, c in cols.items() if _is_check(n)}

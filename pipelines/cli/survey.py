@@ -63,7 +63,32 @@ def _open(path: Path) -> duckdb.DuckDBPyConnection:
     except duckdb.Error as error:
         con.close()
         raise _fail(f"{path}: cannot be read ({str(error).splitlines()[0]})") from None
+    problem = _unusable(con)
+    if problem:
+        con.close()
+        raise _fail(f"{path}: {problem}")
     return con
+
+
+def _unusable(con: duckdb.DuckDBPyConnection) -> str | None:
+    """Why the loaded file cannot be estimated on: no rows, or numbers that are not finite
+    (NaN and infinities are bad values, as everywhere in LCI: they would give NaN estimates)."""
+    from indicators.sql import quote_ident
+
+    if con.execute("SELECT count(*) FROM survey").fetchall()[0][0] == 0:
+        return "the file has a header but no data rows"
+    floats = [name for name, kind, *_ in con.execute("DESCRIBE survey").fetchall()
+              if kind in ("DOUBLE", "FLOAT", "REAL")]
+    if not floats:
+        return None
+    counts = con.execute("SELECT " + ", ".join(
+        f"count(*) FILTER (WHERE NOT isfinite({quote_ident(c)}))" for c in floats)
+        + " FROM survey").fetchall()[0]
+    bad = [f"'{c}' ({n:,})" for c, n in zip(floats, counts, strict=True) if n]
+    if bad:
+        return (f"column(s) {', '.join(bad)} hold values that are not finite numbers (NaN or "
+                f"infinite): correct or remove those rows")
+    return None
 
 
 def _number(value: float | int | None) -> object:
@@ -120,6 +145,8 @@ def survey_command(
     output: Annotated[OutputFormat, typer.Option("--format", help="table or json.")] = "table",
 ) -> None:
     """Design-based estimates (Taylor linearisation) that agree with R's survey package."""
+    import duckdb
+
     from indicators import (
         SurveyDesign,
         SurveyDesignError,
@@ -156,6 +183,9 @@ def survey_command(
             estimates = estimator(con, design, target, ci=ci or "normal", **options)
     except SurveyDesignError as error:
         raise _fail(str(error)) from None
+    except duckdb.Error as error:  # e.g. a condition comparing text with a number
+        reason = str(error).strip().splitlines()[0]  # not the statement that follows it
+        raise _fail(f"the estimate cannot be computed on {file.name}: {reason}") from None
     finally:
         con.close()
     if output == "json":

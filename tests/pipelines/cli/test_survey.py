@@ -149,3 +149,20 @@ def test_the_connection_reads_only_the_given_file(tmp_path: Path):
             con.execute("SET enable_external_access = true")
     finally:
         con.close()
+
+
+@pytest.mark.parametrize(("content", "args", "said"), [
+    ("y,x,w\n1,NaN,1\n2,3,1\n", ["--mean", "x"], "'x' (1) hold values that are not finite"),
+    ("y,x,w\n1,inf,1\n2,3,1\n", ["--mean", "x"], "must be numeric"),  # read as text
+    ("y,x,w\n", ["--mean", "y"], "a header but no data rows"),
+    ("y,x,w\na,1,1\nb,2,1\n", ["--proportion", "x > 'abc'"], "Could not convert string"),
+])
+def test_files_and_conditions_that_cannot_be_estimated_are_one_plain_message(
+        tmp_path: Path, content: str, args: list[str], said: str):
+    data = tmp_path / "survey.csv"
+    data.write_text(content, encoding="utf-8")
+    result = runner.invoke(app, ["survey", str(data), "--weights", "w", *args])
+    assert result.exit_code == 2
+    message = " ".join(result.output.split())
+    assert said in message
+    assert "LINE 1" not in message and "SELECT" not in message  # no internal SQL shown
