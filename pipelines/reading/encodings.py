@@ -52,6 +52,15 @@ def _first_invalid_utf8(path: Path) -> tuple[int, int] | None:
     return None
 
 
+def _byte_order_mark(head: bytes) -> tuple[str, tuple[str, ...], str] | None:
+    """(codec, declared names it agrees with, name shown) of the file's byte-order mark."""
+    if head.startswith(codecs.BOM_UTF8):
+        return "utf-8-sig", ("utf-8", "utf-8-sig"), "UTF-8"
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "utf-16", ("utf-16", "utf-16-le", "utf-16-be", "utf16"), "UTF-16"
+    return None
+
+
 def detect_encoding(path: Path, declared: str) -> tuple[str, tuple[str, str] | None]:
     """The encoding to read ``path`` with, and a note (English, French) on what was detected.
 
@@ -62,6 +71,13 @@ def detect_encoding(path: Path, declared: str) -> tuple[str, tuple[str, str] | N
     declared = ALIASES.get(declared.lower(), declared.lower())
     with open(path, "rb") as handle:
         head = handle.read(4)
+    bom = _byte_order_mark(head)
+    if bom is not None and declared not in ("auto", *bom[1]):
+        # A byte-order mark cannot be mistaken: it says the encoding whatever was declared.
+        return bom[0], (f"the file starts with a {bom[2]} byte-order mark: read as {bom[2]}, "
+                        f"not as the declared '{declared}'",
+                        f"le fichier commence par un indicateur d'ordre des octets {bom[2]} : "
+                        f"lu en {bom[2]}, et non dans l'encodage déclaré '{declared}'")
     if declared == "auto":
         if head.startswith(codecs.BOM_UTF8):
             return "utf-8-sig", ("encoding detected: UTF-8 with byte-order mark",
