@@ -29,13 +29,16 @@ from __future__ import annotations
 
 import csv
 import difflib
+import posixpath
 import shutil
 import tempfile
 import unicodedata
+import zipfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from xml.etree import ElementTree
 
 import duckdb
 import numpy as np
@@ -54,7 +57,7 @@ from pipelines.reading.encodings import (
     scan_lines,
     transcode_to_utf8,
 )
-from pipelines.validating.checks import ORIGINAL_PREFIX, WHY_PREFIX
+from pipelines.validating.checks import CELL_PREFIX, ORIGINAL_PREFIX, WHY_PREFIX
 from pipelines.validating.contracts import COMMUNE_CODE, SCHEMAS
 from pipelines.warehouse import scratch_folder
 
@@ -148,15 +151,23 @@ class Staged:
 @dataclass(frozen=True)
 class Raw:
     """What a reader leaves: ``table`` with ``_row`` and the file's columns as ``c1``, ``c2`` …
-    (only those it holds, by their position in ``header``), and the rejected lines."""
+    (only those it holds, by their position in ``header``), and the rejected lines. A sheet's
+    table also has ``x1``, ``x2`` … (``cells``): what a cell held instead of a value
+    ('boolean' for TRUE/FALSE, 'error' for an Excel error such as #DIV/0!), NULL otherwise."""
 
     table: str
     header: list[str]
     rejects: str | None = None
+    cells: bool = False
 
     def column(self, name: str) -> str | None:
         """The internal column holding the file's column ``name``."""
         return f"c{self.header.index(name) + 1}" if name in self.header else None
+
+    def cell(self, name: str) -> str | None:
+        """The internal column saying what a sheet's cell of column ``name`` held."""
+        return f"x{self.header.index(name) + 1}" if self.cells and name in self.header \
+            else None
 
 
 Reader = Callable[[duckdb.DuckDBPyConnection, Path, Source, ReadReport, Path], Raw]
@@ -539,6 +550,10 @@ def _read_xlsx(con: duckdb.DuckDBPyConnection, path: Path, source: Source,
                 f"aucune feuille nommée '{sheet_name}' ; le classeur a {workbook.sheet_names}"),
                 "sheet_not_found")
         rows = workbook.get_sheet_by_name(sheet_name).to_python(skip_empty_area=False)
+        # calamine reads an error cell (#DIV/0!, #N/A …) as an empty one: find them apart.
+        for (i, j), error in _error_cells(path, sheet_name).items():
+            if i < len(rows) and j < len(rows[i]):
+                rows[i][j] = ExcelError(error)
     except SourceError:
         raise
     except Exception as error:  # calamine raises several kinds for unreadable workbooks
@@ -571,27 +586,140 @@ def _read_xlsx(con: duckdb.DuckDBPyConnection, path: Path, source: Source,
         columns[f"c{n + 1}"] = pa.array(
             [_cell_text(row[n], decimal) if n < len(row) else None for _, row in body],
             type=pa.string())
+    for n in range(len(header)):
+        columns[f"x{n + 1}"] = pa.array(
+            [_cell_kind(row[n]) if n < len(row) else None for _, row in body],
+            type=pa.string())
     name = quote_ident(f"raw_{source.name}")
     con.register("_sheet_frame", pa.table(columns))
     con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT * FROM _sheet_frame")
     con.unregister("_sheet_frame")
     report.leading_rows = [[_cell_text(c, ".") for c in row] for row in rows[:12]]
-    return Raw(name, header)
+    return Raw(name, header, cells=True)
+
+
+class ExcelError(str):
+    """An Excel error cell (``#DIV/0!``, ``#N/A`` …), as the text Excel shows."""
+
+
+def _cell_kind(cell: object) -> str | None:
+    """What a cell holds instead of a value: 'boolean' (TRUE/FALSE, never 1/0 or a code) or
+    'error' (an Excel error); None for a value or an empty cell."""
+    if isinstance(cell, bool):
+        return "boolean"
+    if isinstance(cell, ExcelError):
+        return "error"
+    return None
 
 
 def _cell_text(cell: object, decimal: str = ".") -> str | None:
     """Excel cells as text: whole numbers without '.0', other numbers with the source's decimal
-    mark (a numeric cell is a number, whatever the locale), empty cells as missing."""
+    mark (a numeric cell is a number, whatever the locale), empty cells as missing; TRUE/FALSE
+    and error cells as Excel shows them (staging refuses them, see :func:`_cell_kind`)."""
     if cell is None or cell == "":
         return None
-    if isinstance(cell, bool):
-        return str(int(cell))
+    if isinstance(cell, bool):  # a bool is an int: never read it as 1 or 0
+        return "TRUE" if cell else "FALSE"
     if isinstance(cell, float):
         if cell.is_integer() and abs(cell) < 1e16:
             return str(int(cell))
         text = repr(cell)
         return text.replace(".", ",") if decimal == "," else text
     return str(cell)
+
+
+def _error_cells(path: Path, sheet: str) -> dict[tuple[int, int], str]:
+    """The error cells of an .xlsx sheet, by (row, column) counted from 0 as calamine's rows
+    are, with the error's text: calamine reads them as empty cells. Read from the sheet's XML
+    (cells ``t="e"``), only when its bytes hold one; another kind of workbook gives none."""
+    try:
+        archive = zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, OSError):
+        return {}
+    with archive:
+        part = _sheet_part(archive, sheet)
+        if part is None or not _holds_error(archive, part):
+            return {}
+        found: dict[tuple[int, int], str] = {}
+        row, col, kind, value = -1, -1, None, None
+        with archive.open(part) as handle:
+            for event, element in ElementTree.iterparse(handle, events=("start", "end")):
+                tag = element.tag.rsplit("}", 1)[-1]
+                if event == "start":
+                    if tag == "row":
+                        number = element.get("r")
+                        row = int(number) - 1 if number and number.isdigit() else row + 1
+                        col = -1
+                    elif tag == "c":
+                        where = _cell_position(element.get("r"))
+                        if where is not None:
+                            row, col = where
+                        else:
+                            col += 1
+                        kind, value = element.get("t"), None
+                    continue
+                if tag == "v":
+                    value = element.text
+                elif tag == "c":
+                    if kind == "e":
+                        found[(row, col)] = (value or "").strip() or "#ERROR"
+                    element.clear()
+                elif tag == "row":
+                    element.clear()
+        return found
+
+
+def _holds_error(archive: zipfile.ZipFile, part: str) -> bool:
+    """Whether a sheet's XML holds an error cell's type (a fast scan of its bytes)."""
+    tail = b""
+    with archive.open(part) as handle:
+        while chunk := handle.read(1 << 20):
+            text = tail + chunk
+            if b't="e"' in text or b"t='e'" in text:
+                return True
+            tail = text[-8:]
+    return False
+
+
+def _cell_position(reference: str | None) -> tuple[int, int] | None:
+    """'B3' as (2, 1)."""
+    if not reference:
+        return None
+    letters = reference.rstrip("0123456789")
+    digits = reference[len(letters):]
+    if not letters.isalpha() or not digits:
+        return None
+    col = 0
+    for letter in letters.upper():
+        col = col * 26 + ord(letter) - ord("A") + 1
+    return int(digits) - 1, col - 1
+
+
+def _sheet_part(archive: zipfile.ZipFile, sheet: str) -> str | None:
+    """The archive member holding the sheet named ``sheet``, through the workbook's
+    relationships."""
+    try:
+        root = ElementTree.fromstring(archive.read("_rels/.rels"))
+        workbook = next((r.get("Target") for r in root
+                         if (r.get("Type") or "").endswith("/officeDocument")), None)
+        if not workbook:
+            return None
+        workbook = workbook.lstrip("/")
+        folder, name = posixpath.split(workbook)
+        relations = ElementTree.fromstring(
+            archive.read(posixpath.join(folder, "_rels", name + ".rels")))
+        targets = {r.get("Id"): r.get("Target") for r in relations}
+        for element in ElementTree.fromstring(archive.read(workbook)).iter():
+            if element.tag.rsplit("}", 1)[-1] == "sheet" and element.get("name") == sheet:
+                rid = next((v for k, v in element.attrib.items() if k.endswith("}id")), None)
+                target = targets.get(rid)
+                if not target:
+                    return None
+                return target.lstrip("/") if target.startswith("/") \
+                    else posixpath.normpath(posixpath.join(folder, target))
+    except (KeyError, ElementTree.ParseError, zipfile.BadZipFile, OSError):
+        return None
+    return None
 
 
 # --- Parquet ------------------------------------------------------------------------------------
@@ -682,6 +810,8 @@ def _stage(con: duckdb.DuckDBPyConnection, raw: Raw, path: Path, source: Source,
                                         f"colonne(s) hors correspondance ignorée(s) : {ignored}"),
                     column=", ".join(ignored))
     internal = {c: quote_ident(raw.column(mapping[c]) or "") for c in schema.columns}
+    cells = {c: quote_ident(raw.cell(mapping[c]) or "") for c in schema.columns} \
+        if raw.cells else {}
     decimal = source.options.decimal or _detect_decimal(con, raw, schema, mapping, internal,
                                                         report)
     report.decimal = decimal
@@ -694,8 +824,14 @@ def _stage(con: duckdb.DuckDBPyConnection, raw: Raw, path: Path, source: Source,
     for n, column in enumerate(columns):
         spec = schema.columns[column]
         v, o = quote_ident(f"v{n}"), quote_ident(f"{ORIGINAL_PREFIX}{column}")
-        base.append(f"NULLIF(TRIM(nfc_normalize(r.{internal[column]})), '') AS {v}")
+        text = f"NULLIF(TRIM(nfc_normalize(r.{internal[column]})), '')"
+        if cells:  # a TRUE/FALSE or error cell is no value: only its text is shown
+            text = f"CASE WHEN r.{cells[column]} IS NULL THEN {text} END"
+        base.append(f"{text} AS {v}")
         base.append(f"NULLIF(TRIM(r.{internal[column]}), '') AS {o}")
+        k = quote_ident(f"{CELL_PREFIX}{column}")
+        if cells:
+            base.append(f"r.{cells[column]} AS {k}")
         value = f"b.{v}"
         if _missing_codes(source, column) and column not in _keys(schema):
             joins.append(f"LEFT JOIN {codes_table} m{n} ON m{n}.col = {n} AND m{n}.code = {value}")
@@ -706,6 +842,8 @@ def _stage(con: duckdb.DuckDBPyConnection, raw: Raw, path: Path, source: Source,
             value = f"COALESCE(k{n}.value, {value})"
         coded.append(f"{value} AS {v}")
         coded.append(f"b.{o}")
+        if cells:
+            coded.append(f"b.{k}")
         value = f"c.{v}"
         name = quote_ident(column)
         if str(spec.dtype) in NUMERIC_TYPES:
@@ -719,6 +857,8 @@ def _stage(con: duckdb.DuckDBPyConnection, raw: Raw, path: Path, source: Source,
         else:
             final.append(f"{value} AS {name}")
         final.append(f"c.{o}")
+        if cells:
+            final.append(f"c.{k}")
     staging = quote_ident(f"stg_{source.name}")
     # A view: the rows are renamed and normalised as each validation query reads them.
     con.execute(f"""
@@ -726,7 +866,7 @@ def _stage(con: duckdb.DuckDBPyConnection, raw: Raw, path: Path, source: Source,
         WITH b AS (SELECT r._row, {', '.join(base)} FROM {raw.table} r),
              c AS (SELECT b._row, {', '.join(coded)} FROM b {' '.join(joins)})
         SELECT c._row, {', '.join(final)} FROM c""")
-    _note_fixes(con, raw, schema, internal, mapping, source, codes_table, report)
+    _note_fixes(con, raw, schema, internal, mapping, source, codes_table, report, cells)
     return staging, (codes_table, recode_table)
 
 
@@ -837,10 +977,13 @@ def _detect_decimal(con: duckdb.DuckDBPyConnection, raw: Raw, schema, mapping: d
 
 def _note_fixes(con: duckdb.DuckDBPyConnection, raw: Raw, schema, internal: dict[str, str],
                 mapping: dict[str, str], source: Source, codes_table: str,
-                report: ReadReport) -> None:
-    """Count what staging changed, so the read report can say it."""
+                report: ReadReport, cells: dict[str, str]) -> None:
+    """Count what staging changed, so the read report can say it (a TRUE/FALSE or error cell
+    is not a value staging changed)."""
     for n, (column, spec) in enumerate(schema.columns.items()):
         original = f"NULLIF(TRIM({internal[column]}), '')"
+        if column in cells:
+            original = f"CASE WHEN {cells[column]} IS NULL THEN {original} END"
         if _is_commune_code(spec) and str(spec.dtype) not in NUMERIC_TYPES:
             restored, row, value = con.execute(
                 f"SELECT count(*), min(_row), arg_min({original}, _row) FROM {raw.table} "
@@ -855,6 +998,7 @@ def _note_fixes(con: duckdb.DuckDBPyConnection, raw: Raw, schema, internal: dict
         if _missing_codes(source, column) and column not in _keys(schema):
             found, row, value = con.execute(
                 f"SELECT count(*), min(_row), arg_min({original}, _row) FROM {raw.table} WHERE "
+                f"{original} IS NOT NULL AND "
                 f"NULLIF(TRIM(nfc_normalize({internal[column]})), '') IN "
                 f"(SELECT code FROM {codes_table} WHERE col = ?)", [n]).fetchall()[0]
             if found:

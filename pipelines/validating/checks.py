@@ -23,6 +23,8 @@ from pipelines.problems import Problem, Text
 from pipelines.validating.contracts import LINEAGE_COLUMNS, SCHEMAS, relations
 from pipelines.validating.messages import (
     AMBIGUOUS_DECIMAL,
+    EXCEL_BOOLEAN,
+    EXCEL_ERROR,
     NOT_FINITE,
     PARSE_OTHER,
     PARSE_RULES,
@@ -37,6 +39,9 @@ from pipelines.validating.messages import (
 DEFAULT_SETTINGS = ValidationSettings()
 ORIGINAL_PREFIX = "_orig_"  # staging keeps the file's text of each column
 WHY_PREFIX = "_why_"  # staging says why a number's text cannot be read ('decimal_comma')
+# A sheet's staging says what a cell held instead of a value: 'boolean' (TRUE/FALSE) or 'error'
+# (#DIV/0!, #N/A …); its tables' rules then refuse such cells in every column.
+CELL_PREFIX = "_cell_"
 # A number as staging leaves it ('1234.5', '-3', '1e5'): nothing else is cast (DuckDB would
 # read '1_000' as 1000).
 NUMBER = "[+-]?([0-9]+([.][0-9]*)?|[.][0-9]+)([eE][+-]?[0-9]+)?"
@@ -209,9 +214,10 @@ def not_finite(raw: str) -> str:
 
 
 def rules_for(table: str, settings: ValidationSettings,
-              years: Sequence[int] = ()) -> list[Rule]:
+              years: Sequence[int] = (), cells: bool = False) -> list[Rule]:
     """Every check of a contract table, from its Pandera schema and its relations; with
-    ``years``, rows of a year the project does not declare fail too."""
+    ``years``, rows of a year the project does not declare fail too; with ``cells`` (a source
+    is a sheet), TRUE/FALSE and Excel error cells fail in every column."""
     schema = SCHEMAS[table]
     rules = []
     bind = Binder()
@@ -220,6 +226,12 @@ def rules_for(table: str, settings: ValidationSettings,
         raw, shown = quote_ident(f"_raw_{column}"), quote_ident(f"_shown_{column}")
         why = quote_ident(f"{WHY_PREFIX}{column}")
         typed = quote_ident(column)
+        cell = quote_ident(f"{CELL_PREFIX}{column}")
+        if cells:
+            rules.append(Rule(f"{table}.{column}.excel_boolean", table, column, "error",
+                              *EXCEL_BOOLEAN, f"{cell} = 'boolean'", shown))
+            rules.append(Rule(f"{table}.{column}.excel_error", table, column, "error",
+                              *EXCEL_ERROR, f"{cell} = 'error'", shown))
         if dtype in NUMERIC:
             rules.append(Rule(f"{table}.{column}.type", table, column, "error",
                               *TYPE_RULES[dtype],
@@ -243,7 +255,8 @@ def rules_for(table: str, settings: ValidationSettings,
                               shown, params=bind.since(before)))
         if not spec.nullable:
             rules.append(Rule(f"{table}.{column}.required", table, column, "error", *REQUIRED,
-                              f"{raw} IS NULL", shown))
+                              f"{raw} IS NULL" + (f" AND {cell} IS NULL" if cells else ""),
+                              shown))
         for check in spec.checks:
             before = set(bind.values)
             predicate = check_predicate(column, check, bind)
@@ -300,9 +313,9 @@ def _describe_waiver(waiver: Waiver) -> tuple[str, str]:
 
 
 def check_ids(table: str, settings: ValidationSettings = DEFAULT_SETTINGS,
-              years: Sequence[int] = ()) -> list[str]:
+              years: Sequence[int] = (), cells: bool = True) -> list[str]:
     """Every check id of a table, as a waiver names them."""
-    return [r.check_id for r in rules_for(table, settings, years)] + [f"{table}.parse"]
+    return [r.check_id for r in rules_for(table, settings, years, cells)] + [f"{table}.parse"]
 
 
 def validate_table(
@@ -338,7 +351,8 @@ def validate_sources(
     for ddl in (FAILURES_DDL, QUARANTINE_DDL, RESULTS_DDL):
         con.execute(ddl)
     _create_contract_table(con, table, schema)
-    rules = rules_for(table, settings, years)
+    cells = _sheet_cells(con, schema, sources)
+    rules = rules_for(table, settings, years, cells)
     known = [r.check_id for r in rules] + [f"{table}.parse"]
     errors = []
     for waiver in waivers:
@@ -355,7 +369,7 @@ def validate_sources(
     if not sources:
         return Validation([], errors)
     _register_sources(con, sources)
-    _type_and_flag(con, schema, sources, [r for r in rules if r.single_row])
+    _type_and_flag(con, schema, sources, [r for r in rules if r.single_row], cells)
     matched = _collect_failures(con, table, rules, sources, waivers)
     for waiver, count in zip(waivers, matched, strict=True):
         if count == 0:
@@ -381,6 +395,14 @@ def validate_sources(
                 zip(sources, _load_accepted(con, table, sources), strict=True)]
     con.execute("DROP TABLE IF EXISTS _source_files")
     return Validation(outcomes, errors)
+
+
+def _sheet_cells(con: duckdb.DuckDBPyConnection, schema: pa.DataFrameSchema,
+                 sources: Sequence[StagedSource]) -> bool:
+    """Whether a source's staging says what its cells held (a sheet's does)."""
+    wanted = {f"{CELL_PREFIX}{c}" for c in schema.columns}
+    return any(wanted & {r[0] for r in con.execute(f"DESCRIBE {_relation(s.staging)}").fetchall()}
+               for s in sources)
 
 
 def _register_sources(con: duckdb.DuckDBPyConnection, sources: Sequence[StagedSource]) -> None:
@@ -423,9 +445,11 @@ def _create_contract_table(con: duckdb.DuckDBPyConnection, table: str,
 
 
 def _staged_union(con: duckdb.DuckDBPyConnection, schema: pa.DataFrameSchema,
-                  sources: Sequence[StagedSource], typed: bool = True) -> str:
-    """SQL over all sources of the table: raw text, text as written in the file (``_shown``)
-    and, when ``typed``, the values cast to the contract's types."""
+                  sources: Sequence[StagedSource], typed: bool = True,
+                  cells: bool = False) -> str:
+    """SQL over all sources of the table: raw text, text as written in the file (``_shown``),
+    with ``cells`` what a sheet's cell held instead of a value, and, when ``typed``, the values
+    cast to the contract's types."""
     parts = []
     territory = next((c for c in TERRITORY_COLUMNS if c in schema.columns), None)
     q = quote_ident
@@ -438,6 +462,11 @@ def _staged_union(con: duckdb.DuckDBPyConnection, schema: pa.DataFrameSchema,
         columns += [f"{q(WHY_PREFIX + c)} AS {q(WHY_PREFIX + c)}" if f"{WHY_PREFIX}{c}" in staged
                     else f"CAST(NULL AS VARCHAR) AS {q(WHY_PREFIX + c)}"
                     for c, spec in schema.columns.items() if str(spec.dtype) in NUMERIC]
+        if cells:
+            columns += [f"{q(CELL_PREFIX + c)} AS {q(CELL_PREFIX + c)}"
+                        if f"{CELL_PREFIX}{c}" in staged
+                        else f"CAST(NULL AS VARCHAR) AS {q(CELL_PREFIX + c)}"
+                        for c in schema.columns]
         if typed:
             columns += [f"{typed_expression(c, str(spec.dtype))} AS {q(c)}"
                         for c, spec in schema.columns.items()]
@@ -458,7 +487,8 @@ def _relation(name: str) -> str:
 
 
 def _type_and_flag(con: duckdb.DuckDBPyConnection, schema: pa.DataFrameSchema,
-                   sources: Sequence[StagedSource], rules: list[Rule]) -> None:
+                   sources: Sequence[StagedSource], rules: list[Rule],
+                   cells: bool = False) -> None:
     """One pass over the staged rows: cast them to the contract's types and note, per row,
     which single-row rules fail (``_fails``, NULL for a clean row). ``_typed`` keeps only the
     typed values, compact enough for the relational checks and the load that follow."""
@@ -469,7 +499,7 @@ def _type_and_flag(con: duckdb.DuckDBPyConnection, schema: pa.DataFrameSchema,
         CREATE OR REPLACE TABLE _typed AS
         SELECT _source, _territory, {typed}, _file, _row,
                nullif(list_distinct([{flags}]), []) AS _fails  -- list_distinct drops NULLs
-        FROM ({_staged_union(con, schema, sources)})""", params or None)
+        FROM ({_staged_union(con, schema, sources, cells=cells)})""", params or None)
     frame = pd.DataFrame([(n, r.check_id, r.column, r.severity, r.en, r.fr)
                           for n, r in enumerate(rules)],
                          columns=["rule_index", "check_id", "column", "severity", "rule_en",

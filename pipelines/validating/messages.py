@@ -95,3 +95,9 @@ VALUE = "{value}"  # in a rule's text, replaced by the value as written in the f
 def project_years_rule(years: list[int]) -> Text:
     return (f"year {VALUE} is not one of the project's years {years}",
             f"l'année {VALUE} n'est pas l'une des années du projet {years}")
+EXCEL_BOOLEAN: Text = ("a TRUE/FALSE cell, not a number or code",
+                      "une cellule VRAI/FAUX, pas un nombre ni un code")
+EXCEL_ERROR: Text = (f"the cell holds the Excel error {VALUE}, not a value: correct the formula "
+                     f"or type the value",
+                     f"la cellule contient l'erreur Excel {VALUE}, pas une valeur : corrigez la "
+                     f"formule ou saisissez la valeur")
