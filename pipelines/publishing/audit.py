@@ -40,11 +40,12 @@ from __future__ import annotations
 import csv
 import json
 import math
+import os
 import re
 import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 import duckdb
 import pandera.polars as pa
@@ -75,7 +76,6 @@ from pipelines.publishing.bundle import (
     RUN_INFO,
     SQL_FOLDER,
     SUMMARY,
-    UNHASHED,
 )
 from pipelines.publishing.signing import (
     PUBLIC_KEY,
@@ -91,6 +91,7 @@ COMPARED = ("value", "numerator", "denominator", "se", "ci_low", "ci_high")
 RELATIVE_TOLERANCE = 1e-9
 PANDERA_CHECK_IDS = {"not_nullable": "required", "multiple_fields_uniqueness": "unique"}
 SHOWN_MISMATCHES = 50
+BUNDLE_UNLISTED = {MANIFEST, SIGNATURE}  # at a bundle's top: all else a manifest lists
 STEPS = {"signature": "Signatures", "hash": "Bundle files", "input": "Input files",
          "published": "Published values re-derived", "schema": "Validated tables",
          "indicators": "Indicators recomputed", "sql": "SQL of each indicator",
@@ -293,6 +294,11 @@ def _check_outputs(bundle: Bundle, required: list[str]) -> list[Finding]:
                                     else "file is not in the manifest: every bundle lists it"))
     for entry in outputs:
         path = bundle.path / entry["file"]
+        link = _symlink_on(bundle.path, entry["file"])
+        if link is not None:
+            findings.append(Finding("hash", bundle.subject(entry["file"]), False,
+                                    f"{link} is a symbolic link: not followed"))
+            continue
         if not path.is_file():
             findings.append(Finding("hash", bundle.subject(entry["file"]), False,
                                     "file is missing"))
@@ -302,12 +308,71 @@ def _check_outputs(bundle: Bundle, required: list[str]) -> list[Finding]:
                                 "SHA-256 matches" if actual == entry["sha256"] else
                                 f"SHA-256 is {actual[:12]}…, manifest says "
                                 f"{entry['sha256'][:12]}…"))
-    for path in sorted(p for p in bundle.path.rglob("*") if p.is_file()):
-        name = path.relative_to(bundle.path).as_posix()
-        if name not in listed and name not in UNHASHED:
+    return findings + _unlisted(bundle, listed)
+
+
+def _unlisted(bundle: Bundle, listed: set[str]) -> list[Finding]:
+    """Whatever the bundle holds that its manifest does not list: a file (only the manifest
+    and its signature go unlisted, at the top of the bundle; the top-level names of the output
+    folder, such as the warehouse, are not exempt inside it), a symbolic link (never
+    followed) or a folder holding no listed file."""
+    holding = {parent.as_posix() for name in listed for parent in PurePosixPath(name).parents}
+    findings = []
+    for name, kind in _entries(bundle.path):
+        if kind == "link":
+            if name not in listed:  # a listed one is named by the hash check
+                findings.append(Finding("hash", bundle.subject(name), False,
+                                        "symbolic link (not followed) is not in the "
+                                        "manifest"))
+        elif kind == "folder":
+            if name not in holding:
+                findings.append(Finding("hash", bundle.subject(f"{name}/"), False,
+                                        "folder is not in the manifest: it holds no listed "
+                                        "file"))
+        elif kind == "unreadable":
+            findings.append(Finding("hash", bundle.subject(f"{name}/"), False,
+                                    "folder cannot be read: its files cannot be checked "
+                                    "against the manifest"))
+        elif name not in listed and name not in BUNDLE_UNLISTED:
             findings.append(Finding("hash", bundle.subject(name), False,
                                     "file is not in the manifest"))
     return findings
+
+
+def _entries(root: Path) -> list[tuple[str, str]]:
+    """Every entry under ``root`` (its path relative to it, and "file", "folder", "link" or
+    "unreadable"), sorted; symbolic links are listed, never followed."""
+    found = []
+    pending = [root]
+    while pending:
+        folder = pending.pop()
+        try:
+            with os.scandir(folder) as scan:
+                entries = list(scan)
+        except OSError:
+            found.append((folder.relative_to(root).as_posix(), "unreadable"))
+            continue
+        for entry in entries:
+            path = Path(entry.path)
+            name = path.relative_to(root).as_posix()
+            if entry.is_symlink():
+                found.append((name, "link"))
+            elif entry.is_dir(follow_symlinks=False):
+                found.append((name, "folder"))
+                pending.append(path)
+            else:
+                found.append((name, "file"))
+    return sorted(found)
+
+
+def _symlink_on(root: Path, name: str) -> str | None:
+    """The first part of ``root/name`` (``name`` itself or a folder on its way) that is a
+    symbolic link, relative to ``root``; None when there is none."""
+    parts = PurePosixPath(name).parts
+    for n in range(1, len(parts) + 1):
+        if (root.joinpath(*parts[:n])).is_symlink():
+            return "/".join(parts[:n])
+    return None
 
 
 def _check_inputs(public: Bundle, top: Path | None, project_dir: Path | None) -> list[Finding]:

@@ -238,3 +238,71 @@ def test_no_file_of_the_public_bundle_holds_respondent_rows_or_quarantined_value
     summary = json.loads((small / "public" / "validation" / "summary.json").read_text())
     assert all("value" not in p and "row" not in p for p in summary["problems"])
     assert all("examples" not in c for c in summary["checks"])
+
+
+def add_copy_of(top_name: str) -> Callable[[Path, str], str]:
+    """Copy a file of the output folder's top (unlisted there) into the bundle."""
+    def add(out: Path, bundle: str) -> str:
+        source = out / top_name
+        target = out / bundle / top_name
+        if source.is_file():
+            shutil.copyfile(source, target)
+        else:
+            target.write_bytes(b"not a bundle file")
+        return f"{bundle}/{top_name}"
+    add.__name__ = f"add_{top_name}"
+    return add
+
+
+def add_symlink_to_etc(out: Path, bundle: str) -> str:
+    (out / bundle / "validation" / "etc").symlink_to("/etc")
+    return f"{bundle}/validation/etc"
+
+
+def add_empty_folder(out: Path, bundle: str) -> str:
+    (out / bundle / "validation" / "newdir").mkdir()
+    return f"{bundle}/validation/newdir/"
+
+
+def add_nested_manifest(out: Path, bundle: str) -> str:
+    shutil.copyfile(out / bundle / "manifest.sig", out / bundle / "validation" / "manifest.sig")
+    return f"{bundle}/validation/manifest.sig"
+
+
+def replace_listed_file_by_symlink(out: Path, bundle: str) -> str:
+    """A listed file moved out and linked back: same bytes, same SHA-256, still a link."""
+    path = out / bundle / "signing-key.pub"
+    moved = out / "elsewhere.pub"
+    path.rename(moved)
+    path.symlink_to(moved)
+    return f"{bundle}/signing-key.pub"
+
+
+ADDITIONS: list[Callable[[Path, str], str]] = [
+    *(add_copy_of(n) for n in ("warehouse.duckdb", "warehouse.duckdb.wal", "run.json",
+                               ".lci-output.json")),
+    add_symlink_to_etc, add_empty_folder, add_nested_manifest, replace_listed_file_by_symlink]
+
+
+@pytest.mark.parametrize("bundle", ["public", "restricted"])
+@pytest.mark.parametrize("add", ADDITIONS, ids=lambda a: a.__name__)
+def test_anything_added_to_a_bundle_that_its_manifest_does_not_list_fails_the_audit(
+        sample, tmp_path, add, bundle):
+    copy = tmp_path / "out"
+    shutil.copytree(sample, copy)
+    name = add(copy, bundle)
+    result = audit(copy)
+    assert result.exit_code == 1, result.output
+    failing = [line for line in result.output.splitlines() if name in line]
+    assert any("not in the manifest" in line or "symbolic link" in line for line in failing), \
+        result.output
+
+
+def test_only_the_manifest_and_its_signature_go_unlisted_in_a_bundle(sample):
+    for bundle in ("public", "restricted"):
+        folder = sample / bundle
+        listed = {e["file"] for e in json.loads(
+            (folder / "manifest.json").read_text(encoding="utf-8"))["outputs"]}
+        present = {p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file()}
+        assert present - listed == {"manifest.json", "manifest.sig"}
+        assert "signing-key.pub" in listed
