@@ -15,6 +15,7 @@ from typing import Annotated, Literal, TypeVar
 import yaml
 from pydantic import (
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     ValidationError,
@@ -22,6 +23,7 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+from pydantic_core import PydanticCustomError
 
 from indicators.conditions import ConditionError, check_expression
 
@@ -134,6 +136,29 @@ class CommutingRatio(_Frozen):
 Computation = Annotated[
     SurveyProportion | AdminRatio | CommutingRatio, Field(discriminator="kind")
 ]
+KINDS: tuple[str, ...] = tuple(
+    sorted(m.model_fields["kind"].annotation.__args__[0]  # type: ignore[union-attr]
+           for m in (SurveyProportion, AdminRatio, CommutingRatio)))
+"""The computation kinds a definition may name (``computation.kind``)."""
+
+
+def _known_kind(value: object) -> object:
+    """Say plainly which kinds exist: pydantic's own message for a tagged union is obscure."""
+    if isinstance(value, BaseModel):
+        return value  # already checked
+    if not isinstance(value, dict):
+        raise PydanticCustomError(
+            "computation_type", "expected a mapping with a 'kind' (one of {kinds})",
+            {"kinds": ", ".join(KINDS)})
+    kind = value.get("kind")
+    if kind is None:
+        raise PydanticCustomError("missing_kind", "field 'kind' missing; valid kinds: {kinds}",
+                                  {"kinds": ", ".join(KINDS)})
+    if kind not in KINDS:
+        raise PydanticCustomError("unknown_kind",
+                                  "kind '{kind}' does not exist; valid kinds: {kinds}",
+                                  {"kind": str(kind)[:80], "kinds": ", ".join(KINDS)})
+    return value
 
 
 class Indicator(_Frozen):
@@ -154,7 +179,7 @@ class Indicator(_Frozen):
     max_cv: float = Field(default=0.2, gt=0, description="flag low reliability above this CV")
     breakdowns: tuple[Breakdown, ...] = ()
     source: LocalisedText
-    computation: Computation
+    computation: Annotated[Computation, BeforeValidator(_known_kind)]
     defined_in: str | None = Field(default=None, exclude=True,
                                    description="the catalogue file that defines it")
 
