@@ -39,6 +39,7 @@ from yaml.constructor import ConstructorError, SafeConstructor
 from yaml.events import AliasEvent
 from yaml.nodes import MappingNode, SequenceNode
 
+from indicators.catalogue.project import ProjectIndicators
 from pipelines.problems import Problem, Text
 
 SourceFormat = Literal["csv", "xlsx", "parquet"]
@@ -505,6 +506,10 @@ class ProjectConfig(_Frozen):
     validation: ValidationSettings = ValidationSettings()
     database: DatabaseSettings = DatabaseSettings()
     waivers: tuple[Waiver, ...] = ()
+    indicators: ProjectIndicators = Field(
+        default_factory=ProjectIndicators,
+        description="built-in indicators kept or left out, changes to them, and the "
+                    "project's own (see indicators.catalogue.project)")
     data_roots: dict[Annotated[str, BeforeValidator(_data_root_name)],
                      Annotated[Path, BeforeValidator(_one_line)]] = Field(
         default_factory=dict,

@@ -25,11 +25,12 @@ import duckdb
 
 from indicators import (
     Catalogue,
+    CatalogueError,
     CompositeError,
     compute_indicator_values,
     compute_learning_city_index,
-    load_catalogue,
 )
+from indicators.catalogue.project import check_measures, project_catalogue
 from pipelines.config import ConfigError, ProjectConfig
 from pipelines.ingest import IngestResult, ingest
 from pipelines.publishing.bundle import (
@@ -123,6 +124,7 @@ def stage_validate(ctx: RunContext) -> None:
     ctx.written.extend(write_validation_report(ctx.con, ctx.restricted_dir / VALIDATION,
                                                ctx.lang))
     ctx.written.extend(write_validation_summary(ctx.con, ctx.public_dir / VALIDATION, ctx.lang))
+    check_indicator_measures(ctx)
 
 
 def stage_ingest(ctx: RunContext) -> None:
@@ -278,6 +280,7 @@ def _run_into(config: ProjectConfig, out_dir: Path, year: int, lang: Language,
               stages: tuple[tuple[str, Stage], ...],
               on_stage: Callable[[str], None]) -> RunContext:
     """The stages, in a marked folder beside the output, then the swap (under the lock)."""
+    catalogue = effective_catalogue(config)  # a definition error stops the run before it starts
     run_id = uuid.uuid4().hex
     building = start_building(out_dir, _project(config), run_id)
     previous = _readable_previous_warehouse(out_dir)
@@ -288,7 +291,6 @@ def _run_into(config: ProjectConfig, out_dir: Path, year: int, lang: Language,
     except RunFailed:
         remove_output(building)  # made just above, by this run
         raise
-    catalogue = load_catalogue(survey_columns=SCHEMAS["survey_responses"].columns)
     ctx = RunContext(config, catalogue, con, building, year, lang, final_dir=out_dir,
                      previous_warehouse=previous)
     if previous is None and (out_dir / WAREHOUSE_NAME).exists():
@@ -310,6 +312,32 @@ def _run_into(config: ProjectConfig, out_dir: Path, year: int, lang: Language,
                    [building / WAREHOUSE_NAME, *ctx.written]]
     ctx.out_dir = out_dir
     return ctx
+
+
+def effective_catalogue(config: ProjectConfig) -> Catalogue:
+    """The indicators the project uses: the built-in catalogue with its choices, changes and
+    own definitions (``indicators:``), each checked; the one place survey columns are given."""
+    return project_catalogue(config.indicators, root=config.root, project_file=config.file,
+                             survey_columns=SCHEMAS["survey_responses"].columns)
+
+
+def check_indicator_measures(ctx: RunContext) -> None:
+    """The measures the indicators read against the validated codebook, before any is
+    computed: the project's own must be in it (else the run stops, naming file, indicator and
+    field); what is missing or unused otherwise is said in the notes."""
+    codebook_sources = {s.name for s in ctx.config.sources if s.table == "admin_codebook"}
+    if ctx.ingest is not None and any(getattr(e, "source", None) in codebook_sources
+                                      for e in ctx.ingest.errors):
+        return  # the codebook did not load: said with the source, not as every measure missing
+    try:
+        measures = [m for (m,) in ctx.con.execute(
+            "SELECT measure_id FROM admin_codebook").fetchall()]
+    except duckdb.CatalogException:  # no codebook table at all: no measure is declared
+        measures = []
+    try:
+        ctx.notes.extend(check_measures(ctx.catalogue, measures, root=ctx.config.root))
+    except CatalogueError as error:
+        raise RunFailed(str(error)) from None
 
 
 def _project(config: ProjectConfig) -> str:
