@@ -33,7 +33,7 @@ from reports import Lang as Language  # pipelines.run.Language, without importin
 if TYPE_CHECKING:
     import duckdb
 
-    from indicators import Catalogue
+    from indicators import Catalogue, Indicator
     from pipelines.config import ProjectConfig
     from pipelines.ingest import IngestResult
     from pipelines.publishing.signing import SigningKey
@@ -330,23 +330,64 @@ def keygen_command(
 
 @app.command("indicators")
 def indicators_command(
+    config: Annotated[Path | None, typer.Option(
+        "--config", "-c", help="Project file: list the catalogue it uses, its own indicators "
+                               "and changes included (default: the built-in catalogue).")] = None,
     lang: Annotated[Language, typer.Option(help="Labels in en or fr.")] = "en",
 ) -> None:
-    """List the indicator catalogue by action domain."""
-    from indicators import load_catalogue
+    """List the indicator catalogue by action domain.
 
-    catalogue = load_catalogue()
+    With --config, the catalogue the project's runs use (its indicators section: built-in
+    indicators kept, their changes, its own), every definition checked as a run checks it.
+    """
+    from indicators import CatalogueError, load_catalogue
+
+    project = None
+    if config is None:
+        catalogue = load_catalogue()
+    else:
+        from pipelines.run import effective_catalogue
+
+        project = _load(config)
+        try:
+            catalogue = effective_catalogue(project)
+        except CatalogueError as error:
+            errors.print(f"[red]Indicator definitions:[/red] {escape(str(error))}")
+            raise typer.Exit(2) from None
+        own = [i for i in catalogue if _origin(i, project, lang)[0] == "own"]
+        console.print(Text(f"{project.name}: {len(catalogue)} indicators, {len(own)} of the "
+                           f"project's own" if lang == "en" else
+                           f"{project.name} : {len(catalogue)} indicateurs, dont {len(own)} "
+                           f"propres au projet"))
     for domain in catalogue.domains:
         table = Table(title=Text(f"{domain.code} — {domain.label(lang)}"),
                       title_justify="left")
         table.add_column("id", no_wrap=True, min_width=5)
         for column in ("indicator", "unit", "direction", "kind"):
             table.add_column(column, overflow="fold")
+        if project is not None:
+            table.add_column("defined in", overflow="fold")
         for i in catalogue.in_domain(domain.code):
-            table.add_row(*(Text(t) for t in (i.id, i.label(lang), i.unit(lang),
-                                              i.direction.replace("_", " "),
-                                              i.kind.replace("_", " "))))
+            cells = [i.id, i.label(lang), i.unit(lang), i.direction.replace("_", " "),
+                     i.kind.replace("_", " ")]
+            if project is not None:
+                cells.append(_origin(i, project, lang)[1])
+            table.add_row(*(Text(t) for t in cells))
         console.print(table)
+
+
+def _origin(indicator: Indicator, project: ProjectConfig, lang: str) -> tuple[str, str]:
+    """Where an indicator of a project's catalogue comes from: ('builtin' or 'own', said)."""
+    from indicators.catalogue.project import is_builtin_definition
+
+    fr = lang == "fr"
+    if not is_builtin_definition(indicator):
+        return "own", f"{'projet' if fr else 'project'}: {indicator.defined_in}"
+    override = project.indicators.override.get(indicator.id)
+    if override is None:
+        return "builtin", "intégré" if fr else "built-in"
+    changed = ", ".join(override.changes())
+    return "builtin", (f"intégré, modifié : {changed}" if fr else f"built-in, changed: {changed}")
 
 
 @app.command("sample-data")
