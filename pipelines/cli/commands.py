@@ -225,6 +225,30 @@ def validate_command(
     raise typer.Exit(1)
 
 
+@app.command("init")
+def init_command(
+    folder: Annotated[Path, typer.Argument(help="The project folder to start (created if "
+                                               "need be).")],
+    files: Annotated[list[Path] | None, typer.Argument(
+        help="Your data files (CSV, Excel, Parquet) or folders holding them: each is "
+             "proposed as a source.")] = None,
+    lang: Annotated[Language, typer.Option(help="Language of the messages: en or fr.")] = "en",
+) -> None:
+    """Start a project: a commented project file and codebooks to fill in, with a source
+    proposed for each file given (format, encoding, delimiter, header row and column mapping
+    detected; every guess marked '# guessed — check'). Never overwrites a file."""
+    from pipelines.project_init import InitError, start_project, summary
+
+    try:
+        result = start_project(folder, files or [])
+    except InitError as error:
+        label = "lci init : impossible" if lang == "fr" else "lci init cannot start"
+        errors.print(Text(f"{label}: {error.text.in_(lang)}", style="red"))
+        raise typer.Exit(2) from None
+    for line in summary(result):
+        console.print(line.in_(lang), markup=False)
+
+
 app.command("survey")(survey_command)
 app.command("composite")(composite_command)
 app.command("explain")(explain_command)
