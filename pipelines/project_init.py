@@ -42,6 +42,8 @@ MAX_VALUES = 60
 SAMPLE_ROWS = 5000
 MAX_FOLDER_FILES = 200
 REFERENCE_TABLES = ("territories", "territory_groups", "admin_codebook")
+DATA_SUFFIXES = (".csv", ".tsv", ".xlsx", ".xlsm", ".parquet")
+"""Files already in the project folder that ``lci init DIR`` proposes when no file is given."""
 
 # Names that offices give the contract's columns, normalised (lower case, no accents, words
 # joined by '_'): INSEE files (CODGEO, COM, ANNEE, SEXE, PMUN, IPONDI …), French and English.
@@ -193,6 +195,8 @@ class InitResult:
     proposals: list[Proposal]
     skipped: list[Skipped]
     unmatched: list[Proposal]
+    templates: list[Path] = field(default_factory=list)
+    found_in_folder: bool = False  # no file given: the data files already in the folder
 
 
 # --- names ---------------------------------------------------------------------------------
@@ -706,9 +710,10 @@ def _place(folder: Path, proposals: list[Proposal]) -> None:
             outside.append(p)
     for p in outside:
         stem, suffix = p.given.stem, p.given.suffix
-        target, n = f"{RAW_FOLDER}/{p.given.name}", 2
+        into = REFERENCE_FOLDER if p.table in REFERENCE_TABLES else RAW_FOLDER
+        target, n = f"{into}/{p.given.name}", 2
         while target in taken:
-            target, n = f"{RAW_FOLDER}/{stem}_{n}{suffix}", n + 1
+            target, n = f"{into}/{stem}_{n}{suffix}", n + 1
         taken.add(target)
         p.path, p.copy_from = target, p.given
         existing = folder / target
@@ -775,6 +780,11 @@ def start_project(folder: Path, files: Sequence[Path] = (), *,
     skipped: list[Skipped] = []
     proposals: list[Proposal] = []
     unmatched: list[Proposal] = []
+    found = not files and folder.is_dir()
+    if found:  # a folder of files: the data files already in it are proposed in place
+        files = sorted(p for p in folder.rglob("*") if p.is_file()
+                       and p.suffix.lower() in DATA_SUFFIXES
+                       and not any(part.startswith(".") for part in p.relative_to(folder).parts))
     for path in _files_of(files, skipped):
         if path.resolve() == project_file.resolve():
             continue
@@ -789,6 +799,8 @@ def start_project(folder: Path, files: Sequence[Path] = (), *,
     templates = {t: folder / REFERENCE_FOLDER / f"{t}.csv" for t in REFERENCE_TABLES
                  if t not in covered}
     copies = [p for p in proposals + unmatched if p.copy_from is not None and not p.reuse]
+    templates = {t: path for t, path in templates.items()
+                 if path.relative_to(folder).as_posix() not in {p.path for p in copies}}
     targets = [project_file, *templates.values(), *(folder / p.path for p in copies)]
     existing = [t for t in targets if t.exists()]
     if existing:
@@ -825,7 +837,8 @@ def start_project(folder: Path, files: Sequence[Path] = (), *,
         raise InitError(Text(f"cannot write in {folder}: {reason}; nothing left written",
                              f"impossible d'écrire dans {folder} : {reason} ; rien n'est "
                              "resté écrit")) from None
-    return InitResult(folder, project_file, written, proposals, skipped, unmatched)
+    return InitResult(folder, project_file, written, proposals, skipped, unmatched,
+                      list(templates.values()), found and bool(files))
 
 
 def _check(text: str, folder: Path, model) -> None:  # noqa: ANN001
@@ -1052,8 +1065,7 @@ def _render_source(p: Proposal) -> str:
     for note in p.notes:
         lines.append(f"    # {_comment(note.en)} / {_comment(note.fr)}")
     lines += _render_options(p, "    ")
-    lines.append("    columns:                           # contract column: column in your "
-                 "file")
+    lines.append("    columns:".ljust(40) + " # contract column: column in your file")
     for c in p.columns:
         mark = {"exact": "", "name": f" {GUESSED}",
                 "values": f" {GUESSED} (from its values / d'après ses valeurs)"}[c.how]
@@ -1066,7 +1078,7 @@ def _render_source(p: Proposal) -> str:
         shown = ", ".join(_comment(u) for u in p.unused)
         lines.append(f"      # not used / non utilisées: {shown}")
     if p.recode or p.unrecognised:
-        lines.append("    recode:                            # your values: the contract's")
+        lines.append("    recode:".ljust(40) + " # your values: the contract's")
         for column, mapping in p.recode.items():
             pairs = ", ".join(f"{_quoted(k)}: {_quoted(v)}" for k, v in mapping.items())
             lines.append(f"      {column}: {{{pairs}}}".ljust(40) + f" {GUESSED}")
@@ -1088,23 +1100,36 @@ def _render_unmatched(p: Proposal) -> str:
              f"  #   path: {_quoted(p.path)}",
              f"  #   format: {p.format}",
              "  #   table: ???"]
-    for key, value in p.options.items():
-        shown_value = str(value) if isinstance(value, int) else _quoted(value)
-        lines.append(f"  #   options.{key}: {shown_value}")
+    if p.options:
+        shown = ", ".join(f"{k}: {v if isinstance(v, int) else _quoted(v)}"
+                          for k, v in p.options.items())
+        lines.append(f"  #   options: {{{shown}}}   # detected / détecté")
+    lines.append("  #   columns: {contract_column: \"column in the file\"}")
     return "\n".join(lines) + "\n\n"
+
+
+def _shown_option(value: object) -> str:
+    return "tab" if value == "\t" else str(value) if isinstance(value, int) else f"'{value}'"
 
 
 def summary(result: InitResult) -> Iterable[Text]:
     """What to tell the user, line by line: what was written, what to check, what next."""
+    if result.found_in_folder:
+        yield Text(f"No file given: the data files already in {result.folder} are proposed "
+                   "(read where they are).",
+                   f"Aucun fichier donné : les fichiers de données déjà dans {result.folder} "
+                   "sont proposés (lus là où ils sont).")
     for path in result.written:
         yield Text(f"Written: {path}", f"Écrit : {path}")
     for p in result.proposals:
         where = f" (copied from {p.copy_from})" if p.copy_from and not p.reuse else ""
         where_fr = f" (copié depuis {p.copy_from})" if p.copy_from and not p.reuse else ""
-        yield Text(f"  {p.path}: {p.format}, table {p.table}, {len(p.columns)} column(s) "
-                   f"mapped{where}",
-                   f"  {p.path} : {p.format}, table {p.table}, {len(p.columns)} colonne(s) "
-                   f"associée(s){where_fr}")
+        read = ", ".join(f"{k} {_shown_option(v)}" for k, v in p.options.items())
+        read = f" ({read})" if read else ""
+        yield Text(f"  {p.path}: {p.format}{read}, table {p.table}, {len(p.columns)} "
+                   f"column(s) mapped{where}",
+                   f"  {p.path} : {p.format}{read}, table {p.table}, {len(p.columns)} "
+                   f"colonne(s) associée(s){where_fr}")
         if p.missing:
             yield Text(f"    not found in the file: {', '.join(p.missing)}",
                        f"    introuvables dans le fichier : {', '.join(p.missing)}")
@@ -1117,13 +1142,12 @@ def summary(result: InitResult) -> Iterable[Text]:
     for s in result.skipped:
         yield Text(f"{s.file}: not read: {s.why.en}", f"{s.file} : non lu : {s.why.fr}")
     if any(p.copy_from for p in result.proposals + result.unmatched):
-        yield Text(f"Files from elsewhere were copied into {result.folder / RAW_FOLDER} so that "
-                   "the project folder holds everything; your files are untouched.",
-                   f"Les fichiers venus d'ailleurs ont été copiés dans "
-                   f"{result.folder / RAW_FOLDER} pour que le dossier du projet contienne tout ;"
-                   " vos fichiers n'ont pas été modifiés.")
-    templates = [p for p in result.written if p.parent.name == REFERENCE_FOLDER
-                 and p.suffix == ".csv" and p.stem in REFERENCE_TABLES]
+        yield Text(f"Files from elsewhere were copied into {result.folder} (raw/, reference/) "
+                   "so that the project folder holds everything; your files are untouched.",
+                   f"Les fichiers venus d'ailleurs ont été copiés dans {result.folder} (raw/, "
+                   "reference/) pour que le dossier du projet contienne tout ; vos fichiers "
+                   "n'ont pas été modifiés.")
+    templates = result.templates
     if templates:
         yield Text("Fill in the codebooks: " + ", ".join(str(t) for t in templates),
                    "Complétez les référentiels : " + ", ".join(str(t) for t in templates))

@@ -246,7 +246,7 @@ def init_command(
         errors.print(Text(f"{label}: {error.text.in_(lang)}", style="red"))
         raise typer.Exit(2) from None
     for line in summary(result):
-        console.print(line.in_(lang), markup=False)
+        console.print(Text(line.in_(lang)))  # file names may hold [brackets] or :colons:
 
 
 app.command("survey")(survey_command)
