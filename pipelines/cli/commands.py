@@ -243,10 +243,11 @@ def init_command(
         result = start_project(folder, files or [])
     except InitError as error:
         label = "lci init : impossible" if lang == "fr" else "lci init cannot start"
-        errors.print(Text(f"{label}: {error.text.in_(lang)}", style="red"))
+        errors.print(Text(f"{label}: {error.text.in_(lang)}", style="red"), soft_wrap=True)
         raise typer.Exit(2) from None
     for line in summary(result):
-        console.print(Text(line.in_(lang)))  # file names may hold [brackets] or :colons:
+        # printed literally (names may hold [brackets] or :colons:), paths never cut by wrapping
+        console.print(Text(line.in_(lang)), soft_wrap=True)
 
 
 app.command("survey")(survey_command)
