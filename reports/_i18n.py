@@ -192,6 +192,43 @@ _STRINGS: dict[str, tuple[str, str]] = {
         "Calculé à partir des flux domicile-travail, chaque flux étant rattaché à son lieu de "
         "résidence et à son lieu de travail.",
     ),
+    "method.survey_mean": (
+        "Design-based weighted mean from the survey (weights, strata and primary sampling "
+        "units), variance by Taylor linearisation, 95{nbsp}% confidence interval (estimate "
+        "± 1.96 standard errors). Respondents without an answer are left out of the mean. "
+        "Not published below {min_n} respondents; flagged as low reliability below "
+        "{reliable_n} respondents or when the coefficient of variation exceeds {max_cv}.",
+        "Moyenne pondérée tenant compte du plan de sondage (poids, strates et unités "
+        "primaires), variance par linéarisation de Taylor, intervalle de confiance à 95{nbsp}% "
+        "(estimation ± 1,96 erreur type). Les répondants sans réponse sont exclus de la "
+        "moyenne. Non publié sous {min_n} répondants ; signalé comme peu fiable sous "
+        "{reliable_n} répondants ou si le coefficient de variation dépasse {max_cv}.",
+    ),
+    "method.survey_total": (
+        "Design-based estimate of a population total from the survey (weights, strata and "
+        "primary sampling units), variance by Taylor linearisation, 95{nbsp}% confidence "
+        "interval (estimate ± 1.96 standard errors). Not published below {min_n} respondents; "
+        "flagged as low reliability below {reliable_n} respondents or when the coefficient of "
+        "variation exceeds {max_cv}.",
+        "Estimation d'un total de population tenant compte du plan de sondage (poids, strates "
+        "et unités primaires), variance par linéarisation de Taylor, intervalle de confiance "
+        "à 95{nbsp}% (estimation ± 1,96 erreur type). Non publié sous {min_n} répondants ; "
+        "signalé comme peu fiable sous {reliable_n} répondants ou si le coefficient de "
+        "variation dépasse {max_cv}.",
+    ),
+    "method.survey_ratio": (
+        "Ratio of two totals estimated from the survey with its design (weights, strata and "
+        "primary sampling units), never an average of individual ratios; variance by Taylor "
+        "linearisation, 95{nbsp}% confidence interval (estimate ± 1.96 standard errors). Not "
+        "published below {min_n} respondents; flagged as low reliability below {reliable_n} "
+        "respondents or when the coefficient of variation exceeds {max_cv}.",
+        "Rapport de deux totaux estimés à partir de l'enquête et de son plan de sondage "
+        "(poids, strates et unités primaires), jamais une moyenne de rapports individuels ; "
+        "variance par linéarisation de Taylor, intervalle de confiance à 95{nbsp}% "
+        "(estimation ± 1,96 erreur type). Non publié sous {min_n} répondants ; signalé comme "
+        "peu fiable sous {reliable_n} répondants ou si le coefficient de variation dépasse "
+        "{max_cv}.",
+    ),
     "target.text": ("{value} ({source})", "{value} ({source})"),
 }
 

@@ -10,7 +10,7 @@ import hashlib
 from collections.abc import Iterable, Iterator
 from importlib import resources
 from pathlib import Path
-from typing import Annotated, Literal, TypeVar
+from typing import Annotated, ClassVar, Literal, TypeVar
 
 import yaml
 from pydantic import (
@@ -103,12 +103,79 @@ class SurveyProportion(_Frozen):
     kind: Literal["survey_proportion"]
     condition: str
     population: str = "TRUE"
+    EXPRESSIONS: ClassVar[tuple[str, ...]] = ("condition", "population")
 
     @field_validator("condition", "population")
     @classmethod
     def _one_allowed_expression(cls, value: str, info: ValidationInfo) -> str:
         check_expression(value, None, role=info.field_name or "condition")
         return value
+
+
+def _allowed_expression(value: str, info: ValidationInfo) -> str:
+    """One expression with the allowed operators and functions (``indicators.conditions``);
+    its columns are checked against ``survey_responses`` when the table is known."""
+    check_expression(value, None, role=info.field_name or "variable")
+    return value
+
+
+Scale = Annotated[float, Field(gt=0, allow_inf_nan=False)]
+
+
+class SurveyMean(_Frozen):
+    """Weighted mean of a number over a survey population, with the full sampling design.
+
+    ``variable`` is a DuckDB SQL numeric expression over the columns of ``survey_responses``
+    (a respondent for whom it is NULL leaves the estimate, not the design), ``population`` a
+    boolean one, as for proportions. The published value is ``scale`` × the mean.
+    """
+
+    kind: Literal["survey_mean"]
+    variable: str
+    population: str = "TRUE"
+    scale: Scale = 1.0
+    EXPRESSIONS: ClassVar[tuple[str, ...]] = ("variable", "population")
+
+    _one_allowed_expression = field_validator("variable", "population")(_allowed_expression)
+
+
+class SurveyTotal(_Frozen):
+    """Estimated population total of a number (e.g. hours of training), with the full design.
+
+    Fields as for ``SurveyMean``; the published value is ``scale`` × the total (e.g. 0.001
+    for thousands).
+    """
+
+    kind: Literal["survey_total"]
+    variable: str
+    population: str = "TRUE"
+    scale: Scale = 1.0
+    EXPRESSIONS: ClassVar[tuple[str, ...]] = ("variable", "population")
+
+    _one_allowed_expression = field_validator("variable", "population")(_allowed_expression)
+
+
+class SurveyRatio(_Frozen):
+    """Ratio of two estimated population totals, as R's ``svyratio``, with the full design.
+
+    ``numerator`` and ``denominator`` are numeric expressions over ``survey_responses``; a
+    respondent missing either leaves the estimate. The published value is ``scale`` × the
+    ratio (100 for a percentage).
+    """
+
+    kind: Literal["survey_ratio"]
+    numerator: str
+    denominator: str
+    population: str = "TRUE"
+    scale: Scale = 1.0
+    EXPRESSIONS: ClassVar[tuple[str, ...]] = ("numerator", "denominator", "population")
+
+    _one_allowed_expression = field_validator("numerator", "denominator", "population")(
+        _allowed_expression)
+
+
+SurveyComputation = SurveyProportion | SurveyMean | SurveyTotal | SurveyRatio
+"""The kinds computed from the survey microdata; ``EXPRESSIONS`` names their SQL fields."""
 
 
 class AdminRatio(_Frozen):
@@ -134,11 +201,13 @@ class CommutingRatio(_Frozen):
 
 
 Computation = Annotated[
-    SurveyProportion | AdminRatio | CommutingRatio, Field(discriminator="kind")
+    SurveyProportion | SurveyMean | SurveyTotal | SurveyRatio | AdminRatio | CommutingRatio,
+    Field(discriminator="kind")
 ]
 KINDS: tuple[str, ...] = tuple(
     sorted(m.model_fields["kind"].annotation.__args__[0]  # type: ignore[union-attr]
-           for m in (SurveyProportion, AdminRatio, CommutingRatio)))
+           for m in (SurveyProportion, SurveyMean, SurveyTotal, SurveyRatio,
+                     AdminRatio, CommutingRatio)))
 """The computation kinds a definition may name (``computation.kind``)."""
 
 
@@ -307,9 +376,9 @@ def _parse(model: type[_M], item: object, path: Path, where: object) -> _M:
 def _check_survey_columns(indicators: list[Indicator], columns: list[str]) -> None:
     for indicator in indicators:
         spec = indicator.computation
-        if not isinstance(spec, SurveyProportion):
+        if not isinstance(spec, SurveyComputation):
             continue
-        for field in ("condition", "population"):
+        for field in spec.EXPRESSIONS:
             try:
                 check_expression(getattr(spec, field), columns, role=field)
             except ConditionError as error:

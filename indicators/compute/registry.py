@@ -15,7 +15,7 @@ from types import ModuleType
 import duckdb
 
 from indicators.catalogue.definitions import Catalogue, Indicator
-from indicators.compute import admin_ratio, commuting, survey_proportion
+from indicators.compute import admin_ratio, commuting, survey_estimates, survey_proportion
 from indicators.compute.options import ComputeOptions
 from indicators.compute.plan import IndicatorPlan, Statement
 from indicators.compute.publication import RAW_COLUMNS, STATUS_SQL, finalise_values
@@ -26,6 +26,9 @@ KINDS: dict[str, ModuleType] = {
     "admin_ratio": admin_ratio,
     "commuting": commuting,
     "survey_proportion": survey_proportion,
+    "survey_mean": survey_estimates,
+    "survey_total": survey_estimates,
+    "survey_ratio": survey_estimates,
 }
 Planner = Callable[[duckdb.DuckDBPyConnection, Indicator, ComputeOptions], IndicatorPlan]
 PUBLICATION = Statement("publication rules (the same for every indicator): status, "
