@@ -54,6 +54,8 @@ MAX_FILE_BYTES = 1_000_000
 """An indicator file is a few pages of definitions; anything larger is refused unread."""
 MAX_DEPTH = 50
 """Deepest nesting of mappings and lists in an indicator file (a definition nests 4 deep)."""
+MAX_NODES = 100_000
+"""Most values in a file, counting every use of an alias."""
 MAX_LISTED = 40
 """Most ids quoted in a message listing the known ones."""
 
@@ -412,9 +414,31 @@ def _file_indicators(root: Path, relative: str, content: bytes,
     return found
 
 
-def _safe_yaml(content: bytes, shown: Path) -> object:
-    """Plain YAML values only: no tags beyond the safe ones, no aliases, no deep nesting, no
-    key written twice (which YAML would otherwise read as the last one, silently)."""
+def read_project_catalogue(project_file: Path, *,
+                           survey_columns: Iterable[str] | None = None) -> Catalogue:
+    """The catalogue of the project whose file this is, from its ``indicators:`` section alone
+    (the files it names read beside it): for those who have a project file but no run, such as
+    an auditor holding a bundle. Errors are :class:`CatalogueError` naming the file and field."""
+    project_file = Path(project_file)
+    root = project_file.parent
+    if not project_file.is_file():
+        raise CatalogueError(f"{project_file}: no such file")
+    if project_file.stat().st_size > MAX_FILE_BYTES:
+        raise CatalogueError(f"{project_file}: larger than {MAX_FILE_BYTES:,} bytes")
+    raw = _safe_yaml(project_file.read_bytes(), project_file, aliases=True)
+    section = raw.get("indicators") if isinstance(raw, dict) else None
+    try:
+        project = ProjectIndicators.model_validate(section or {})
+    except ValidationError as error:
+        raise CatalogueError(f"{project_file}: indicators: {_problems(error)}") from None
+    return project_catalogue(project, root=root, project_file=project_file,
+                             survey_columns=survey_columns)
+
+
+def _safe_yaml(content: bytes, shown: Path, *, aliases: bool = False) -> object:
+    """Plain YAML values only: no tags beyond the safe ones, no aliases (unless allowed, and
+    then counted as expanded), no deep nesting, no key written twice (which YAML would
+    otherwise read as the last one, silently)."""
     try:
         text = content.decode("utf-8-sig")
     except UnicodeDecodeError as error:
@@ -424,7 +448,7 @@ def _safe_yaml(content: bytes, shown: Path) -> object:
         node = loader.get_single_node()
         if node is None:
             raise CatalogueError(f"{shown}: the file is empty")
-        _check_nodes(node, shown)
+        _check_nodes(node, shown, aliases)
         return loader.construct_document(node)
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
@@ -437,13 +461,18 @@ def _safe_yaml(content: bytes, shown: Path) -> object:
         loader.dispose()
 
 
-def _check_nodes(top: Node, shown: Path) -> None:
+def _check_nodes(top: Node, shown: Path, aliases: bool = False) -> None:
     seen: set[int] = set()
     stack: list[tuple[Node, int]] = [(top, 1)]
+    visited = 0
     while stack:
         node, depth = stack.pop()
         line = node.start_mark.line + 1
-        if id(node) in seen:
+        visited += 1
+        if visited > MAX_NODES:
+            raise CatalogueError(f"{shown}: more than {MAX_NODES:,} values once aliases are "
+                                 f"expanded")
+        if id(node) in seen and not aliases:
             raise CatalogueError(f"{shown}, line {line}: aliases (*name) are not allowed in "
                                  f"an indicator file; write the value out")
         seen.add(id(node))

@@ -11,15 +11,18 @@ import duckdb
 import pytest
 from typer.testing import CliRunner
 
-from indicators import load_catalogue
+from indicators import CatalogueError, load_catalogue
 from indicators.catalogue.definitions import KINDS
+from indicators.catalogue.project import read_project_catalogue
 from pipelines.cli.commands import app
 from pipelines.config import ConfigError, bundled_sample_config, load_config
 from pipelines.run import RunFailed, effective_catalogue, run
+from pipelines.validating.contracts import SCHEMAS
 from tests.small_project import write_small_project
 
 runner = CliRunner()
 WIDE = {"COLUMNS": "220"}
+SURVEY_COLUMNS = SCHEMAS["survey_responses"].columns
 
 OWN_SECTION = """
 indicators:
@@ -264,3 +267,17 @@ indicators:
                                  str(tmp_path / "out2")], env=WIDE)
     assert result.exit_code == 1 and "'library_loans' is not a measure of the codebook" in \
         " ".join(result.output.split())
+
+
+def test_the_catalogue_can_be_read_again_from_the_project_file_alone(tmp_path: Path):
+    config = sample_copy(tmp_path / "project")
+    again = read_project_catalogue(config, survey_columns=SURVEY_COLUMNS)
+    assert again == effective_catalogue(load_config(config))
+    assert read_project_catalogue(bundled_sample_config()) == load_catalogue()
+    text = config.read_text(encoding="utf-8")
+    config.write_text(text.replace("years: [2023, 2024]", "years: &y [2023, 2024]\nalso: *y")
+                      .replace("min_n: 50", "min_n: 0"), encoding="utf-8")
+    with pytest.raises(CatalogueError, match=r"lci\.yaml: indicators: field "
+                                             r"'override\.LL01\.min_n': Input should be "
+                                             r"greater than or equal to 1"):
+        read_project_catalogue(config)
