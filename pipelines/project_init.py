@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import inspect
 import json
 import os
 import re
@@ -44,6 +45,8 @@ MAX_FOLDER_FILES = 200
 REFERENCE_TABLES = ("territories", "territory_groups", "admin_codebook")
 DATA_SUFFIXES = (".csv", ".tsv", ".xlsx", ".xlsm", ".parquet")
 """Files already in the project folder that ``lci init DIR`` proposes when no file is given."""
+FOLDER_SUFFIXES = (*DATA_SUFFIXES, ".txt", ".xls")
+"""Files read from a folder given as FILE (an .xls is read to say how to convert it)."""
 
 # Names that offices give the contract's columns, normalised (lower case, no accents, words
 # joined by '_'): INSEE files (CODGEO, COM, ANNEE, SEXE, PMUN, IPONDI …), French and English.
@@ -133,7 +136,7 @@ VALUE_WORDS: dict[str, dict[str, str]] = {
                       "autres": "other"},
 }
 
-SHEET_WORDS = Text("sheet", "feuille")
+DATA_ROOT_FORM = re.compile(r"^[a-z][a-z0-9_]+:")
 
 
 class InitError(ValueError):
@@ -344,6 +347,7 @@ def _read(path: Path, fmt: str, options: dict[str, object], work: Path,
     the reader's :class:`~pipelines.reading.readers.Raw` (columns as text)."""
     from pipelines.config import ReaderOptions, Source
     from pipelines.reading.readers import READERS, ReadReport, SourceError
+    from pipelines.validating.contracts import SCHEMAS
     from pipelines.warehouse import WarehouseError, connect
 
     source = Source.model_construct(
@@ -358,8 +362,11 @@ def _read(path: Path, fmt: str, options: dict[str, object], work: Path,
     scratch = work / "scratch"
     scratch.mkdir(exist_ok=True)
     report = ReadReport("init", str(path), fmt, header_row=source.options.header_row)
+    reader = READERS[fmt]
+    # a reader may take the contract's schema after the folder; the file is read as text
+    schema = (SCHEMAS["territories"],) if len(inspect.signature(reader).parameters) > 5 else ()
     try:
-        raw = READERS[fmt](con, path, source, report, scratch)
+        raw = reader(con, path, source, report, scratch, *schema)
     except SourceError as error:
         con.close()
         raise _Unusable(error.problem.message) from None
@@ -462,12 +469,15 @@ def guess_columns(table: str, header: list[str],
 
 
 def _score(table: str, columns: list[Column], missing: list[str]) -> tuple:
+    """How well a file's columns fit a table: every required column found first, then more
+    columns found, then fewer missing, then more recognised by their name."""
     from pipelines.validating.contracts import SCHEMAS
 
-    size = len(SCHEMAS[table].columns)
+    schema = SCHEMAS[table]
+    size = len(schema.columns)
     named = sum(1 for c in columns if c.how != "values")
-    complete = not missing
-    return (complete, len(columns) if complete else len(columns) / size, named)
+    complete = not any(not schema.columns[c].nullable for c in missing)
+    return (complete, len(columns) if complete else len(columns) / size, -len(missing), named)
 
 
 def guess_table(header: list[str], values: dict[str, list[str]]
@@ -481,7 +491,7 @@ def guess_table(header: list[str], values: dict[str, list[str]]
     for table in CONTRACT_TABLES:
         columns, missing = guess_columns(table, header, values)
         score = _score(table, columns, missing)
-        if score[2] < 2 and not (score[0] and score[2] >= 1):
+        if score[3] < 2 and not (score[0] and score[3] >= 1):
             continue
         if best is None or score > best[0]:
             best = (score, table, columns, missing)
@@ -670,7 +680,14 @@ def _files_of(given: Sequence[Path], skipped: list[Skipped]) -> list[Path]:
             if not inside:
                 skipped.append(Skipped(path, Text("the folder holds no file",
                                                   "le dossier ne contient aucun fichier")))
-            files += inside[:MAX_FOLDER_FILES]
+            for other in (p for p in inside if p.suffix.lower() not in FOLDER_SUFFIXES):
+                skipped.append(Skipped(other, Text(
+                    "not named as a data file (.csv, .tsv, .xlsx, .parquet): give it by name "
+                    "to read it anyway",
+                    "pas nommé comme un fichier de données (.csv, .tsv, .xlsx, .parquet) : "
+                    "donnez-le par son nom pour le lire quand même")))
+            files += [p for p in inside if p.suffix.lower() in FOLDER_SUFFIXES][
+                :MAX_FOLDER_FILES]
         else:
             files.append(path)
     unique: list[Path] = []
@@ -703,15 +720,18 @@ def _place(folder: Path, proposals: list[Proposal]) -> None:
     outside = []
     for p in proposals:
         resolved = p.given.resolve()
-        if resolved.is_relative_to(root):
+        # a file at the top named 'insee:x.csv' would name a data root: it is read from a copy
+        if resolved.is_relative_to(root) and not DATA_ROOT_FORM.match(
+                resolved.relative_to(root).as_posix()):
             p.path = resolved.relative_to(root).as_posix()
             taken.add(p.path)
         else:
             outside.append(p)
     for p in outside:
-        stem, suffix = p.given.stem, p.given.suffix
+        # the copy's name: no '\\' (read as a folder separator in a project file)
+        stem, suffix = p.given.stem.replace("\\", "_"), p.given.suffix.replace("\\", "_")
         into = REFERENCE_FOLDER if p.table in REFERENCE_TABLES else RAW_FOLDER
-        target, n = f"{into}/{p.given.name}", 2
+        target, n = f"{into}/{stem}{suffix}", 2
         while target in taken:
             target, n = f"{into}/{stem}_{n}{suffix}", n + 1
         taken.add(target)
@@ -1053,6 +1073,8 @@ def _render_options(p: Proposal, indent: str) -> list[str]:
 
 
 def _render_source(p: Proposal) -> str:
+    from pipelines.validating.contracts import SCHEMAS
+
     assert p.table is not None
     origin = f"# copied from / copié depuis {_comment(str(p.copy_from))}" if p.copy_from \
         else "# in the project folder / dans le dossier du projet"
@@ -1071,9 +1093,14 @@ def _render_source(p: Proposal) -> str:
                 "values": f" {GUESSED} (from its values / d'après ses valeurs)"}[c.how]
         lines.append(f"      {c.contract}: {_quoted(c.file)}".ljust(40) + mark
                      if mark else f"      {c.contract}: {_quoted(c.file)}")
+    schema = SCHEMAS[p.table]
     for column in p.missing:
-        lines.append(f"      # {column}: ???    # not found: name the file's column; a column "
-                     "that may stay empty still needs one / introuvable : nommez la colonne")
+        if schema.columns[column].nullable:
+            lines.append(f"      # {column}:    # not in the file; it may stay empty / absente "
+                         "du fichier ; elle peut rester vide")
+        else:
+            lines.append(f"      # {column}: ???    # not found: name the file's column, then "
+                         "uncomment / introuvable : nommez la colonne du fichier")
     if p.unused:
         shown = ", ".join(_comment(u) for u in p.unused)
         lines.append(f"      # not used / non utilisées: {shown}")

@@ -244,6 +244,7 @@ def test_unreadable_files_are_named_one_line_each_and_the_others_still_proposed(
                                                                                   incoming):
     (incoming / "scan.csv").write_bytes(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3 binary")
     (incoming / "empty.csv").write_bytes(b"")
+    (incoming / "notes.md").write_text("# what the office sent\n", encoding="utf-8")
     result = _init(tmp_path / "p", incoming, tmp_path / "nowhere.xlsx")
     assert result.exit_code == 0, result.output
     output = " ".join(result.output.split())
@@ -251,6 +252,8 @@ def test_unreadable_files_are_named_one_line_each_and_the_others_still_proposed(
            "document" in output
     assert "empty.csv: not read: the file is empty" in output
     assert "nowhere.xlsx: not read: file not found" in output
+    assert "notes.md: not read: not named as a data file" in output
+    assert not (tmp_path / "p" / "raw" / "notes.md").exists()
     config = load_config(tmp_path / "p" / "lci.yaml")
     assert {s.table for s in config.sources} == set(SCHEMAS)
 
@@ -267,6 +270,17 @@ def test_a_file_whose_columns_match_no_contract_is_left_for_the_user(tmp_path):
     config = load_config(tmp_path / "p" / "lci.yaml")  # loads: the block is commented out
     assert "budget" not in {s.name for s in config.sources}
     assert (tmp_path / "p" / "raw" / "budget.csv").is_file()
+
+
+def test_a_file_named_like_a_data_root_stays_a_file_of_the_project(tmp_path, incoming):
+    project = tmp_path / "p"
+    project.mkdir()
+    shutil.copyfile(incoming / "commuting.csv", project / "insee:flows.csv")
+    assert _init(project).exit_code == 0
+    config = load_config(project / "lci.yaml")
+    (source,) = config.sources[:1]
+    assert source.table == "commuting"
+    assert config.path_of(source).read_bytes() == (project / "insee:flows.csv").read_bytes()
 
 
 def test_the_project_folder_cannot_be_a_file(tmp_path):
