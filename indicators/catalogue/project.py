@@ -297,14 +297,10 @@ def project_catalogue(project: ProjectIndicators, *, root: Path,
     indicators = [_overridden(i, project.override[i.id]) if i.id in project.override else i
                   for i in builtin if i.id in kept]
     domains = _domain_codes(project.domains)
-    digest = hashlib.sha256(builtin.sha256.encode() + b"\0")
-    digest.update(json.dumps(project.model_dump(mode="json"), sort_keys=True,
-                             ensure_ascii=False).encode())
     own_name = _shown_name(project_file, root)
     own = [i.model_copy(update={"defined_in": own_name}) for i in project.define]
     for relative in project.files:
         content = _read_file(root, relative)
-        digest.update(b"\0" + relative.encode() + b"\0" + content)
         own.extend(_file_indicators(root, relative, content, domains))
     seen: set[str] = set()
     for indicator in own:
@@ -323,7 +319,17 @@ def project_catalogue(project: ProjectIndicators, *, root: Path,
     rank = {d.code: n for n, d in enumerate(order)}
     indicators.sort(key=lambda i: (rank[i.domain], i.id))
     return Catalogue(domains=tuple(order), indicators=tuple(indicators),
-                     sha256=digest.hexdigest())
+                     sha256=_sha256(builtin, order, indicators))
+
+
+def _sha256(builtin: Catalogue, domains: Iterable[Domain], indicators: Iterable[Indicator]) -> str:
+    """The hash a manifest records: the built-in files, then every definition the run uses
+    as it was read (after the project's changes) and the file that defines it."""
+    content = {"domains": [d.model_dump(mode="json") for d in domains],
+               "indicators": [{**i.model_dump(mode="json"), "defined_in": i.defined_in}
+                              for i in indicators]}
+    return hashlib.sha256(builtin.sha256.encode() + b"\0" + json.dumps(
+        content, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
 
 
 def is_builtin_definition(indicator: Indicator) -> bool:

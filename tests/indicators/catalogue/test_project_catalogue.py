@@ -244,9 +244,11 @@ def test_the_hash_covers_the_project_definitions_and_files(tmp_path: Path):
     path.write_text(path.read_text(encoding="utf-8").replace("higher_is_better", "context"),
                     encoding="utf-8")
     assert build(project, tmp_path).sha256 != first
-    targets = {build(section(override={"LL01": {"min_n": n}}), tmp_path).sha256
-               for n in (40, 50)}
-    assert len(targets) == 2
+    overrides = ({"min_n": 40}, {"min_n": 50}, {"min_n": 50, "target": None})
+    hashes = {build(section(override={"LL01": o}), tmp_path).sha256 for o in overrides}
+    assert len(hashes) == 3
+    assert build(section(use=["LL01"]), tmp_path).sha256 != \
+        build(section(use=["LL01", "LL04"]), tmp_path).sha256
 
 
 def test_a_bad_field_in_a_file_names_the_file_the_indicator_and_the_field(tmp_path: Path):
