@@ -1076,10 +1076,11 @@ def _render_source(p: Proposal) -> str:
     from pipelines.validating.contracts import SCHEMAS
 
     assert p.table is not None
-    origin = f"# copied from / copié depuis {_comment(str(p.copy_from))}" if p.copy_from \
-        else "# in the project folder / dans le dossier du projet"
+    origin = f"# copied from / copié depuis {_comment(str(p.copy_from.resolve()))}" \
+        if p.copy_from else "# in the project folder / dans le dossier du projet"
     if p.reuse:
-        origin = f"# already there, same as / déjà là, identique à {_comment(str(p.copy_from))}"
+        origin = ("# already there, same as / déjà là, identique à "
+                  f"{_comment(str(p.copy_from.resolve()))}")
     lines = [f"  - name: {p.name}",
              f"    path: {_quoted(p.path)}".ljust(40) + f" {origin}",
              f"    format: {p.format}".ljust(40) + " # detected from its content / détecté",
