@@ -26,6 +26,7 @@ import math
 import re
 
 import duckdb
+import numpy as np
 import pyarrow as pa
 
 from indicators.catalogue.definitions import (
@@ -40,8 +41,8 @@ from indicators.compute.plan import IndicatorPlan, Statement
 from indicators.compute.survey_proportion import POOLED_RESPONSES, RAW_FIELDS, breakdowns, design
 from indicators.conditions import ConditionError, check_expression
 from indicators.sql import quote_ident
-from indicators.survey import SurveyDesign, survey_query
-from indicators.survey.results import run_linear, to_estimates
+from indicators.survey import SurveyDesign, survey_query, survey_total
+from indicators.survey.results import DomainResult, run_linear, to_estimates
 from indicators.territories import member_in_year
 
 SurveyEstimate = SurveyMean | SurveyTotal | SurveyRatio
@@ -162,7 +163,8 @@ def run(con: duckdb.DuckDBPyConnection, planned: IndicatorPlan, options: Compute
     indicator = planned.indicator
     spec = _spec(indicator)
     statistic = STATISTICS[spec.kind]
-    estimated = estimated_design(checked_definition(con, indicator), options)
+    checked = checked_definition(con, indicator)
+    estimated = estimated_design(checked, options)
     variable, denominator = _estimated(spec)
     rows = []
     for by in breakdowns(indicator):
@@ -170,9 +172,10 @@ def run(con: duckdb.DuckDBPyConnection, planned: IndicatorPlan, options: Compute
         result = run_linear(con, estimated, statistic, variable, denominator, by=by,
                             where=spec.population, na_rm=True)
         estimates = to_estimates(result, statistic, CI, LEVEL)
-        for e, b in zip(estimates, result.denominator.tolist(), strict=True):
+        numerators = _numerators(con, estimated, checked, statistic, result, by)
+        for e, numerator, b in zip(estimates, numerators, result.denominator.tolist(),
+                                   strict=True):
             label = "total" if len(by) == 3 else f"{by[3]}={e.by[by[3]]}"
-            numerator = e.estimate if statistic == "total" else e.estimate * b
             value = _scaled(spec.scale, e.estimate)
             rows.append((
                 indicator.id, e.by["_territory"], e.by["_level"], int(e.by["year"]), label,
@@ -189,6 +192,31 @@ def run(con: duckdb.DuckDBPyConnection, planned: IndicatorPlan, options: Compute
             con.execute("INSERT INTO _raw_values SELECT * FROM _survey_estimate_rows")
         finally:
             con.unregister("_survey_estimate_rows")
+
+
+def _numerators(con: duckdb.DuckDBPyConnection, estimated: SurveyDesign,
+                checked: dict[str, str], statistic: str, result: DomainResult,
+                by: tuple[str, ...]) -> list[float]:
+    """Each domain's sum of weight × variable (× numerator, for a ratio): theta × B.
+
+    Where B is zero theta says nothing: a mean's sum is then zero too (weights are never
+    negative), a ratio's numerator total is estimated apart, over the same respondents.
+    """
+    theta, b = result.estimate, result.denominator
+    if statistic == "total":
+        return theta.tolist()
+    with np.errstate(invalid="ignore"):
+        sums = np.where(b == 0, 0.0, theta * b)
+    if statistic == "mean" or not (b == 0).any():
+        return sums.tolist()
+    answered = (f"({checked['population']}) AND {ESTIMATED['numerator']} IS NOT NULL "
+                f"AND {ESTIMATED['denominator']} IS NOT NULL")
+    totals = {tuple(e.by[k] for k in by): e.estimate
+              for e in survey_total(con, estimated, ESTIMATED["numerator"], by=by,
+                                    where=answered, na_rm=True)}
+    return [totals.get(tuple(key[k] for k in by), math.nan) if zero else total
+            for key, zero, total in zip(result.by, (b == 0).tolist(), sums.tolist(),
+                                        strict=True)]
 
 
 def records(indicator: Indicator, territory: str, level: str, year: int,
