@@ -530,24 +530,39 @@ def propose_recodes(table: str, columns: list[Column], values: dict[str, list[st
     return recode, unknown
 
 
-def _decimal(con, raw, table: str, columns: list[Column]) -> str:  # noqa: ANN001
-    """Decimal comma when the numeric columns hold values like '12,5' and none like '12.5'
-    (the patterns the CSV reader detects with)."""
+def _decimal(con, raw, table: str, columns: list[Column]) -> tuple[str, str | None]:  # noqa: ANN001
+    """The decimal mark and thousands separator of the numeric columns (the patterns the
+    readers detect and read numbers with): a comma when they hold values like '12,5' and none
+    like '12.5'; a comma under '.' thousands when they hold values like '1.234,5'."""
     from indicators.sql import quote_ident
-    from pipelines.reading.readers import COMMA_DECIMAL, NUMERIC_TYPES, POINT_DECIMAL
+    from pipelines.reading.readers import (
+        COMMA_DECIMAL,
+        DOT_GROUPED_COMMA,
+        NUMERIC_TYPES,
+        POINT_DECIMAL,
+    )
     from pipelines.validating.contracts import SCHEMAS
 
     schema = SCHEMAS[table]
     numeric = [raw.column(c.file) for c in columns
                if str(schema.columns[c.contract].dtype) in NUMERIC_TYPES and raw.column(c.file)]
     if not numeric:
-        return "."
-    commas = " OR ".join(f"regexp_full_match(trim({quote_ident(c)}), $comma)" for c in numeric)
-    points = " OR ".join(f"regexp_full_match(trim({quote_ident(c)}), $point)" for c in numeric)
-    comma, point = con.execute(
-        f"SELECT count(*) FILTER (WHERE {commas}), count(*) FILTER (WHERE {points}) "
-        f"FROM {raw.table}", {"comma": COMMA_DECIMAL, "point": POINT_DECIMAL}).fetchall()[0]
-    return "," if comma and not point else "."
+        return ".", None
+
+    def any_of(test: str) -> str:
+        return " OR ".join(test.format(quote_ident(c)) for c in numeric)
+
+    commas = any_of("regexp_full_match(trim({0}), $comma)")
+    points = any_of("regexp_full_match(trim({0}), $point)")
+    groups = any_of("(regexp_full_match(trim({0}), $grouped) AND contains({0}, $mark))")
+    comma, point, grouped = con.execute(
+        f"SELECT count(*) FILTER (WHERE {commas}), count(*) FILTER (WHERE {points}), "
+        f"count(*) FILTER (WHERE {groups}) FROM {raw.table}",
+        {"comma": COMMA_DECIMAL, "point": POINT_DECIMAL, "grouped": DOT_GROUPED_COMMA,
+         "mark": ","}).fetchall()[0]
+    if grouped:
+        return ",", "."
+    return ("," if comma and not point else "."), None
 
 
 def _years(con, raw, column: Column | None) -> set[int]:  # noqa: ANN001
@@ -609,9 +624,11 @@ def inspect_file(path: Path) -> Proposal:
             if table is not None:
                 proposal.recode, proposal.unrecognised = propose_recodes(table, columns, values)
                 if fmt != "parquet":
-                    decimal = _decimal(con, raw, table, columns)
+                    decimal, thousands = _decimal(con, raw, table, columns)
                     if fmt == "csv" or decimal == ",":
                         options["decimal"] = decimal
+                    if thousands:
+                        options["thousands"] = thousands
                 proposal.years = _years(con, raw, next(
                     (c for c in columns if c.contract == "year"), None))
         finally:
@@ -781,6 +798,8 @@ def start_project(folder: Path, files: Sequence[Path] = (), *,
     Each file given (or file in a folder given) is read and proposed as a source; a file that
     cannot be read, or whose columns match no contract table, is listed with the reason and
     the others are still proposed."""
+    import duckdb
+
     from pipelines.config import ProjectConfig
     from pipelines.validating.contracts import SCHEMAS
 
@@ -812,6 +831,12 @@ def start_project(folder: Path, files: Sequence[Path] = (), *,
             proposal = inspect_file(path)
         except _Unusable as problem:
             skipped.append(Skipped(path, problem.why))
+            continue
+        except (OSError, ValueError, UnicodeError, RuntimeError, duckdb.Error) as error:
+            reason = str(error).strip().splitlines()[0] if str(error).strip() else \
+                type(error).__name__  # whatever the file holds: one line, the others go on
+            skipped.append(Skipped(path, Text(f"cannot be read: {reason}",
+                                              f"illisible : {reason}")))
             continue
         (proposals if proposal.table else unmatched).append(proposal)
     _place(folder, proposals + unmatched)

@@ -315,3 +315,16 @@ def test_the_written_file_is_plain_yaml(proposed):
     project, _, _ = proposed
     data = yaml.safe_load((project / "lci.yaml").read_text(encoding="utf-8"))
     assert isinstance(data["sources"], list)
+
+
+def test_a_decimal_comma_under_dot_thousands_is_detected(tmp_path):
+    measures = tmp_path / "mesures.csv"
+    measures.write_text("code_commune;annee;indicateur;valeur\n"
+                        "56260;2024;library_active_users;1.234,5\n"
+                        "56243;2024;library_active_users;987,25\n", encoding="utf-8")
+    assert _init(tmp_path / "p", measures).exit_code == 0
+    (source,) = [s for s in load_config(tmp_path / "p" / "lci.yaml").sources
+                 if s.table == "admin_measures"]
+    assert (source.options.decimal, source.options.thousands) == (",", ".")
+    assert source.columns == {"territory_code": "code_commune", "year": "annee",
+                              "measure_id": "indicateur", "value": "valeur"}
