@@ -21,7 +21,7 @@ import pytest
 import yaml
 
 from indicators import CatalogueError, load_catalogue
-from indicators.catalogue.definitions import Indicator
+from indicators.catalogue.definitions import KINDS, Indicator
 from indicators.compute import survey_estimates
 from indicators.compute.options import ComputeOptions
 from indicators.compute.publication import RAW_COLUMNS
@@ -29,6 +29,7 @@ from indicators.compute.registry import compute_indicator_values, plan_indicator
 from indicators.compute.survey_proportion import POOLED_RESPONSES, breakdowns, design
 from indicators.compute.trace import trace_cell
 from indicators.survey import survey_mean, survey_ratio, survey_total
+from reports._i18n import text
 from tests.indicators.survey.test_against_r import load_api
 from tests.survey_golden import CASES
 
@@ -204,12 +205,46 @@ def test_a_ratio_over_a_zero_total_is_missing_and_its_cell_still_reproduced(ware
         assert trace.reproduces and trace.numerator > 0, trace.checks
 
 
+def test_the_total_of_a_condition_is_the_proportions_numerator(warehouse):
+    """A condition counts 1 or 0: its total over LL01's population is LL01's numerator, and
+    the population it is taken over LL01's denominator."""
+    ll01 = CATALOGUE.get("LL01").computation
+    count = _indicator("LL97", {"kind": "survey_total", "variable": ll01.condition,
+                                "population": ll01.population})
+    options = ComputeOptions()
+    try:
+        survey_estimates.run(warehouse, survey_estimates.plan(warehouse, count, options),
+                             options)
+        pairs = warehouse.execute("""
+            SELECT t.estimate, t.numerator, t.denominator, t.n_unweighted,
+                   p.numerator, p.denominator, p.n_unweighted
+            FROM _raw_values t JOIN indicator_values p USING (territory_code,
+                 territory_level, year, breakdown)
+            WHERE t.indicator_id = 'LL97' AND p.indicator_id = 'LL01'
+              AND p.numerator IS NOT NULL""").fetchall()
+    finally:
+        warehouse.execute("DELETE FROM _raw_values WHERE indicator_id = 'LL97'")
+    assert len(pairs) > 40
+    for total, numerator, denominator, n, ll01_numerator, ll01_denominator, ll01_n in pairs:
+        assert _close(total, ll01_numerator, 1e-10) and _close(numerator, total)
+        assert _close(denominator, ll01_denominator, 1e-10) and n == ll01_n
+
+
 def test_a_ratio_trace_leaves_out_respondents_missing_either_answer():
     statement = survey_estimates.records(RATIO, "34172", "COM", 2024, None)
     assert 'CAST(("r"."nonformal_12m") AS DOUBLE) AS numerator_answer' in statement.sql
     assert "numerator_answer IS NOT NULL AND denominator_answer IS NOT NULL AS counted" \
         in statement.sql
     assert statement.parameters == {"territory": "34172", "level": "COM", "year": 2024}
+
+
+def test_every_kind_has_its_method_in_the_report_in_english_and_french():
+    for kind in KINDS:
+        english, french = (text(f"method.{kind}", lang, min_n=30, reliable_n=100,
+                                max_cv="20%") for lang in ("en", "fr"))
+        assert english != french
+        if kind.startswith("survey"):
+            assert "30" in english and "Taylor" in english and "Taylor" in french
 
 
 # --- refusals -------------------------------------------------------------------------------
