@@ -24,12 +24,19 @@ import re
 import shutil
 import tempfile
 import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pipelines.problems import Text
+
+if TYPE_CHECKING:  # DuckDB, pydantic and the readers are imported when a file is read
+    import duckdb
+
+    from pipelines.config import ProjectConfig
+    from pipelines.reading.readers import Raw
 
 PROJECT_FILE = "lci.yaml"
 RAW_FOLDER = "raw"
@@ -342,7 +349,7 @@ def _sheet_rows(path: Path) -> list[tuple[str, list[list[str | None]]]]:
 
 
 def _read(path: Path, fmt: str, options: dict[str, object], work: Path,
-          header: list[str] | None = None):  # noqa: ANN202 (duckdb types imported late)
+          header: list[str] | None = None) -> tuple[duckdb.DuckDBPyConnection, Raw]:
     """The file read by LCI's own reader, as ``lci validate`` will read it: a connection and
     the reader's :class:`~pipelines.reading.readers.Raw` (columns as text)."""
     from pipelines.config import ReaderOptions, Source
@@ -378,7 +385,8 @@ def _read(path: Path, fmt: str, options: dict[str, object], work: Path,
     return con, raw
 
 
-def _values(con, raw, header: list[str]) -> tuple[int, dict[str, list[str]]]:  # noqa: ANN001
+def _values(con: duckdb.DuckDBPyConnection, raw: Raw,
+            header: list[str]) -> tuple[int, dict[str, list[str]]]:
     """Row count and the most frequent distinct values (at most MAX_VALUES) of each column,
     from the first SAMPLE_ROWS rows."""
     from indicators.sql import quote_ident
@@ -530,7 +538,8 @@ def propose_recodes(table: str, columns: list[Column], values: dict[str, list[st
     return recode, unknown
 
 
-def _decimal(con, raw, table: str, columns: list[Column]) -> tuple[str, str | None]:  # noqa: ANN001
+def _decimal(con: duckdb.DuckDBPyConnection, raw: Raw, table: str,
+             columns: list[Column]) -> tuple[str, str | None]:
     """The decimal mark and thousands separator of the numeric columns (the patterns the
     readers detect and read numbers with): a comma when they hold values like '12,5' and none
     like '12.5'; a comma under '.' thousands when they hold values like '1.234,5'."""
@@ -565,7 +574,8 @@ def _decimal(con, raw, table: str, columns: list[Column]) -> tuple[str, str | No
     return ("," if comma and not point else "."), None
 
 
-def _years(con, raw, column: Column | None) -> set[int]:  # noqa: ANN001
+def _years(con: duckdb.DuckDBPyConnection, raw: Raw, column: Column | None) -> set[int]:
+    """The years a file's year column holds (1900–2100)."""
     from indicators.sql import quote_ident
 
     internal = raw.column(column.file) if column else None
@@ -760,7 +770,7 @@ def _place(folder: Path, proposals: list[Proposal]) -> None:
         p.name = _source_name(p.table or Path(p.path).stem, names)
 
 
-def _atomic_write(target: Path, fill) -> None:  # noqa: ANN001 (a callable writing the file)
+def _atomic_write(target: Path, fill: Callable[[Path], object]) -> None:
     """Write ``target`` whole or not at all, and never over an existing file: the content goes
     to a temporary file beside it, then is linked into place (which fails if the name
     exists)."""
@@ -886,7 +896,7 @@ def start_project(folder: Path, files: Sequence[Path] = (), *,
                       list(templates.values()), found and bool(files))
 
 
-def _check(text: str, folder: Path, model) -> None:  # noqa: ANN001
+def _check(text: str, folder: Path, model: type[ProjectConfig]) -> None:
     """The written project file must load: a guess that the project file refuses is LCI's
     mistake, caught here before anything is written."""
     import yaml
@@ -1066,7 +1076,14 @@ def render_project(folder: Path, proposals: list[Proposal], unmatched: list[Prop
         parts.append(TEMPLATE_HELP[table].format(path=relative))
         lines = [f"- name: {name}", f"  path: {relative}", "  format: csv",
                  f"  table: {table}"]
-        prefix = "  # " if table == "territory_groups" else "  "
+        # a codebook nothing needs yet stays commented out: empty, it would stop the run
+        optional = table == "territory_groups" or (table == "admin_codebook" and proposals and
+                                                   all(p.table != "admin_measures"
+                                                       for p in proposals))
+        if optional and table == "admin_codebook":
+            parts.append("  # (uncomment with your first administrative measures / décommentez"
+                         " avec vos premières mesures administratives)\n")
+        prefix = "  # " if optional else "  "
         parts.append("".join(f"{prefix}{line}\n" for line in lines) + "\n")
     for p in unmatched:
         parts.append(_render_unmatched(p))

@@ -328,3 +328,12 @@ def test_a_decimal_comma_under_dot_thousands_is_detected(tmp_path):
     assert (source.options.decimal, source.options.thousands) == (",", ".")
     assert source.columns == {"territory_code": "code_commune", "year": "annee",
                               "measure_id": "indicateur", "value": "valeur"}
+
+
+def test_a_codebook_no_source_needs_yet_is_left_commented_out(tmp_path, incoming):
+    assert _init(tmp_path / "p", incoming / "populations_legales.csv").exit_code == 0
+    config = load_config(tmp_path / "p" / "lci.yaml")
+    assert {s.table for s in config.sources} == {"population_totals", "territories"}
+    text = (tmp_path / "p" / "lci.yaml").read_text(encoding="utf-8")
+    assert "  # - name: admin_codebook" in text
+    assert (tmp_path / "p" / "reference" / "admin_codebook.csv").is_file()
