@@ -337,3 +337,9 @@ def test_a_codebook_no_source_needs_yet_is_left_commented_out(tmp_path, incoming
     text = (tmp_path / "p" / "lci.yaml").read_text(encoding="utf-8")
     assert "  # - name: admin_codebook" in text
     assert (tmp_path / "p" / "reference" / "admin_codebook.csv").is_file()
+
+
+def test_the_help_of_init_loads_only_what_typer_needs():
+    from tests.pipelines.cli.test_startup import BY_TYPER, invoking, loaded_after
+
+    assert loaded_after(invoking("init", "--help")) == BY_TYPER
