@@ -856,7 +856,11 @@ def start_project(folder: Path, files: Sequence[Path] = (), *,
     copies = [p for p in proposals + unmatched if p.copy_from is not None and not p.reuse]
     templates = {t: path for t, path in templates.items()
                  if path.relative_to(folder).as_posix() not in {p.path for p in copies}}
-    targets = [project_file, *templates.values(), *(folder / p.path for p in copies)]
+    headers = {t: ",".join(SCHEMAS[t].columns) + "\n" for t in templates}
+    kept = [t for t, path in templates.items()  # a template left by an earlier init is kept
+            if path.is_file() and path.read_bytes() == headers[t].encode("utf-8")]
+    targets = [project_file, *(path for t, path in templates.items() if t not in kept),
+               *(folder / p.path for p in copies)]
     existing = [t for t in targets if t.exists()]
     if existing:
         listed = ", ".join(str(t) for t in existing)
@@ -877,9 +881,9 @@ def start_project(folder: Path, files: Sequence[Path] = (), *,
             _atomic_write(target, lambda t, src=p.copy_from: shutil.copyfile(src, t))
             written.append(target)
         for table, target in templates.items():
-            header = ",".join(SCHEMAS[table].columns) + "\n"
-            _write_text(target, header)
-            written.append(target)
+            if table not in kept:
+                _write_text(target, headers[table])
+                written.append(target)
         _write_text(project_file, text)
         written.append(project_file)
     except (OSError, InitError) as error:
@@ -1203,6 +1207,8 @@ def summary(result: InitResult) -> Iterable[Text]:
         if p.missing:
             yield Text(f"    not found in the file: {', '.join(p.missing)}",
                        f"    introuvables dans le fichier : {', '.join(p.missing)}")
+        for note in p.notes:
+            yield Text(f"    {note.en}", f"    {note.fr}")
     for p in result.unmatched:
         yield Text(f"{p.given}: its columns match no contract table ({', '.join(p.header[:12])}"
                    f"): left commented out in {PROJECT_FILE}, to complete",

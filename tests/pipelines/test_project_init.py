@@ -343,3 +343,20 @@ def test_the_help_of_init_loads_only_what_typer_needs():
     from tests.pipelines.cli.test_startup import BY_TYPER, invoking, loaded_after
 
     assert loaded_after(invoking("init", "--help")) == BY_TYPER
+
+
+def test_init_can_be_run_again_once_the_project_file_is_removed(tmp_path, incoming):
+    project = tmp_path / "p"
+    first = incoming / "populations_legales.csv"
+    assert _init(project, first).exit_code == 0
+    (project / "lci.yaml").unlink()
+    again = _init(project, first)  # the same copy and untouched templates are kept
+    assert again.exit_code == 0, again.output
+    assert load_config(project / "lci.yaml").sources[0].table == "population_totals"
+    (project / "lci.yaml").unlink()
+    (project / "reference" / "territories.csv").write_text(
+        (SAMPLE / "reference" / "territories.csv").read_text(encoding="utf-8"),
+        encoding="utf-8")
+    filled = _init(project, first)  # a codebook filled in is never overwritten
+    assert filled.exit_code == 2
+    assert "territories.csv" in filled.output
