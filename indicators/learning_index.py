@@ -28,7 +28,6 @@ from indicators.composite.specification import (
 from indicators.composite.uncertainty import UncertaintyResult, analyse_uncertainty
 
 INDEX_CODE = "INDEX"
-LEVEL = "COM"
 USABLE_STATUSES = ("ok", "low_reliability")
 
 _DDL = """
@@ -41,6 +40,12 @@ CREATE TABLE IF NOT EXISTS composite_sensitivity (year INTEGER, choice VARCHAR,
 CREATE TABLE IF NOT EXISTS composite_log (year INTEGER, position INTEGER, step VARCHAR,
   choice VARCHAR, effect VARCHAR);
 """
+
+
+def base_level(con: duckdb.DuckDBPyConnection) -> str:
+    """The level the index ranks: the project's base unit (communes by default)."""
+    found = con.execute("SELECT level FROM territory_levels WHERE base").fetchall()
+    return found[0][0] if found else "COM"
 
 
 def default_uncertainty(draws: int = 500, seed: int = 2024, sampling: bool = True
@@ -107,7 +112,7 @@ def learning_city_data(con: duckdb.DuckDBPyConnection, catalogue: Catalogue,
         WHERE breakdown = 'total' AND territory_level = $level AND year IN ($year, $year - 1)
         ORDER BY territory_code, indicator_id, year
         """,
-        {"usable": list(USABLE_STATUSES), "level": LEVEL, "year": year},
+        {"usable": list(USABLE_STATUSES), "level": base_level(con), "year": year},
     ).df()
     current = rows[rows["year"] == year]
     if current["territory_code"].nunique() < 2:
@@ -136,7 +141,7 @@ def learning_city_data(con: duckdb.DuckDBPyConnection, catalogue: Catalogue,
     )
     selection = LogEntry(
         step="selection",
-        choice={"table": "indicator_values", "year": year, "territory_level": LEVEL,
+        choice={"table": "indicator_values", "year": year, "territory_level": base_level(con),
                 "breakdown": "total", "usable_statuses": list(USABLE_STATUSES),
                 "hierarchy": "indicators → domains (catalogue order) → INDEX, equal weights",
                 "directions": "from the catalogue"},

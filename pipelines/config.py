@@ -40,7 +40,16 @@ from yaml.events import AliasEvent
 from yaml.nodes import MappingNode, SequenceNode
 
 from indicators.catalogue.project import ProjectIndicators
+from indicators.territories import FRENCH_LEVELS, Level, TerritoryModel
 from pipelines.problems import Problem, Text
+from pipelines.validating.contracts import (
+    AES_ITEMS,
+    AGE_GROUPS,
+    SURVEY_DESIGN_COLUMNS,
+    Contracts,
+    SurveyItem,
+    build_contracts,
+)
 
 SourceFormat = Literal["csv", "xlsx", "parquet"]
 CONTRACT_TABLES = (
@@ -250,6 +259,7 @@ def parse_memory_limit(value: object) -> str | None:
 
 NAME_FORM = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 CODE_FORM = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,39}$")
+LEVEL_PREFIX = re.compile(r"^[A-Z][A-Z0-9_]{0,15}:")
 
 
 def _source_name(value: object) -> object:
@@ -269,12 +279,14 @@ def _territory_code(value: object) -> object:
             "a number and loses its leading zeros",
             "un code de territoire est du texte : écrivez-le entre guillemets (\"01053\") ; "
             "sans guillemets, il est lu comme un nombre et perd ses zéros en tête"))
-    if isinstance(value, str) and CODE_FORM.match(value):
+    if isinstance(value, str) and CODE_FORM.match(LEVEL_PREFIX.sub("", value, count=1)):
         return value
     raise _Invalid("invalid_code", Text(
-        "a territory code is 1 to 40 letters, digits, '-', '_' or '.' (e.g. \"2A004\")",
+        "a territory code is 1 to 40 letters, digits, '-', '_' or '.' (e.g. \"2A004\"), "
+        "optionally after its level and a colon when levels share the code (\"REG:11\")",
         "un code de territoire compte 1 à 40 lettres, chiffres, '-', '_' ou '.' (par ex. "
-        "\"2A004\")"))
+        "\"2A004\"), éventuellement précédé de son niveau et de deux-points quand des niveaux "
+        "partagent le code (\"REG:11\")"))
 
 
 def _data_root_name(value: object) -> object:
@@ -413,8 +425,9 @@ class Source(_Frozen):
     format: SourceFormat
     table: Literal[CONTRACT_TABLES]  # type: ignore[valid-type]
     options: ReaderOptions = ReaderOptions()
-    columns: dict[str, str] = Field(
-        default_factory=dict, description="contract column -> column name in the file"
+    columns: dict[str, Line | None] = Field(
+        default_factory=dict, description="contract column -> column name in the file "
+        "(empty: the file has no such column; only for optional columns)"
     )
     recode: dict[str, dict[str, str]] = Field(
         default_factory=dict, description="contract column -> {value in file: contract value}"
@@ -495,6 +508,64 @@ class ReportSettings(_Frozen):
         return codes
 
 
+class PopulationSettings(_Frozen):
+    """What the population table gives: its age bands (none: totals only) and a sex split."""
+
+    age_bands: tuple[Annotated[Line, Field(min_length=1, max_length=20)], ...] | None = Field(
+        default=tuple(AGE_GROUPS), max_length=100,
+        description="age bands as written in the age_group column (default: INSEE's); "
+                    "null when the population has no age detail")
+    sex: bool = Field(default=True, description="the population is split by sex (F, M)")
+
+    @field_validator("age_bands")
+    @classmethod
+    def _bands_once(cls, bands: tuple[str, ...] | None) -> tuple[str, ...] | None:
+        if bands is not None and len(set(bands)) < len(bands):
+            twice = sorted({b for b in bands if bands.count(b) > 1})
+            raise ValueError(f"age bands listed twice: {twice}")
+        return bands or None
+
+
+class ItemLabel(_Frozen):
+    en: Line = Field(min_length=1, max_length=300)
+    fr: Line = Field(min_length=1, max_length=300)
+
+
+class SurveyItemSetting(_Frozen):
+    """One survey question (a column of ``survey_responses``) and the answers it allows."""
+
+    name: str = Field(pattern=r"^[a-z][a-z0-9_]{0,62}$",
+                      description="the contract column name conditions use")
+    label: ItemLabel
+    codes: tuple[Annotated[int, BeforeValidator(_no_bool)] | Line, ...] | None = Field(
+        default=None, min_length=1, max_length=1000,
+        description="allowed answers (numbers or text codes)")
+    range: tuple[float, float] | None = Field(default=None,
+                                              description="[smallest, largest] allowed number")
+    integer: bool = Field(default=True, description="a range item holds whole numbers")
+    required: bool = Field(default=False, description="every respondent must answer")
+    missing: tuple[Line, ...] = Field(default=(), max_length=100,
+                                      description="codes in the file meaning 'no answer'")
+
+    @model_validator(mode="after")
+    def _answers(self) -> SurveyItemSetting:
+        if self.name in SURVEY_DESIGN_COLUMNS:
+            raise ValueError(f"{self.name} is a column of the sampling design, not an item")
+        if self.codes is not None and self.range is not None:
+            raise ValueError("give either codes or range, not both")
+        if self.range is not None and self.range[0] > self.range[1]:
+            raise ValueError("range: the smallest value comes first")
+        kinds = {type(c) for c in self.codes or ()}
+        if len(kinds) > 1:
+            raise ValueError("codes are all numbers or all text")
+        return self
+
+    def item(self) -> SurveyItem:
+        low, high = self.range if self.range is not None else (None, None)
+        return SurveyItem(self.name, self.label.en, codes=self.codes, minimum=low, maximum=high,
+                          integer=self.integer, required=self.required, missing=self.missing)
+
+
 class ProjectConfig(_Frozen):
     """A project: its sources, the years it covers and its report settings."""
 
@@ -506,6 +577,13 @@ class ProjectConfig(_Frozen):
     validation: ValidationSettings = ValidationSettings()
     database: DatabaseSettings = DatabaseSettings()
     waivers: tuple[Waiver, ...] = ()
+    territory_levels: tuple[Level, ...] = Field(
+        default=FRENCH_LEVELS.levels, min_length=1, max_length=12,
+        description="territory levels, base unit first (default: COM, EPCI, DEP, REG)")
+    population: PopulationSettings = PopulationSettings()
+    survey_items: tuple[SurveyItemSetting, ...] | None = Field(
+        default=None, max_length=2000,
+        description="the survey's questions (default: the EU AES items of the catalogue)")
     indicators: ProjectIndicators = Field(
         default_factory=ProjectIndicators,
         description="built-in indicators kept or left out, changes to them, and the "
@@ -547,6 +625,28 @@ class ProjectConfig(_Frozen):
                     f"the waiver names an unknown source; sources: {sorted(seen)}",
                     f"la dérogation nomme une source inconnue ; sources : {sorted(seen)}")),
                     waiver.source))
+        try:
+            model = self.territory_model
+        except ValidationError as error:
+            reason = "; ".join(str(e["msg"]).removeprefix("Value error, ") for e in error.errors())
+            items.append((("territory_levels",), _Invalid("invalid_value", Text(
+                reason, reason)), None))
+            model = None
+        if model is not None:
+            known = [*model.codes, "GROUP"]
+            for i, reference in enumerate(self.report.territories):
+                level = reference.partition(":")[0] if LEVEL_PREFIX.match(reference) else None
+                if level is not None and level not in known:
+                    items.append((("report", "territories", i), _Invalid("invalid_value", Text(
+                        f"level {level} is not a territory level of the project; levels: "
+                        f"{known}", f"le niveau {level} n'est pas un niveau de territoire du "
+                        f"projet ; niveaux : {known}")), reference))
+        if self.survey_items is not None:
+            names = [i.name for i in self.survey_items]
+            for i, name in enumerate(names):
+                if names.index(name) != i:
+                    items.append((("survey_items", i, "name"), _Invalid("invalid_value", Text(
+                        "item declared twice", "question déclarée deux fois")), name))
         for i, year in enumerate(self.years):
             if self.years.index(year) != i:
                 items.append((("years", i), _Invalid("invalid_value", Text(
@@ -555,6 +655,18 @@ class ProjectConfig(_Frozen):
             raise _Invalid("invalid_value", Text("invalid configuration",
                                                  "configuration invalide"), items=tuple(items))
         return self
+
+    @property
+    def territory_model(self) -> TerritoryModel:
+        return TerritoryModel(levels=self.territory_levels)
+
+    @property
+    def contracts(self) -> Contracts:
+        """The contract tables for this project's levels, population detail and items."""
+        items = AES_ITEMS if self.survey_items is None else tuple(
+            i.item() for i in self.survey_items)
+        return build_contracts(self.territory_model, self.population.age_bands,
+                               self.population.sex, items)
 
     def expired_waivers(self, today: date) -> list[Waiver]:
         return [w for w in self.waivers if w.expires < today]
@@ -621,6 +733,21 @@ class ProjectConfig(_Frozen):
     @property
     def latest_year(self) -> int:
         return max(self.years)
+
+
+def project_contracts(raw: dict) -> Contracts:
+    """The contract tables a project file's parsed YAML declares (``territory_levels``,
+    ``population``, ``survey_items``), for readers of a bundle that hold only the project file;
+    the defaults for what it leaves out or cannot be read."""
+    try:
+        levels = TerritoryModel(levels=raw.get("territory_levels") or FRENCH_LEVELS.levels)
+        population = PopulationSettings.model_validate(raw.get("population") or {})
+        declared = raw.get("survey_items")
+        items = AES_ITEMS if declared is None else tuple(
+            SurveyItemSetting.model_validate(i).item() for i in declared)
+    except (ValidationError, TypeError, AttributeError):
+        return build_contracts()
+    return build_contracts(levels, population.age_bands, population.sex, items)
 
 
 def bundled_sample_config() -> Path:

@@ -23,7 +23,7 @@ from pipelines.validating.checks import (
     WaiverError,
     validate_sources,
 )
-from pipelines.validating.contracts import LOAD_ORDER, SCHEMAS
+from pipelines.validating.contracts import LOAD_ORDER
 
 SOURCES_DDL = """
 CREATE OR REPLACE TABLE run_sources (
@@ -126,7 +126,7 @@ def _validate(con: duckdb.DuckDBPyConnection, config: ProjectConfig, table: str,
         waivers = [w for w in config.waivers if any(s.name == w.source for s in remaining)]
         try:
             validation = validate_sources(con, table, remaining, config.validation, waivers,
-                                          config.years)
+                                          config.years, config.contracts)
             break
         except duckdb.Error as error:
             broken = _unreadable(con, remaining)
@@ -142,7 +142,7 @@ def _validate(con: duckdb.DuckDBPyConnection, config: ProjectConfig, table: str,
                 con.execute(f"DELETE FROM {quote_ident(name)} WHERE contract_table = ?", [table])
             if not remaining:
                 validation = validate_sources(con, table, [], config.validation, [],
-                                              config.years)
+                                              config.years, config.contracts)
                 break
     for waiver_error in validation.waiver_errors:
         errors.append(_from_waiver(config, waiver_error))
@@ -179,7 +179,8 @@ def _stage(con: duckdb.DuckDBPyConnection, config: ProjectConfig, source: Source
     staged = stage_source(con, config, source, display_path(path, config.root))
     reports[source.name] = staged.report
     helpers[source.name] = staged.helpers
-    file_columns = source.columns or {c: c for c in SCHEMAS[source.table].columns}
+    file_columns = {c: f for c, f in source.columns.items() if f is not None} or {
+        c: c for c in config.contracts.schemas[source.table].columns}
     return StagedSource(source.name, staged.report.file, source.table, staged.staging,
                         staged.rejects, file_columns, staged.raw)
 

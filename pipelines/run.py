@@ -31,6 +31,8 @@ from indicators import (
     compute_learning_city_index,
 )
 from indicators.catalogue.project import check_measures, project_catalogue
+from indicators.compute.options import ComputeOptions
+from indicators.territories import split_reference
 from pipelines.config import ConfigError, ProjectConfig
 from pipelines.ingest import IngestResult, ingest
 from pipelines.publishing.bundle import (
@@ -60,7 +62,7 @@ from pipelines.publishing.output_folder import (
     swap_into_place,
 )
 from pipelines.publishing.signing import SigningError, SigningKey, resolve_signing_key
-from pipelines.validating.contracts import SCHEMAS
+from pipelines.validating.contracts import Contracts
 from pipelines.warehouse import SCRATCH, WarehouseError, connect
 from reports import write_exports, write_report, write_validation_report
 from reports._validation import write_validation_summary
@@ -94,6 +96,7 @@ class RunContext:
     previous_warehouse: Path | None = None  # the last run's, when DuckDB can open it
     ingest: IngestResult | None = None
     indicator_rows: int = 0
+    availability: list[tuple[str, str, bool, str | None]] = field(default_factory=list)
     written: list[Path] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     signing_key: SigningKey | None = None  # the key the bundles were signed with
@@ -144,33 +147,91 @@ def stage_ingest(ctx: RunContext) -> None:
     check_report_territories(ctx)
 
 
+def compute_options(lonely_psu: str, contracts: Contracts) -> ComputeOptions:
+    """The project's settings a computation needs: the single-PSU rule and what its
+    population table gives (age bands, sex split)."""
+    return ComputeOptions(lonely_psu=lonely_psu, age_bands=contracts.age_bands,
+                          population_sex=contracts.sex)
+
+
 def check_report_territories(ctx: RunContext) -> None:
-    """Every territory the report is asked to show exists, said before anything is computed."""
+    """Every territory the report is asked to show exists, and names one territory: said
+    before anything is computed, as an error in the project file. A code that two levels share
+    (a région and a département) is written ``LEVEL:CODE``."""
     wanted = list(ctx.config.report.territories)
     if not wanted:
         return
-    known = {code for (code,) in ctx.con.execute(
-        "SELECT territory_code FROM territories UNION SELECT group_code FROM territory_groups"
-    ).fetchall()}
-    unknown = [(n, code) for n, code in enumerate(wanted) if code not in known]
+    known: dict[str, list[str]] = {}
+    for level, code in ctx.con.execute(
+            "SELECT level, territory_code FROM territories UNION "
+            "SELECT 'GROUP', group_code FROM territory_groups ORDER BY 1, 2").fetchall():
+        known.setdefault(code, []).append(level)
+    unknown, ambiguous = [], []
+    for n, reference in enumerate(wanted):
+        level, code = split_reference(reference)
+        levels = known.get(code, [])
+        if level is not None and level not in levels or not levels:
+            unknown.append(f"report.territories[{n}] = {reference!r}")
+        elif level is None and len(levels) > 1:
+            options = " or ".join(f"{lv}:{code}" for lv in levels)
+            ambiguous.append((f"report.territories[{n}] = {reference!r}", options))
+    where = ctx.config.file or "project file"
     if unknown:
-        where = ctx.config.file or "project file"
-        fields = ", ".join(f"report.territories[{n}] = {code!r}" for n, code in unknown)
+        fields = ", ".join(unknown)
+        count = sum(len(v) for v in known.values())
         raise RunFailed(
-            f"{where}: {fields}: no territory or group has this code in the territories and "
-            f"territory groups tables ({len(known):,} codes); correct the code or remove it",
-            f"{where} : {fields} : aucun territoire ni groupe n'a ce code dans les tables des "
-            f"territoires et des groupes ({len(known):,} codes) ; corrigez ou retirez le code")
+            f"{where}: {fields}: no territory or group has this code (at this level) in the "
+            f"territories and territory groups tables ({count:,} territories); correct the "
+            f"code or remove it",
+            f"{where} : {fields} : aucun territoire ni groupe n'a ce code (à ce niveau) dans "
+            f"les tables des territoires et des groupes ({count:,} territoires) ; corrigez ou "
+            f"retirez le code")
+    if ambiguous:
+        en = "; ".join(f"{f}: several levels have this code, write {o}" for f, o in ambiguous)
+        fr = "; ".join(f"{f} : plusieurs niveaux ont ce code, écrivez {o.replace(' or ', ' ou ')}"
+                       for f, o in ambiguous)
+        raise RunFailed(f"{where}: {en}", f"{where} : {fr}")
 
 
 def stage_indicators(ctx: RunContext) -> None:
     """Every indicator for every territory and year, then the learning-city index."""
-    ctx.indicator_rows = compute_indicator_values(ctx.con, ctx.catalogue,
-                                                  ctx.config.validation.lonely_psu)
+    ctx.indicator_rows = compute_indicator_values(
+        ctx.con, ctx.catalogue, territory_model=ctx.config.territory_model,
+        options=compute_options(ctx.config.validation.lonely_psu, ctx.config.contracts))
+    ctx.availability = explain_availability(ctx)
     try:
         compute_learning_city_index(ctx.con, ctx.catalogue, ctx.year)
     except CompositeError as error:  # e.g. too few communes or indicators: said, not hidden
         ctx.notes.append(f"learning-city index not computed: {error}")
+
+
+def explain_availability(ctx: RunContext) -> list[tuple[str, str, bool, str | None]]:
+    """(indicator, label, computed, why not) for every indicator in use, the reason said in
+    the project's terms: a table no source feeds, or whose sources gave no valid row."""
+    fed: dict[str, int] = {}
+    for source in ctx.config.sources:
+        fed.setdefault(source.table, 0)
+    for table, accepted in ctx.con.execute(
+            "SELECT contract_table, sum(rows_accepted) FROM run_sources GROUP BY ALL").fetchall():
+        fed[table] = int(accepted or 0)
+    rows = []
+    for indicator_id, computed, reason, needs in ctx.con.execute(
+            "SELECT indicator_id, computed, reason, needs FROM indicator_availability "
+            "ORDER BY ordinal").fetchall():
+        if not computed and reason and reason.startswith("no rows in"):
+            parts = []
+            for need in needs:
+                tables = need.split(" or ")
+                if any(fed.get(t) for t in tables):
+                    continue
+                if not any(t in fed for t in tables):
+                    parts.append(f"needs {need} — no source declared")
+                else:
+                    parts.append(f"needs {need} — its sources gave no valid row")
+            reason = "; ".join(parts) or reason
+        label = ctx.catalogue.get(indicator_id).label(ctx.lang)
+        rows.append((indicator_id, label, bool(computed), reason))
+    return rows
 
 
 def stage_report(ctx: RunContext) -> None:
@@ -318,7 +379,7 @@ def effective_catalogue(config: ProjectConfig) -> Catalogue:
     """The indicators the project uses: the built-in catalogue with its choices, changes and
     own definitions (``indicators:``), each checked; the one place survey columns are given."""
     return project_catalogue(config.indicators, root=config.root, project_file=config.file,
-                             survey_columns=SCHEMAS["survey_responses"].columns)
+                             survey_columns=config.contracts.schemas["survey_responses"].columns)
 
 
 def check_indicator_measures(ctx: RunContext) -> None:

@@ -292,7 +292,9 @@ def _index_frame(con: duckdb.DuckDBPyConnection, catalogue: Catalogue, year: int
         """
         WITH names AS (
           SELECT territory_code, first(territory_name ORDER BY year DESC) AS name
-          FROM indicator_values GROUP BY territory_code)
+          FROM indicator_values
+          WHERE territory_level = (SELECT level FROM territory_levels WHERE base)
+          GROUP BY territory_code)
         SELECT r.territory_code, coalesce(n.name, r.territory_code) AS name, r.rank,
                r.rank_p05, r.rank_p95, r.median_rank
         FROM composite_ranks r LEFT JOIN names n USING (territory_code)

@@ -36,15 +36,18 @@ VALUE_COLUMNS: tuple[str, ...] = (
 )
 CSV_COLUMNS: tuple[str, ...] = ("indicator_id", "domain", "label_en", "unit_en", *VALUE_COLUMNS)
 _FLOATS = {"value", "numerator", "denominator", "se", "ci_low", "ci_high"}
-_SORT = "indicator_id, territory_code, year, breakdown"
+_SORT = "indicator_id, territory_level, territory_code, year, breakdown"
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 """A text cell starting so is a formula to a spreadsheet: the CSV prefixes it with ``'``."""
 
 _README_COLUMNS: tuple[tuple[str, str], ...] = (
     ("indicator_id", "Indicator identifier (see the definitions below)."),
-    ("territory_code", "INSEE code of the commune, SIREN of the EPCI, département or région "
-                       "code, or the code of a custom group."),
-    ("territory_level", "COM, EPCI, DEP, REG or GROUP."),
+    ("territory_code", "The territory's code at its level (in France: INSEE code of the "
+                       "commune, SIREN of the EPCI, département or région code), or the code "
+                       "of a custom group. Levels may share a code: a territory is its level "
+                       "and its code together."),
+    ("territory_level", "The territory's level, as the project declares them (in France: "
+                        "COM, EPCI, DEP, REG), or GROUP."),
     ("year", "Reference year."),
     ("breakdown", "'total', or a subgroup such as 'sex=F'."),
     ("value", "The indicator, in its unit; empty when not published."),

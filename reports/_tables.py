@@ -17,7 +17,8 @@ import pandas as pd
 from great_tables import GT, html, loc, stub, style
 
 from indicators import Catalogue, Indicator
-from reports._i18n import LEVELS, Lang, check_lang, format_percent, level_label, text
+from indicators.territories import level_labels, split_reference
+from reports._i18n import Lang, check_lang, format_percent, text
 
 # Sequential greens (ColorBrewer "Greens", lightest to darkest): darker is better.
 PALETTE: tuple[str, ...] = ("#f7fcf5", "#c7e9c0", "#74c476", "#238b45")
@@ -63,12 +64,12 @@ def build_domain_table(
     if not indicators:
         raise ValueError(f"domain {domain_code!r} has no indicators in the catalogue")
     rows = territory_rows(con, year, lang_, territories)
-    cells = _domain_cells(con, [i.id for i in indicators], year, list(rows["territory_code"]))
+    cells = _domain_cells(con, [i.id for i in indicators], year, list(rows["territory_key"]))
     frame, previous = _wide_frame(rows, cells, indicators)
     tid = table_id(domain_code)
     notes = _Notes()
     gt = GT(frame, rowname_col="territory", groupname_col="level", id=tid, locale=lang_)
-    positions = {code: n for n, code in enumerate(rows["territory_code"])}
+    positions = {key: n for n, key in enumerate(rows["territory_key"])}
     for indicator in indicators:
         gt = _add_indicator(gt, frame, cells, positions, indicator, lang_, notes)
     if len(previous) == 1:
@@ -112,23 +113,26 @@ def territory_rows(
     lang: Lang,
     territories: Sequence[str] | None = None,
 ) -> pd.DataFrame:
-    """Code, level and display name of each territory to show, in display order.
+    """Code, level, key (``LEVEL:CODE``) and display name of each territory to show, in
+    display order.
 
-    Names come from ``indicator_values`` (French names, as published); groups take their name in
-    the report's language from ``territory_groups``. Unknown codes are an error, not a gap.
+    ``territories`` are written ``CODE``, or ``LEVEL:CODE`` where levels share a code. Names
+    come from ``indicator_values`` (names as published); groups take their name in the report's
+    language from ``territory_groups``; level headings come from ``territory_levels`` (the
+    project's labels). Unknown codes are an error, not a gap.
     """
     known = con.execute(
         """
         WITH latest AS (
-          SELECT territory_code,
-                 first(territory_level ORDER BY year DESC, territory_level) AS level,
+          SELECT territory_code, territory_level AS level,
+                 territory_level || ':' || territory_code AS territory_key,
                  first(territory_name ORDER BY year DESC, territory_name) AS name,
                  bool_or(year = $year) AS in_year
-          FROM indicator_values GROUP BY territory_code),
+          FROM indicator_values GROUP BY territory_code, territory_level),
         groups AS (
           SELECT group_code, min(group_name_en) AS name_en, min(group_name_fr) AS name_fr
           FROM territory_groups GROUP BY group_code)
-        SELECT l.territory_code, l.level, l.in_year,
+        SELECT l.territory_code, l.level, l.territory_key, l.in_year,
                CASE WHEN l.level = 'GROUP'
                     THEN coalesce(CASE WHEN $lang = 'fr' THEN g.name_fr ELSE g.name_en END,
                                   l.name)
@@ -137,64 +141,85 @@ def territory_rows(
         """,
         {"year": year, "lang": lang},
     ).df()
+    labels = {level: (en, fr) for level, en, fr in level_labels(con)}
     if territories is None:
         chosen = known[known["in_year"]].copy()
         if chosen.empty:
-            raise ValueError(f"indicator_values holds no value for {year}")
-        chosen["rank"] = [_level_rank(level) for level in chosen["level"]]
+            raise ValueError(f"no indicator has a value for {year}")
+        order = list(labels)
+        chosen["rank"] = [order.index(level) if level in order else len(order)
+                          for level in chosen["level"]]
         chosen = chosen.sort_values(["rank", "name", "territory_code"], kind="stable")
     else:
         chosen = _chosen_in_order(known, territories)
-    chosen["level_label"] = [level_label(level, lang) for level in chosen["level"]]
+    chosen["level_label"] = [labels.get(level, (level, level))[lang == "fr"]
+                             for level in chosen["level"]]
     duplicated = chosen["name"].duplicated(keep=False)
     chosen["label"] = [f"{name} ({code})" if dup else name for name, code, dup in
                        zip(chosen["name"], chosen["territory_code"], duplicated, strict=True)]
-    return chosen[["territory_code", "level", "level_label", "label"]].reset_index(drop=True)
+    return chosen[["territory_code", "level", "territory_key", "level_label", "label"]
+                  ].reset_index(drop=True)
 
 
-def _level_rank(level: str) -> int:
-    if level not in LEVELS:
-        raise ValueError(f"unknown territory level {level!r}; valid: {list(LEVELS)}")
-    return LEVELS.index(level)
+def territory_keys(known: pd.DataFrame, territories: Sequence[str]) -> list[str]:
+    """``LEVEL:CODE`` of each reference (``CODE`` or ``LEVEL:CODE``) among ``known``'s
+    territories; a bare code that two levels share must name its level."""
+    keys, unknown, ambiguous = [], [], []
+    for reference in (str(t) for t in territories):
+        level, code = split_reference(reference)
+        found = known[(known["territory_code"] == code)
+                      & ((known["level"] == level) if level else True)]
+        if found.empty:
+            unknown.append(reference)
+        elif len(found) > 1:
+            ambiguous.append(f"{reference} ({', '.join(found['territory_key'])})")
+        else:
+            keys.append(found["territory_key"].iloc[0])
+    if unknown:
+        raise ValueError(f"report territories without any value: {unknown}")
+    if ambiguous:
+        raise ValueError(f"report territories whose code several levels share (write "
+                         f"LEVEL:CODE): {ambiguous}")
+    return keys
 
 
 def _chosen_in_order(known: pd.DataFrame, territories: Sequence[str]) -> pd.DataFrame:
     """The requested territories, groups in order of first appearance, rows as given."""
-    codes = [str(code) for code in territories]
-    if not codes:
+    if not list(territories):
         raise ValueError("territories is empty; pass None to show every territory")
-    repeated = sorted({code for code in codes if codes.count(code) > 1})
+    keys = territory_keys(known, territories)
+    repeated = sorted({key for key in keys if keys.count(key) > 1})
     if repeated:
         raise ValueError(f"territories listed more than once: {repeated}")
-    unknown = [code for code in codes if code not in set(known["territory_code"])]
-    if unknown:
-        raise ValueError(f"territories not found in indicator_values: {unknown}")
-    chosen = known.set_index("territory_code").loc[codes].reset_index()
+    chosen = known.set_index("territory_key").loc[keys].reset_index()
     first_seen = {level: n for n, level in reversed(list(enumerate(chosen["level"])))}
     chosen["rank"] = [first_seen[level] for level in chosen["level"]]
     return chosen.sort_values("rank", kind="stable")
 
 
 def _domain_cells(con: duckdb.DuckDBPyConnection, indicator_ids: list[str], year: int,
-                  codes: list[str]) -> pd.DataFrame:
+                  keys: list[str]) -> pd.DataFrame:
     """One row per indicator x territory for ``year``, breakdown 'total', with its change."""
     cells = con.execute(
         """
-        SELECT v.indicator_id, v.territory_code, v.value, v.ci_low, v.ci_high, v.status,
+        SELECT v.indicator_id, v.territory_level || ':' || v.territory_code AS territory_key,
+               v.value, v.ci_low, v.ci_high, v.status,
                c.change, c.significant, c.previous_year
         FROM indicator_values v
         LEFT JOIN indicator_changes c
           ON c.indicator_id = v.indicator_id AND c.territory_code = v.territory_code
+         AND c.territory_level = v.territory_level
          AND c.breakdown = v.breakdown AND c.year = v.year
         WHERE v.year = $year AND v.breakdown = 'total'
-          AND list_contains($ids, v.indicator_id) AND list_contains($codes, v.territory_code)
-        ORDER BY v.indicator_id, v.territory_code
+          AND list_contains($ids, v.indicator_id)
+          AND list_contains($keys, v.territory_level || ':' || v.territory_code)
+        ORDER BY v.indicator_id, territory_key
         """,
-        {"year": year, "ids": indicator_ids, "codes": codes},
+        {"year": year, "ids": indicator_ids, "keys": keys},
     ).df()
-    twice = cells[cells.duplicated(["indicator_id", "territory_code"], keep=False)]
+    twice = cells[cells.duplicated(["indicator_id", "territory_key"], keep=False)]
     if not twice.empty:
-        pairs = sorted(set(zip(twice["indicator_id"], twice["territory_code"], strict=True)))
+        pairs = sorted(set(zip(twice["indicator_id"], twice["territory_key"], strict=True)))
         raise ValueError(f"several 'total' rows for the same cell in {year}: {pairs[:5]}")
     return cells
 
@@ -214,10 +239,10 @@ def _wide_frame(rows: pd.DataFrame, cells: pd.DataFrame,
     Also returns the previous years the changes refer to, for the subtitle.
     """
     frame = pd.DataFrame({"territory": rows["label"], "level": rows["level_label"]})
-    position = {code: n for n, code in enumerate(rows["territory_code"])}
+    position = {key: n for n, key in enumerate(rows["territory_key"])}
     for indicator in indicators:
         mine = cells[cells["indicator_id"] == indicator.id]
-        where = [position[code] for code in mine["territory_code"]]
+        where = [position[key] for key in mine["territory_key"]]
         parts = ("value", "ci_low", "ci_high", "change") if _is_survey(indicator) else (
             "value", "change")
         for part in parts:
@@ -286,7 +311,7 @@ def _mark_changes(gt: GT, mine: pd.DataFrame, positions: dict[str, int], indicat
     significant = mine["significant"].eq(True)
     marked: list[int] = []
     for arrow, direction in (("▲", mine["change"] > 0), ("▼", mine["change"] < 0)):
-        rows = sorted(positions[c] for c in mine.loc[significant & direction, "territory_code"])
+        rows = sorted(positions[c] for c in mine.loc[significant & direction, "territory_key"])
         if rows:
             gt = gt.fmt_number(columns=change, rows=rows, decimals=decimals, force_sign=True,
                                pattern=f'<span class="lci-sig">{arrow}&#8239;{{x}}</span>')
@@ -299,7 +324,7 @@ def _mark_statuses(gt: GT, frame: pd.DataFrame, mine: pd.DataFrame, positions: d
                    indicator: Indicator, lang: Lang, notes: _Notes) -> GT:
     """Symbols and footnotes for suppressed, low-reliability and unavailable cells."""
     value, change = _col(indicator, "value"), _col(indicator, "change")
-    status = dict(zip(mine["territory_code"], mine["status"], strict=True))
+    status = dict(zip(mine["territory_key"], mine["status"], strict=True))
     suppressed = sorted(positions[c] for c, s in status.items() if s == "suppressed")
     low = sorted(positions[c] for c, s in status.items() if s == "low_reliability")
     unavailable = [n for n in range(len(frame)) if pd.isna(frame.at[n, change]) or (

@@ -13,6 +13,7 @@ import random
 import duckdb
 
 from indicators import Catalogue
+from indicators.territories import FRENCH_LEVELS, write_levels
 
 DDL = """
 CREATE TABLE territories (territory_code VARCHAR, level VARCHAR, name VARCHAR,
@@ -24,8 +25,9 @@ CREATE TABLE indicator_values (indicator_id VARCHAR, territory_code VARCHAR,
   territory_level VARCHAR, territory_name VARCHAR, year INTEGER, breakdown VARCHAR,
   value DOUBLE, numerator DOUBLE, denominator DOUBLE, se DOUBLE, ci_low DOUBLE, ci_high DOUBLE,
   n_unweighted BIGINT, status VARCHAR, status_reason VARCHAR);
-CREATE TABLE indicator_changes (indicator_id VARCHAR, territory_code VARCHAR, breakdown VARCHAR,
-  year INTEGER, previous_year INTEGER, change DOUBLE, se_change DOUBLE, significant BOOLEAN);
+CREATE TABLE indicator_changes (indicator_id VARCHAR, territory_code VARCHAR,
+  territory_level VARCHAR, breakdown VARCHAR, year INTEGER, previous_year INTEGER,
+  change DOUBLE, se_change DOUBLE, significant BOOLEAN);
 """
 
 YEAR = 2024
@@ -69,7 +71,10 @@ def build_warehouse(catalogue: Catalogue) -> duckdb.DuckDBPyConnection:
     )
     values, changes = _indicator_rows(catalogue)
     con.executemany(f"INSERT INTO indicator_values VALUES ({', '.join('?' * 15)})", values)
-    con.executemany("INSERT INTO indicator_changes VALUES (?, ?, ?, ?, ?, ?, ?, ?)", changes)
+    level = {code: lv for code, lv, _ in TERRITORIES}
+    con.executemany("INSERT INTO indicator_changes VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    [(c[0], c[1], level[c[1]], *c[2:]) for c in changes])
+    write_levels(con, FRENCH_LEVELS)
     return con
 
 

@@ -71,19 +71,28 @@ class MeasureQuantity(_Frozen):
 
 
 class PopulationQuantity(_Frozen):
-    """Resident population of the territory, optionally restricted to age groups and a sex."""
+    """Resident population of the territory, optionally restricted to age groups and a sex.
+
+    The age groups are the project's own bands (``population.age_bands`` in the project file;
+    INSEE's by default): an indicator asking for a band the project's population does not give
+    is not computed, and the run says why, rather than showing a wrong or empty value.
+    """
 
     population: Literal["residents"] = "residents"
-    age_groups: tuple[str, ...] = ()
+    age_groups: tuple[Annotated[str, Field(min_length=1, max_length=20)], ...] = ()
     sex: Literal["F", "M"] | None = None
 
     @field_validator("age_groups")
     @classmethod
-    def _known_age_groups(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        unknown = sorted(set(value) - set(AGE_GROUPS))
-        if unknown:
-            raise ValueError(f"unknown age groups {unknown}; valid: {list(AGE_GROUPS)}")
+    def _each_once(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        if len(set(value)) < len(value):
+            raise ValueError(f"age groups listed twice in {list(value)}")
         return value
+
+    @property
+    def detailed(self) -> bool:
+        """Whether it needs the population's age or sex detail (not totals alone)."""
+        return bool(self.age_groups) or self.sex is not None
 
 
 Quantity = MeasureQuantity | PopulationQuantity

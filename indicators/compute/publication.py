@@ -23,7 +23,8 @@ import pandas as pd
 from indicators.catalogue.definitions import Catalogue
 
 RAW_COLUMNS = (
-    "indicator_id VARCHAR, territory_code VARCHAR, year INTEGER, breakdown VARCHAR, "
+    "indicator_id VARCHAR, territory_code VARCHAR, territory_level VARCHAR, year INTEGER, "
+    "breakdown VARCHAR, "
     "numerator DOUBLE, denominator DOUBLE, estimate DOUBLE, se DOUBLE, ci_low DOUBLE, "
     "ci_high DOUBLE, n_unweighted BIGINT, members_reporting BIGINT, members_total BIGINT"
 )
@@ -47,6 +48,7 @@ STATUS_SQL = f"""
 CREATE OR REPLACE TABLE indicator_values AS
 WITH names AS (SELECT DISTINCT territory_code, territory_level, territory_name
                FROM territory_members),
+levels AS (SELECT level AS territory_level, ordinal AS level_ordinal FROM territory_levels),
 judged AS (
     SELECT r.*, m.ordinal, m.kind,
         CASE
@@ -77,7 +79,7 @@ judged AS (
                             r.denominator)
         END AS status_reason
     FROM _raw_values r JOIN _indicator_meta m USING (indicator_id))
-SELECT j.indicator_id, j.territory_code, n.territory_level, n.territory_name, j.year,
+SELECT j.indicator_id, j.territory_code, j.territory_level, n.territory_name, j.year,
        j.breakdown,
        CASE WHEN status NOT IN ('suppressed', 'missing') THEN _sig12(estimate) END AS value,
        CASE WHEN status <> 'suppressed' THEN _sig12(numerator) END AS numerator,
@@ -86,13 +88,14 @@ SELECT j.indicator_id, j.territory_code, n.territory_level, n.territory_name, j.
        CASE WHEN status <> 'suppressed' THEN _sig12(ci_low) END AS ci_low,
        CASE WHEN status <> 'suppressed' THEN _sig12(ci_high) END AS ci_high,
        n_unweighted, status, status_reason
-FROM judged j JOIN names n USING (territory_code)
-ORDER BY j.ordinal, n.territory_level, j.territory_code, j.year, j.breakdown
+FROM judged j JOIN names n USING (territory_code, territory_level)
+JOIN levels l USING (territory_level)
+ORDER BY j.ordinal, l.level_ordinal, j.territory_code, j.year, j.breakdown
 """
 
 CHANGES_SQL = f"""
 CREATE OR REPLACE TABLE indicator_changes AS
-SELECT cur.indicator_id, cur.territory_code, cur.breakdown, cur.year,
+SELECT cur.indicator_id, cur.territory_code, cur.territory_level, cur.breakdown, cur.year,
        prev.year AS previous_year,
        _sig12(cur.value - prev.value) AS change,
        _sig12(sqrt(cur.se * cur.se + prev.se * prev.se)) AS se_change,
@@ -102,10 +105,11 @@ SELECT cur.indicator_id, cur.territory_code, cur.breakdown, cur.year,
        END AS significant
 FROM indicator_values cur
 JOIN indicator_values prev ON prev.indicator_id = cur.indicator_id
-     AND prev.territory_code = cur.territory_code AND prev.breakdown = cur.breakdown
+     AND prev.territory_code = cur.territory_code
+     AND prev.territory_level = cur.territory_level AND prev.breakdown = cur.breakdown
      AND prev.year = cur.year - 1
 JOIN _indicator_meta m ON m.indicator_id = cur.indicator_id
-ORDER BY m.ordinal, cur.territory_code, cur.breakdown, cur.year
+ORDER BY m.ordinal, cur.territory_level, cur.territory_code, cur.breakdown, cur.year
 """
 
 

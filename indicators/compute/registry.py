@@ -14,12 +14,18 @@ from types import ModuleType
 
 import duckdb
 
-from indicators.catalogue.definitions import Catalogue, Indicator
+from indicators.catalogue.definitions import (
+    AdminRatio,
+    Catalogue,
+    Indicator,
+    MeasureQuantity,
+    PopulationQuantity,
+)
 from indicators.compute import admin_ratio, commuting, survey_estimates, survey_proportion
 from indicators.compute.options import ComputeOptions
 from indicators.compute.plan import IndicatorPlan, Statement
 from indicators.compute.publication import RAW_COLUMNS, STATUS_SQL, finalise_values
-from indicators.territories import build_membership
+from indicators.territories import FRENCH_LEVELS, TerritoryModel, build_membership
 
 # kind → module with plan(con, indicator, options) and run(con, plan, options)
 KINDS: dict[str, ModuleType] = {
@@ -44,30 +50,72 @@ def kind_module(indicator: Indicator) -> ModuleType:
 
 
 def plan_indicator(con: duckdb.DuckDBPyConnection, indicator: Indicator,
-                   lonely_psu: str = "fail") -> IndicatorPlan:
+                   lonely_psu: str = "fail", options: ComputeOptions | None = None
+                   ) -> IndicatorPlan:
     """The plan of one indicator over a warehouse that holds ``territory_members``."""
-    planned = kind_module(indicator).plan(con, indicator, ComputeOptions(lonely_psu=lonely_psu))
-    return IndicatorPlan(planned.indicator, planned.statements, PUBLICATION)
+    options = options or ComputeOptions(lonely_psu=lonely_psu)
+    planned = kind_module(indicator).plan(con, indicator, options)
+    return IndicatorPlan(planned.indicator, planned.statements, PUBLICATION,
+                         unavailable=planned.unavailable)
+
+
+def needs(indicator: Indicator) -> tuple[str, ...]:
+    """The contract tables an indicator's values come from."""
+    spec = indicator.computation
+    if indicator.kind.startswith("survey"):
+        return ("survey_responses",)
+    if isinstance(spec, AdminRatio):
+        tables = []
+        for side in (spec.numerator, spec.denominator):
+            if isinstance(side, MeasureQuantity):
+                tables.append("admin_measures")
+            elif isinstance(side, PopulationQuantity) and side.detailed:
+                tables.append("population")
+            else:
+                tables.append("population or population_totals")
+        return tuple(dict.fromkeys(tables))
+    return (indicator.kind,) if indicator.kind == "commuting" else ()
+
+
+AVAILABILITY_DDL = """
+CREATE OR REPLACE TABLE indicator_availability (indicator_id VARCHAR PRIMARY KEY,
+  ordinal INTEGER, computed BOOLEAN, reason VARCHAR, needs VARCHAR[])
+"""
 
 
 def compute_indicator_values(con: duckdb.DuckDBPyConnection, catalogue: Catalogue,
-                             lonely_psu: str = "fail") -> int:
-    """Create ``territory_members``, ``indicator_values``, ``indicator_changes`` and
-    ``indicator_sql``.
+                             lonely_psu: str = "fail",
+                             territory_model: TerritoryModel = FRENCH_LEVELS,
+                             options: ComputeOptions | None = None) -> int:
+    """Create ``territory_members``, ``indicator_values``, ``indicator_changes``,
+    ``indicator_sql`` and ``indicator_availability`` (which indicators the data could give,
+    and why not the others).
 
-    ``lonely_psu`` is the project's rule for survey strata with a single PSU (R's options).
-    Returns the number of rows in ``indicator_values``.
+    ``lonely_psu`` is the project's rule for survey strata with a single PSU (R's options);
+    ``territory_model`` its territory levels (membership follows their parent columns);
+    ``options`` the rest of the project's settings (its population's bands and sex split),
+    overriding ``lonely_psu`` when given. Returns the number of rows in ``indicator_values``.
     """
-    options = ComputeOptions(lonely_psu=lonely_psu)
-    build_membership(con)
+    options = options or ComputeOptions(lonely_psu=lonely_psu)
+    build_membership(con, territory_model)
     con.execute(f"CREATE OR REPLACE TEMP TABLE _raw_values ({RAW_COLUMNS})")
-    scripts = []
-    for indicator in catalogue:
-        planned = plan_indicator(con, indicator, lonely_psu)
+    scripts, availability = [], []
+    for n, indicator in enumerate(catalogue):
+        planned = plan_indicator(con, indicator, options=options)
         kind_module(indicator).run(con, planned, options)
         scripts.append((indicator.id, indicator.kind, planned.script()))
+        reason = planned.unavailable
+        if reason is None and not con.execute(
+                "SELECT count(*) FROM _raw_values WHERE indicator_id = ?",
+                [indicator.id]).fetchall()[0][0]:
+            reason = f"no rows in {' and '.join(needs(indicator))}"
+        availability.append((indicator.id, n, reason is None, reason, list(needs(indicator))))
     con.execute("CREATE OR REPLACE TABLE indicator_sql "
                 "(indicator_id VARCHAR PRIMARY KEY, kind VARCHAR, sql VARCHAR)")
     if scripts:
         con.executemany("INSERT INTO indicator_sql VALUES (?, ?, ?)", scripts)
+    con.execute(AVAILABILITY_DDL)
+    if availability:
+        con.executemany("INSERT INTO indicator_availability VALUES (?, ?, ?, ?, ?)",
+                        availability)
     return finalise_values(con, catalogue)

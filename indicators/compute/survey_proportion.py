@@ -20,13 +20,15 @@ from indicators.survey import SurveyDesign, survey_proportion, survey_query
 from indicators.territories import member_in_year
 
 POOLED_RESPONSES = f"""
-SELECT m.territory_code AS _territory, r.*, r.year || '/' || r.stratum AS _stratum,
+SELECT m.territory_code AS _territory, m.territory_level AS _level, r.*,
+       r.year || '/' || r.stratum AS _stratum,
        r.year || '/' || r.stratum || '/' || r.psu AS _psu
 FROM survey_responses r JOIN territory_members m ON m.commune_code = r.territory_code
      AND {member_in_year("m", "r.year")}
 """
 PERCENT = 100.0
-RAW_FIELDS = ("indicator_id", "territory_code", "year", "breakdown", "numerator", "denominator",
+RAW_FIELDS = ("indicator_id", "territory_code", "territory_level", "year", "breakdown",
+              "numerator", "denominator",
               "value", "se", "ci_low", "ci_high", "n_unweighted", "members_reporting",
               "members_total")
 
@@ -38,8 +40,10 @@ def design(options: ComputeOptions) -> SurveyDesign:
 
 
 def breakdowns(indicator: Indicator) -> list[tuple[str, ...]]:
-    """The domains of each estimate: territory × year, then each declared breakdown."""
-    return [("_territory", "year"), *(("_territory", "year", b) for b in indicator.breakdowns)]
+    """The domains of each estimate: territory (level and code) × year, then each declared
+    breakdown."""
+    return [("_territory", "_level", "year"),
+            *(("_territory", "_level", "year", b) for b in indicator.breakdowns)]
 
 
 def _has_responses(con: duckdb.DuckDBPyConnection) -> bool:
@@ -81,7 +85,8 @@ def plan(con: duckdb.DuckDBPyConnection, indicator: Indicator,
         return IndicatorPlan(indicator, ())
     statements = tuple(
         Statement(f"proportion where {spec.condition} among {spec.population}, "
-                  f"by {', '.join(b.lstrip('_') for b in by)} (Taylor linearisation; the "
+                  f"by {', '.join(b.lstrip('_') for b in by if b != '_level')} (Taylor "
+                  f"linearisation; the "
                   f"logit interval is computed from estimate, variance and df)",
                   survey_query(con, design(options), "proportion", spec.condition, by=by,
                                where=spec.population))
@@ -101,9 +106,9 @@ def run(con: duckdb.DuckDBPyConnection, planned: IndicatorPlan, options: Compute
         estimates = survey_proportion(con, design(options), spec.condition, by=by,
                                       where=spec.population, na_rm=True, ci="logit")
         for e in estimates:
-            label = "total" if len(by) == 2 else f"{by[2]}={e.by[by[2]]}"
+            label = "total" if len(by) == 3 else f"{by[3]}={e.by[by[3]]}"
             rows.append((
-                indicator.id, e.by["_territory"], int(e.by["year"]), label,
+                indicator.id, e.by["_territory"], e.by["_level"], int(e.by["year"]), label,
                 e.estimate * e.sum_weights, e.sum_weights, PERCENT * e.estimate,
                 PERCENT * e.se, PERCENT * e.ci_low, PERCENT * e.ci_high, e.n, None, None,
             ))
@@ -117,7 +122,7 @@ def run(con: duckdb.DuckDBPyConnection, planned: IndicatorPlan, options: Compute
             con.unregister("_survey_raw_rows")
 
 
-def records(indicator: Indicator, territory: str, year: int,
+def records(indicator: Indicator, territory: str, level: str, year: int,
             breakdown: tuple[str, str] | None) -> Statement:
     """The respondents behind one cell: weight, answer, and what each adds to the estimate.
 
@@ -129,7 +134,7 @@ def records(indicator: Indicator, territory: str, year: int,
     assert isinstance(spec, SurveyProportion)
     condition, population = (check_expression(getattr(spec, f), None, role=f, qualifier="r")
                              for f in ("condition", "population"))
-    parameters: dict[str, object] = {"territory": territory, "year": year}
+    parameters: dict[str, object] = {"territory": territory, "level": level, "year": year}
     group = ""
     if breakdown is not None:
         column, value = breakdown
@@ -144,7 +149,7 @@ WITH respondents AS (
            r.stratum, r.psu, r.weight, CAST(({condition}) AS DOUBLE) AS answer
     FROM survey_responses r JOIN territory_members m ON m.commune_code = r.territory_code
          AND {member_in_year("m", "r.year")}
-    WHERE m.territory_code = $territory AND r.year = $year
+    WHERE m.territory_code = $territory AND m.territory_level = $level AND r.year = $year
       AND coalesce(CAST(({population}) AS BOOLEAN), FALSE){group})
 SELECT *, weight * answer AS numerator_part,
        CASE WHEN answer IS NOT NULL THEN weight END AS denominator_part,

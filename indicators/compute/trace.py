@@ -16,6 +16,7 @@ import pyarrow as pa
 from indicators.catalogue.definitions import Catalogue
 from indicators.compute.plan import Statement
 from indicators.compute.registry import kind_module
+from indicators.territories import TerritoryReferenceError, resolve_territory
 
 TOLERANCE = 1e-9  # published numbers are rounded to 12 significant digits
 
@@ -30,6 +31,7 @@ class Trace:
 
     indicator_id: str
     territory: str
+    level: str
     year: int
     breakdown: str
     statement: Statement
@@ -82,33 +84,41 @@ def parse_breakdown(text: str | None) -> tuple[str, str] | None:
 
 def trace_cell(con: duckdb.DuckDBPyConnection, catalogue: Catalogue, indicator_id: str,
                territory: str, year: int, breakdown: str | None = None) -> Trace:
-    """List the records behind one cell of ``indicator_values`` and sum their parts."""
+    """List the records behind one cell of ``indicator_values`` and sum their parts.
+
+    ``territory`` is its code, or ``LEVEL:CODE`` when levels share the code.
+    """
     indicator = next((i for i in catalogue if i.id == indicator_id), None)
     if indicator is None:
         raise TraceError(f"no indicator {indicator_id!r} in the catalogue "
                          f"(lci indicators lists them)")
+    try:
+        level, territory = resolve_territory(con, territory)
+    except TerritoryReferenceError as error:
+        raise TraceError(str(error)) from None
     parsed = parse_breakdown(breakdown)
     label = "total" if parsed is None else f"{parsed[0]}={parsed[1]}"
     found = con.execute(
         "SELECT value, numerator, denominator, n_unweighted, status, status_reason "
-        "FROM indicator_values WHERE indicator_id = ? AND territory_code = ? AND year = ? "
-        "AND breakdown = ?", [indicator_id, territory, year, label]).fetchall()
+        "FROM indicator_values WHERE indicator_id = ? AND territory_code = ? "
+        "AND territory_level = ? AND year = ? AND breakdown = ?",
+        [indicator_id, territory, level, year, label]).fetchall()
     if not found:
         cells = con.execute(
             "SELECT DISTINCT breakdown FROM indicator_values WHERE indicator_id = ? "
-            "AND territory_code = ? AND year = ? ORDER BY 1",
-            [indicator_id, territory, year]).fetchall()
+            "AND territory_code = ? AND territory_level = ? AND year = ? ORDER BY 1",
+            [indicator_id, territory, level, year]).fetchall()
         hint = (f"its breakdowns there: {', '.join(c[0] for c in cells)}" if cells else
                 "no value of it for that territory and year")
         raise TraceError(f"{indicator_id} has no published cell for territory {territory!r}, "
                          f"{year}, {label}: {hint}")
     published = dict(zip(("value", "numerator", "denominator", "n_unweighted", "status",
                           "status_reason"), found[0], strict=True))
-    statement = kind_module(indicator).records(indicator, territory, year, parsed)
+    statement = kind_module(indicator).records(indicator, territory, level, year, parsed)
     params = dict(statement.parameters)
     records = con.sql(statement.sql, params=params).to_arrow_table()
     numerator, denominator, n = con.execute(
         f"SELECT sum(numerator_part), sum(denominator_part), count_if(counted) "
         f"FROM ({statement.sql})", params).fetchall()[0]
-    return Trace(indicator_id, territory, year, label, statement, records, numerator,
+    return Trace(indicator_id, territory, level, year, label, statement, records, numerator,
                  denominator, int(n), published)

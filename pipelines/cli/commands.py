@@ -169,6 +169,7 @@ def run_command(
     _print_ingest(ctx.ingest)
     console.print(f"[green]✓[/green] {ctx.indicator_rows:,} indicator values for "
                   f"{len(ctx.catalogue)} indicators")
+    _print_availability(ctx.availability)
     for note in ctx.notes:
         console.print(f"[yellow]Note:[/yellow] {escape(str(note))}")
     console.print("Written:")
@@ -183,6 +184,21 @@ def run_command(
                   f"({escape(key.origin)}: {escape(str(key.path))})")
     if ctx.ingest.errors:
         raise typer.Exit(1)
+
+
+def _print_availability(rows: list[tuple[str, str, bool, str | None]]) -> None:
+    """One table: which indicators were computed, which were not, and why."""
+    missing = [r for r in rows if not r[2]]
+    if not missing:
+        return
+    table = Table(title=Text(f"Indicators: {len(rows) - len(missing)} computed, "
+                             f"{len(missing)} not computed"), title_justify="left")
+    table.add_column("indicator", no_wrap=True)
+    table.add_column("label", overflow="fold")
+    table.add_column("why not computed", overflow="fold")
+    for indicator_id, label, _, reason in missing:
+        table.add_row(Text(indicator_id), Text(label), Text(reason or ""))
+    console.print(table)
 
 
 @app.command("validate")

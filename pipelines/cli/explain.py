@@ -108,14 +108,15 @@ def _plan_afresh(indicator_id: str, config_path: Path | None, catalogue: Catalog
                  markup=False)
     con = duckdb.connect()
     ingest(con, config)
-    build_membership(con)
+    build_membership(con, config.territory_model)
     indicator = next(i for i in catalogue if i.id == indicator_id)
     return plan_indicator(con, indicator, config.validation.lonely_psu).script()
 
 
 def trace_command(
     indicator: Annotated[str, typer.Argument(help="Indicator id, e.g. LL01.")],
-    territory: Annotated[str, typer.Argument(help="Territory code, e.g. 34172.")],
+    territory: Annotated[str, typer.Argument(
+        help="Territory code, e.g. 34172; LEVEL:CODE when levels share a code, e.g. REG:11.")],
     year: Annotated[int, typer.Argument(help="Year of the published value.")],
     breakdown: Annotated[str | None, typer.Option(
         help="A breakdown cell, e.g. sex=F (default: the whole population).")] = None,
@@ -140,7 +141,8 @@ def trace_command(
     try:
         trace = trace_cell(con, catalogue, indicator.upper(), territory, year, breakdown)
         name = con.execute("SELECT any_value(territory_name) FROM territory_members "
-                           "WHERE territory_code = ?", [territory]).fetchall()[0][0]
+                           "WHERE territory_code = ? AND territory_level = ?",
+                           [trace.territory, trace.level]).fetchall()[0][0]
     except TraceError as error:
         raise _fail(str(error)) from None
     except duckdb.Error as error:  # e.g. a warehouse written before records kept their rows
@@ -151,8 +153,9 @@ def trace_command(
     published = trace.published
     status = ", ".join(s for s in (published["status"], published["status_reason"]) if s)
     console.print(f"[bold]{escape(trace.indicator_id)}[/bold] · "
-                  + escape(f"{territory} {name or ''} · {year} · {trace.breakdown} — published "
-                           f"value {_number(published['value'])} ({status})"))
+                  + escape(f"{trace.level}:{trace.territory} {name or ''} · {year} · "
+                           f"{trace.breakdown} — published value "
+                           f"{_number(published['value'])} ({status})"))
     _print_records(trace.records, limit)
     if csv_file is not None:
         _write_csv(trace.records, csv_file)

@@ -60,8 +60,9 @@ from indicators import (
     compute_learning_city_index,
     load_catalogue,
 )
+from indicators.compute.options import ComputeOptions
 from indicators.compute.publication import CHANGES_SQL, SIGNIFICANT_DIGITS_SQL
-from pipelines.config import ReportSettings
+from pipelines.config import ReportSettings, project_contracts
 from pipelines.ingest import file_sha256
 from pipelines.publishing.bundle import (
     MANIFEST,
@@ -85,7 +86,7 @@ from pipelines.publishing.signing import (
     load_public_key,
     verify_file,
 )
-from pipelines.validating.contracts import LOAD_ORDER, SCHEMAS
+from pipelines.validating.contracts import LOAD_ORDER, Contracts
 
 COMPARED = ("value", "numerator", "denominator", "se", "ci_low", "ci_high")
 RELATIVE_TOLERANCE = 1e-9
@@ -188,7 +189,8 @@ def audit(out_dir: Path, project_dir: Path | None = None, *, restricted: Path | 
     if private is None:
         return findings
     waived = _waived_counts(private)
-    findings += [_revalidate(private, table, waived) for table in LOAD_ORDER]
+    contracts = _contracts(public)
+    findings += [_revalidate(private, table, waived, contracts) for table in LOAD_ORDER]
     findings += _recompute(public, private, catalogue)
     findings += _accounting(public, private)
     return findings
@@ -412,6 +414,10 @@ def _rederive(public: Bundle, catalogue: Catalogue, render: Render | None) -> li
     try:
         con.execute("CREATE TABLE indicator_values AS SELECT * FROM read_parquet(?)",
                     [str(values)])
+        levels = public.path / "published" / "territory_levels.parquet"
+        if levels.is_file():  # the project's level headings, which the report shows
+            con.execute("CREATE TABLE territory_levels AS SELECT * FROM read_parquet(?)",
+                        [str(levels)])
         for table in REFERENCE_TABLES:
             path = public.path / REFERENCE / f"{table}.parquet"
             if path.is_file():
@@ -461,7 +467,8 @@ def _rederive_changes(con: duckdb.DuckDBPyConnection, public: Bundle,
                     [(i.id, n) for n, i in enumerate(catalogue)])
     con.execute(CHANGES_SQL)
     mismatches = _differences(con, "indicator_changes", path,
-                              ("indicator_id", "territory_code", "breakdown", "year"),
+                              ("indicator_id", "territory_level", "territory_code", "breakdown",
+                               "year"),
                               ("previous_year", "change", "se_change", "significant"))
     return _verdict("published", public.subject(name), mismatches,
                     "the changes between years recomputed from indicator_values")
@@ -593,7 +600,8 @@ def _waived_counts(restricted: Bundle) -> dict[str, int]:
     return {c["check_id"]: c["rows_waived"] for c in facts.get("checks", []) if c["rows_waived"]}
 
 
-def _revalidate(restricted: Bundle, table: str, waived: dict[str, int]) -> Finding:
+def _revalidate(restricted: Bundle, table: str, waived: dict[str, int],
+                contracts: Contracts) -> Finding:
     name = f"validated/{table}.parquet"
     path = restricted.path / name
     subject = restricted.subject(name)
@@ -605,7 +613,7 @@ def _revalidate(restricted: Bundle, table: str, waived: dict[str, int]) -> Findi
     rows = frame.select(pl.len()).collect().item()
     if expected_rows is not None and rows != expected_rows:
         return Finding("schema", subject, False, f"{rows} rows, manifest says {expected_rows}")
-    schema = SCHEMAS[table]
+    schema = contracts.schemas[table]
     with config_context(validation_depth=ValidationDepth.SCHEMA_AND_DATA):
         try:
             schema.validate(frame, lazy=True)
@@ -653,7 +661,12 @@ def _recompute(public: Bundle, restricted: Bundle, catalogue: Catalogue) -> list
         for table in LOAD_ORDER:
             con.execute(f"CREATE TABLE {table} AS SELECT * FROM read_parquet(?)",
                         [str(restricted.path / "validated" / f"{table}.parquet")])
-        compute_indicator_values(con, catalogue, _lonely_psu(public))
+        contracts = _contracts(public)
+        compute_indicator_values(con, catalogue, territory_model=contracts.territory_model,
+                                 options=ComputeOptions(
+                                     lonely_psu=_lonely_psu(public),
+                                     age_bands=contracts.age_bands,
+                                     population_sex=contracts.sex))
         mismatches = _compare(con, published)
         findings += _check_sql(con, public, public.path / str(public.manifest["year"]) /
                                SQL_FOLDER)
@@ -704,6 +717,19 @@ def _check_sql(con: duckdb.DuckDBPyConnection, public: Bundle, sql_dir: Path) ->
                          False, "no indicator of the catalogue has this SQL")
                  for p in sorted(sql_dir.glob("*.sql")) if p.name not in known]
     return findings
+
+
+def _contracts(public: Bundle) -> Contracts:
+    """The run's contract tables (territory levels, population detail, survey items), from
+    the project file kept in the bundle; the defaults when it declares none."""
+    raw: object = {}
+    for path in sorted((public.path / "project").glob("*.y*ml")):
+        try:
+            raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        except (OSError, ValueError):
+            raw = {}
+        break
+    return project_contracts(raw if isinstance(raw, dict) else {})
 
 
 def _lonely_psu(public: Bundle) -> str:
@@ -880,7 +906,8 @@ def _verdict(step: str, subject: str, mismatches: list[tuple[str, str]],
 
 def _compare(con: duckdb.DuckDBPyConnection, published: Path) -> list[tuple[str, str]]:
     return _differences(con, "indicator_values", published,
-                        ("indicator_id", "territory_code", "year", "breakdown"),
+                        ("indicator_id", "territory_level", "territory_code", "year",
+                         "breakdown"),
                         (*COMPARED, "n_unweighted", "status"))
 
 

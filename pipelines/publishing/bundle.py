@@ -68,8 +68,11 @@ UNHASHED = {MANIFEST, SIGNATURE, RUN_INFO, OUTPUT_MARKER, "warehouse.duckdb",
             "warehouse.duckdb.wal"}
 MANIFEST_VERSION = 2
 PUBLISHED = {  # table: the columns its rows are ordered by
-    "indicator_values": ("indicator_id", "territory_code", "year", "breakdown"),
-    "indicator_changes": ("indicator_id", "territory_code", "year", "breakdown"),
+    "indicator_values": ("indicator_id", "territory_level", "territory_code", "year",
+                         "breakdown"),
+    "indicator_changes": ("indicator_id", "territory_level", "territory_code", "year",
+                          "breakdown"),
+    "territory_levels": ("ordinal",),
     "composite_scores": ("year", "node", "territory_code"),
     "composite_ranks": ("year", "territory_code"),
 }

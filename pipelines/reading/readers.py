@@ -43,6 +43,7 @@ from xml.etree import ElementTree
 import duckdb
 import numpy as np
 import pyarrow as pa
+from pandera.polars import DataFrameSchema
 from python_calamine import CalamineWorkbook
 
 from indicators.sql import quote_ident
@@ -58,7 +59,7 @@ from pipelines.reading.encodings import (
     transcode_to_utf8,
 )
 from pipelines.validating.checks import CELL_PREFIX, ORIGINAL_PREFIX, WHY_PREFIX
-from pipelines.validating.contracts import COMMUNE_CODE, SCHEMAS
+from pipelines.validating.contracts import COMMUNE_CODE
 from pipelines.warehouse import scratch_folder
 
 NUMERIC_TYPES = {"Float64", "Int64"}
@@ -170,7 +171,8 @@ class Raw:
             else None
 
 
-Reader = Callable[[duckdb.DuckDBPyConnection, Path, Source, ReadReport, Path], Raw]
+Reader = Callable[[duckdb.DuckDBPyConnection, Path, Source, ReadReport, Path, DataFrameSchema],
+                  Raw]
 
 
 @contextmanager
@@ -199,11 +201,12 @@ def stage_source(con: duckdb.DuckDBPyConnection, config: ProjectConfig, source: 
     if path.stat().st_size == 0:
         raise SourceError(source.name, path, ("the file is empty", "le fichier est vide"),
                           "empty")
-    check_mapping(source, path)
+    schema = config.contracts.schemas[source.table]
+    check_mapping(source, path, schema)
     report = ReadReport(source.name, display_name, source.format,
                         header_row=source.options.header_row)
     with working_folder(con) as folder:
-        raw = READERS[source.format](con, path, source, report, folder)
+        raw = READERS[source.format](con, path, source, report, folder, schema)
     try:
         report.rows = _count(con, raw.table)
         if report.rows + report.parse_rejects == 0:
@@ -219,7 +222,7 @@ def stage_source(con: duckdb.DuckDBPyConnection, config: ProjectConfig, source: 
                 f"le fichier a {report.rows_in_file:,} lignes de données mais "
                 f"{report.rows + report.parse_rejects:,} ont été lues : LCI ne peut dire "
                 f"lesquelles manquent"), "row_count")
-        staging, helpers = _stage(con, raw, path, source, report)
+        staging, helpers = _stage(con, raw, path, source, report, schema)
     except duckdb.Error as error:  # e.g. a corrupt Parquet page, met when its rows are read
         drop_relation(con, raw.table)
         if raw.rejects:
@@ -236,10 +239,18 @@ def stage_source(con: duckdb.DuckDBPyConnection, config: ProjectConfig, source: 
     return Staged(staging, raw.rejects, report, raw.table, helpers)
 
 
-def check_mapping(source: Source, path: Path) -> None:
+def check_mapping(source: Source, path: Path, schema: DataFrameSchema) -> None:
     """Every contract column the source names (mapping, recodes, missing codes) exists in its
-    table; a typo is one error naming the source, the file and the column."""
-    schema = SCHEMAS[source.table]
+    table (``schema``, the project's contract); a typo is one error naming the source, the file
+    and the column. Only an optional column may be mapped to nothing."""
+    required = sorted(c for c, f in source.columns.items()
+                      if f is None and c in schema.columns and not schema.columns[c].nullable)
+    if required:
+        raise SourceError(source.name, path, (
+            f"columns maps {required} to nothing, but table '{source.table}' needs "
+            f"{'it' if len(required) == 1 else 'them'}: name the file's column",
+            f"columns n'associe rien à {required}, dont la table '{source.table}' a besoin : "
+            f"nommez la colonne du fichier"), "mapping_incomplete", column=", ".join(required))
     contract = list(schema.columns)
     for field_name, named in (("columns", source.columns), ("recode", source.recode),
                               ("missing_codes", {k for k in source.missing_codes if k != "*"})):
@@ -276,7 +287,7 @@ def _not_this_format(source: Source, path: Path, expected: tuple[str, str], code
 
 
 def _read_csv(con: duckdb.DuckDBPyConnection, path: Path, source: Source,
-              report: ReadReport, folder: Path) -> Raw:
+              report: ReadReport, folder: Path, schema: DataFrameSchema) -> Raw:
     options = source.options
     kind = binary_kind(path)
     if kind is not None:
@@ -531,7 +542,7 @@ def _spanning(first: int, last: int, column: str | None, usable: np.ndarray,
 
 
 def _read_xlsx(con: duckdb.DuckDBPyConnection, path: Path, source: Source,
-               report: ReadReport, folder: Path) -> Raw:
+               report: ReadReport, folder: Path, schema: DataFrameSchema) -> Raw:
     options = source.options
     with open(path, "rb") as handle:
         head = handle.read(8)
@@ -726,7 +737,7 @@ def _sheet_part(archive: zipfile.ZipFile, sheet: str) -> str | None:
 
 
 def _read_parquet(con: duckdb.DuckDBPyConnection, path: Path, source: Source,
-                  report: ReadReport, folder: Path) -> Raw:
+                  report: ReadReport, folder: Path, schema: DataFrameSchema) -> Raw:
     with open(path, "rb") as handle:
         head = handle.read(4)
         handle.seek(max(path.stat().st_size - 4, 0))
@@ -742,9 +753,9 @@ def _read_parquet(con: duckdb.DuckDBPyConnection, path: Path, source: Source,
             "unreadable_parquet")
     view = f"raw_{source.name}"
     name = quote_ident(view)
-    mapping = source.columns or {c: c for c in SCHEMAS[source.table].columns}
+    mapping = _mapping(source, schema)
     wanted = set(mapping.values())
-    numeric_contract = {mapping[c] for c, spec in SCHEMAS[source.table].columns.items()
+    numeric_contract = {mapping[c] for c, spec in schema.columns.items()
                         if str(spec.dtype) in NUMERIC_TYPES and c in mapping}
     try:
         described = con.read_parquet(str(path))
@@ -788,18 +799,33 @@ READERS: dict[str, Reader] = {"csv": _read_csv, "xlsx": _read_xlsx, "parquet": _
 # --- staging --------------------------------------------------------------------------------------
 
 
+def _mapping(source: Source, schema: DataFrameSchema) -> dict[str, str]:
+    """Contract column → file column, for the columns the file has (an identity mapping when
+    the source maps none; an optional column mapped to nothing is left out)."""
+    if not source.columns:
+        return {c: c for c in schema.columns}
+    return {c: f for c, f in source.columns.items() if f is not None}
+
+
 def _stage(con: duckdb.DuckDBPyConnection, raw: Raw, path: Path, source: Source,
-           report: ReadReport) -> tuple[str, tuple[str, ...]]:
-    """Rename to contract columns, normalise, recode, read numbers under the decimal mark."""
-    schema = SCHEMAS[source.table]
-    mapping = source.columns or {c: c for c in schema.columns}
-    missing_contract = sorted(set(schema.columns) - set(mapping))
+           report: ReadReport, schema: DataFrameSchema) -> tuple[str, tuple[str, ...]]:
+    """Rename to contract columns, normalise, recode, read numbers under the decimal mark.
+
+    An optional column the file does not have (left out of ``columns``, mapped to nothing, or
+    absent from a file read without a mapping) is empty in every row."""
+    mapping = _mapping(source, schema)
+    optional = {c for c, spec in schema.columns.items() if spec.nullable}
+    absent = {c for c in optional if c not in mapping or (
+        not source.columns and mapping[c] not in raw.header)}
+    mapping = {c: f for c, f in mapping.items() if c not in absent}
+    missing_contract = sorted(set(schema.columns) - set(mapping) - absent)
     if missing_contract:
         raise SourceError(source.name, path, (
             f"no mapping for contract column(s) {missing_contract} of table '{source.table}'",
             f"aucune correspondance pour la ou les colonnes {missing_contract} de la table "
             f"'{source.table}'"), "mapping_incomplete")
-    missing = [mapping[c] for c in schema.columns if mapping[c] not in raw.header]
+    missing = [mapping[c] for c in schema.columns if c in mapping and
+               mapping[c] not in raw.header]
     if missing:
         raise SourceError(source.name, path, _missing_columns_message(missing, raw.header,
                                                                       report),
@@ -809,8 +835,8 @@ def _stage(con: duckdb.DuckDBPyConnection, raw: Raw, path: Path, source: Source,
         report.note("ignored_columns", (f"ignored column(s) not in the mapping: {ignored}",
                                         f"colonne(s) hors correspondance ignorée(s) : {ignored}"),
                     column=", ".join(ignored))
-    internal = {c: quote_ident(raw.column(mapping[c]) or "") for c in schema.columns}
-    cells = {c: quote_ident(raw.cell(mapping[c]) or "") for c in schema.columns} \
+    internal = {c: quote_ident(raw.column(mapping[c]) or "") for c in mapping}
+    cells = {c: quote_ident(raw.cell(mapping[c]) or "") for c in mapping} \
         if raw.cells else {}
     decimal = source.options.decimal or _detect_decimal(con, raw, schema, mapping, internal,
                                                         report)
@@ -824,16 +850,21 @@ def _stage(con: duckdb.DuckDBPyConnection, raw: Raw, path: Path, source: Source,
     for n, column in enumerate(columns):
         spec = schema.columns[column]
         v, o = quote_ident(f"v{n}"), quote_ident(f"{ORIGINAL_PREFIX}{column}")
-        text = f"NULLIF(TRIM(nfc_normalize(r.{internal[column]})), '')"
-        if cells:  # a TRUE/FALSE or error cell is no value: only its text is shown
-            text = f"CASE WHEN r.{cells[column]} IS NULL THEN {text} END"
-        base.append(f"{text} AS {v}")
-        base.append(f"NULLIF(TRIM(r.{internal[column]}), '') AS {o}")
         k = quote_ident(f"{CELL_PREFIX}{column}")
-        if cells:
-            base.append(f"r.{cells[column]} AS {k}")
+        if column in absent:
+            base += [f"NULL::VARCHAR AS {v}", f"NULL::VARCHAR AS {o}"]
+            if cells:
+                base.append(f"NULL::VARCHAR AS {k}")
+        else:
+            text = f"NULLIF(TRIM(nfc_normalize(r.{internal[column]})), '')"
+            if cells:  # a TRUE/FALSE or error cell is no value: only its text is shown
+                text = f"CASE WHEN r.{cells[column]} IS NULL THEN {text} END"
+            base.append(f"{text} AS {v}")
+            base.append(f"NULLIF(TRIM(r.{internal[column]}), '') AS {o}")
+            if cells:
+                base.append(f"r.{cells[column]} AS {k}")
         value = f"b.{v}"
-        if _missing_codes(source, column) and column not in _keys(schema):
+        if _missing_codes(source, column, schema) and column not in _keys(schema):
             joins.append(f"LEFT JOIN {codes_table} m{n} ON m{n}.col = {n} AND m{n}.code = {value}")
             value = f"CASE WHEN m{n}.code IS NOT NULL THEN NULL ELSE {value} END"
         if column in source.recode:
@@ -893,8 +924,14 @@ def _number_text(value: str, decimal: str, dot_thousands: bool) -> tuple[str, st
             f"ELSE {value} END"), None
 
 
-def _missing_codes(source: Source, column: str) -> tuple[str, ...]:
-    return tuple(source.missing_codes.get(column, source.missing_codes.get("*", ())))
+def _missing_codes(source: Source, column: str,
+                   schema: DataFrameSchema | None = None) -> tuple[str, ...]:
+    """Codes meaning 'no answer': the source's, and the survey item's in the project's
+    codebook of items (kept in the contract column's metadata)."""
+    declared = tuple(source.missing_codes.get(column, source.missing_codes.get("*", ())))
+    spec = schema.columns.get(column) if schema is not None else None
+    item = tuple((spec.metadata or {}).get("missing_codes", ())) if spec is not None else ()
+    return declared + tuple(str(c) for c in item if str(c) not in declared)
 
 
 def _nfc(text: str) -> str:
@@ -911,7 +948,7 @@ def _fill_code_tables(con: duckdb.DuckDBPyConnection, source: Source, schema,
     codes, recodes = [], {}
     for n, column in enumerate(schema.columns):
         if column not in _keys(schema):
-            codes += sorted({(n, _nfc(c)) for c in _missing_codes(source, column)})
+            codes += sorted({(n, _nfc(c)) for c in _missing_codes(source, column, schema)})
         for key, value in source.recode.get(column, {}).items():
             recodes.setdefault((n, _nfc(key)), unicodedata.normalize("NFC", value))
     if codes:
@@ -947,7 +984,8 @@ def _count(con: duckdb.DuckDBPyConnection, table: str) -> int:
 def _detect_decimal(con: duckdb.DuckDBPyConnection, raw: Raw, schema, mapping: dict[str, str],
                     internal: dict[str, str], report: ReadReport) -> str:
     """Decimal comma when numeric columns hold values like '12,5' and none like '12.5'."""
-    numeric = [c for c, spec in schema.columns.items() if str(spec.dtype) in NUMERIC_TYPES]
+    numeric = [c for c, spec in schema.columns.items()
+               if str(spec.dtype) in NUMERIC_TYPES and c in internal]
     if not numeric:
         return "."
     text = {c: f"TRIM({internal[c]})" for c in numeric}
@@ -981,6 +1019,8 @@ def _note_fixes(con: duckdb.DuckDBPyConnection, raw: Raw, schema, internal: dict
     """Count what staging changed, so the read report can say it (a TRUE/FALSE or error cell
     is not a value staging changed)."""
     for n, (column, spec) in enumerate(schema.columns.items()):
+        if column not in internal:  # an optional column the file does not have
+            continue
         original = f"NULLIF(TRIM({internal[column]}), '')"
         if column in cells:
             original = f"CASE WHEN {cells[column]} IS NULL THEN {original} END"
@@ -995,7 +1035,7 @@ def _note_fixes(con: duckdb.DuckDBPyConnection, raw: Raw, schema, internal: dict
                     f"zéro initial rétabli dans {restored:,} code(s) de "
                     f"'{mapping[column]}' (p. ex. 1053 → 01053)"), row=row,
                     column=mapping[column], value=value)
-        if _missing_codes(source, column) and column not in _keys(schema):
+        if _missing_codes(source, column, schema) and column not in _keys(schema):
             found, row, value = con.execute(
                 f"SELECT count(*), min(_row), arg_min({original}, _row) FROM {raw.table} WHERE "
                 f"{original} IS NOT NULL AND "

@@ -20,7 +20,7 @@ import pandera.polars as pa
 from indicators.sql import quote_ident
 from pipelines.config import ValidationSettings, Waiver
 from pipelines.problems import Problem, Text
-from pipelines.validating.contracts import LINEAGE_COLUMNS, SCHEMAS, relations
+from pipelines.validating.contracts import DEFAULT_CONTRACTS, LINEAGE_COLUMNS, Contracts
 from pipelines.validating.messages import (
     AMBIGUOUS_DECIMAL,
     EXCEL_BOOLEAN,
@@ -214,11 +214,13 @@ def not_finite(raw: str) -> str:
 
 
 def rules_for(table: str, settings: ValidationSettings,
-              years: Sequence[int] = (), cells: bool = False) -> list[Rule]:
+              years: Sequence[int] = (), cells: bool = False,
+              contracts: Contracts = DEFAULT_CONTRACTS) -> list[Rule]:
     """Every check of a contract table, from its Pandera schema and its relations; with
     ``years``, rows of a year the project does not declare fail too; with ``cells`` (a source
-    is a sheet), TRUE/FALSE and Excel error cells fail in every column."""
-    schema = SCHEMAS[table]
+    is a sheet), TRUE/FALSE and Excel error cells fail in every column. ``contracts`` are the
+    project's (its territory levels, population detail and survey items)."""
+    schema = contracts.schemas[table]
     rules = []
     bind = Binder()
     for column, spec in schema.columns.items():
@@ -265,6 +267,12 @@ def rules_for(table: str, settings: ValidationSettings,
                 "warning" if check.raise_warning else "error", *describe_check(check),
                 f"{typed} IS NOT NULL AND NOT ({predicate})", shown,
                 params=bind.since(before)))
+    for row_rule in contracts.row_rules:
+        if row_rule.table == table:
+            rules.append(Rule(row_rule.check_id, table, row_rule.column, "error", row_rule.en,
+                              row_rule.fr, row_rule.failing,
+                              quote_ident(f"_shown_{row_rule.column}"),
+                              params=dict(row_rule.parameters)))
     if schema.unique:
         key = ", ".join(quote_ident(c) for c in schema.unique)
         shown = " || ' | ' || ".join(f"coalesce(CAST({quote_ident(c)} AS VARCHAR), '')"
@@ -273,12 +281,13 @@ def rules_for(table: str, settings: ValidationSettings,
                           *unique_rule(list(schema.unique)),
                           f"({key}) IN (SELECT ({key}) FROM _typed GROUP BY {key} "
                           f"HAVING count(*) > 1)", shown, single_row=False))
-    for relation in relations(settings.population_tolerance, settings.lonely_psu):
+    for relation in contracts.relations(settings.population_tolerance, settings.lonely_psu):
         if relation.table == table:
             rules.append(Rule(relation.check_id, table, relation.column, relation.severity,
                               relation.en, relation.fr,
                               f'"{relation.column}" IS NOT NULL AND NOT ({relation.sql})',
-                              f'"_shown_{relation.column}"', relation.final, single_row=False))
+                              f'"_shown_{relation.column}"', relation.final, single_row=False,
+                              params=dict(relation.parameters)))
     return rules
 
 
@@ -313,9 +322,11 @@ def _describe_waiver(waiver: Waiver) -> tuple[str, str]:
 
 
 def check_ids(table: str, settings: ValidationSettings = DEFAULT_SETTINGS,
-              years: Sequence[int] = (), cells: bool = True) -> list[str]:
+              years: Sequence[int] = (), cells: bool = True,
+              contracts: Contracts = DEFAULT_CONTRACTS) -> list[str]:
     """Every check id of a table, as a waiver names them."""
-    return [r.check_id for r in rules_for(table, settings, years, cells)] + [f"{table}.parse"]
+    return [r.check_id for r in rules_for(table, settings, years, cells, contracts)] + [
+        f"{table}.parse"]
 
 
 def validate_table(
@@ -325,10 +336,11 @@ def validate_table(
     settings: ValidationSettings = DEFAULT_SETTINGS,
     waivers: Sequence[Waiver] = (),
     years: Sequence[int] = (),
+    contracts: Contracts = DEFAULT_CONTRACTS,
 ) -> list[SourceOutcome]:
     """Validate every staged source of one contract table and load the accepted rows; a
     waiver accepting nothing raises :class:`WaiverError` (see :func:`validate_sources`)."""
-    validation = validate_sources(con, table, sources, settings, waivers, years)
+    validation = validate_sources(con, table, sources, settings, waivers, years, contracts)
     if validation.waiver_errors:
         raise validation.waiver_errors[0]
     return validation.outcomes
@@ -341,18 +353,19 @@ def validate_sources(
     settings: ValidationSettings = DEFAULT_SETTINGS,
     waivers: Sequence[Waiver] = (),
     years: Sequence[int] = (),
+    contracts: Contracts = DEFAULT_CONTRACTS,
 ) -> Validation:
     """Validate every staged source of one contract table and load the accepted rows.
 
     A source with a waiver that names no check of the table, or that matches no failing row,
     is not loaded: its error says which waiver and lists the checks that exist.
     """
-    schema = SCHEMAS[table]
+    schema = contracts.schemas[table]
     for ddl in (FAILURES_DDL, QUARANTINE_DDL, RESULTS_DDL):
         con.execute(ddl)
     _create_contract_table(con, table, schema)
     cells = _sheet_cells(con, schema, sources)
-    rules = rules_for(table, settings, years, cells)
+    rules = rules_for(table, settings, years, cells, contracts)
     known = [r.check_id for r in rules] + [f"{table}.parse"]
     errors = []
     for waiver in waivers:
@@ -529,14 +542,16 @@ def _collect_failures(con: duckdb.DuckDBPyConnection, table: str, rules: list[Ru
     first += [_failing_rows(table, r, "_typed", r.failing) for r in rules
               if not r.single_row and not r.final]
     first += [_parse_failures(table, n, s) for n, s in enumerate(sources) if s.rejects]
-    con.execute(f"CREATE OR REPLACE TEMP TABLE _failures AS {_judged(first)}")
+    con.execute(f"CREATE OR REPLACE TEMP TABLE _failures AS {_judged(first)}",
+                _parameters(rules, lambda r: not r.single_row and not r.final))
     matched = _apply_waivers(con, waivers)
     final = [_failing_rows(table, r, "_kept", r.failing) for r in rules if r.final]
     if final:
         con.execute("CREATE OR REPLACE TEMP VIEW _kept AS SELECT * FROM _typed t WHERE NOT "
                     "EXISTS (SELECT 1 FROM _failures f WHERE f.source = t._source AND "
                     "f.row_number = t._row AND f.outcome = 'quarantined')")
-        con.execute(f"INSERT INTO _failures {_judged(final)}")
+        con.execute(f"INSERT INTO _failures {_judged(final)}",
+                    _parameters(rules, lambda r: r.final))
         matched = [a + b for a, b in zip(matched, _apply_waivers(con, waivers), strict=True)]
     con.unregister("_file_columns_frame")
     return matched
@@ -552,9 +567,14 @@ def _flagged_rows(table: str) -> str:
             f"WHERE _fails IS NOT NULL) JOIN _rule_index r USING (rule_index)")
 
 
+def _parameters(rules: list[Rule], chosen: Callable[[Rule], bool]) -> dict[str, object] | None:
+    """The bound values of the chosen relational rules (the same name holds the same value)."""
+    values = {k: v for r in rules if chosen(r) for k, v in r.params.items()}
+    return values or None
+
+
 def _failing_rows(table: str, rule: Rule, relation: str, condition: str) -> str:
     """Rows failing a relational rule; a value written in the file is filled in later."""
-    assert not rule.params, rule.check_id  # relational rules hold no bound values
     value = "NULL" if "_shown_" in rule.value else f"CAST({rule.value} AS VARCHAR)"
     return (f"SELECT {_literal(table)}, _source, _file, _row, {_literal(rule.column)}, NULL, "
             f"{_literal(rule.check_id)}, {_literal(rule.severity)}, {value}, "

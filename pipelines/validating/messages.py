@@ -60,6 +60,8 @@ def describe_check(check: pa.Check) -> Text:
         allowed = _values(list(s["allowed_values"]))
         return f"must be one of: {allowed}", f"doit être l'une des valeurs : {allowed}"
     if name == "str_matches":
+        if check.title and check.description:  # a format named in words (contracts.code_format)
+            return f"must be {check.title}", f"doit être {check.description}"
         en, fr = PATTERN_NAMES.get(s["pattern"], (f"the pattern {s['pattern']}",
                                                   f"le format {s['pattern']}"))
         return f"must be {en}", f"doit être {fr}"

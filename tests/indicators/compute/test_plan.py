@@ -41,14 +41,15 @@ def test_running_the_survey_sql_of_the_plan_gives_the_published_estimate(sample_
     ll01 = next(i for i in CATALOGUE if i.id == "LL01")
     total = plan_indicator(sample_warehouse, ll01).statements[0]
     rows = sample_warehouse.execute(
-        f"SELECT _d0, _d1, theta, n_ok FROM ({total.sql}) WHERE _found").fetchall()
-    estimates = {(t, int(y)): (theta, n) for t, y, theta, n in rows}
+        f"SELECT _d0, _d1, _d2, theta, n_ok FROM ({total.sql}) WHERE _found").fetchall()
+    estimates = {(t, lv, int(y)): (theta, n) for t, lv, y, theta, n in rows}
     published = sample_warehouse.execute(
-        "SELECT territory_code, year, value, n_unweighted FROM indicator_values "
+        "SELECT territory_code, territory_level, year, value, n_unweighted "
+        "FROM indicator_values "
         "WHERE indicator_id = 'LL01' AND breakdown = 'total' AND value IS NOT NULL").fetchall()
     assert published
-    for territory, year, value, n in published:
-        theta, n_ok = estimates[(territory, year)]
+    for territory, level, year, value, n in published:
+        theta, n_ok = estimates[(territory, level, year)]
         assert value == pytest.approx(100 * theta, rel=1e-11)
         assert n == n_ok
 
@@ -86,7 +87,7 @@ def test_the_records_of_a_cell_use_the_checked_condition_with_qualified_columns(
     from indicators.compute import survey_proportion
 
     statement = survey_proportion.records(_with_condition("formal_12m = 1", "age > 17"),
-                                          "34172", 2024, ("sex", "F"))
+                                          "34172", "COM", 2024, ("sex", "F"))
     assert 'CAST(("r"."formal_12m" = 1) AS DOUBLE)' in statement.sql
     assert 'CAST(("r"."age" > 17) AS BOOLEAN)' in statement.sql
     assert 'CAST(r."sex" AS VARCHAR) = $breakdown_value' in statement.sql

@@ -118,7 +118,7 @@ def test_audit_recomputes_indicators_and_names_a_forged_value(sample_bundle, tmp
         entry["sha256"] = file_sha256(copy / "public" / entry["file"])
     (copy / "public" / "manifest.json").write_text(json.dumps(manifest))
     bad = [f for f in audit(copy) if not f.ok and f.step == "indicators"]
-    assert [(f.step, f.subject) for f in bad] == [("indicators", "LL01/34172/2024/total")]
+    assert [(f.step, f.subject) for f in bad] == [("indicators", "LL01/COM/34172/2024/total")]
     assert "value: published" in bad[0].detail
     assert "restricted/validated/survey_responses.parquet" in bad[0].detail
 
