@@ -387,18 +387,17 @@ def _read(path: Path, fmt: str, options: dict[str, object], work: Path,
 
 def _values(con: duckdb.DuckDBPyConnection, raw: Raw,
             header: list[str]) -> tuple[int, dict[str, list[str]]]:
-    """Row count and the most frequent distinct values (at most MAX_VALUES) of each column,
-    from the first SAMPLE_ROWS rows."""
+    """Row count and the most frequent distinct values (at most MAX_VALUES) of each column
+    read (``header``), from the first SAMPLE_ROWS rows; none for the other columns."""
     from indicators.sql import quote_ident
 
     rows = con.execute(f"SELECT count(*) FROM {raw.table}").fetchall()[0][0]
     con.execute(f"CREATE OR REPLACE TEMP TABLE _init_sample AS SELECT * FROM {raw.table} "
                 f"LIMIT {SAMPLE_ROWS}")
-    values: dict[str, list[str]] = {}
+    values: dict[str, list[str]] = {name: [] for name in raw.header}
     for name in header:
         internal = raw.column(name)
         if internal is None:
-            values[name] = []
             continue
         column = quote_ident(internal)
         values[name] = [v for (v, _) in con.execute(
@@ -626,7 +625,8 @@ def inspect_file(path: Path) -> Proposal:
         con, raw = _read(path, fmt, options, work, header)
         try:
             proposal.header = list(raw.header)
-            proposal.rows, values = _values(con, raw, proposal.header)
+            # a Parquet file's lists and structures are not read: they hold no single value
+            proposal.rows, values = _values(con, raw, header or proposal.header)
             table, columns, missing = guess_table(proposal.header, values)
             proposal.table, proposal.columns, proposal.missing = table, columns, missing
             used = {c.file for c in columns}

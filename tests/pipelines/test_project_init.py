@@ -360,3 +360,17 @@ def test_init_can_be_run_again_once_the_project_file_is_removed(tmp_path, incomi
     filled = _init(project, first)  # a codebook filled in is never overwritten
     assert filled.exit_code == 2
     assert "territories.csv" in filled.output
+
+
+def test_a_parquet_file_with_lists_is_proposed_from_its_single_value_columns(tmp_path):
+    import duckdb
+
+    flows = tmp_path / "totals.parquet"
+    duckdb.execute("COPY (SELECT '56260' AS COM, 2024 AS ANNEE, 54000.0 AS PMUN, [1, 2] AS "
+                   "tags) TO ? (FORMAT parquet)", [str(flows)])
+    assert _init(tmp_path / "p", flows).exit_code == 0
+    (source,) = [s for s in load_config(tmp_path / "p" / "lci.yaml").sources
+                 if s.table == "population_totals"]
+    assert source.columns == {"territory_code": "COM", "year": "ANNEE", "population": "PMUN"}
+    assert "# not used / non utilisées: tags" in \
+        (tmp_path / "p" / "lci.yaml").read_text(encoding="utf-8")
