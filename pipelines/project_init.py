@@ -293,7 +293,7 @@ def _header_row(rows: list[list[str | None]]) -> int:
     return 1
 
 
-def _csv_options(path: Path, work: Path) -> tuple[dict[str, object], list[Text]]:
+def _csv_options(path: Path, work: Path) -> dict[str, object]:
     """Encoding, header line and delimiter of a CSV file, found by the readers' detectors."""
     from pipelines.reading.encodings import (
         EncodingError,
@@ -302,14 +302,11 @@ def _csv_options(path: Path, work: Path) -> tuple[dict[str, object], list[Text]]
         transcode_to_utf8,
     )
 
-    notes: list[Text] = []
     try:
-        encoding, note = detect_encoding(path, "auto")
+        encoding, _ = detect_encoding(path, "auto")
         readable = transcode_to_utf8(path, encoding, work, normalise_newlines=True)
     except EncodingError as error:
         raise _Unusable(Text(str(error), error.french)) from None
-    if note:
-        notes.append(Text(*note))
     with open(readable, encoding="utf-8-sig", newline="") as handle:
         lines = [handle.readline() for _ in range(MAX_HEADER_SCAN + 5)]
     lines = [line.rstrip("\r\n") for line in lines if line]
@@ -322,7 +319,7 @@ def _csv_options(path: Path, work: Path) -> tuple[dict[str, object], list[Text]]
     options: dict[str, object] = {"encoding": encoding, "delimiter": delimiters[header_row - 1]}
     if header_row != 1:
         options["header_row"] = header_row
-    return options, notes
+    return options
 
 
 def _sheet_rows(path: Path) -> list[tuple[str, list[list[str | None]]]]:
@@ -615,8 +612,7 @@ def inspect_file(path: Path) -> Proposal:
         work = Path(folder)
         header: list[str] | None = None
         if fmt == "csv":
-            options, notes = _csv_options(path, work)
-            proposal.notes += notes
+            options = _csv_options(path, work)
         elif fmt == "xlsx":
             options = _choose_sheet(path, proposal)
         else:
