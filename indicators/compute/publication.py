@@ -8,7 +8,9 @@
   than 200 workers (INSEE's caution threshold);
 - ``ok`` otherwise.
 
-A change between years is marked significant only for survey indicators, by a design-based test
+A change compares a year with the previous year the indicator has values for (not necessarily
+the year before: a survey may run every five years). A change between years is marked
+significant only for survey indicators, by a design-based test
 (independent samples each year: the variance of the difference is the sum of the variances).
 
 Published numbers are rounded to 12 significant digits: parallel sums in DuckDB may differ in the
@@ -95,6 +97,13 @@ ORDER BY j.ordinal, l.level_ordinal, j.territory_code, j.year, j.breakdown
 
 CHANGES_SQL = f"""
 CREATE OR REPLACE TABLE indicator_changes AS
+WITH years AS (SELECT DISTINCT indicator_id, year FROM indicator_values),
+with_values AS (SELECT DISTINCT indicator_id, year FROM indicator_values
+                WHERE value IS NOT NULL),
+previous AS (
+    SELECT y.indicator_id, y.year, max(w.year) AS previous_year
+    FROM years y JOIN with_values w ON w.indicator_id = y.indicator_id AND w.year < y.year
+    GROUP BY y.indicator_id, y.year)
 SELECT cur.indicator_id, cur.territory_code, cur.territory_level, cur.breakdown, cur.year,
        prev.year AS previous_year,
        _sig12(cur.value - prev.value) AS change,
@@ -104,13 +113,20 @@ SELECT cur.indicator_id, cur.territory_code, cur.territory_level, cur.breakdown,
             THEN abs(cur.value - prev.value) > {Z_95} * sqrt(cur.se * cur.se + prev.se * prev.se)
        END AS significant
 FROM indicator_values cur
+JOIN previous p ON p.indicator_id = cur.indicator_id AND p.year = cur.year
 JOIN indicator_values prev ON prev.indicator_id = cur.indicator_id
      AND prev.territory_code = cur.territory_code
      AND prev.territory_level = cur.territory_level AND prev.breakdown = cur.breakdown
-     AND prev.year = cur.year - 1
+     AND prev.year = p.previous_year
 JOIN _indicator_meta m ON m.indicator_id = cur.indicator_id
 ORDER BY m.ordinal, cur.territory_level, cur.territory_code, cur.breakdown, cur.year
 """
+"""Each year against the previous year present for the indicator: the latest earlier year in
+which the indicator has a value for some territory (2016 for 2021 when the survey ran in 2016
+and 2021). Every territory and breakdown of an indicator compares with that same year, so a
+table column holds changes over one period; a territory without a value that year has no
+change. Reads only ``indicator_values`` and ``_indicator_meta``, so the audit can recompute it
+from the published values."""
 
 
 SIGNIFICANT_DIGITS_SQL = """
