@@ -475,6 +475,24 @@ class DatabaseSettings(_Frozen):
     threads: Int | None = Field(default=None, ge=1, le=1024, description="default: all cores")
 
 
+class IndexSettings(_Frozen):
+    """How much data the learning-city index needs, and its Monte Carlo analysis.
+
+    A commune enters the index when it has values for at least ``min_indicator_share_per_unit``
+    of the index's indicators (COINr ``Screen(unit_screen = "byNA", dat_thresh)``, whose
+    default is 2/3); a domain when at least ``min_indicator_share_per_domain`` of its
+    indicators can enter. With fewer than two communes or indicators left, or no domain, the
+    index is left out and the report says why.
+    """
+
+    min_indicator_share_per_unit: Share = Field(
+        default=0.5, description="share of the index's indicators a commune needs values for")
+    min_indicator_share_per_domain: Share = Field(
+        default=0.5, description="share of a domain's indicators that must have values")
+    draws: Int = Field(default=500, ge=10, le=100_000,
+                       description="Monte Carlo base draws (runs: draws × (choices + 2))")
+
+
 class ValidationSettings(_Frozen):
     """How strict the run is."""
 
@@ -561,7 +579,8 @@ class SurveyItemSetting(_Frozen):
         return self
 
     def item(self) -> SurveyItem:
-        low, high = self.range if self.range is not None else (None, None)
+        low, high = (tuple(int(v) if float(v).is_integer() else v for v in self.range)
+                     if self.range is not None else (None, None))
         return SurveyItem(self.name, self.label.en, codes=self.codes, minimum=low, maximum=high,
                           integer=self.integer, required=self.required, missing=self.missing)
 
@@ -576,6 +595,7 @@ class ProjectConfig(_Frozen):
     report: ReportSettings = ReportSettings()
     validation: ValidationSettings = ValidationSettings()
     database: DatabaseSettings = DatabaseSettings()
+    index: IndexSettings = IndexSettings()
     waivers: tuple[Waiver, ...] = ()
     territory_levels: tuple[Level, ...] = Field(
         default=FRENCH_LEVELS.levels, min_length=1, max_length=12,

@@ -165,7 +165,6 @@ def build_contracts(model: TerritoryModel = FRENCH_LEVELS,
                        f"{base_en}, or {OUTSIDE_AREA} for outside the study area",
                        f"{base_fr}, ou {OUTSIDE_AREA} hors de la zone d'étude")
     levels = model.codes
-    any_level = "|".join(f"(?:{level.pattern})" for level in model.levels)
     parent_columns = {
         level.parent_column: _text(
             f"code of the unit's {level.label.en} ({level.code})",
@@ -173,10 +172,8 @@ def build_contracts(model: TerritoryModel = FRENCH_LEVELS,
         for level in model.parents}
     territories = pa.DataFrameSchema(
         {
-            "territory_code": _text("code of the territory at its level",
-                                    code_format(any_level, "a code of one of the project's "
-                                                "levels", "un code de l'un des niveaux du "
-                                                "projet")),
+            # its format depends on its level: checked by the row rule ``level_format``
+            "territory_code": _text("code of the territory at its level"),
             "level": _text(", ".join(levels), pa.Check.isin(levels)),
             "name": _text("official name"),
             **parent_columns,
