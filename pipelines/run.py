@@ -32,6 +32,7 @@ from indicators import (
 )
 from indicators.catalogue.project import check_measures, project_catalogue
 from indicators.compute.options import ComputeOptions
+from indicators.learning_index import IndexNotBuilt, Screening
 from indicators.territories import split_reference
 from pipelines.config import ConfigError, ProjectConfig
 from pipelines.ingest import IngestResult, ingest
@@ -199,9 +200,20 @@ def stage_indicators(ctx: RunContext) -> None:
         ctx.con, ctx.catalogue, territory_model=ctx.config.territory_model,
         options=compute_options(ctx.config.validation.lonely_psu, ctx.config.contracts))
     ctx.availability = explain_availability(ctx)
+    with_values = ctx.con.execute("SELECT count(DISTINCT indicator_id) FROM indicator_values "
+                                  "WHERE year = ? AND value IS NOT NULL", [ctx.year]).fetchone()
+    if not with_values[0]:
+        ctx.notes.append(f"no indicator could be computed for {ctx.year} from the project's "
+                         "data; the report lists each indicator with the reason")
+    settings = ctx.config.index
     try:
-        compute_learning_city_index(ctx.con, ctx.catalogue, ctx.year)
-    except CompositeError as error:  # e.g. too few communes or indicators: said, not hidden
+        compute_learning_city_index(
+            ctx.con, ctx.catalogue, ctx.year, draws=settings.draws,
+            screening=Screening(min_unit_share=settings.min_indicator_share_per_unit,
+                                min_domain_share=settings.min_indicator_share_per_domain))
+    except IndexNotBuilt as error:  # too little data to compare: said in plain words
+        ctx.notes.append(f"learning-city index not built: {error}")
+    except CompositeError as error:  # any other reason the engine gives: said, not hidden
         ctx.notes.append(f"learning-city index not computed: {error}")
 
 

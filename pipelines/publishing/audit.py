@@ -62,7 +62,8 @@ from indicators import (
 )
 from indicators.compute.options import ComputeOptions
 from indicators.compute.publication import CHANGES_SQL, SIGNIFICANT_DIGITS_SQL
-from pipelines.config import ReportSettings, project_contracts
+from indicators.learning_index import Screening
+from pipelines.config import IndexSettings, ReportSettings, project_contracts
 from pipelines.ingest import file_sha256
 from pipelines.publishing.bundle import (
     MANIFEST,
@@ -478,8 +479,12 @@ def _rederive_index(con: duckdb.DuckDBPyConnection, public: Bundle, catalogue: C
                     year: int) -> list[Finding]:
     published = {t: public.path / "published" / f"{t}.parquet"
                  for t in ("composite_scores", "composite_ranks")}
+    settings = _index_settings(public)
     try:
-        compute_learning_city_index(con, catalogue, year)
+        compute_learning_city_index(
+            con, catalogue, year, draws=settings.draws,
+            screening=Screening(min_unit_share=settings.min_indicator_share_per_unit,
+                                min_domain_share=settings.min_indicator_share_per_domain))
     except CompositeError as error:
         present = [t for t, p in published.items() if p.is_file()]
         return [Finding("published", public.subject(f"published/{t}.parquet"), False,
@@ -499,6 +504,16 @@ def _rederive_index(con: duckdb.DuckDBPyConnection, public: Bundle, catalogue: C
         findings += _verdict("published", subject, mismatches,
                              "the learning-city index recomputed from indicator_values")
     return findings
+
+
+def _index_settings(public: Bundle) -> IndexSettings:
+    """The index's screening and draws, from the project file kept in the bundle."""
+    path = public.path / "project" / str(public.manifest.get("project_file"))
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        return IndexSettings.model_validate(raw.get("index") or {})
+    except (OSError, ValueError, AttributeError):
+        return IndexSettings()
 
 
 def _rerender(con: duckdb.DuckDBPyConnection, public: Bundle, catalogue: Catalogue, year: int,
