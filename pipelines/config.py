@@ -493,24 +493,6 @@ class IndexSettings(_Frozen):
                        description="Monte Carlo base draws (runs: draws × (choices + 2))")
 
 
-class IndexSettings(_Frozen):
-    """How much data the learning-city index needs, and its Monte Carlo analysis.
-
-    A commune enters the index when it has values for at least ``min_indicator_share_per_unit``
-    of the index's indicators (COINr ``Screen(unit_screen = "byNA", dat_thresh)``, whose
-    default is 2/3); a domain when at least ``min_indicator_share_per_domain`` of its
-    indicators can enter. With fewer than two communes or indicators left, or no domain, the
-    index is left out and the report says why.
-    """
-
-    min_indicator_share_per_unit: Share = Field(
-        default=0.5, description="share of the index's indicators a commune needs values for")
-    min_indicator_share_per_domain: Share = Field(
-        default=0.5, description="share of a domain's indicators that must have values")
-    draws: Int = Field(default=500, ge=10, le=100_000,
-                       description="Monte Carlo base draws (runs: draws × (choices + 2))")
-
-
 class ValidationSettings(_Frozen):
     """How strict the run is."""
 
@@ -613,7 +595,6 @@ class ProjectConfig(_Frozen):
     report: ReportSettings = ReportSettings()
     validation: ValidationSettings = ValidationSettings()
     database: DatabaseSettings = DatabaseSettings()
-    index: IndexSettings = IndexSettings()
     index: IndexSettings = IndexSettings()
     waivers: tuple[Waiver, ...] = ()
     territory_levels: tuple[Level, ...] = Field(
