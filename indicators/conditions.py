@@ -142,6 +142,14 @@ def check_expression(text: str, columns: Iterable[str] | None, *, role: str = "c
         raise _error(text, role, refusal) from None
 
 
+def columns_used(text: str, *, role: str = "condition") -> list[str]:
+    """The column names an allowed expression reads (checked first, as ``check_expression``
+    with no columns), in order of first use: to say which of them a table lacks."""
+    check_expression(text, None, role=role)
+    names = [c.name for c in _parse(text).find_all(exp.Column)]
+    return list(dict.fromkeys(names))
+
+
 def check_columns(names: Iterable[str], columns: Iterable[str], *, role: str = "column") -> None:
     """Every name is one of ``columns`` (as DuckDB matches them), or a ``ConditionError``."""
     known = {c.lower(): c for c in columns}

@@ -20,11 +20,13 @@ from indicators.catalogue.definitions import (
     Indicator,
     MeasureQuantity,
     PopulationQuantity,
+    SurveyComputation,
 )
 from indicators.compute import admin_ratio, commuting, survey_estimates, survey_proportion
 from indicators.compute.options import ComputeOptions
 from indicators.compute.plan import IndicatorPlan, Statement
 from indicators.compute.publication import RAW_COLUMNS, STATUS_SQL, finalise_values
+from indicators.conditions import columns_used
 from indicators.territories import FRENCH_LEVELS, TerritoryModel, build_membership
 
 # kind → module with plan(con, indicator, options) and run(con, plan, options)
@@ -54,9 +56,42 @@ def plan_indicator(con: duckdb.DuckDBPyConnection, indicator: Indicator,
                    ) -> IndicatorPlan:
     """The plan of one indicator over a warehouse that holds ``territory_members``."""
     options = options or ComputeOptions(lonely_psu=lonely_psu)
+    lacking = missing_survey_columns(con, indicator)
+    if lacking:
+        return IndicatorPlan(indicator, (), PUBLICATION, unavailable=(
+            f"needs survey item{'s' if len(lacking) > 1 else ''} {', '.join(lacking)}, which "
+            f"the project's survey does not have (survey_items)"))
+    indicator = _survey_breakdowns_available(con, indicator)
     planned = kind_module(indicator).plan(con, indicator, options)
     return IndicatorPlan(planned.indicator, planned.statements, PUBLICATION,
                          unavailable=planned.unavailable)
+
+
+def missing_survey_columns(con: duckdb.DuckDBPyConnection, indicator: Indicator) -> list[str]:
+    """The columns a survey indicator reads that ``survey_responses`` lacks: a project with
+    its own survey items keeps the built-in indicators its survey can give."""
+    spec = indicator.computation
+    if not isinstance(spec, SurveyComputation):
+        return []
+    cursor = con.execute("SELECT * FROM survey_responses LIMIT 0")
+    have = {d[0].lower() for d in cursor.description}
+    cursor.fetchall()
+    used = [c for field in spec.EXPRESSIONS
+            for c in columns_used(getattr(spec, field), role=field)]
+    return [c for c in dict.fromkeys(used) if c.lower() not in have]
+
+
+def _survey_breakdowns_available(con: duckdb.DuckDBPyConnection,
+                                 indicator: Indicator) -> Indicator:
+    """The indicator without the breakdowns whose column the survey lacks (its total stays)."""
+    if not indicator.kind.startswith("survey") or not indicator.breakdowns:
+        return indicator
+    cursor = con.execute("SELECT * FROM survey_responses LIMIT 0")
+    have = {d[0].lower() for d in cursor.description}
+    cursor.fetchall()
+    kept = tuple(b for b in indicator.breakdowns if b.lower() in have)
+    return indicator if kept == indicator.breakdowns else indicator.model_copy(
+        update={"breakdowns": kept})
 
 
 def needs(indicator: Indicator) -> tuple[str, ...]:

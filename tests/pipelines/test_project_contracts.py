@@ -181,3 +181,16 @@ survey_items:
 def test_a_report_territory_at_an_undeclared_level_is_a_configuration_error(tmp_path):
     with pytest.raises(ConfigError, match="level DEP is not a territory level"):
         load_config(_project(tmp_path, 'report: {territories: ["DEP:11"]}'))
+
+
+def test_built_in_survey_indicators_the_projects_items_cannot_give_say_which_items(tmp_path):
+    test_survey_items_come_from_the_project_with_their_missing_codes(tmp_path)
+    config = load_config(tmp_path / "lci.yaml")
+    con = duckdb.connect()
+    ingest(con, config)
+    compute_indicator_values(con, load_catalogue(), territory_model=config.territory_model,
+                             options=compute_options("fail", config.contracts))
+    reasons = dict(con.execute("SELECT indicator_id, reason FROM indicator_availability "
+                               "WHERE NOT computed").fetchall())
+    assert reasons["LL01"].startswith("needs survey items ")
+    assert "formal_12m" in reasons["LL01"] and "age" in reasons["LL01"]
