@@ -938,6 +938,28 @@ name: {name}
 # The years the project covers: whole numbers / les années couvertes : nombres entiers.
 years: [{years}]{years_mark}
 
+# Territory levels, base unit first (optional; default: INSEE's communes, EPCI, départements,
+# régions) / niveaux de territoire, unité de base d'abord (facultatif ; par défaut ceux de
+# l'INSEE). A territory is its level and its code: write "LEVEL:CODE" where levels share one.
+# territory_levels:
+#   - {{code: MUN, label: {{en: Municipalities, fr: Municipalités}}, pattern: '^\\d{{7}}$',
+#      example: "1234567"}}
+#   - {{code: DIST, label: {{en: Districts, fr: Districts}}, pattern: '^\\d{{3}}$',
+#      example: "101", column: district_code}}    # the territories column naming the parent
+
+# What the population table gives (optional; default: INSEE's age bands, by sex) / ce que
+# donne la table de population (facultatif). null: no age detail, totals only.
+# population:
+#   age_bands: ["0-14", "15-29", "30-44", "45-59", "60-74", "75+"]
+#   sex: false
+
+# The survey's questions, as conditions name them (optional; default: the EU AES items) /
+# les questions de l'enquête (facultatif ; par défaut celles de l'enquête AES).
+# survey_items:
+#   - {{name: took_course, label: {{en: Took a course, fr: A suivi un cours}}, codes: [0, 1],
+#      missing: ["9"]}}
+#   - {{name: age, label: {{en: Age, fr: Âge}}, range: [16, 74], required: true}}
+
 # Folders outside this one that sources may read (optional) / dossiers hors de celui-ci que
 # les sources peuvent lire (facultatif). A source then names its file as root:path.
 # data_roots:
