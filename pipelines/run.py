@@ -131,6 +131,26 @@ def stage_validate(ctx: RunContext) -> None:
     check_indicator_measures(ctx)
 
 
+def _main_reason(con: duckdb.DuckDBPyConnection, source: str, lang: str) -> str:
+    """The rule most rejected rows of a source broke, with its first row: the reason is said
+    where the run stops, not only in the quarantine file."""
+    found = con.execute(
+        "SELECT check_id, count(DISTINCT row_number), min(row_number), any_value(rule), "
+        "arg_min(file_column, row_number), arg_min(value, row_number) FROM quarantine "
+        "WHERE source = ? GROUP BY check_id ORDER BY 2 DESC, 1 LIMIT 1", [source]).fetchall()
+    if not found:
+        return ""
+    _, rows, first, rule, column, value = found[0]
+    shown = f"'{value}'" if value is not None else ("(vide)" if lang == "fr" else "(empty)")
+    if lang == "fr":
+        return (f"\n    surtout ({rows:,} ligne{'s' if rows > 1 else ''}) : {rule['fr']} — "
+                f"p. ex. ligne {first}, "
+                f"colonne « {column} » : {shown}")
+    return (f"\n    mostly ({rows:,} row{'s' if rows > 1 else ''}): {rule['en']} — "
+            f"e.g. row {first}, column "
+            f"'{column}': {shown}")
+
+
 def stage_ingest(ctx: RunContext) -> None:
     """Validation, and the run stops when a source rejects too large a share of its rows."""
     stage_validate(ctx)
@@ -139,10 +159,10 @@ def stage_ingest(ctx: RunContext) -> None:
     if too_many:
         lines = [f"{o.source}: {o.rows_quarantined:,} of {o.rows_read:,} rows rejected "
                  f"({o.rejected_share:.1%} > {ctx.ingest.max_rejected_share[o.source]:.1%})"
-                 for o in too_many]
+                 + _main_reason(ctx.con, o.source, "en") for o in too_many]
         french = [f"{o.source} : {o.rows_quarantined:,} lignes rejetées sur {o.rows_read:,} "
                   f"({o.rejected_share:.1%} > {ctx.ingest.max_rejected_share[o.source]:.1%})"
-                  for o in too_many]
+                  + _main_reason(ctx.con, o.source, "fr") for o in too_many]
         raise RunFailed("too many rejected rows:\n  " + "\n  ".join(lines),
                         "trop de lignes rejetées :\n  " + "\n  ".join(french))
     check_report_territories(ctx)

@@ -162,8 +162,11 @@ def test_a_folder_that_is_not_an_lci_output_is_never_replaced(tmp_path: Path):
 
 def test_a_source_rejecting_too_many_rows_fails_the_run(tmp_path: Path):
     config = load_config(small_project(tmp_path / "project", extra=""))
-    with pytest.raises(RunFailed, match=r"admin: 2 of 4 rows rejected \(50.0% > 5.0%\)"):
+    rejected = r"admin: 2 of 4 rows rejected \(50.0% > 5.0%\)"
+    with pytest.raises(RunFailed, match=rejected) as failed:
         run(config, tmp_path / "out")
+    assert "mostly (1 row): " in str(failed.value) and "e.g. row " in str(failed.value)
+    assert "surtout (1 ligne) : " in failed.value.french
 
 
 def test_a_waiver_accepts_a_known_failure_and_reports_it(tmp_path: Path):
@@ -220,7 +223,7 @@ def test_a_project_too_small_for_an_index_says_so_and_still_reports(tmp_path: Pa
     result = runner.invoke(app, ["run", "--config", str(small_project(tmp_path / "project")),
                                  "--out", str(tmp_path / "out")])
     assert result.exit_code == 0, result.output
-    assert "learning-city index not computed" in result.output
+    assert "learning-city index not built" in result.output
     assert (tmp_path / "out" / "public" / "2024" / "report.html").is_file()
     assert [f for f in audit(tmp_path / "out") if not f.ok] == []  # no index: none published
 
