@@ -19,6 +19,7 @@ from __future__ import annotations
 import csv
 import io
 import random
+from datetime import datetime
 from pathlib import Path
 
 import xlsxwriter
@@ -103,7 +104,7 @@ def lisboa(root: Path, rng: random.Random) -> None:
     totals = [["freguesia", "ano", "total"]]
     for code, _, _, population in LX_PARISHES:
         counts = [round(population * share) for share in LX_BAND_SHARES]
-        detail += [[code, 2021, band, count] for band, count in zip(LX_BANDS, counts)]
+        detail += [[code, 2021, band, count] for band, count in zip(LX_BANDS, counts, strict=True)]
         totals.append([code, 2016, round(population * rng.uniform(0.95, 1.02))])
         totals.append([code, 2021, sum(counts)])
     _write(root / "raw" / "censos_2021_grupos_etarios.csv", _csv(detail, ";"))
@@ -251,7 +252,9 @@ def pays_de_retz(root: Path, rng: random.Random) -> None:
     _write(root / "raw" / "indicateurs_communes.csv", _csv(fixed, ";"), "cp1252")
 
     # Population by sex and age band, from INSEE, in a workbook with a title above the header.
-    workbook = xlsxwriter.Workbook(str(root / "raw" / "population_insee.xlsx"))
+    workbook = xlsxwriter.Workbook(str(root / "raw" / "population_insee.xlsx"),
+                                   {"in_memory": True})
+    workbook.set_properties({"author": "Insee", "created": datetime(2025, 1, 15)})
     sheet = workbook.add_worksheet("Population")
     sheet.write(0, 0, "Population municipale par sexe et tranche d'âge — Pays de Retz et "
                       "territoires de comparaison")
@@ -264,7 +267,7 @@ def pays_de_retz(root: Path, rng: random.Random) -> None:
         for year in RETZ_YEARS:
             size = population * (1.0 if year == 2023 else 1.006)
             total = 0
-            for band, share in zip(INSEE_BANDS, INSEE_SHARES):
+            for band, share in zip(INSEE_BANDS, INSEE_SHARES, strict=True):
                 for sex, part in ((1, 0.485), (2, 0.515)):
                     count = round(size * share * part)
                     total += count
@@ -296,7 +299,7 @@ def pays_de_retz(root: Path, rng: random.Random) -> None:
                 isced = rng.choice([1, 2, 3, 3, 3, 4, 5, 6, 6, 7])
                 shift = 0.05 if year == 2024 else 0.0
 
-                def yes(p: float, missing: bool = False) -> str:
+                def yes(p: float, missing: bool = False, shift: float = shift) -> str:
                     if missing and rng.random() < 0.02:
                         return "9"
                     return "1" if rng.random() < p + shift else "0"
