@@ -278,14 +278,14 @@ def _flat(values: pd.DataFrame, ids: list[str]) -> dict[str, str]:
 
 
 def _screen_domains(catalogue: Catalogue, kept: list, min_share: float
-                    ) -> tuple[list, dict[str, str]]:
+                    ) -> tuple[list, dict[str, dict[str, int]]]:
     """Leave out the indicators of domains where too few indicators can enter the index."""
-    short: dict[str, str] = {}
+    short: dict[str, dict[str, int]] = {}
     for domain in catalogue.domains:
         total = [i for i in catalogue.in_domain(domain.code) if i.direction != "context"]
         mine = [i for i in kept if i.domain == domain.code]
         if total and mine and len(mine) / len(total) < min_share:
-            short[domain.code] = f"{len(mine)} of {len(total)} indicators"
+            short[domain.code] = {"with_values": len(mine), "indicators": len(total)}
     return [i for i in kept if i.domain not in short], short
 
 

@@ -16,7 +16,8 @@ import pandas as pd
 from great_tables import GT, loc, style
 
 from indicators import Catalogue
-from reports._i18n import NARROW_NBSP, Lang, check_lang, format_number
+from indicators.learning_index import index_not_built
+from reports._i18n import NARROW_NBSP, Lang, check_lang, format_number, format_percent
 from reports._tables import PALETTE
 
 TABLE_ID = "lci-index"
@@ -131,6 +132,46 @@ _STRINGS: dict[str, tuple[str, str]] = {
     "method.median": ("the indicator's median", "la médiane de l'indicateur"),
     "method.group_mean": ("the group mean", "la moyenne du groupe"),
     "method.previous_year": ("the previous year's value", "la valeur de l'année précédente"),
+    # The index left out: one sentence, from the log's not_built entry.
+    "not_built.no_values": (
+        "No learning-city index for {year}: no indicator has a value for the communes.",
+        "Pas d'indice de la ville apprenante pour {year} : aucun indicateur n'a de valeur pour "
+        "les communes.",
+    ),
+    "not_built.too_few_units": (
+        "No learning-city index for {year}: fewer than two communes have values for enough of "
+        "its indicators (at least {unit_share}), and an index compares communes.",
+        "Pas d'indice de la ville apprenante pour {year} : moins de deux communes ont des "
+        "valeurs pour assez de ses indicateurs (au moins {unit_share}), or un indice compare "
+        "des communes.",
+    ),
+    "not_built.no_variation": (
+        "No learning-city index for {year}: no indicator differs between the communes.",
+        "Pas d'indice de la ville apprenante pour {year} : aucun indicateur ne distingue les "
+        "communes.",
+    ),
+    "not_built.no_domain": (
+        "No learning-city index for {year}: no action domain has values for at least "
+        "{domain_share} of its indicators.",
+        "Pas d'indice de la ville apprenante pour {year} : aucun domaine d'action n'a de "
+        "valeurs pour au moins {domain_share} de ses indicateurs.",
+    ),
+    "not_built.too_few_indicators": (
+        "No learning-city index for {year}: only {usable} indicator could enter it, and an "
+        "index of one indicator would only repeat that indicator's ranking.",
+        "Pas d'indice de la ville apprenante pour {year} : un seul indicateur pouvait y entrer, "
+        "et un indice d'un seul indicateur ne ferait que répéter son classement.",
+    ),
+    "screened": (
+        "Left out for lack of data (a domain needs values for at least {domain_share} of its "
+        "indicators, a commune for at least {unit_share} of the index's indicators): {items}.",
+        "Exclus faute de données (un domaine doit avoir des valeurs pour au moins "
+        "{domain_share} de ses indicateurs, une commune pour au moins {unit_share} des "
+        "indicateurs de l'indice) : {items}.",
+    ),
+    "screened.domain": ("{domain} ({n_with} of {n_total} indicators)",
+                        "{domain} ({n_with} indicateurs sur {n_total})"),
+    "screened.unit": ("{name} (values for {share})", "{name} (valeurs pour {share})"),
 }
 
 
@@ -247,8 +288,51 @@ def index_section(con: duckdb.DuckDBPyConnection, catalogue: Catalogue, year: in
     sensitivity = _sensitivity_sentence(con, year, lang_)
     if sensitivity:
         parts.append(f"  <p>{escape(sensitivity)}</p>")
+    screened = _screened_sentence(con, catalogue, year, lang_)
+    if screened:
+        parts.append(f'  <p class="lci-screened">{escape(screened)}</p>')
     parts.append("</section>")
     return "\n".join(parts)
+
+
+def index_not_built_sentence(con: duckdb.DuckDBPyConnection, year: int,
+                             lang: str) -> str | None:
+    """Why the warehouse has no index for ``year``, in one sentence (``None``: not said)."""
+    lang_ = check_lang(lang)
+    facts = index_not_built(con, year)
+    if facts is None or f"not_built.{facts.get('reason')}" not in _STRINGS:
+        return None
+    return _t(f"not_built.{facts['reason']}", lang_, year=year,
+              usable=facts.get("usable_indicators", 0),
+              unit_share=format_percent(facts.get("min_unit_share", 0), lang_),
+              domain_share=format_percent(facts.get("min_domain_share", 0), lang_))
+
+
+def _screened_sentence(con: duckdb.DuckDBPyConnection, catalogue: Catalogue, year: int,
+                       lang: Lang) -> str | None:
+    """The domains and communes screening left out of the index, from the selection log."""
+    row = con.execute("SELECT choice, effect FROM composite_log WHERE year = ? AND step = "
+                      "'selection' ORDER BY position LIMIT 1", [year]).fetchone()
+    if row is None:
+        return None
+    choice, effect = json.loads(row[0]), json.loads(row[1])
+    domains = effect.get("screened_out_domains") or {}
+    units = effect.get("screened_out_units") or {}
+    if not domains and not units:
+        return None
+    items = [_t("screened.domain", lang, domain=catalogue.domain(code).label(lang),
+                n_with=counted["with_values"], n_total=counted["indicators"])
+             for code, counted in domains.items()]
+    names = dict(con.execute(
+        "SELECT territory_code, first(territory_name ORDER BY year DESC) FROM indicator_values "
+        "WHERE territory_level = ? GROUP BY territory_code",
+        [choice.get("territory_level", "COM")]).fetchall())
+    items += [_t("screened.unit", lang, name=names.get(code, code),
+                 share=format_percent(share, lang)) for code, share in units.items()]
+    screening = choice.get("screening", {})
+    return _t("screened", lang, items="; ".join(items),
+              domain_share=format_percent(screening.get("min_domain_share", 0), lang),
+              unit_share=format_percent(screening.get("min_unit_share", 0), lang))
 
 
 def index_methods(con: duckdb.DuckDBPyConnection, year: int, lang: str) -> str:

@@ -14,16 +14,7 @@ LANGS: tuple[Lang, ...] = ("en", "fr")
 NARROW_NBSP = "\u202f"
 """French thousands separator and space before ``%`` (as great-tables' ``locale="fr"``)."""
 
-# Territory levels, in the order row groups appear by default.
-LEVELS: tuple[str, ...] = ("COM", "EPCI", "DEP", "REG", "GROUP")
-
 _STRINGS: dict[str, tuple[str, str]] = {
-    # Territory levels (row groups).
-    "level.COM": ("Communes", "Communes"),
-    "level.EPCI": ("EPCI", "EPCI"),
-    "level.DEP": ("Départements", "Départements"),
-    "level.REG": ("Régions", "Régions"),
-    "level.GROUP": ("Groups", "Groupes de territoires"),
     # Directions.
     "direction.higher_is_better": ("Higher is better", "Plus élevé = mieux"),
     "direction.lower_is_better": ("Lower is better", "Plus bas = mieux"),
@@ -35,11 +26,17 @@ _STRINGS: dict[str, tuple[str, str]] = {
     "table.value": ("Value", "Valeur"),
     "table.estimate": ("Estimate (95{nbsp}% CI)", "Estimation (IC à 95{nbsp}%)"),
     "table.change": ("Change", "Évolution"),
-    "table.subtitle": ("{year} · change since {previous}", "{year} · évolution depuis {previous}"),
-    "table.subtitle_any": (
-        "{year} · change since the previous year",
-        "{year} · évolution depuis l'année précédente",
+    "table.subtitle": ("{year} · {period}", "{year} · {period}"),
+    # What a change is measured against: the previous year present, named.
+    "period.one": ("change since {previous}", "évolution depuis {previous}"),
+    "period.one_gap": ("change since {previous} ({gap} years earlier)",
+                       "évolution depuis {previous} ({gap} ans plus tôt)"),
+    "period.several": (
+        "change since the previous year each indicator has values for ({years})",
+        "évolution depuis l'année précédente disponible pour chaque indicateur ({years})",
     ),
+    "period.none": ("no earlier year to compare with", "pas d'année antérieure à comparer"),
+    "period.or": (" or ", " ou "),
     "table.source": ("Source ({ids}): {source}.", "Source ({ids}) : {source}."),
     "note.suppressed_survey": (
         "× Not published: fewer than {min_n} respondents.",
@@ -87,22 +84,50 @@ _STRINGS: dict[str, tuple[str, str]] = {
     "report.title": (
         "Learning city indicators {year}", "Indicateurs de la ville apprenante {year}"
     ),
-    "report.reference_year": (
-        "Reference year {year}, compared with the previous year.",
-        "Année de référence {year}, comparée à l'année précédente.",
-    ),
+    "report.reference_year": ("Reference year {year}: {period}.",
+                              "Année de référence {year} : {period}."),
     "report.contents": ("Contents", "Sommaire"),
     "report.introduction": ("About this report", "À propos de ce rapport"),
     "report.intro_what": (
-        "This report presents {n_indicators} learning-city indicators for {year}, grouped into "
-        "{n_domains} action domains. Each table compares the territories side by side: for every "
-        "indicator it shows the value in {year} and the change since the previous year, in the "
-        "indicator's unit (percentage points for percentages).",
-        "Ce rapport présente {n_indicators} indicateurs de la ville apprenante pour {year}, "
-        "regroupés en {n_domains} domaines d'action. Chaque tableau compare les territoires côte "
-        "à côte : pour chaque indicateur, il donne la valeur en {year} et l'évolution depuis "
-        "l'année précédente, dans l'unité de l'indicateur (en points pour les pourcentages).",
+        "This report presents the learning-city indicators for {year}, grouped into "
+        "{n_domains} action domains: {n_with} of the {n_indicators} indicators have values for "
+        "{year}. Each table compares the territories side by side: for every indicator it shows "
+        "the value in {year} and, where an earlier year has values, the change since that year "
+        "(named above each table), in the indicator's unit (percentage points for percentages).",
+        "Ce rapport présente les indicateurs de la ville apprenante pour {year}, regroupés en "
+        "{n_domains} domaines d'action : {n_with} des {n_indicators} indicateurs ont des valeurs "
+        "pour {year}. Chaque tableau compare les territoires côte à côte : pour chaque "
+        "indicateur, il donne la valeur en {year} et, lorsqu'une année antérieure a des "
+        "valeurs, l'évolution depuis cette année (indiquée en tête de chaque tableau), dans "
+        "l'unité de l'indicateur (en points pour les pourcentages).",
     ),
+    "report.coverage_title": ("Indicators with values in {year}, by domain:",
+                              "Indicateurs ayant des valeurs en {year}, par domaine :"),
+    "report.coverage_item": ("{domain} ({code}): {n_with} of {n_total}",
+                             "{domain} ({code}) : {n_with} sur {n_total}"),
+    "report.intro_nothing": (
+        "No indicator could be computed for {year} from the project's data, so this report has "
+        "no table. The methods section lists each of the {n_indicators} indicators with the "
+        "reason it has no value.",
+        "Aucun indicateur n'a pu être calculé pour {year} à partir des données du projet : ce "
+        "rapport ne contient donc aucun tableau. La section des méthodes donne, pour chacun des "
+        "{n_indicators} indicateurs, la raison de l'absence de valeur.",
+    ),
+    "report.missing_title": ("Indicators without values in {year}",
+                             "Indicateurs sans valeur en {year}"),
+    "report.missing_intro": (
+        "These indicators of the catalogue have no value for {year}, for the reason given.",
+        "Ces indicateurs du catalogue n'ont aucune valeur pour {year}, pour la raison indiquée.",
+    ),
+    "report.missing_not_computed": ("not computed: {reason}", "non calculé : {reason}"),
+    "report.missing_no_publishable": (
+        "computed, but no value can be published for {year} ({statuses})",
+        "calculé, mais aucune valeur n'est publiable pour {year} ({statuses})",
+    ),
+    "report.missing_no_row": ("no value for {year} in the project's data",
+                              "aucune valeur pour {year} dans les données du projet"),
+    "status.missing": ("no data", "pas de donnée"),
+    "status.suppressed": ("too few respondents", "trop peu de répondants"),
     "report.intro_colours": (
         "Colours compare the territories shown in a table, column by column: the darker the "
         "green, the better the position. For indicators where lower is better (such as unmet "
@@ -146,12 +171,18 @@ _STRINGS: dict[str, tuple[str, str]] = {
     "report.changes_title": ("Changes over time", "Évolutions"),
     "report.changes_text": (
         "A change is the difference between the value of the reference year and that of the "
-        "previous year, for the same territory. For survey indicators it is tested with a "
+        "previous year the indicator has values for (the year before, or an earlier one when "
+        "the source skips years, such as a survey run every five years), for the same "
+        "territory; every territory of an indicator is compared with the same year. For "
+        "survey indicators it is tested with a "
         "design-based test at the 5{nbsp}% level (using the standard error of the difference); "
         "only significant changes are marked. Changes of administrative indicators come from "
         "exhaustive counts and are not tested.",
-        "Une évolution est l'écart entre la valeur de l'année de référence et celle de l'année "
-        "précédente, pour un même territoire. Pour les indicateurs d'enquête, elle est testée au "
+        "Une évolution est l'écart entre la valeur de l'année de référence et celle de la "
+        "dernière année antérieure où l'indicateur a des valeurs (l'année précédente, ou une "
+        "année plus ancienne quand la source saute des années, comme une enquête "
+        "quinquennale), pour un même territoire ; tous les territoires d'un indicateur sont "
+        "comparés à la même année. Pour les indicateurs d'enquête, elle est testée au "
         "seuil de 5{nbsp}% en tenant compte du plan de sondage (erreur type de l'écart) ; seules "
         "les évolutions significatives sont signalées. Les évolutions des indicateurs "
         "administratifs proviennent de comptages exhaustifs et ne sont pas testées.",
@@ -273,11 +304,18 @@ def text(key: str, lang: Lang, **values: object) -> str:
     return pair[LANGS.index(lang)].format(nbsp=NARROW_NBSP if lang == "fr" else "", **values)
 
 
-def level_label(level: str, lang: Lang) -> str:
-    """Row-group label of a territory level (COM, EPCI, DEP, REG, GROUP)."""
-    if level not in LEVELS:
-        raise ValueError(f"unknown territory level {level!r}; valid: {list(LEVELS)}")
-    return text(f"level.{level}", lang)
+def change_period(year: int, previous: set[int], lang: Lang) -> str:
+    """What the changes of ``year`` are measured against, naming the actual years: "change
+    since 2016 (5 years earlier)", several years by indicator, or no earlier year at all."""
+    if not previous:
+        return text("period.none", lang)
+    if len(previous) == 1:
+        (before,) = previous
+        if year - before > 1:
+            return text("period.one_gap", lang, previous=before, gap=year - before)
+        return text("period.one", lang, previous=before)
+    return text("period.several", lang,
+                years=text("period.or", lang).join(str(y) for y in sorted(previous)))
 
 
 def kflc_name(code: str, lang: Lang) -> str:

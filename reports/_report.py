@@ -1,7 +1,13 @@
 """The annual report: one self-contained HTML page, plus each domain table on its own.
 
 When the warehouse holds the learning-city index of the year (``composite_*`` tables), the page
-opens with it: scores, rank intervals and a chart, plus its paragraph in the methods.
+opens with it: scores, rank intervals and a chart, plus its paragraph in the methods; when the
+index was not built for lack of data, the introduction says why in one sentence.
+
+The report claims no more than the data gives: the introduction counts the indicators with
+values, per domain; the methods list the others with the reason (``indicator_availability``
+when the warehouse has it); changes are labelled with the years they are measured from; and a
+year without any value gives a report saying so, without tables.
 
 Every table is rendered before anything is written, so a failure leaves ``out_dir`` as it was;
 each file is then replaced atomically. Nothing in the page depends on the clock or on random
@@ -12,7 +18,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from html import escape
 from importlib import resources
 from pathlib import Path
@@ -21,9 +27,16 @@ from string import Template
 import duckdb
 
 from indicators import Catalogue, Indicator
-from reports._composite import SECTION_ID, index_methods, index_section, index_title
+from reports._composite import (
+    SECTION_ID,
+    index_methods,
+    index_not_built_sentence,
+    index_section,
+    index_title,
+)
 from reports._i18n import (
     Lang,
+    change_period,
     check_lang,
     format_number,
     format_percent,
@@ -62,29 +75,35 @@ def write_report(
     page_title = title or text("report.title", lang_, year=year)
     css = _template("report.css")
     domains = [d for d in catalogue.domains if catalogue.in_domain(d.code)]
+    coverage = _coverage(con, catalogue, year)
+    # A year without any value has no table to show: the report says so instead.
+    shown = [d for d in domains if coverage.any_value]
     tables = {d.code: build_domain_table(con, catalogue, d.code, year, lang_, territories)
-              .as_raw_html() for d in domains}
+              .as_raw_html() for d in shown}
     index_html = index_section(con, catalogue, year, lang_)  # None without composite tables
     quality_html = data_quality_section(con, lang_)  # None without validation records
     report = Template(_template("report.html")).substitute(
         lang=lang_,
         title=escape(page_title),
         css=css,
-        reference=escape(text("report.reference_year", lang_, year=year)),
+        reference=escape(text("report.reference_year", lang_, year=year,
+                              period=change_period(year, _compared_years(con, year), lang_))),
         introduction_title=escape(text("report.introduction", lang_)),
-        introduction=_introduction(catalogue, len(domains), year, lang_),
+        introduction=_introduction(catalogue, coverage, len(domains), year, lang_,
+                                   index_not_built_sentence(con, year, lang_)),
         contents_title=escape(text("report.contents", lang_)),
-        contents=_contents(catalogue, [d.code for d in domains], lang_, index_html is not None),
+        contents=_contents(catalogue, [d.code for d in shown], lang_, index_html is not None),
         sections="\n".join([*([index_html] if index_html else []),
                             *(_domain_section(catalogue, code, html, lang_)
                               for code, html in tables.items()),
                             *([quality_html] if quality_html else [])]),
         methods=_methods(catalogue, [d.code for d in domains], lang_,
-                         index_methods(con, year, lang_) if index_html else None),
+                         index_methods(con, year, lang_) if index_html else None,
+                         _missing_entries(catalogue, coverage, year, lang_), year),
     )
     table_page = Template(_template("table.html"))
     written = []
-    for domain in domains:
+    for domain in shown:
         page = table_page.substitute(lang=lang_, css=css, table=tables[domain.code],
                                      title=escape(f"{domain.label(lang_)} · {year}"))
         written.append(_write(out_dir / "tables" / f"{domain.code}.html", page))
@@ -104,16 +123,99 @@ def _write(path: Path, content: str) -> Path:
     return path
 
 
-def _introduction(catalogue: Catalogue, n_domains: int, year: int, lang: Lang) -> str:
+def _introduction(catalogue: Catalogue, coverage: _Coverage, n_domains: int, year: int,
+                  lang: Lang, index_absent: str | None) -> str:
+    if not coverage.any_value:
+        nothing = text("report.intro_nothing", lang, year=year, n_indicators=len(catalogue))
+        return f"  <p>{escape(nothing)}</p>"
     marks = ("report.mark_ci", "report.mark_suppressed", "report.mark_low",
              "report.mark_significant", "report.mark_missing")
     items = "\n".join(f"    <li>{escape(text(key, lang))}</li>" for key in marks)
     what = text("report.intro_what", lang, n_indicators=len(catalogue), n_domains=n_domains,
-                year=year)
-    return (f"  <p>{escape(what)}</p>\n"
-            f"  <p>{escape(text('report.intro_colours', lang))}</p>\n"
-            f"  <p>{escape(text('report.intro_marks', lang))}</p>\n"
-            f"  <ul>\n{items}\n  </ul>")
+                n_with=len(coverage.with_values), year=year)
+    counts = "\n".join(
+        "    <li>" + escape(text("report.coverage_item", lang, domain=d.label(lang), code=d.code,
+                                 n_with=coverage.count(d.code), n_total=len(members))) + "</li>"
+        for d in catalogue.domains if (members := catalogue.in_domain(d.code)))
+    parts = [f"  <p>{escape(what)}</p>",
+             f"  <p>{escape(text('report.coverage_title', lang, year=year))}</p>",
+             f'  <ul class="lci-coverage">\n{counts}\n  </ul>']
+    if index_absent:
+        parts.append(f'  <p class="lci-index-absent">{escape(index_absent)}</p>')
+    parts += [f"  <p>{escape(text('report.intro_colours', lang))}</p>",
+              f"  <p>{escape(text('report.intro_marks', lang))}</p>",
+              f"  <ul>\n{items}\n  </ul>"]
+    return "\n".join(parts)
+
+
+@dataclass(frozen=True)
+class _Coverage:
+    """Which indicators have a value in the year, and for the others what the data shows."""
+
+    with_values: frozenset[str]
+    statuses: dict[str, tuple[str, ...]]  # indicator without value: statuses of its rows
+    not_computed: dict[str, str]  # indicator the data could not give: why
+    domains: dict[str, tuple[str, ...]] = field(default_factory=dict)  # domain: indicators
+
+    @property
+    def any_value(self) -> bool:
+        return bool(self.with_values)
+
+    def count(self, domain: str) -> int:
+        """How many of the domain's indicators have a value."""
+        return sum(1 for i in self.domains.get(domain, ()) if i in self.with_values)
+
+
+def _coverage(con: duckdb.DuckDBPyConnection, catalogue: Catalogue, year: int) -> _Coverage:
+    """Counted from ``indicator_values`` (what is published), reasons from
+    ``indicator_availability`` when the warehouse has it."""
+    rows = con.execute(
+        "SELECT indicator_id, bool_or(value IS NOT NULL) AS has_value, "
+        "list_sort(list_distinct(list(status))) AS statuses "
+        "FROM indicator_values WHERE year = ? GROUP BY indicator_id", [year]).fetchall()
+    with_values = frozenset(i for i, has, _ in rows if has)
+    statuses = {i: tuple(s) for i, has, s in rows if not has}
+    not_computed: dict[str, str] = {}
+    tables = {r[0] for r in con.execute(
+        "SELECT table_name FROM duckdb_tables() WHERE schema_name = current_schema()"
+    ).fetchall()}
+    if "indicator_availability" in tables:
+        not_computed = {i: reason or "" for i, reason in con.execute(
+            "SELECT indicator_id, reason FROM indicator_availability WHERE NOT computed "
+            "ORDER BY ordinal").fetchall()}
+    domains = {d.code: tuple(i.id for i in catalogue.in_domain(d.code))
+               for d in catalogue.domains}
+    return _Coverage(with_values, statuses, not_computed, domains)
+
+
+def _compared_years(con: duckdb.DuckDBPyConnection, year: int) -> set[int]:
+    """The years the changes of ``year`` are measured from (changes with a value only)."""
+    return {int(r[0]) for r in con.execute(
+        "SELECT DISTINCT previous_year FROM indicator_changes "
+        "WHERE year = ? AND change IS NOT NULL AND previous_year IS NOT NULL", [year]
+    ).fetchall()}
+
+
+def _missing_entries(catalogue: Catalogue, coverage: _Coverage, year: int,
+                     lang: Lang) -> list[str]:
+    """One list item per indicator without a value in ``year``, with the reason."""
+    entries = []
+    for indicator in catalogue:
+        if indicator.id in coverage.with_values:
+            continue
+        if indicator.id in coverage.not_computed:
+            why = text("report.missing_not_computed", lang,
+                       reason=coverage.not_computed[indicator.id])
+        elif indicator.id in coverage.statuses:
+            named = [text(f"status.{s}", lang) if s in ("missing", "suppressed") else s
+                     for s in coverage.statuses[indicator.id]]
+            why = text("report.missing_no_publishable", lang, year=year,
+                       statuses=", ".join(named))
+        else:
+            why = text("report.missing_no_row", lang, year=year)
+        entries.append(f'    <li><span class="lci-code">{escape(indicator.id)}</span> '
+                       f"{escape(indicator.label(lang))}: {escape(why)}</li>")
+    return entries
 
 
 def _contents(catalogue: Catalogue, codes: list[str], lang: Lang, with_index: bool) -> str:
@@ -137,7 +239,8 @@ def _domain_section(catalogue: Catalogue, code: str, table_html: str, lang: Lang
 
 
 def _methods(catalogue: Catalogue, codes: list[str], lang: Lang,
-             index_methods_html: str | None = None) -> str:
+             index_methods_html: str | None = None,
+             missing: Sequence[str] = (), year: int | None = None) -> str:
     parts = [
         '<section id="methods" class="lci-methods" aria-labelledby="methods-title">',
         f'  <h2 id="methods-title">{escape(text("report.methods", lang))}</h2>',
@@ -148,6 +251,10 @@ def _methods(catalogue: Catalogue, codes: list[str], lang: Lang,
         parts.append('  <div class="lci-indicators">')
         parts += [_indicator_entry(i, lang) for i in catalogue.in_domain(code)]
         parts.append("  </div>")
+    if missing:
+        parts += [f"  <h3>{escape(text('report.missing_title', lang, year=year))}</h3>",
+                  f"  <p>{escape(text('report.missing_intro', lang, year=year))}</p>",
+                  '  <ul class="lci-missing">', *missing, "  </ul>"]
     if index_methods_html:
         parts.append(index_methods_html)
     parts += [

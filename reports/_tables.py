@@ -18,7 +18,7 @@ from great_tables import GT, html, loc, stub, style
 
 from indicators import Catalogue, Indicator
 from indicators.territories import level_labels, split_reference
-from reports._i18n import Lang, check_lang, format_percent, text
+from reports._i18n import Lang, change_period, check_lang, format_percent, text
 
 # Sequential greens (ColorBrewer "Greens", lightest to darkest): darker is better.
 PALETTE: tuple[str, ...] = ("#f7fcf5", "#c7e9c0", "#74c476", "#238b45")
@@ -72,10 +72,10 @@ def build_domain_table(
     positions = {key: n for n, key in enumerate(rows["territory_key"])}
     for indicator in indicators:
         gt = _add_indicator(gt, frame, cells, positions, indicator, lang_, notes)
-    if len(previous) == 1:
-        subtitle = text("table.subtitle", lang_, year=year, previous=previous.pop())
-    else:  # no change in the data, or changes against different years
-        subtitle = text("table.subtitle_any", lang_, year=year)
+    compared = {int(y) for y, c in zip(cells["previous_year"], cells["change"], strict=True)
+                if pd.notna(y) and pd.notna(c)}  # only years a change shown is measured from
+    subtitle = text("table.subtitle", lang_, year=year,
+                    period=change_period(year, compared, lang_))
     gt = _layout(gt, indicators, tid, lang_).tab_header(title=domain.label(lang_),
                                                         subtitle=subtitle)
     gt = notes.apply(gt, lang_, any(_is_survey(i) for i in indicators))

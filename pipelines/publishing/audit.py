@@ -63,6 +63,7 @@ from indicators import (
 from indicators.compute.options import ComputeOptions
 from indicators.compute.publication import CHANGES_SQL, SIGNIFICANT_DIGITS_SQL
 from indicators.learning_index import Screening
+from indicators.sql import quote_ident
 from pipelines.config import IndexSettings, ReportSettings, project_contracts
 from pipelines.ingest import file_sha256
 from pipelines.publishing.bundle import (
@@ -415,10 +416,11 @@ def _rederive(public: Bundle, catalogue: Catalogue, render: Render | None) -> li
     try:
         con.execute("CREATE TABLE indicator_values AS SELECT * FROM read_parquet(?)",
                     [str(values)])
-        levels = public.path / "published" / "territory_levels.parquet"
-        if levels.is_file():  # the project's level headings, which the report shows
-            con.execute("CREATE TABLE territory_levels AS SELECT * FROM read_parquet(?)",
-                        [str(levels)])
+        for table in ("territory_levels", "indicator_availability"):  # the report shows them
+            path = public.path / "published" / f"{table}.parquet"
+            if path.is_file():
+                con.execute(f"CREATE TABLE {quote_ident(table)} AS SELECT * FROM read_parquet(?)",
+                            [str(path)])
         for table in REFERENCE_TABLES:
             path = public.path / REFERENCE / f"{table}.parquet"
             if path.is_file():

@@ -75,6 +75,8 @@ PUBLISHED = {  # table: the columns its rows are ordered by
     "territory_levels": ("ordinal",),
     "composite_scores": ("year", "node", "territory_code"),
     "composite_ranks": ("year", "territory_code"),
+    # Which indicators the data could give and why not: the report lists them.
+    "indicator_availability": ("ordinal",),
 }
 HISTORY_DDL = """
 CREATE TABLE IF NOT EXISTS validation_history (
