@@ -29,7 +29,7 @@ ALLOWED: dict[str, tuple[str, ...]] = {
     "reports": ("reports", "indicators"),
     "pipelines": (),  # a new module of pipelines must be given its layer here
     "pipelines.problems": (),
-    "pipelines.config": ("pipelines.problems",),
+    "pipelines.config": ("pipelines.problems", "indicators.catalogue"),  # its indicators:
     "pipelines.warehouse": (),
     "pipelines.sample_data": ("pipelines.sample_data",),
     "pipelines.validating": ("pipelines.validating", "pipelines.config", "pipelines.problems",
