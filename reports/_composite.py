@@ -316,7 +316,13 @@ def _screened_sentence(con: duckdb.DuckDBPyConnection, catalogue: Catalogue, yea
     if row is None:
         return None
     choice, effect = json.loads(row[0]), json.loads(row[1])
-    domains = effect.get("screened_out_domains") or {}
+    domains = {code: {"with_values": 0,  # domains without any usable indicator, then short ones
+                      "indicators": sum(1 for i in catalogue.in_domain(code)
+                                        if i.direction != "context")}
+               for code in effect.get("excluded_domains") or ()}
+    domains.update(effect.get("screened_out_domains") or {})
+    domains = {code: domains[code] for code in (d.code for d in catalogue.domains)
+               if code in domains and domains[code]["indicators"]}
     units = effect.get("screened_out_units") or {}
     if not domains and not units:
         return None

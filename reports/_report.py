@@ -127,7 +127,7 @@ def _introduction(catalogue: Catalogue, coverage: _Coverage, n_domains: int, yea
                   lang: Lang, index_absent: str | None) -> str:
     if not coverage.any_value:
         nothing = text("report.intro_nothing", lang, year=year, n_indicators=len(catalogue))
-        return f"  <p>{escape(nothing)}</p>"
+        return "\n".join(f"  <p>{escape(line)}</p>" for line in (nothing, index_absent) if line)
     marks = ("report.mark_ci", "report.mark_suppressed", "report.mark_low",
              "report.mark_significant", "report.mark_missing")
     items = "\n".join(f"    <li>{escape(text(key, lang))}</li>" for key in marks)
