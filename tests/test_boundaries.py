@@ -29,7 +29,12 @@ ALLOWED: dict[str, tuple[str, ...]] = {
     "reports": ("reports", "indicators"),
     "pipelines": (),  # a new module of pipelines must be given its layer here
     "pipelines.problems": (),
-    "pipelines.config": ("pipelines.problems", "indicators.catalogue"),  # its indicators:
+    # its indicators:, territory levels, and the contracts they shape (which import no config)
+    "pipelines.config": ("pipelines.problems", "indicators.catalogue", "indicators.territories",
+                         "pipelines.validating.contracts"),
+    "pipelines.validating.contracts": ("indicators.territories",),
+    "pipelines.project_init": ("pipelines.config", "pipelines.reading", "pipelines.validating",
+                               "pipelines.problems", "pipelines.warehouse", "indicators.sql"),
     "pipelines.warehouse": (),
     "pipelines.sample_data": ("pipelines.sample_data",),
     "pipelines.validating": ("pipelines.validating", "pipelines.config", "pipelines.problems",
