@@ -297,7 +297,8 @@ def stage_bundle(ctx: RunContext, signing_key: SigningKey | None = None) -> None
     ctx.written.extend(write_published(ctx.con, ctx.public_dir))
     ctx.written.extend(write_sql(ctx.con, ctx.public_dir / str(ctx.year)))
     if ctx.config.file is not None:
-        ctx.written.append(copy_project_file(ctx.config.file, ctx.public_dir))
+        ctx.written.extend(copy_project_file(ctx.config.file, ctx.public_dir,
+                                             tuple(ctx.config.indicators.files)))
     ctx.written.extend(write_validated(ctx.con, ctx.restricted_dir))
     record_history(ctx.con, ctx.previous_warehouse, run_id, run_at)
     ctx.written.append(write_run_info(ctx.out_dir, run_id, run_at, ctx.config.root))

@@ -60,6 +60,8 @@ from indicators import (
     compute_learning_city_index,
     load_catalogue,
 )
+from indicators.catalogue import CatalogueError
+from indicators.catalogue.project import read_project_catalogue
 from indicators.compute.options import ComputeOptions
 from indicators.compute.publication import CHANGES_SQL, SIGNIFICANT_DIGITS_SQL
 from indicators.learning_index import Screening
@@ -178,8 +180,10 @@ def audit(out_dir: Path, project_dir: Path | None = None, *, restricted: Path | 
     bundles = locate(out_dir, restricted)
     public, private = bundles.public, bundles.restricted
     trusted = _trusted_fingerprint(public_key, key_fingerprint)
-    catalogue = load_catalogue()
+    catalogue, problem = _catalogue(public)
     findings = _check_signature(public, trusted)
+    if problem is not None:
+        findings.append(problem)
     if private is not None:
         findings += _check_signature(private, trusted)
         findings += _same_key(public, private)
@@ -739,22 +743,39 @@ def _check_sql(con: duckdb.DuckDBPyConnection, public: Bundle, sql_dir: Path) ->
 def _contracts(public: Bundle) -> Contracts:
     """The run's contract tables (territory levels, population detail, survey items), from
     the project file kept in the bundle; the defaults when it declares none."""
-    raw: object = {}
-    for path in sorted((public.path / "project").glob("*.y*ml")):
-        try:
-            raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-        except (OSError, ValueError):
-            raw = {}
-        break
+    raw = _project_yaml(public)
     return project_contracts(raw if isinstance(raw, dict) else {})
+
+
+def _project_yaml(public: Bundle) -> object:
+    """The project file kept in the bundle (the manifest names it), parsed; {} without it."""
+    path = public.path / "project" / str(public.manifest.get("project_file"))
+    try:
+        return yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except (OSError, ValueError):
+        return {}
+
+
+def _catalogue(public: Bundle) -> tuple[Catalogue, Finding | None]:
+    """The run's indicator definitions: the project's catalogue, rebuilt from the project file
+    (and the indicator files it names) kept in the bundle; the built-in one without them."""
+    path = public.path / "project" / str(public.manifest.get("project_file"))
+    if not path.is_file():
+        return load_catalogue(), None
+    columns = _contracts(public).schemas["survey_responses"].columns
+    try:
+        return read_project_catalogue(path, survey_columns=columns), None
+    except CatalogueError as error:
+        return load_catalogue(), Finding("indicators", public.subject(f"project/{path.name}"),
+                                         False, f"its indicator definitions cannot be read: "
+                                                f"{error}")
 
 
 def _lonely_psu(public: Bundle) -> str:
     """The run's rule for single-PSU strata, from the project file kept in the bundle."""
-    for path in sorted((public.path / "project").glob("*.y*ml")):
-        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-        return (raw.get("validation") or {}).get("lonely_psu", "fail")
-    return "fail"
+    raw = _project_yaml(public)
+    settings = raw.get("validation") if isinstance(raw, dict) else None
+    return (settings if isinstance(settings, dict) else {}).get("lonely_psu", "fail")
 
 
 def _accounting(public: Bundle, restricted: Bundle) -> list[Finding]:

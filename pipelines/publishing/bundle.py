@@ -246,8 +246,16 @@ def new_run() -> tuple[str, datetime]:
     return uuid.uuid4().hex, datetime.now(UTC)
 
 
-def copy_project_file(config_file: Path, out_dir: Path) -> Path:
-    target = out_dir / "project" / config_file.name
-    target.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(config_file, target)
-    return target
+def copy_project_file(config_file: Path, out_dir: Path,
+                      indicator_files: tuple[Path, ...] = ()) -> list[Path]:
+    """The project file, and the indicator files it names (at the same relative paths, which
+    the project's catalogue checked stay inside its folder): what the run's definitions were,
+    so that an auditor rebuilds the same catalogue from the bundle."""
+    written = []
+    for source, relative in ((config_file, Path(config_file.name)),
+                             *((config_file.parent / f, Path(f)) for f in indicator_files)):
+        target = out_dir / "project" / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(source, target)
+        written.append(target)
+    return written
