@@ -44,7 +44,7 @@ from indicators.catalogue.definitions import (
     Indicator,
     LocalisedText,
     MeasureQuantity,
-    SurveyProportion,
+    SurveyComputation,
     Target,
     load_catalogue,
 )
@@ -291,7 +291,6 @@ def project_catalogue(project: ProjectIndicators, *, root: Path,
     builtin = _builtin()
     project_file = project_file or root / "lci.yaml"
     if project.is_builtin:
-        _check_conditions(builtin.indicators, survey_columns, root)
         return builtin
     kept = _kept_ids(project.use, project.drop)
     indicators = [_overridden(i, project.override[i.id]) if i.id in project.override else i
@@ -309,11 +308,11 @@ def project_catalogue(project: ProjectIndicators, *, root: Path,
             raise CatalogueError(f"{_where(indicator, root)}, indicator {indicator.id}: "
                                  f"{problem}")
         seen.add(indicator.id)
+    _check_conditions(own, survey_columns, root)
     indicators.extend(own)
     if not indicators:
         raise CatalogueError(f"{project_file}: indicators: no indicator is left in use (see "
                              f"use and drop, or define your own)")
-    _check_conditions(indicators, survey_columns, root)
     order = [d for d in (*builtin.domains, *project.domains)
              if any(i.domain == d.code for i in indicators)]
     rank = {d.code: n for n, d in enumerate(order)}
@@ -501,15 +500,18 @@ def _check_nodes(top: Node, shown: Path, aliases: bool = False) -> None:
 
 def _check_conditions(indicators: Iterable[Indicator], survey_columns: Iterable[str] | None,
                       root: Path) -> None:
-    """Survey conditions name only the columns of ``survey_responses`` (when they are given)."""
+    """The project's own survey expressions name only the columns of ``survey_responses``
+    (when they are given). Built-in indicators are not held to the project's survey items: one
+    reading items the project lacks is not computed, and the run says which (see
+    ``indicators.compute.registry``)."""
     if survey_columns is None:
         return
     columns = list(survey_columns)
     for indicator in indicators:
         spec = indicator.computation
-        if not isinstance(spec, SurveyProportion):
+        if not isinstance(spec, SurveyComputation):
             continue
-        for field in ("condition", "population"):
+        for field in spec.EXPRESSIONS:
             try:
                 check_expression(getattr(spec, field), columns, role=field)
             except ConditionError as error:
