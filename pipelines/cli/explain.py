@@ -37,13 +37,36 @@ def _fail(message: str, code: int = 2) -> typer.Exit:
     return typer.Exit(code)
 
 
-def _catalogue() -> Catalogue:
+def _catalogue(out: Path, config_path: Path | None = None) -> Catalogue:
+    """The project's catalogue (its own indicators and changes): from ``--config`` when given,
+    else from the project file the run in ``out`` kept, else the built-in one."""
     from indicators import CatalogueError, load_catalogue
+    from indicators.catalogue.project import read_project_catalogue
+    from pipelines.config import ConfigError, load_config
+    from pipelines.run import effective_catalogue
 
     try:
-        return load_catalogue()
+        if config_path is not None:
+            return effective_catalogue(load_config(config_path))
+        kept = _kept_project_file(out)
+        return read_project_catalogue(kept) if kept is not None else load_catalogue()
+    except ConfigError as error:
+        raise _fail(f"configuration: {error}") from None
     except CatalogueError as error:
         raise _fail(f"indicator catalogue: {error}") from None
+
+
+def _kept_project_file(out: Path) -> Path | None:
+    """The project file a run kept in its public bundle (the manifest names it)."""
+    import json
+
+    try:
+        manifest = json.loads((out / "public" / "manifest.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    name = manifest.get("project_file") if isinstance(manifest, dict) else None
+    path = out / "public" / "project" / str(name)
+    return path if name and path.is_file() else None
 
 
 def _warehouse(out: Path) -> duckdb.DuckDBPyConnection | None:
@@ -74,7 +97,7 @@ def explain_command(
     Taken from the run in --out when there is one (the statement that produced its published
     numbers); otherwise planned afresh on the project's data.
     """
-    catalogue = _catalogue()
+    catalogue = _catalogue(out, config)
     chosen = next((i for i in catalogue if i.id == indicator.upper()), None)
     if chosen is None:
         raise _fail(f"no indicator {indicator!r} in the catalogue; "
@@ -133,7 +156,7 @@ def trace_command(
 
     from indicators.compute.trace import TraceError, trace_cell
 
-    catalogue = _catalogue()
+    catalogue = _catalogue(out)
     con = _warehouse(out)
     if con is None:
         raise _fail(f"no run in {out} (no {WAREHOUSE}): run 'lci run --out {out}' first, "
