@@ -46,16 +46,6 @@ GRANDE_LISBOA = {"110654", "110655", "110656", "110657", "110658", "110659",  # 
                  "111507", "111508", "111509"}  # Amadora
 
 
-AUDIT_IGNORES_PROJECT_CATALOGUE = (
-    "pipelines/publishing/audit.py: audit() re-derives and recomputes with load_catalogue(), the "
-    "built-in catalogue, not the catalogue of the project's indicators: section (read from "
-    "public/project/lci.yaml, as indicators.catalogue.project.read_project_catalogue allows): "
-    "'catalogue: the catalogue changed since the run', report.html 'cannot be re-rendered: "
-    "indicator_values holds indicators missing from the catalogue', the SQL of dropped built-in "
-    "indicators 'file is missing', the project's own 'no indicator of the catalogue has this "
-    "SQL', and indicator_changes (and the index) re-derived differently")
-
-
 # --- helpers -------------------------------------------------------------------------------
 
 def project_copy(name: str, root: Path, edit: tuple[str, str] | None = None) -> Path:
@@ -240,14 +230,6 @@ def test_a_built_in_indicator_the_population_cannot_give_is_said_not_computed_an
                  ) == [(0,)]
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "indicators/catalogue/project.py _check_conditions (called by pipelines/run.py "
-    "effective_catalogue with the project's survey columns) refuses the kept built-in LL01: "
-    "'LL.yaml, indicator LL01: field computation.condition: condition formal_12m = 1 OR "
-    "nonformal_12m = 1 is refused: unknown column nonformal_12m' and the run stops, "
-    "while docs/city-departments.md#survey-items says such a built-in indicator 'is not "
-    "computed, and the run names them' (indicators/compute/registry.py does it, but is never "
-    "reached; exit status 2)"))
 @pytest.mark.parametrize("section", ["use", "none"])
 def test_a_built_in_indicator_reading_items_the_survey_lacks_is_said_not_computed(
         tmp_path, section):
@@ -365,7 +347,6 @@ def test_the_report_has_no_table_for_an_indicator_that_has_no_value(lisboa, lang
         encoding="utf-8")
 
 
-@pytest.mark.xfail(strict=True, reason=AUDIT_IGNORES_PROJECT_CATALOGUE)
 @pytest.mark.parametrize("lang", ["en", "fr"])
 def test_lci_audit_passes_on_the_foreign_projects_bundle(lisboa, lang):
     out, _ = lisboa[lang]
@@ -537,7 +518,6 @@ def test_lci_audit_passes_on_the_french_project_keeping_the_built_in_catalogue(t
     assert "Audit passed" in output
 
 
-@pytest.mark.xfail(strict=True, reason=AUDIT_IGNORES_PROJECT_CATALOGUE)
 @pytest.mark.parametrize("lang", ["fr", "en"])
 def test_lci_audit_passes_on_the_french_projects_bundle(retz, lang):
     out, _ = retz[lang]
