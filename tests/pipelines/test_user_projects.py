@@ -355,6 +355,32 @@ def test_lci_audit_passes_on_the_foreign_projects_bundle(lisboa, lang):
     assert "Audit passed" in output
 
 
+def test_lci_trace_reproduces_cells_of_the_projects_own_levels(lisboa):
+    out, _ = lisboa["en"]
+    for cell in (("LIS03", "PT1A0", "2016"), ("LIS01", "NUTS3:PT1A0", "2021"),
+                 ("LIS02", "1106", "2021"), ("MED04", "0105", "2021")):
+        code, output = lci("trace", *cell, "--out", str(out))
+        assert code == 0, (cell, output)
+        assert "The records reproduce the published numerator, denominator" in output, cell
+
+
+def test_a_code_in_no_format_of_the_project_is_quarantined_naming_the_parish_format(tmp_path):
+    config = project_copy("lisboa", tmp_path)
+    measures = config.parent / "raw" / "indicadores_freguesia.csv"
+    with open(measures, "a", encoding="utf-8", newline="") as handle:
+        handle.write("1106540,2021,course_enrolments,10,Erro\r\n")
+    code, output = lci("validate", "--config", str(config), "--out", str(tmp_path / "out"),
+                       "--format", "json")
+    assert code == 1
+    facts = json.loads(output[output.index("{"):output.rindex("}") + 1])
+    errors = [p for p in facts["problems"] if p["severity"] == "error"]
+    assert {(p["file"], p["row"], p["column"], p["value"]) for p in errors} == {
+        ("raw/indicadores_freguesia.csv", 128, "freguesia", "1106540")}
+    messages = [p["message"] for p in errors]
+    assert any("110654" in m["en"] and "parish" in m["en"] for m in messages), messages
+    assert any("110654" in m["fr"] and "paroisse" in m["fr"] for m in messages), messages
+
+
 # --- Pays de Retz: a French project that adds and removes indicators ------------------------
 
 RETZ_DROPPED = ("PED", "LNK", "MAN03")
@@ -436,6 +462,17 @@ def test_a_shared_code_written_without_its_level_is_refused_naming_both(tmp_path
     assert code != 0
     assert "DEP:11" in output and "REG:11" in output
     assert "Traceback" not in output
+
+
+def test_lci_trace_names_the_departement_and_the_region_by_level_and_code(retz):
+    out, _ = retz["fr"]
+    for cell in (("MED04", "DEP:11", "2024"), ("MED04", "REG:11", "2024"),
+                 ("RTZ01", "200067346", "2024"), ("RTZ02", "DEP:44", "2024")):
+        code, output = lci("trace", *cell, "--out", str(out))
+        assert code == 0, (cell, output)
+        assert "The records reproduce the published numerator, denominator" in output, cell
+    code, output = lci("trace", "MED04", "11", "2024", "--out", str(out))
+    assert code != 0 and "DEP:11" in output and "REG:11" in output
 
 
 def test_the_dropped_indicators_are_absent_everywhere(retz):
