@@ -381,6 +381,24 @@ def test_a_code_in_no_format_of_the_project_is_quarantined_naming_the_parish_for
     assert any("110654" in m["fr"] and "paroisse" in m["fr"] for m in messages), messages
 
 
+@pytest.mark.xfail(strict=True, reason=(
+    "indicators/territories.py Level.format_name lower-cases the whole label, so the rule of "
+    "territories.nuts3_code reads 'must be a code of the nuts 3 regions level (e.g. PT1A0)' / "
+    "'doit être un code de régions nuts 3'; and pipelines/validating/contracts.py "
+    "Contracts.relations names a base unit other than COM by its code: 'must be a territory of "
+    "level FREG of the territories table' / 'un territoire de niveau FREG', not by its label "
+    "(a parish / une paroisse)"))
+def test_validation_rules_name_the_projects_levels_as_labelled(lisboa):
+    out, _ = lisboa["en"]
+    summary = json.loads((out / "public" / "validation" / "summary.json").read_text(
+        encoding="utf-8"))
+    rules = {c["check_id"]: c["rule"] for c in summary["checks"]}
+    nuts3 = rules["territories.nuts3_code.str_matches"]
+    assert "NUTS 3" in nuts3["en"] and "NUTS 3" in nuts3["fr"], nuts3
+    known = rules["admin_measures.territory_code.known_commune"]
+    assert "parish" in known["en"].lower() and "paroisse" in known["fr"].lower(), known
+
+
 # --- Pays de Retz: a French project that adds and removes indicators ------------------------
 
 RETZ_DROPPED = ("PED", "LNK", "MAN03")
@@ -482,9 +500,12 @@ def test_the_dropped_indicators_are_absent_everywhere(retz):
         assert {"MAN01", "MAN05", "LL01", "MED01", "CIT04", "SKL07"} <= ids
         year_dir = out / "public" / "2024"
         shown = page_text(year_dir / "report.html")
-        for dropped in ("PED01", "PED04", "PED05", "LNK01", "LNK06", "MAN03"):
+        for dropped in ("PED01", "PED04", "PED05", "LNK01", "LNK06", "MAN03",
+                        "Pedagogical innovation", "Innovation pédagogique", "Territorial links",
+                        "Création de liens territoriaux"):
             assert dropped not in shown
             assert not (year_dir / "sql" / f"{dropped}.sql").exists()
+        assert {"fr": "Priorités du Pays de Retz", "en": "Pays de Retz priorities"}[lang] in shown
         assert not {p.stem for p in (year_dir / "tables").glob("*.html")} & {"PED", "LNK"}
         with open(year_dir / "indicators.csv", encoding="utf-8") as handle:
             exported = {row["indicator_id"] for row in csv.DictReader(handle)}
