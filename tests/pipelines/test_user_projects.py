@@ -364,6 +364,17 @@ def test_lci_trace_reproduces_cells_of_the_projects_own_levels(lisboa):
         assert "The records reproduce the published numerator, denominator" in output, cell
 
 
+def test_lci_explain_shows_the_projects_own_definitions_and_why_one_was_not_computed(lisboa):
+    out, _ = lisboa["en"]
+    code, output = lci("explain", "LIS02", "--out", str(out))
+    assert code == 0, output
+    assert "kind: survey_mean" in output and "variable: learning_hours" in output
+    assert "lci.yaml" in output
+    code, output = lci("explain", "MAN01", "--out", str(out))
+    assert code == 0, output
+    assert "not computed: needs the population aged 15-17, 18-24" in output
+
+
 def test_a_code_in_no_format_of_the_project_is_quarantined_naming_the_parish_format(tmp_path):
     config = project_copy("lisboa", tmp_path)
     measures = config.parent / "raw" / "indicadores_freguesia.csv"
