@@ -310,6 +310,17 @@ def test_changes_are_labelled_since_the_census_five_years_earlier(lisboa, lang, 
     assert not re.search(r"previous year|année précédente", " ".join(titles))
 
 
+def test_the_first_census_year_is_reported_with_no_earlier_year_to_compare(tmp_path):
+    config = project_copy("lisboa", tmp_path)
+    out = tmp_path / "output"
+    code, output = lci("run", "--config", str(config), "--out", str(out), "--year", "2016")
+    assert code == 0, output
+    report = out / "public" / "2016" / "report.html"
+    titles = subtitles(report)
+    assert titles and all(t == "2016 · no earlier year to compare with" for t in titles), titles
+    assert "Reference year 2016: no earlier year to compare with" in page_text(report)
+
+
 @pytest.mark.parametrize("lang", ["en", "fr"])
 def test_the_report_shows_the_projects_indicators_and_says_why_one_is_missing(lisboa, lang):
     """The report shows the project's own indicators and the built-in ones it kept, none
