@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import csv
 import html
+import importlib.util
 import json
 import re
 import shutil
@@ -100,6 +101,20 @@ def run_project(config: Path, out: Path, lang: str) -> str:
     code, output = lci("run", "--config", str(config), "--out", str(out), "--lang", lang)
     assert code == 0, output
     return output
+
+
+# --- the data files -----------------------------------------------------------------------
+
+def test_the_projects_data_files_are_what_their_seeded_generator_writes(tmp_path):
+    spec = importlib.util.spec_from_file_location("user_projects_generate",
+                                                  PROJECTS / "generate.py")
+    generate = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(generate)
+    generate.write(tmp_path)
+    written = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*") if p.is_file())
+    assert len(written) == 13
+    for relative in written:
+        assert (tmp_path / relative).read_bytes() == (PROJECTS / relative).read_bytes(), relative
 
 
 # --- Lisboa: a project from another country -----------------------------------------------

@@ -1,6 +1,6 @@
 """Write the data files of the two user projects under tests/data/projects (deterministic).
 
-    .venv/bin/python tests/data/projects/generate.py
+    .venv/bin/python tests/data/projects/generate.py [FOLDER]   # default: beside this script
 
 - ``lisboa/``: a Portuguese project (freguesias → municipalities → NUTS III regions), with its
   own codes and level labels, a population in five-year age bands without a sex split (detail
@@ -19,6 +19,7 @@ from __future__ import annotations
 import csv
 import io
 import random
+import sys
 from datetime import datetime
 from pathlib import Path
 
@@ -314,10 +315,11 @@ def pays_de_retz(root: Path, rng: random.Random) -> None:
     _write(root / "raw" / "enquete_formation_adultes.csv", _csv(survey, ";"), "cp1252")
 
 
-def main() -> None:
-    lisboa(HERE / "lisboa", random.Random(SEED))
-    pays_de_retz(HERE / "pays_de_retz", random.Random(SEED + 1))
+def write(target: Path = HERE) -> None:
+    """Write both projects' data files under ``target`` (their project files stay as written)."""
+    lisboa(target / "lisboa", random.Random(SEED))
+    pays_de_retz(target / "pays_de_retz", random.Random(SEED + 1))
 
 
 if __name__ == "__main__":
-    main()
+    write(Path(sys.argv[1]) if len(sys.argv) > 1 else HERE)
