@@ -168,6 +168,20 @@ def test_the_warehouse_has_values_for_the_projects_own_levels_and_codes(lisboa):
                                             "FROM indicator_values")} == declared
 
 
+def test_the_published_bundle_carries_the_projects_levels_and_their_labels(lisboa):
+    out, _ = lisboa["fr"]
+    con = duckdb.connect()
+    try:
+        levels = con.execute("SELECT level, label_en, label_fr, base FROM read_parquet(?) "
+                             "ORDER BY ordinal", [str(out / "public" / "published" /
+                                                      "territory_levels.parquet")]).fetchall()
+    finally:
+        con.close()
+    assert levels[:3] == [("FREG", "Parishes", "Paroisses", True),
+                          ("MUN", "Municipalities", "Municipalités", False),
+                          ("NUTS3", "NUTS 3 regions", "Régions NUTS 3", False)]
+
+
 def test_a_region_is_made_of_the_parishes_of_its_municipalities(lisboa):
     """The parishes name their municipality only; the municipalities name the region."""
     out, _ = lisboa["en"]
