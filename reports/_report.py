@@ -6,8 +6,9 @@ index was not built for lack of data, the introduction says why in one sentence.
 
 The report claims no more than the data gives: the introduction counts the indicators with
 values, per domain; the methods list the others with the reason (``indicator_availability``
-when the warehouse has it); changes are labelled with the years they are measured from; and a
-year without any value gives a report saying so, without tables.
+when the warehouse has it) and give a domain without any value no table of empty cells;
+changes are labelled with the years they are measured from; and a year without any value gives
+a report saying so, without tables.
 
 Every table is rendered before anything is written, so a failure leaves ``out_dir`` as it was;
 each file is then replaced atomically. Nothing in the page depends on the clock or on random
@@ -76,8 +77,9 @@ def write_report(
     css = _template("report.css")
     domains = [d for d in catalogue.domains if catalogue.in_domain(d.code)]
     coverage = _coverage(con, catalogue, year)
-    # A year without any value has no table to show: the report says so instead.
-    shown = [d for d in domains if coverage.any_value]
+    # A domain without any value has no table of empty cells: the introduction counts it, the
+    # methods say why; a year without any value has no table at all.
+    shown = [d for d in domains if coverage.count(d.code)]
     tables = {d.code: build_domain_table(con, catalogue, d.code, year, lang_, territories)
               .as_raw_html() for d in shown}
     index_html = index_section(con, catalogue, year, lang_)  # None without composite tables

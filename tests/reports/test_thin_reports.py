@@ -131,6 +131,8 @@ def test_the_introduction_counts_indicators_with_values_per_domain(thin, catalog
                                                                    lang, eco, ll, total):
     text = _report(thin, catalogue, lang, tmp_path)
     assert eco in text and ll in text
+    tables = {p.stem for p in (tmp_path / "tables").iterdir()}
+    assert "LL" not in tables and "ECO" in tables  # no table of empty cells
     with_values = 26 - 2 - 4
     assert f"{with_values} {total}" in text
     assert "presents 26" not in text and "présente 26" not in text
