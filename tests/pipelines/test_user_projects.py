@@ -374,10 +374,6 @@ def test_the_report_shows_the_projects_indicators_and_says_why_one_is_missing(li
     assert "15-17, 18-24" in missing[:400]
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "reports: the domain MAN, whose only indicator MAN01 was not computed (no population aged "
-    "15-24), still gets a comparison table of empty cells ('—' everywhere) in report.html and "
-    "tables/MAN.html, besides being listed under 'Indicators without values'"))
 @pytest.mark.parametrize("lang", ["en", "fr"])
 def test_the_report_has_no_table_for_an_indicator_that_has_no_value(lisboa, lang):
     out, _ = lisboa[lang]
