@@ -407,6 +407,21 @@ def test_lci_audit_passes_on_the_foreign_projects_bundle(lisboa, lang):
     assert "Audit passed" in output
 
 
+def test_two_runs_of_the_foreign_project_give_byte_identical_bundles(tmp_path):
+    config = project_copy("lisboa", tmp_path)
+    first, second = tmp_path / "first", tmp_path / "second"
+    run_project(config, first, "fr")
+    run_project(config, second, "fr")
+    for bundle in ("public", "restricted"):
+        files = sorted(p.relative_to(first / bundle) for p in (first / bundle).rglob("*")
+                       if p.is_file())
+        assert files == sorted(p.relative_to(second / bundle)
+                               for p in (second / bundle).rglob("*") if p.is_file())
+        for relative in files:
+            assert (first / bundle / relative).read_bytes() == (
+                second / bundle / relative).read_bytes(), relative
+
+
 def test_lci_trace_reproduces_cells_of_the_projects_own_levels(lisboa):
     out, _ = lisboa["en"]
     for cell in (("LIS03", "PT1A0", "2016"), ("LIS01", "NUTS3:PT1A0", "2021"),
