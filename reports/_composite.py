@@ -17,6 +17,7 @@ from great_tables import GT, loc, style
 
 from indicators import Catalogue
 from indicators.learning_index import index_not_built
+from indicators.territories import level_labels
 from reports._i18n import NARROW_NBSP, Lang, check_lang, format_number, format_percent
 from reports._tables import PALETTE
 
@@ -26,41 +27,41 @@ ACCENT, INTERVAL, NOMINAL = "#1b6e3a", "#a1d99b", "#222222"
 
 _STRINGS: dict[str, tuple[str, str]] = {
     "title": ("Learning-city index", "Indice de la ville apprenante"),
-    "subtitle": ("Communes, {year} · domain scores and index on 0–100, rank with its 5–95{nbsp}% "
+    "subtitle": ("{units}, {year} · domain scores and index on 0–100, rank with its 5–95{nbsp}% "
                  "interval",
-                 "Communes, {year} · scores des domaines et indice sur 0–100, rang et son "
+                 "{units}, {year} · scores des domaines et indice sur 0–100, rang et son "
                  "intervalle à 5–95{nbsp}%"),
-    "stubhead": ("Commune", "Commune"),
+    "stubhead": ("Territory", "Territoire"),
     "index": ("Index", "Indice"),
     "rank": ("Rank", "Rang"),
     "interval": ("5–95{nbsp}% interval", "Intervalle 5–95{nbsp}%"),
     "median": ("Median rank", "Rang médian"),
-    "ranks": ("Rank among the communes", "Rang parmi les communes"),
+    "ranks": ("Rank among the {units_lower}", "Rang parmi les {units_lower}"),
     "domains": ("Action domains (0–100)", "Domaines d'action (0–100)"),
     "intro": (
-        "One score per commune sums up the action domains: each indicator is put on a 0–100 "
-        "scale where 100 is the best commune, indicators are averaged within their domain and "
+        "One score per territory sums up the action domains: each indicator is put on a 0–100 "
+        "scale where 100 is the best territory, indicators are averaged within their domain and "
         "domains into the index. How sure is a rank? The index was rebuilt {runs} times while "
         "varying the method choices and the survey estimates within their sampling error; the "
         "interval holds 90{nbsp}% of the ranks obtained.",
-        "Un score par commune résume les domaines d'action : chaque indicateur est ramené sur "
-        "une échelle de 0 à 100 où 100 correspond à la meilleure commune, les indicateurs sont "
+        "Un score par territoire résume les domaines d'action : chaque indicateur est ramené sur "
+        "une échelle de 0 à 100 où 100 correspond au meilleur territoire, les indicateurs sont "
         "moyennés dans leur domaine et les domaines dans l'indice. Quelle confiance accorder à "
         "un rang ? L'indice a été recalculé {runs} fois en faisant varier les choix de méthode "
         "et les estimations d'enquête dans leur marge d'erreur ; l'intervalle contient 90{nbsp}% "
         "des rangs obtenus.",
     ),
     "note_rank": (
-        "Rank 1 is the best; tied communes share the best rank. The interval runs from the 5th "
+        "Rank 1 is the best; tied territories share the best rank. The interval runs from the 5th "
         "to the 95th percentile of the rank over the Monte Carlo runs.",
-        "Le rang 1 est le meilleur ; les communes à égalité partagent le meilleur rang. "
+        "Le rang 1 est le meilleur ; les territoires à égalité partagent le meilleur rang. "
         "L'intervalle va du 5e au 95e centile du rang sur les tirages de Monte-Carlo.",
     ),
     "chart_caption": (
-        "Rank of each commune: dot for the median rank, diamond for the published rank, bar for "
+        "Rank of each territory: dot for the median rank, diamond for the published rank, bar for "
         "the 5–95{nbsp}% interval. Long bars mean ranks that depend on the method or on "
         "sampling error.",
-        "Rang de chaque commune : point pour le rang médian, losange pour le rang publié, barre "
+        "Rang de chaque territoire : point pour le rang médian, losange pour le rang publié, barre "
         "pour l'intervalle à 5–95{nbsp}%. Une barre longue signale un rang qui dépend de la "
         "méthode ou de l'erreur d'échantillonnage.",
     ),
@@ -85,14 +86,16 @@ _STRINGS: dict[str, tuple[str, str]] = {
         "JRC's COINr package implements it. The catalogue's indicators form the action domains "
         "and the domains form the index, with {weights}; context indicators are left out. "
         "Each indicator is oriented so that higher is better and normalised by {normalise} over "
-        "the communes; each domain, then the index, is the weighted {aggregate} of its parts, "
+        "the territories ranked; each domain, then the index, is the weighted {aggregate} of "
+        "its parts, "
         "and a missing part's weight goes to the other parts. Imputation of missing values: "
         "{impute}.",
         "L'indice suit le manuel OCDE/JRC de construction des indicateurs composites, tel que "
         "le met en œuvre le logiciel COINr du JRC. Les indicateurs du catalogue forment les "
         "domaines d'action et les domaines forment l'indice, avec {weights} ; les indicateurs "
         "de contexte en sont exclus. Chaque indicateur est orienté pour que « plus élevé = "
-        "mieux » et normalisé par {normalise} entre les communes ; chaque domaine, puis "
+        "mieux » et normalisé par {normalise} entre les territoires classés ; chaque domaine, "
+        "puis "
         "l'indice, est la {aggregate} pondérée de ses composantes, et le poids d'une "
         "composante manquante revient aux autres. Imputation des valeurs manquantes : {impute}.",
     ),
@@ -134,21 +137,21 @@ _STRINGS: dict[str, tuple[str, str]] = {
     "method.previous_year": ("the previous year's value", "la valeur de l'année précédente"),
     # The index left out: one sentence, from the log's not_built entry.
     "not_built.no_values": (
-        "No learning-city index for {year}: no indicator has a value for the communes.",
+        "No learning-city index for {year}: no indicator has a value for the territories ranked.",
         "Pas d'indice de la ville apprenante pour {year} : aucun indicateur n'a de valeur pour "
-        "les communes.",
+        "les territoires classés.",
     ),
     "not_built.too_few_units": (
-        "No learning-city index for {year}: fewer than two communes have values for enough of "
-        "its indicators (at least {unit_share}), and an index compares communes.",
-        "Pas d'indice de la ville apprenante pour {year} : moins de deux communes ont des "
+        "No learning-city index for {year}: fewer than two territories have values for enough of "
+        "its indicators (at least {unit_share}), and an index compares territories.",
+        "Pas d'indice de la ville apprenante pour {year} : moins de deux territoires ont des "
         "valeurs pour assez de ses indicateurs (au moins {unit_share}), or un indice compare "
-        "des communes.",
+        "des territoires.",
     ),
     "not_built.no_variation": (
-        "No learning-city index for {year}: no indicator differs between the communes.",
+        "No learning-city index for {year}: no indicator differs between the territories ranked.",
         "Pas d'indice de la ville apprenante pour {year} : aucun indicateur ne distingue les "
-        "communes.",
+        "territoires classés.",
     ),
     "not_built.no_domain": (
         "No learning-city index for {year}: no action domain has values for at least "
@@ -164,9 +167,9 @@ _STRINGS: dict[str, tuple[str, str]] = {
     ),
     "screened": (
         "Left out for lack of data (a domain needs values for at least {domain_share} of its "
-        "indicators, a commune for at least {unit_share} of the index's indicators): {items}.",
+        "indicators, a territory for at least {unit_share} of the index's indicators): {items}.",
         "Exclus faute de données (un domaine doit avoir des valeurs pour au moins "
-        "{domain_share} de ses indicateurs, une commune pour au moins {unit_share} des "
+        "{domain_share} de ses indicateurs, un territoire pour au moins {unit_share} des "
         "indicateurs de l'indice) : {items}.",
     ),
     "screened.domain": ("{domain} ({n_with} of {n_total} indicators)",
@@ -183,6 +186,17 @@ def _t(key: str, lang: Lang, **values: object) -> str:
 
 def index_title(lang: str) -> str:
     return _t("title", check_lang(lang))
+
+
+def _base_label(con: duckdb.DuckDBPyConnection, lang: Lang) -> str:
+    """The heading of the level the index ranks (the project's base unit: "Communes")."""
+    labels = level_labels(con)
+    return labels[0][2 if lang == "fr" else 1] if labels else "Communes"
+
+
+def _in_sentence(label: str) -> str:
+    """A heading inside a sentence: "Communes" → "communes", "NUTS 3 regions" unchanged."""
+    return label[0].lower() + label[1:] if label[1:2].islower() else label
 
 
 def has_learning_city_index(con: duckdb.DuckDBPyConnection, year: int) -> bool:
@@ -204,7 +218,8 @@ def build_index_table(con: duckdb.DuckDBPyConnection, catalogue: Catalogue, year
     table = frame.drop(columns=["territory_code", "rank_p05", "rank_p95"])
     gt = (
         GT(table, rowname_col="name", id=TABLE_ID, locale=lang_)
-        .tab_header(title=_t("title", lang_), subtitle=_t("subtitle", lang_, year=year))
+        .tab_header(title=_t("title", lang_), subtitle=_t("subtitle", lang_, year=year,
+                                                          units=_base_label(con, lang_)))
         .tab_stubhead(label=_t("stubhead", lang_))
         .fmt_integer(columns="rank")
         .fmt_number(columns="median_rank", decimals=1, drop_trailing_zeros=True)
@@ -213,7 +228,8 @@ def build_index_table(con: duckdb.DuckDBPyConnection, catalogue: Catalogue, year
         .cols_label(rank=_t("rank", lang_), interval=_t("interval", lang_),
                     median_rank=_t("median", lang_), INDEX=_t("index", lang_),
                     **{code: catalogue.domain(code).label(lang_) for code in domains})
-        .tab_spanner(label=_t("ranks", lang_), columns=["rank", "interval", "median_rank"])
+        .tab_spanner(label=_t("ranks", lang_, units_lower=_in_sentence(_base_label(con, lang_))),
+                     columns=["rank", "interval", "median_rank"])
         .tab_spanner(label=_t("domains", lang_), columns=domains)
         .cols_align(align="center", columns=["rank", "interval", "median_rank"])
         .tab_style(style.text(weight="bold"), loc.body(columns=["rank", "INDEX"]))

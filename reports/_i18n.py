@@ -213,9 +213,9 @@ _STRINGS: dict[str, tuple[str, str]] = {
     ),
     "method.admin_ratio": (
         "Ratio of sums: the numerator and the denominator are summed over the territory's "
-        "communes, then divided (never an average of rates).",
-        "Ratio de sommes : numérateur et dénominateur sont additionnés sur les communes du "
-        "territoire, puis divisés (jamais une moyenne de taux).",
+        "member units, then divided (never an average of rates).",
+        "Ratio de sommes : numérateur et dénominateur sont additionnés sur les unités qui "
+        "composent le territoire, puis divisés (jamais une moyenne de taux).",
     ),
     "method.commuting": (
         "Computed from home-work commuting flows, each flow placed at both its place of "
