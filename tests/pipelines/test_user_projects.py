@@ -287,10 +287,6 @@ def test_the_report_headings_are_the_projects_level_labels(lisboa, lang):
         assert not group_headings(table) & FRENCH_HEADINGS, table.name
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "reports/_i18n.py 'method.admin_ratio': the methods section of every administrative ratio "
-    "says 'summed over the territory's communes' / 'additionnés sur les communes du "
-    "territoire' whatever the project's base level (here parishes, 'Parishes'/'Paroisses')"))
 @pytest.mark.parametrize("lang", ["en", "fr"])
 def test_the_report_names_no_french_territory_level(lisboa, lang):
     """A Portuguese report speaks of parishes and municipalities, never of communes,
@@ -303,11 +299,6 @@ def test_the_report_names_no_french_territory_level(lisboa, lang):
     assert not re.search(r"\bRégions\b(?! NUTS)", shown)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "reports/_composite.py: the learning-city index table's subtitle is 'Communes, {year} · "
-    "domain scores…' / 'Communes, {year} · scores des domaines…' whatever the project's base "
-    "level, and the index texts say 'One score per commune', 'tied communes share the best "
-    "rank', 'normalised … over the communes'"))
 @pytest.mark.parametrize("lang", ["en", "fr"])
 def test_the_learning_city_index_of_parishes_is_labelled_with_the_projects_level(
         tmp_path, lang):
