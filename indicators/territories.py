@@ -85,12 +85,17 @@ class Level(_Frozen):
 
     def format_name(self, lang: str) -> str:
         """How messages describe the format: the example when given, else the pattern."""
-        label = self.label(lang).lower()
+        label = in_sentence(self.label(lang))
         if lang == "fr":
             return (f"un code de {label} (p. ex. {self.example})" if self.example
                     else f"un code de {label} (motif {self.pattern})")
         return (f"a code of the {label} level (e.g. {self.example})" if self.example
                 else f"a code of the {label} level (pattern {self.pattern})")
+
+
+def in_sentence(label: str) -> str:
+    """A heading inside a sentence: "Communes" → "communes", "NUTS 3 regions" unchanged."""
+    return label[0].lower() + label[1:] if label[1:2].islower() else label
 
 
 class TerritoryModel(_Frozen):

@@ -17,7 +17,7 @@ from great_tables import GT, loc, style
 
 from indicators import Catalogue
 from indicators.learning_index import index_not_built
-from indicators.territories import level_labels
+from indicators.territories import in_sentence, level_labels
 from reports._i18n import NARROW_NBSP, Lang, check_lang, format_number, format_percent
 from reports._tables import PALETTE
 
@@ -194,11 +194,6 @@ def _base_label(con: duckdb.DuckDBPyConnection, lang: Lang) -> str:
     return labels[0][2 if lang == "fr" else 1] if labels else "Communes"
 
 
-def _in_sentence(label: str) -> str:
-    """A heading inside a sentence: "Communes" → "communes", "NUTS 3 regions" unchanged."""
-    return label[0].lower() + label[1:] if label[1:2].islower() else label
-
-
 def has_learning_city_index(con: duckdb.DuckDBPyConnection, year: int) -> bool:
     """Whether the warehouse holds the index of ``year`` (the report shows it only then)."""
     tables = {row[0] for row in con.execute(
@@ -228,7 +223,7 @@ def build_index_table(con: duckdb.DuckDBPyConnection, catalogue: Catalogue, year
         .cols_label(rank=_t("rank", lang_), interval=_t("interval", lang_),
                     median_rank=_t("median", lang_), INDEX=_t("index", lang_),
                     **{code: catalogue.domain(code).label(lang_) for code in domains})
-        .tab_spanner(label=_t("ranks", lang_, units_lower=_in_sentence(_base_label(con, lang_))),
+        .tab_spanner(label=_t("ranks", lang_, units_lower=in_sentence(_base_label(con, lang_))),
                      columns=["rank", "interval", "median_rank"])
         .tab_spanner(label=_t("domains", lang_), columns=domains)
         .cols_align(align="center", columns=["rank", "interval", "median_rank"])

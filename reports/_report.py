@@ -76,7 +76,7 @@ def write_report(
     page_title = title or text("report.title", lang_, year=year)
     css = _template("report.css")
     domains = [d for d in catalogue.domains if catalogue.in_domain(d.code)]
-    coverage = _coverage(con, catalogue, year)
+    coverage = _coverage(con, catalogue, year, lang_)
     # A domain without any value has no table of empty cells: the introduction counts it, the
     # methods say why; a year without any value has no table at all.
     shown = [d for d in domains if coverage.count(d.code)]
@@ -168,7 +168,8 @@ class _Coverage:
         return sum(1 for i in self.domains.get(domain, ()) if i in self.with_values)
 
 
-def _coverage(con: duckdb.DuckDBPyConnection, catalogue: Catalogue, year: int) -> _Coverage:
+def _coverage(con: duckdb.DuckDBPyConnection, catalogue: Catalogue, year: int,
+              lang: Lang = "en") -> _Coverage:
     """Counted from ``indicator_values`` (what is published), reasons from
     ``indicator_availability`` when the warehouse has it."""
     rows = con.execute(
@@ -182,9 +183,11 @@ def _coverage(con: duckdb.DuckDBPyConnection, catalogue: Catalogue, year: int) -
         "SELECT table_name FROM duckdb_tables() WHERE schema_name = current_schema()"
     ).fetchall()}
     if "indicator_availability" in tables:
-        not_computed = {i: reason or "" for i, reason in con.execute(
-            "SELECT indicator_id, reason FROM indicator_availability WHERE NOT computed "
-            "ORDER BY ordinal").fetchall()}
+        columns = {c[0] for c in con.execute("DESCRIBE indicator_availability").fetchall()}
+        reason = "reason_fr" if lang == "fr" and "reason_fr" in columns else "reason"
+        not_computed = {i: text or "" for i, text in con.execute(
+            f"SELECT indicator_id, {reason} FROM indicator_availability WHERE NOT computed "
+            f"ORDER BY ordinal").fetchall()}
     domains = {d.code: tuple(i.id for i in catalogue.in_domain(d.code))
                for d in catalogue.domains}
     return _Coverage(with_values, statuses, not_computed, domains)

@@ -517,6 +517,13 @@ def _check_conditions(indicators: Iterable[Indicator], survey_columns: Iterable[
             except ConditionError as error:
                 raise CatalogueError(f"{_where(indicator, root)}, indicator {indicator.id}: "
                                      f"field 'computation.{field}': {error}") from None
+        known = {c.lower() for c in columns}
+        for n, breakdown in enumerate(indicator.breakdowns):
+            if breakdown.lower() not in known:
+                raise CatalogueError(
+                    f"{_where(indicator, root)}, indicator {indicator.id}: field "
+                    f"'breakdowns[{n}]': the survey has no column {breakdown!r} to break the "
+                    f"estimate down by (declare it in survey_items, or remove the breakdown)")
 
 
 # --- the codebook -------------------------------------------------------------------------

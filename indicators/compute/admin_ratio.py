@@ -49,18 +49,23 @@ def _quantity_sql(quantity: MeasureQuantity | PopulationQuantity, side: str,
             f"population AS amount FROM population_totals) t USING (commune_code, year)")
 
 
-def unavailable(spec: AdminRatio, options: ComputeOptions) -> str | None:
-    """Why the project's population cannot give this ratio's sides, if it cannot."""
+def unavailable(spec: AdminRatio, options: ComputeOptions) -> tuple[str, str] | None:
+    """Why the project's population cannot give this ratio's sides, if it cannot (English,
+    French)."""
     for side in (spec.numerator, spec.denominator):
         if not isinstance(side, PopulationQuantity):
             continue
         missing = [b for b in side.age_groups if b not in (options.age_bands or ())]
         if missing:
             bands = (", ".join(options.age_bands) if options.age_bands else "none")
+            bands_fr = bands if options.age_bands else "aucune"
             return (f"needs the population aged {', '.join(missing)}, a band the project's "
-                    f"population does not give (its age bands: {bands})")
+                    f"population does not give (its age bands: {bands})",
+                    f"demande la population des {', '.join(missing)} ans, une tranche que la "
+                    f"population du projet ne donne pas (ses tranches d'âge : {bands_fr})")
         if side.sex is not None and not options.population_sex:
-            return "needs the population by sex, which the project's population does not give"
+            return ("needs the population by sex, which the project's population does not give",
+                    "demande la population par sexe, que la population du projet ne donne pas")
     return None
 
 

@@ -35,7 +35,8 @@ class IndicatorPlan:
     indicator: Indicator
     statements: tuple[Statement, ...]
     publication: Statement | None = None  # the publication rules, shared by every indicator
-    unavailable: str | None = None  # why the project's data cannot give it (then no statements)
+    # why the project's data cannot give it, in English and French (then no statements)
+    unavailable: tuple[str, str] | None = None
 
     def script(self, header: Mapping[str, str] = {}) -> str:  # noqa: B006 (never mutated)
         """The plan as one readable SQL file: definition in comments, then each statement."""
@@ -52,7 +53,7 @@ class IndicatorPlan:
         lines.append(f"--   publication: min_n {ind.min_n}, reliable_n {ind.reliable_n}, "
                      f"max_cv {ind.max_cv}")
         if self.unavailable:
-            lines += ["--", _comment(f"not computed: {self.unavailable}")]
+            lines += ["--", _comment(f"not computed: {self.unavailable[0]}")]
         statements = [*self.statements, *([self.publication] if self.publication else [])]
         for n, statement in enumerate(statements, start=1):
             lines += ["", _comment(f"{n}. {statement.purpose}")]

@@ -58,9 +58,12 @@ def plan_indicator(con: duckdb.DuckDBPyConnection, indicator: Indicator,
     options = options or ComputeOptions(lonely_psu=lonely_psu)
     lacking = missing_survey_columns(con, indicator)
     if lacking:
+        many = len(lacking) > 1
         return IndicatorPlan(indicator, (), PUBLICATION, unavailable=(
-            f"needs survey item{'s' if len(lacking) > 1 else ''} {', '.join(lacking)}, which "
-            f"the project's survey does not have (survey_items)"))
+            f"needs survey item{'s' if many else ''} {', '.join(lacking)}, which "
+            f"the project's survey does not have (survey_items)",
+            f"demande {'les questions' if many else 'la question'} d'enquête "
+            f"{', '.join(lacking)}, que l'enquête du projet n'a pas (survey_items)"))
     indicator = _survey_breakdowns_available(con, indicator)
     planned = kind_module(indicator).plan(con, indicator, options)
     return IndicatorPlan(planned.indicator, planned.statements, PUBLICATION,
@@ -114,7 +117,7 @@ def needs(indicator: Indicator) -> tuple[str, ...]:
 
 AVAILABILITY_DDL = """
 CREATE OR REPLACE TABLE indicator_availability (indicator_id VARCHAR PRIMARY KEY,
-  ordinal INTEGER, computed BOOLEAN, reason VARCHAR, needs VARCHAR[])
+  ordinal INTEGER, computed BOOLEAN, reason VARCHAR, reason_fr VARCHAR, needs VARCHAR[])
 """
 
 
@@ -143,14 +146,17 @@ def compute_indicator_values(con: duckdb.DuckDBPyConnection, catalogue: Catalogu
         if reason is None and not con.execute(
                 "SELECT count(*) FROM _raw_values WHERE indicator_id = ?",
                 [indicator.id]).fetchall()[0][0]:
-            reason = f"no rows in {' and '.join(needs(indicator))}"
-        availability.append((indicator.id, n, reason is None, reason, list(needs(indicator))))
+            tables = needs(indicator)
+            reason = (f"no rows in {' and '.join(tables)}",
+                      f"aucune ligne dans {' et '.join(t.replace(' or ', ' ou ') for t in tables)}")
+        availability.append((indicator.id, n, reason is None, *(reason or (None, None)),
+                             list(needs(indicator))))
     con.execute("CREATE OR REPLACE TABLE indicator_sql "
                 "(indicator_id VARCHAR PRIMARY KEY, kind VARCHAR, sql VARCHAR)")
     if scripts:
         con.executemany("INSERT INTO indicator_sql VALUES (?, ?, ?)", scripts)
     con.execute(AVAILABILITY_DDL)
     if availability:
-        con.executemany("INSERT INTO indicator_availability VALUES (?, ?, ?, ?, ?)",
+        con.executemany("INSERT INTO indicator_availability VALUES (?, ?, ?, ?, ?, ?)",
                         availability)
     return finalise_values(con, catalogue)

@@ -13,7 +13,7 @@ from functools import lru_cache
 import pandera.polars as pa
 import polars as pl
 
-from indicators.territories import COMMUNE_CODE, FRENCH_LEVELS, TerritoryModel
+from indicators.territories import COMMUNE_CODE, FRENCH_LEVELS, TerritoryModel, in_sentence
 
 OUTSIDE_AREA = "99999"
 FLOW_END_CODE = rf"{COMMUNE_CODE}|^{OUTSIDE_AREA}$"
@@ -138,7 +138,8 @@ class Contracts:
     def relations(self, tolerance: float, lonely_psu: str) -> tuple[Relation, ...]:
         base = self.territory_model.base
         name = (("a commune", "une commune") if base.code == "COM" else
-                (f"a territory of level {base.code}", f"un territoire de niveau {base.code}"))
+                (f"a territory of level {base.code} ({in_sentence(base.label.en)})",
+                 f"un territoire de niveau {base.code} ({in_sentence(base.label.fr)})"))
         return relations(tolerance, lonely_psu, base.code, name)
 
     def optional_columns(self, table: str) -> list[str]:

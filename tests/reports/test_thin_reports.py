@@ -315,7 +315,8 @@ def test_a_run_where_nothing_can_be_computed_says_so_plainly(tmp_path):
     assert "learning-city index not built" in " ".join(result.output.split())
     text = _plain((out / "public" / "2024" / "report.html").read_text(encoding="utf-8"))
     assert "No indicator could be computed for 2024 from the project's data" in text
-    assert "No learning-city index for 2024: no indicator has a value for the territories ranked." in text
+    assert ("No learning-city index for 2024: no indicator has a value for the territories "
+            "ranked.") in text
     assert "Rank among the communes" not in text
     assert "indicator_values" not in text and not (out / "public" / "2024" / "tables").exists()
     assert "no indicator could be computed for 2024" in " ".join(result.output.split())
