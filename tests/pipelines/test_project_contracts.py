@@ -194,3 +194,14 @@ def test_built_in_survey_indicators_the_projects_items_cannot_give_say_which_ite
                                "WHERE NOT computed").fetchall())
     assert reasons["LL01"].startswith("needs survey items ")
     assert "formal_12m" in reasons["LL01"] and "age" in reasons["LL01"]
+
+
+def test_the_run_says_in_the_projects_terms_why_an_indicator_is_not_computed(tmp_path):
+    from pipelines.run import run
+
+    context = run(load_config(_project(tmp_path / "project")), tmp_path / "out")
+    reasons = {i: r for i, _, computed, r in context.availability if not computed}
+    assert reasons["LL01"] == "needs survey_responses — no source declared"
+    assert reasons["LNK01"] == "needs commuting — no source declared"
+    computed = [i for i, _, done, _ in context.availability if done]
+    assert computed and all(i not in reasons for i in computed)
