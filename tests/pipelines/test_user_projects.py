@@ -365,12 +365,6 @@ def test_the_report_shows_the_projects_indicators_and_says_why_one_is_missing(li
     assert "15-17, 18-24" in missing[:400]
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "the reason an indicator was not computed is English only (indicator_availability.reason, "
-    "written by indicators/compute/admin_ratio.py unavailable() and registry.py), and the "
-    "French report prints it as is: 'MAN01 Entrées en apprentissage: non calculé : needs the "
-    "population aged 15-17, 18-24, a band the project's population does not give (its age "
-    "bands: …)'"))
 def test_the_french_report_says_in_french_why_an_indicator_was_not_computed(lisboa):
     out, _ = lisboa["fr"]
     shown = page_text(out / "public" / "2021" / "report.html")
@@ -433,20 +427,18 @@ def test_lci_explain_shows_the_projects_own_definitions_and_why_one_was_not_comp
     assert "not computed: needs the population aged 15-17, 18-24" in output
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "indicators/compute/registry.py _survey_breakdowns_available drops silently a breakdown "
-    "whose column the survey lacks, also from the project's own definition (LIS01 "
-    "breakdowns: [sex] with no sex item): the run exits 0 and neither refuses the definition "
-    "(file, indicator, field, as for a condition naming an unknown column) nor says it in "
-    "its output"))
-def test_an_own_indicators_breakdown_the_survey_cannot_give_is_said(tmp_path):
+def test_an_own_indicators_breakdown_the_survey_cannot_give_is_refused_naming_it(tmp_path):
+    """LIS01 broken down by sex, which the Lisbon survey does not ask: the project file is
+    refused before anything runs, naming the file, the indicator and the field."""
     config = project_copy("lisboa", tmp_path, edit=(
         '      target: {value: 50, source: "Lisbon learning plan 2030"}\n',
         '      target: {value: 50, source: "Lisbon learning plan 2030"}\n'
         '      breakdowns: [sex]\n'))
-    _, output = lci("run", "--config", str(config), "--out", str(tmp_path / "out"))
-    said = [line for line in output.splitlines() if "LIS01" in line and "sex" in line]
-    assert said, output
+    code, output = lci("run", "--config", str(config), "--out", str(tmp_path / "out"))
+    assert code == 2, output
+    flat = " ".join(output.split())
+    assert "lci.yaml, indicator LIS01: field 'breakdowns[0]'" in flat and "'sex'" in flat
+    assert not (tmp_path / "out").exists()
 
 
 def test_a_code_in_no_format_of_the_project_is_quarantined_naming_the_parish_format(tmp_path):
@@ -466,13 +458,6 @@ def test_a_code_in_no_format_of_the_project_is_quarantined_naming_the_parish_for
     assert any("110654" in m["fr"] and "paroisse" in m["fr"] for m in messages), messages
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "indicators/territories.py Level.format_name lower-cases the whole label, so the rule of "
-    "territories.nuts3_code reads 'must be a code of the nuts 3 regions level (e.g. PT1A0)' / "
-    "'doit être un code de régions nuts 3'; and pipelines/validating/contracts.py "
-    "Contracts.relations names a base unit other than COM by its code: 'must be a territory of "
-    "level FREG of the territories table' / 'un territoire de niveau FREG', not by its label "
-    "(a parish / une paroisse)"))
 def test_validation_rules_name_the_projects_levels_as_labelled(lisboa):
     out, _ = lisboa["en"]
     summary = json.loads((out / "public" / "validation" / "summary.json").read_text(
