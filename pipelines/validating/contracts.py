@@ -13,6 +13,7 @@ from functools import lru_cache
 import pandera.polars as pa
 import polars as pl
 
+from indicators.sql import quote_ident
 from indicators.territories import COMMUNE_CODE, FRENCH_LEVELS, TerritoryModel, in_sentence
 
 OUTSIDE_AREA = "99999"
@@ -140,7 +141,9 @@ class Contracts:
         name = (("a commune", "une commune") if base.code == "COM" else
                 (f"a territory of level {base.code} ({in_sentence(base.label.en)})",
                  f"un territoire de niveau {base.code} ({in_sentence(base.label.fr)})"))
-        return relations(tolerance, lonely_psu, base.code, name)
+        return (*relations(tolerance, lonely_psu, base.code, name),
+                *(_known_parent(level.parent_column, level.code, level.label.en,
+                                level.label.fr) for level in self.territory_model.parents))
 
     def optional_columns(self, table: str) -> list[str]:
         """Columns a source may leave out: they are empty in the warehouse."""
@@ -351,6 +354,21 @@ def _known_commune(table: str, column: str, base_level: str, base_name: tuple[st
                     f"doit être {base_name[1]} de la table des territoires, valide cette "
                     f"année-là",
                     sql, parameters=parameters)
+
+
+def _known_parent(column: str, level: str, label_en: str, label_fr: str) -> Relation:
+    """A parent code names a territory of its level in the table; otherwise its units do not
+    count in any territory of that level, which is said (a warning: the row is kept)."""
+    name = quote_ident(column)  # a column of the project's validated territory model
+    return Relation(f"territories.{column}.known_parent", "territories", column,
+                    f"names no territory of level {level} ({in_sentence(label_en)}) in the "
+                    f"territories table: this territory counts in none of that level",
+                    f"ne désigne aucun territoire de niveau {level} ({in_sentence(label_fr)}) "
+                    f"de la table des territoires : ce territoire ne compte dans aucun de ce "
+                    f"niveau",
+                    f"EXISTS (SELECT 1 FROM _typed p WHERE p.level = $parent_{column} "
+                    f"AND p.territory_code = t.{name})",
+                    severity="warning", parameters={f"parent_{column}": level})
 
 
 def relations(tolerance: float, lonely_psu: str, base_level: str = "COM",

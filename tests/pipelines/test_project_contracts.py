@@ -205,3 +205,17 @@ def test_the_run_says_in_the_projects_terms_why_an_indicator_is_not_computed(tmp
     assert reasons["LNK01"] == "needs commuting — no source declared"
     computed = [i for i, _, done, _ in context.availability if done]
     assert computed and all(i not in reasons for i in computed)
+
+
+def test_a_parent_code_naming_no_territory_of_its_level_is_flagged_and_kept(tmp_path):
+    config = _project(tmp_path)
+    (tmp_path / "territories.csv").write_text(TERRITORIES + "1106030,FREG,Belém,1199\n",
+                                              encoding="utf-8")
+    con = duckdb.connect()
+    ingest(con, load_config(config))
+    [(check, severity, value, rule)] = con.execute(
+        "SELECT check_id, severity, value, rule.en FROM validation_failures").fetchall()
+    assert (check, severity, value) == ("territories.municipality_code.known_parent",
+                                        "warning", "1199")
+    assert "level MUN (municipalities)" in rule
+    assert con.execute("SELECT count(*) FROM territories").fetchall() == [(4,)]
