@@ -138,6 +138,9 @@ class Override(_Frozen):
     reliable_n: int | None = Field(default=None, ge=1, description="low reliability below")
     max_cv: float | None = Field(default=None, gt=0, description="low reliability above")
     decimals: int | None = Field(default=None, ge=0, le=3)
+    source: LocalisedText | None = Field(
+        default=None, description="who produces the data where the project is (the built-in "
+                                  "sources name French offices)")
 
     @model_validator(mode="after")
     def _null_only_for_target(self) -> Override:

@@ -115,6 +115,14 @@ def test_override_changes_target_thresholds_label_and_decimals_only(tmp_path: Pa
     assert changed.get("LL04") == load_catalogue().get("LL04")
 
 
+def test_override_names_the_projects_own_data_producer(tmp_path: Path):
+    changed = build(section(override={"MED04": {"source": {
+        "en": "Lisbon municipal libraries", "fr": "Bibliothèques municipales de Lisbonne"}}}),
+        tmp_path)
+    assert changed.get("MED04").source("en") == "Lisbon municipal libraries"
+    assert changed.get("MED04").computation == load_catalogue().get("MED04").computation
+
+
 def test_target_null_removes_the_built_in_target_and_other_fields_need_a_value(tmp_path: Path):
     assert build(section(override={"LL01": {"target": None}}), tmp_path).get("LL01").target \
         is None
