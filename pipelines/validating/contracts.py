@@ -1,8 +1,11 @@
 """Contract schemas: one Pandera schema per warehouse table, each column described.
 
-The schemas are the single statement of what a valid table is. ``validation.py`` compiles their
-checks to DuckDB SQL so that large tables are checked where they live, row by row, with the row
-number of the source file; ``RELATIONS`` adds the checks that need another table.
+The schemas are the single statement of what a valid table is, for one project: its territory
+levels (code formats, parent columns), its population's detail and its survey items shape them
+(``build_contracts``; ``SCHEMAS`` are a French project's with the defaults). ``checks.py``
+compiles their checks to DuckDB SQL so that large tables are checked where they live, row by
+row, with the row number of the source file; ``Contracts.relations`` adds the checks that need
+another table, and ``row_rules`` those whose values depend on the row (a code's level).
 """
 
 from __future__ import annotations
@@ -21,7 +24,6 @@ FLOW_END_CODE = rf"{COMMUNE_CODE}|^{OUTSIDE_AREA}$"
 YEARS = pa.Check.in_range(1990, 2100)
 SURVEY_AGE_GROUPS = ["18-24", "25-34", "35-44", "45-54", "55-64", "65-69"]
 AGE_GROUPS = ["00-14", "15-17", *SURVEY_AGE_GROUPS, "70+"]
-BINARY = [pa.Check.isin([0, 1])]
 
 # Every contract table ends with the record's lineage: the file it came from (as the project
 # file names it) and its row there, as a spreadsheet user numbers rows.
@@ -37,10 +39,6 @@ def _integer(description: str, *checks: pa.Check, nullable: bool = False) -> pa.
 
 def _number(description: str, *checks: pa.Check, nullable: bool = False) -> pa.Column:
     return pa.Column(pl.Float64, list(checks), nullable=nullable, description=description)
-
-
-def _item(description: str) -> pa.Column:
-    return _integer(f"{description} (1 yes, 0 no, empty = no answer)", *BINARY, nullable=True)
 
 
 
@@ -145,9 +143,6 @@ class Contracts:
                 *(_known_parent(level.parent_column, level.code, level.label.en,
                                 level.label.fr) for level in self.territory_model.parents))
 
-    def optional_columns(self, table: str) -> list[str]:
-        """Columns a source may leave out: they are empty in the warehouse."""
-        return [c for c, spec in self.schemas[table].columns.items() if spec.nullable]
 
 
 def _base_code(model: TerritoryModel) -> tuple[str, str, str]:
