@@ -33,7 +33,7 @@ from indicators import (
 from indicators.catalogue.project import check_measures, project_catalogue
 from indicators.compute.options import ComputeOptions
 from indicators.learning_index import IndexNotBuilt, Screening
-from indicators.territories import split_reference
+from indicators.territories import FRENCH_LEVELS, split_reference
 from pipelines.config import ConfigError, ProjectConfig
 from pipelines.ingest import IngestResult, ingest
 from pipelines.publishing.bundle import (
@@ -144,11 +144,24 @@ def _main_reason(con: duckdb.DuckDBPyConnection, source: str, lang: str) -> str:
     shown = f"'{value}'" if value is not None else ("(vide)" if lang == "fr" else "(empty)")
     if lang == "fr":
         return (f"\n    surtout ({rows:,} ligne{'s' if rows > 1 else ''}) : {rule['fr']} — "
-                f"p. ex. ligne {first}, "
-                f"colonne « {column} » : {shown}")
+                f"p. ex. ligne {first}, colonne « {column} » : {shown}")
     return (f"\n    mostly ({rows:,} row{'s' if rows > 1 else ''}): {rule['en']} — "
-            f"e.g. row {first}, column "
-            f"'{column}': {shown}")
+            f"e.g. row {first}, column '{column}': {shown}")
+
+
+LEVELS_HINT = ("not French communes? Declare your territory levels and their code formats "
+               "(territory_levels) in the project file",
+               "vos territoires ne sont pas des communes françaises ? Déclarez leurs niveaux et "
+               "formats de code (territory_levels) dans le fichier de projet")
+
+
+def _codes_refused(con: duckdb.DuckDBPyConnection, sources: list[str]) -> bool:
+    """Whether these sources' rows were refused for their codes' format or territory."""
+    return bool(con.execute(
+        "SELECT count(*) FROM quarantine WHERE list_contains(?, source) AND ("
+        "suffix(check_id, '.str_matches') OR suffix(check_id, '.level_format') OR "
+        "suffix(check_id, '.known_commune') OR check_id = 'territories.level.isin')",
+        [sources]).fetchall()[0][0])
 
 
 def stage_ingest(ctx: RunContext) -> None:
@@ -163,6 +176,10 @@ def stage_ingest(ctx: RunContext) -> None:
         french = [f"{o.source} : {o.rows_quarantined:,} lignes rejetées sur {o.rows_read:,} "
                   f"({o.rejected_share:.1%} > {ctx.ingest.max_rejected_share[o.source]:.1%})"
                   + _main_reason(ctx.con, o.source, "fr") for o in too_many]
+        if ctx.config.territory_model == FRENCH_LEVELS and _codes_refused(
+                ctx.con, [o.source for o in too_many]):  # the newcomer from another country
+            lines.append(LEVELS_HINT[0])
+            french.append(LEVELS_HINT[1])
         raise RunFailed("too many rejected rows:\n  " + "\n  ".join(lines),
                         "trop de lignes rejetées :\n  " + "\n  ".join(french))
     check_report_territories(ctx)

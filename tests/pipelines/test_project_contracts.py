@@ -219,3 +219,19 @@ def test_a_parent_code_naming_no_territory_of_its_level_is_flagged_and_kept(tmp_
                                         "warning", "1199")
     assert "level MUN (municipalities)" in rule
     assert con.execute("SELECT count(*) FROM territories").fetchall() == [(4,)]
+
+
+def test_foreign_codes_in_a_project_without_levels_stop_the_run_with_the_way_out(tmp_path):
+    from pipelines.run import RunFailed, run
+
+    config = _project(tmp_path / "project")
+    text = config.read_text(encoding="utf-8").replace(LEVELS, "")
+    config.write_text(text.replace("municipality_code: municipality", "epci_code: municipality"),
+                      encoding="utf-8")
+    with pytest.raises(RunFailed) as failed:
+        run(load_config(config), tmp_path / "out")
+    assert "territories: 3 of 3 rows rejected" in str(failed.value)
+    message = str(failed.value)
+    assert message.count("Declare your territory levels and their code formats "
+                         "(territory_levels)") == 1
+    assert "Déclarez leurs niveaux et formats de code (territory_levels)" in failed.value.french
