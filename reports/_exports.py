@@ -119,8 +119,34 @@ def _csv_cell(name: str, value: object) -> str:
     return "" if value is None else str(value)
 
 
+SHEET_ROWS = 1_048_576
+"""Rows a worksheet holds (Excel's limit, header included): a longer domain continues on
+further sheets, "ECO (2)", "ECO (3)" …, each with the header, and the Read me says so."""
+
+
+def _sheet_plan(con: duckdb.DuckDBPyConnection, catalogue: Catalogue
+                ) -> list[tuple[str, tuple[Indicator, ...], int, int]]:
+    """(sheet name, indicators, first row, rows) of each domain sheet, rows counted in DuckDB."""
+    counts = dict(con.execute("SELECT indicator_id, count(*) FROM indicator_values "
+                              "GROUP BY ALL").fetchall())
+    per_sheet = SHEET_ROWS - 1
+    plan = []
+    for domain in catalogue.domains:
+        indicators = catalogue.in_domain(domain.code)
+        if not indicators:
+            continue
+        total = sum(counts.get(i.id, 0) for i in indicators)
+        parts = max(1, -(-total // per_sheet))
+        for part in range(parts):
+            name = domain.code if part == 0 else f"{domain.code} ({part + 1})"
+            rows = min(per_sheet, total - part * per_sheet)
+            plan.append((name, indicators, part * per_sheet, max(rows, 0)))
+    return plan
+
+
 def write_xlsx(con: duckdb.DuckDBPyConnection, catalogue: Catalogue, path: Path) -> Path:
-    """A 'Read me' sheet with the definitions, then one sheet per domain."""
+    """A 'Read me' sheet with the definitions, then one sheet per domain (continued on more
+    sheets when a domain has more rows than a sheet holds)."""
     buffer = io.BytesIO()
     workbook = xlsxwriter.Workbook(buffer, {"in_memory": True, "strings_to_numbers": False,
                                             "strings_to_formulas": False, "strings_to_urls": False})
@@ -128,20 +154,28 @@ def write_xlsx(con: duckdb.DuckDBPyConnection, catalogue: Catalogue, path: Path)
     bold = workbook.add_format({"bold": True, "bg_color": "#E8F1EA", "border": 1,
                                 "text_wrap": True, "valign": "top"})
     wrap = workbook.add_format({"text_wrap": True, "valign": "top"})
-    _readme_sheet(workbook.add_worksheet("Read me"), catalogue, bold, wrap)
-    for domain in catalogue.domains:
-        indicators = catalogue.in_domain(domain.code)
-        if indicators:
-            _domain_sheet(workbook, workbook.add_worksheet(domain.code), con, indicators, bold)
+    plan = _sheet_plan(con, catalogue)
+    continued = [name for name, _, first, _ in plan if first]
+    _readme_sheet(workbook.add_worksheet("Read me"), catalogue, bold, wrap, continued)
+    for name, indicators, first, rows in plan:
+        _domain_sheet(workbook, workbook.add_worksheet(name), con, indicators, bold,
+                      first, rows)
     workbook.close()
     return _write_bytes(path, buffer.getvalue())
 
 
-def _readme_sheet(sheet: Worksheet, catalogue: Catalogue, bold: Format, wrap: Format) -> None:
+def _readme_sheet(sheet: Worksheet, catalogue: Catalogue, bold: Format, wrap: Format,
+                  continued: Sequence[str] = ()) -> None:
     sheet.write(0, 0, "Learning city indicators: all published values", bold)
     sheet.write(1, 0, "One sheet per action domain; one row per indicator, territory, year and "
                       "breakdown. Empty values are not published (see status).")
     row = 3
+    if continued:
+        sheet.write(2, 0, f"A sheet holds {SHEET_ROWS - 1:,} rows of data: the sheets "
+                          f"{', '.join(continued)} continue the domain before them, in the same "
+                          f"order. indicators.csv and the Parquet files hold every row in one "
+                          f"table.")
+        row = 4
     sheet.write_row(row, 0, ("Column", "Meaning"), bold)
     for name, meaning in _README_COLUMNS:
         row += 1
@@ -168,15 +202,17 @@ def _definition_row(indicator: Indicator) -> tuple:
 
 
 def _domain_sheet(workbook: Workbook, sheet: Worksheet, con: duckdb.DuckDBPyConnection,
-                  indicators: Sequence[Indicator], bold: Format) -> None:
-    """Rows of one domain; numbers stay numbers, shown with each indicator's decimals."""
+                  indicators: Sequence[Indicator], bold: Format, first: int = 0,
+                  rows: int | None = None) -> None:
+    """Rows ``first`` … ``first + rows`` of one domain, in key order; numbers stay numbers,
+    shown with each indicator's decimals."""
     header = ("indicator_id", "label_en", "unit_en", *VALUE_COLUMNS)
     sheet.write_row(0, 0, header, bold)
     formats = {d: workbook.add_format({"num_format": "0" if d == 0 else "0." + "0" * d})
                for d in {i.decimals for i in indicators}}
     by_id = {i.id: i for i in indicators}
     row = 0
-    for values in _value_rows(con, list(by_id)):
+    for values in _value_rows(con, list(by_id), first, rows):
         row += 1
         record = dict(zip(("indicator_id", *VALUE_COLUMNS), values, strict=True))
         indicator = by_id[record["indicator_id"]]
@@ -196,12 +232,15 @@ def _domain_sheet(workbook: Workbook, sheet: Worksheet, con: duckdb.DuckDBPyConn
     sheet.set_column(3, len(header) - 1, 14)
 
 
-def _value_rows(con: duckdb.DuckDBPyConnection, indicator_ids: list[str]) -> Iterable[tuple]:
-    """Rows of ``indicator_values`` for these indicators, in key order, streamed in batches."""
+def _value_rows(con: duckdb.DuckDBPyConnection, indicator_ids: list[str], first: int = 0,
+                rows: int | None = None) -> Iterable[tuple]:
+    """Rows of ``indicator_values`` for these indicators, in key order, streamed in batches
+    (``rows`` of them from the ``first``, when given)."""
     cursor = con.execute(
         f"SELECT indicator_id, {', '.join(VALUE_COLUMNS)} FROM indicator_values "
-        f"WHERE list_contains($ids, indicator_id) ORDER BY {_SORT}",
-        {"ids": indicator_ids},
+        f"WHERE list_contains($ids, indicator_id) ORDER BY {_SORT} "
+        f"LIMIT $rows OFFSET $first",
+        {"ids": indicator_ids, "rows": rows, "first": first},
     )
     while batch := cursor.fetchmany(10_000):
         yield from batch
