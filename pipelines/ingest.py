@@ -8,6 +8,7 @@ so that everything downstream knows the table and reports the gap.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -73,9 +74,11 @@ def display_path(path: Path, root: Path) -> str:
         return str(path)
 
 
-def ingest(con: duckdb.DuckDBPyConnection, config: ProjectConfig) -> IngestResult:
+def ingest(con: duckdb.DuckDBPyConnection, config: ProjectConfig,
+           progress: Callable[[int, int, str], None] | None = None) -> IngestResult:
     """Stage, validate and load every source; record row accounting in ``run_sources`` and
-    what users are told (source errors, read notes, failing checks) in ``problems``."""
+    what users are told (source errors, read notes, failing checks) in ``problems``;
+    ``progress(done, total, source)`` is called as each table's sources are loaded."""
     con.execute(SOURCES_DDL)
     con.execute(PROBLEMS_DDL)
     for table in RESET_TABLES:
@@ -83,6 +86,7 @@ def ingest(con: duckdb.DuckDBPyConnection, config: ProjectConfig) -> IngestResul
     outcomes: list[SourceOutcome] = []
     errors: list[SourceError] = []
     reports: dict[str, ReadReport] = {}
+    done = 0
     for table in LOAD_ORDER:
         staged = []
         helpers: dict[str, tuple[str, ...]] = {}
@@ -103,6 +107,11 @@ def ingest(con: duckdb.DuckDBPyConnection, config: ProjectConfig) -> IngestResul
                 for relation in (s.staging, s.raw, s.rejects, *helpers.get(s.name, ())):
                     if relation:
                         drop_relation(con, relation)
+        if progress is not None:
+            done += sum(1 for s in config.sources if s.table == table)
+            names = [s.name for s in config.sources if s.table == table]
+            if names:
+                progress(done, len(config.sources), ", ".join(names))
     con.execute(CHECK_PROBLEMS_SQL)
     thresholds = {s.name: (s.max_rejected_share if s.max_rejected_share is not None
                            else config.validation.max_rejected_share) for s in config.sources}

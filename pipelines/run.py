@@ -83,6 +83,14 @@ class RunFailed(Exception):
         self.french = french
 
 
+Progress = Callable[[str, int, int, str], None]
+"""``(stage, done, total, what)``: how far a long stage is (sources loaded, indicators computed)."""
+
+
+def _no_progress(stage: str, done: int, total: int, what: str) -> None:
+    """Progress is shown only when someone asked for it."""
+
+
 @dataclass
 class RunContext:
     """What the stages share: inputs, the open warehouse and what they produced."""
@@ -101,6 +109,7 @@ class RunContext:
     written: list[Path] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     signing_key: SigningKey | None = None  # the key the bundles were signed with
+    on_progress: Progress = _no_progress
 
     @property
     def public_dir(self) -> Path:
@@ -114,7 +123,8 @@ class RunContext:
 def stage_validate(ctx: RunContext) -> None:
     """Ingest and validate every source; write the quarantine and the full validation report
     (restricted: they hold rows and values) and the validation summary (public: counts)."""
-    ctx.ingest = ingest(ctx.con, ctx.config)
+    ctx.ingest = ingest(ctx.con, ctx.config,
+                        lambda done, total, what: ctx.on_progress("ingest", done, total, what))
     ctx.restricted_dir.mkdir(parents=True, exist_ok=True)
     quarantine = ctx.restricted_dir / QUARANTINE
     rule = "rule.fr" if ctx.lang == "fr" else "rule.en"
@@ -235,7 +245,8 @@ def stage_indicators(ctx: RunContext) -> None:
     """Every indicator for every territory and year, then the learning-city index."""
     ctx.indicator_rows = compute_indicator_values(
         ctx.con, ctx.catalogue, territory_model=ctx.config.territory_model,
-        options=compute_options(ctx.config.validation.lonely_psu, ctx.config.contracts))
+        options=compute_options(ctx.config.validation.lonely_psu, ctx.config.contracts),
+        progress=lambda done, total, what: ctx.on_progress("indicators", done, total, what))
     ctx.availability = explain_availability(ctx)
     with_values = ctx.con.execute("SELECT count(DISTINCT indicator_id) FROM indicator_values "
                                   "WHERE year = ? AND value IS NOT NULL", [ctx.year]).fetchone()
@@ -356,6 +367,7 @@ def run(
     lang: Language = "en",
     stages: tuple[tuple[str, Stage], ...] = STAGES,
     on_stage: Callable[[str], None] = lambda name: None,
+    on_progress: Progress | None = None,
     today: date | None = None,
 ) -> RunContext:
     """Run the given stages (by default all) and return what they produced.
@@ -375,7 +387,7 @@ def run(
         with output_lock(out_dir):
             notes = recover(out_dir, _project(config))
             check_contents(out_dir, _project(config))
-            ctx = _run_into(config, out_dir, year, lang, stages, on_stage)
+            ctx = _run_into(config, out_dir, year, lang, stages, on_stage, on_progress)
     except (OutputFolderError, ConfigError) as error:  # e.g. a source's link changed meanwhile
         raise RunFailed(str(error)) from None
     except OSError as error:
@@ -389,7 +401,8 @@ def run(
 
 def _run_into(config: ProjectConfig, out_dir: Path, year: int, lang: Language,
               stages: tuple[tuple[str, Stage], ...],
-              on_stage: Callable[[str], None]) -> RunContext:
+              on_stage: Callable[[str], None],
+              on_progress: Progress | None = None) -> RunContext:
     """The stages, in a marked folder beside the output, then the swap (under the lock)."""
     catalogue = effective_catalogue(config)  # a definition error stops the run before it starts
     run_id = uuid.uuid4().hex
@@ -404,6 +417,8 @@ def _run_into(config: ProjectConfig, out_dir: Path, year: int, lang: Language,
         raise
     ctx = RunContext(config, catalogue, con, building, year, lang, final_dir=out_dir,
                      previous_warehouse=previous)
+    if on_progress is not None:
+        ctx.on_progress = on_progress
     if previous is None and (out_dir / WAREHOUSE_NAME).exists():
         ctx.notes.append(f"the previous warehouse {out_dir / WAREHOUSE_NAME} cannot be read: "
                          f"the validation history starts afresh")

@@ -124,7 +124,8 @@ CREATE OR REPLACE TABLE indicator_availability (indicator_id VARCHAR PRIMARY KEY
 def compute_indicator_values(con: duckdb.DuckDBPyConnection, catalogue: Catalogue,
                              lonely_psu: str = "fail",
                              territory_model: TerritoryModel = FRENCH_LEVELS,
-                             options: ComputeOptions | None = None) -> int:
+                             options: ComputeOptions | None = None,
+                             progress: Callable[[int, int, str], None] | None = None) -> int:
     """Create ``territory_members``, ``indicator_values``, ``indicator_changes``,
     ``indicator_sql`` and ``indicator_availability`` (which indicators the data could give,
     and why not the others).
@@ -132,7 +133,8 @@ def compute_indicator_values(con: duckdb.DuckDBPyConnection, catalogue: Catalogu
     ``lonely_psu`` is the project's rule for survey strata with a single PSU (R's options);
     ``territory_model`` its territory levels (membership follows their parent columns);
     ``options`` the rest of the project's settings (its population's bands and sex split),
-    overriding ``lonely_psu`` when given. Returns the number of rows in ``indicator_values``.
+    overriding ``lonely_psu`` when given; ``progress(done, total, indicator_id)`` is called
+    after each indicator. Returns the number of rows in ``indicator_values``.
     """
     options = options or ComputeOptions(lonely_psu=lonely_psu)
     build_membership(con, territory_model)
@@ -151,6 +153,8 @@ def compute_indicator_values(con: duckdb.DuckDBPyConnection, catalogue: Catalogu
                       f"aucune ligne dans {' et '.join(t.replace(' or ', ' ou ') for t in tables)}")
         availability.append((indicator.id, n, reason is None, *(reason or (None, None)),
                              list(needs(indicator))))
+        if progress is not None:
+            progress(n + 1, len(catalogue), indicator.id)
     con.execute("CREATE OR REPLACE TABLE indicator_sql "
                 "(indicator_id VARCHAR PRIMARY KEY, kind VARCHAR, sql VARCHAR)")
     if scripts:

@@ -15,7 +15,9 @@ literally, never read as rich markup: through :func:`rich.markup.escape`, ``mark
 
 from __future__ import annotations
 
+import contextlib
 import json
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Literal
 
@@ -32,6 +34,7 @@ from reports import Lang as Language  # pipelines.run.Language, without importin
 
 if TYPE_CHECKING:
     import duckdb
+    from rich.progress import TaskID
 
     from indicators import Catalogue, Indicator
     from pipelines.config import ProjectConfig
@@ -99,6 +102,39 @@ def _signed_stages(key: SigningKey) -> tuple[tuple[str, Stage], ...]:
                   else stage) for name, stage in STAGES)
 
 
+PROGRESS_LABELS = {"ingest": "sources loaded", "indicators": "indicators computed"}
+
+
+@contextlib.contextmanager
+def _progress_bars(shown: Console) -> Iterator[Callable[[str, int, int, str], None] | None]:
+    """Bars with counts, elapsed time and time left for the long stages, on a terminal only:
+    a log or a pipe gets the stage lines alone."""
+    if not shown.is_terminal:
+        yield None
+        return
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
+    with Progress(TextColumn("  {task.description}"), BarColumn(), MofNCompleteColumn(),
+                  TimeElapsedColumn(), TextColumn("left"), TimeRemainingColumn(),
+                  TextColumn("{task.fields[what]}"), console=shown, transient=True) as bars:
+        tasks: dict[str, TaskID] = {}
+
+        def update(stage: str, done: int, total: int, what: str) -> None:
+            if stage not in tasks:
+                tasks[stage] = bars.add_task(PROGRESS_LABELS.get(stage, stage), total=total,
+                                             what="")
+            bars.update(tasks[stage], completed=done, total=total, what=escape(what))
+
+        yield update
+
+
 def _run_or_exit(config: ProjectConfig, out: Path, *, announce: Console | None = None,
                  **options) -> RunContext:
     """The run, its expected failures as one message; stages are announced on ``announce``."""
@@ -107,8 +143,10 @@ def _run_or_exit(config: ProjectConfig, out: Path, *, announce: Console | None =
 
     shown = announce or console
     try:
-        return run(config, out, on_stage=lambda name: shown.print(
-            f"[bold cyan]▸[/bold cyan] {STAGE_LABELS.get(name, name)}…"), **options)
+        with _progress_bars(shown) as on_progress:
+            return run(config, out, on_stage=lambda name: shown.print(
+                f"[bold cyan]▸[/bold cyan] {STAGE_LABELS.get(name, name)}…"),
+                on_progress=on_progress, **options)
     except RunFailed as error:
         said = error.french if options.get("lang") == "fr" and error.french else str(error)
         label = "Échec de l'exécution" if options.get("lang") == "fr" else "Run failed"
