@@ -231,6 +231,13 @@ def child(args: argparse.Namespace) -> None:
 
         config = load_config(args.project)
         wrapped = _instrument(monitor)
+        if args.skip_index:
+            from indicators.learning_index import IndexNotBuilt
+
+            def skipped(*_: Any, **__: Any) -> None:
+                raise IndexNotBuilt("skipped by the benchmark (--skip-index)")
+
+            lci_run.compute_learning_city_index = skipped  # type: ignore[assignment]
 
     def measured(name: str, stage: Callable[[Any], None]) -> Callable[[Any], None]:
         def run_stage(ctx: Any) -> None:
@@ -343,8 +350,8 @@ def _stop(proc: subprocess.Popen, progress: Path) -> dict[str, Any]:
         time.sleep(2)
         with contextlib.suppress(OSError, ValueError):
             state = json.loads(progress.read_text())
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(proc.pid, signal.SIGTERM)
+    with contextlib.suppress(ProcessLookupError):  # the run; /usr/bin/time then reports on it
+        os.kill(pid or proc.pid, signal.SIGTERM)
     try:
         proc.wait(timeout=20)
     except subprocess.TimeoutExpired:
@@ -375,6 +382,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--max-rss-gib", type=float, default=8.0,
                         help="resident memory (GiB) past which the run is stopped and recorded "
                              "as unfinished")
+    parser.add_argument("--skip-index", action="store_true",
+                        help="diagnostic: the learning-city index is not built (the run says "
+                             "so in its notes), to measure the stages after it; results in "
+                             "national-<size>-skip-index.*")
     parser.add_argument("--regenerate", action="store_true")
     parser.add_argument("--render", action="store_true",
                         help="only write the Markdown table again from the JSON results")
@@ -386,13 +397,14 @@ def main(argv: list[str] | None = None) -> None:
         child(args)
         return
 
+    name = f"national-{args.size}" + ("-skip-index" if args.skip_index else "")
     if args.render:
-        results = json.loads((RESULTS / f"national-{args.size}.json").read_text())
-        (RESULTS / f"national-{args.size}.md").write_text(table(results) + "\n")
+        results = json.loads((RESULTS / f"{name}.json").read_text())
+        (RESULTS / f"{name}.md").write_text(table(results) + "\n")
         print(table(results))
         return
     project = args.project or DATA / f"national-{args.size}"
-    out = args.out or DATA / f"national-{args.size}-out"
+    out = args.out or DATA / f"{name}-out"
     if args.out is None and out.exists():  # the benchmark's own folder: a fresh run each time
         shutil.rmtree(out)
     meta = _generate(args.size, project, args.seed, args.regenerate)
@@ -404,7 +416,7 @@ def main(argv: list[str] | None = None) -> None:
                                       ("progress.json", "child.json", "time.txt"))
         cmd = [sys.executable, str(Path(__file__).resolve()), "--child", "--project",
                str(project / "lci.yaml"), "--out", str(out), "--child-out", str(child_out),
-               "--progress", str(progress)]
+               "--progress", str(progress), *(["--skip-index"] if args.skip_index else [])]
         if Path(TIME).exists():
             cmd = [TIME, "-v", "-o", str(timev), *cmd]
         load = os.getloadavg()
@@ -452,7 +464,8 @@ def main(argv: list[str] | None = None) -> None:
     else:
         status = "failed"
     results: dict[str, Any] = {
-        "benchmark": f"national-{args.size}",
+        "benchmark": name,
+        "skip_index": args.skip_index,
         "status": status,
         "environment": {**environment(2), "load_before": [round(x, 2) for x in load],
                         "timeout_s": args.timeout, "max_rss_gib": args.max_rss_gib},
@@ -478,10 +491,10 @@ def main(argv: list[str] | None = None) -> None:
             "log_tail": child_log.splitlines()[-25:],
         }
     RESULTS.mkdir(parents=True, exist_ok=True)
-    path = RESULTS / f"national-{args.size}.json"
+    path = RESULTS / f"{name}.json"
     path.write_text(json.dumps(results, indent=2, default=str) + "\n")
     text = table(results)
-    (RESULTS / f"national-{args.size}.md").write_text(text + "\n")
+    (RESULTS / f"{name}.md").write_text(text + "\n")
     print()
     print(text)
     print(f"\nresults: {path}")
@@ -523,14 +536,24 @@ def table(results: dict[str, Any]) -> str:
     unfinished = results.get("unfinished")
     if unfinished:
         for span in unfinished["open"]:
-            rows.append([f"{span['name']} (unfinished)", f"> {_s(span['elapsed_s'])}",
+            if span["kind"] == "run":
+                continue
+            rows.append([f"**{span['name']}** (unfinished)" if span["kind"] == "stage" else
+                         f"  ↳ {span['name']} (unfinished)", f"> {_s(span['elapsed_s'])}",
                          f"> {_s(span['cpu_s'])}", fmt_mib(span["peak_rss_mib"]), "", ""])
+            for step in spans:
+                if step["kind"] == "step" and step["parent"] == span["name"]:
+                    rows.append([f"  ↳ {step['name']}", _s(step["wall_s"]),
+                                 _s(step["cpu_s"]), fmt_mib(step["peak_rss_mib"]), "",
+                                 _duck(step)])
     whole = results["whole_process"]
     rows.append(["whole process (`/usr/bin/time -v`)", _s(whole.get("wall_s")),
                  _s(whole.get("cpu_s")), fmt_mib(whole.get("peak_rss_mib")), "", ""])
     p, env = results["project"], results["environment"]
     rows_in = p.get("rows") or {}
     caption = (f"`lci run`, national project {results['benchmark'].split('-')[1]} "
+               + ("**without the learning-city index** (`--skip-index`, a diagnostic) "
+                  if results.get("skip_index") else "") +
                f"({rows_in.get('survey_responses', 0):,} respondents, "
                f"{(p.get('shape') or {}).get('communes', 0):,} communes, population "
                f"{rows_in.get('population', 0):,} rows, admin measures "
