@@ -231,13 +231,13 @@ def child(args: argparse.Namespace) -> None:
 
         config = load_config(args.project)
         wrapped = _instrument(monitor)
-        if args.skip_index:
-            from indicators.learning_index import IndexNotBuilt
+        if args.index_draws:
+            index = lci_run.compute_learning_city_index
 
-            def skipped(*_: Any, **__: Any) -> None:
-                raise IndexNotBuilt("skipped by the benchmark (--skip-index)")
+            def fewer_draws(*a: Any, **k: Any) -> Any:
+                return index(*a, **{**k, "draws": args.index_draws})
 
-            lci_run.compute_learning_city_index = skipped  # type: ignore[assignment]
+            lci_run.compute_learning_city_index = fewer_draws  # type: ignore[assignment]
 
     def measured(name: str, stage: Callable[[Any], None]) -> Callable[[Any], None]:
         def run_stage(ctx: Any) -> None:
@@ -362,10 +362,10 @@ def _stop(proc: subprocess.Popen, progress: Path) -> dict[str, Any]:
 
 
 def _innermost_stack(stacks: str) -> list[str]:
-    """The main thread's innermost frames from a faulthandler dump."""
+    """The main thread's innermost frames from the last faulthandler dump."""
     blocks = re.split(r"\n(?=(?:Current thread|Thread) 0x)", stacks)
     main = [b for b in blocks if "national.py" in b and "in child" in b]
-    lines = (main[0] if main else (blocks[0] if blocks else "")).splitlines()
+    lines = (main[-1] if main else (blocks[-1] if blocks else "")).splitlines()
     return [line.strip() for line in lines[1:13] if line.strip()]
 
 
@@ -382,10 +382,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--max-rss-gib", type=float, default=8.0,
                         help="resident memory (GiB) past which the run is stopped and recorded "
                              "as unfinished")
-    parser.add_argument("--skip-index", action="store_true",
-                        help="diagnostic: the learning-city index is not built (the run says "
-                             "so in its notes), to measure the stages after it; results in "
-                             "national-<size>-skip-index.*")
+    parser.add_argument("--index-draws", type=int, default=None,
+                        help="diagnostic: the index's Monte Carlo with this many draws instead "
+                             "of the project's (default 500), to measure the stages after it; "
+                             "results in national-<size>-draws-<N>.*")
     parser.add_argument("--regenerate", action="store_true")
     parser.add_argument("--render", action="store_true",
                         help="only write the Markdown table again from the JSON results")
@@ -397,7 +397,8 @@ def main(argv: list[str] | None = None) -> None:
         child(args)
         return
 
-    name = f"national-{args.size}" + ("-skip-index" if args.skip_index else "")
+    name = f"national-{args.size}" + (f"-draws-{args.index_draws}" if args.index_draws
+                                       else "")
     if args.render:
         results = json.loads((RESULTS / f"{name}.json").read_text())
         (RESULTS / f"{name}.md").write_text(table(results) + "\n")
@@ -416,7 +417,9 @@ def main(argv: list[str] | None = None) -> None:
                                       ("progress.json", "child.json", "time.txt"))
         cmd = [sys.executable, str(Path(__file__).resolve()), "--child", "--project",
                str(project / "lci.yaml"), "--out", str(out), "--child-out", str(child_out),
-               "--progress", str(progress), *(["--skip-index"] if args.skip_index else [])]
+               "--progress", str(progress)]
+        if args.index_draws:
+            cmd += ["--index-draws", str(args.index_draws)]
         if Path(TIME).exists():
             cmd = [TIME, "-v", "-o", str(timev), *cmd]
         load = os.getloadavg()
@@ -465,7 +468,7 @@ def main(argv: list[str] | None = None) -> None:
         status = "failed"
     results: dict[str, Any] = {
         "benchmark": name,
-        "skip_index": args.skip_index,
+        "index_draws": args.index_draws,
         "status": status,
         "environment": {**environment(2), "load_before": [round(x, 2) for x in load],
                         "timeout_s": args.timeout, "max_rss_gib": args.max_rss_gib},
@@ -489,6 +492,8 @@ def main(argv: list[str] | None = None) -> None:
             "maxrss_mib_at_stop": (stopped or final_progress).get("maxrss_mib"),
             "python_stack": stack,
             "log_tail": child_log.splitlines()[-25:],
+            "error": next((line for line in reversed(child_log.splitlines()) if line.strip()),
+                          None),
         }
     RESULTS.mkdir(parents=True, exist_ok=True)
     path = RESULTS / f"{name}.json"
@@ -552,8 +557,9 @@ def table(results: dict[str, Any]) -> str:
     p, env = results["project"], results["environment"]
     rows_in = p.get("rows") or {}
     caption = (f"`lci run`, national project {results['benchmark'].split('-')[1]} "
-               + ("**without the learning-city index** (`--skip-index`, a diagnostic) "
-                  if results.get("skip_index") else "") +
+               + (f"**with {results['index_draws']} Monte Carlo draws for the index** "
+                  f"(`--index-draws`, a diagnostic; the project's default is 500) "
+                  if results.get("index_draws") else "") +
                f"({rows_in.get('survey_responses', 0):,} respondents, "
                f"{(p.get('shape') or {}).get('communes', 0):,} communes, population "
                f"{rows_in.get('population', 0):,} rows, admin measures "
@@ -563,7 +569,8 @@ def table(results: dict[str, Any]) -> str:
                f"{env['duckdb']}, Python {env['python']}, checkout {env['checkout']}, "
                f"{env['date']}, load before {env['load_before'][0]}.")
     if unfinished:
-        where = " / ".join(s["name"] for s in unfinished["open"]) or "?"
+        where = " / ".join(s["name"] for s in unfinished["open"]) or \
+            f"the run, which ended with: {unfinished.get('error')}"
         caption += (f" Stopped ({unfinished['reason']}) after "
                     f"{unfinished['stopped_after_s']:.0f} s in: {where} "
                     f"(RSS {fmt_mib(unfinished['rss_mib_at_stop'])}, DuckDB "
