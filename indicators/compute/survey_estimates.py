@@ -38,7 +38,13 @@ from indicators.catalogue.definitions import (
 )
 from indicators.compute.options import ComputeOptions
 from indicators.compute.plan import IndicatorPlan, Statement
-from indicators.compute.survey_proportion import POOLED_RESPONSES, RAW_FIELDS, breakdowns, design
+from indicators.compute.survey_proportion import (
+    POOLED_RESPONSES,
+    RAW_FIELDS,
+    breakdown_filter,
+    breakdowns,
+    design,
+)
 from indicators.conditions import ConditionError, check_expression
 from indicators.sql import quote_ident
 from indicators.survey import SurveyDesign, survey_query, survey_total
@@ -232,14 +238,7 @@ def records(indicator: Indicator, territory: str, level: str, year: int,
     checked = {f: check_expression(getattr(spec, f), None, role=f, qualifier="r")
                for f in spec.EXPRESSIONS}
     parameters: dict[str, object] = {"territory": territory, "level": level, "year": year}
-    group = ""
-    if breakdown is not None:
-        column, value = breakdown
-        if column not in indicator.breakdowns:
-            raise ValueError(f"{indicator.id} has no breakdown by {column!r}; "
-                             f"its breakdowns: {list(indicator.breakdowns) or 'none'}")
-        parameters["breakdown_value"] = value
-        group = f" AND CAST(r.{quote_ident(column)} AS VARCHAR) = $breakdown_value"
+    group = breakdown_filter(indicator, breakdown, parameters)
     if isinstance(spec, SurveyRatio):
         answers = (f"CAST(({checked['numerator']}) AS DOUBLE) AS numerator_answer, "
                    f"CAST(({checked['denominator']}) AS DOUBLE) AS denominator_answer")

@@ -122,6 +122,19 @@ def run(con: duckdb.DuckDBPyConnection, planned: IndicatorPlan, options: Compute
             con.unregister("_survey_raw_rows")
 
 
+def breakdown_filter(indicator: Indicator, breakdown: tuple[str, str] | None,
+                     parameters: dict[str, object]) -> str:
+    """SQL restricting the respondents ``r`` to one breakdown cell (its value bound), or ""."""
+    if breakdown is None:
+        return ""
+    column, value = breakdown
+    if column not in indicator.breakdowns:
+        raise ValueError(f"{indicator.id} has no breakdown by {column!r}; "
+                         f"its breakdowns: {list(indicator.breakdowns) or 'none'}")
+    parameters["breakdown_value"] = value
+    return f" AND CAST(r.{quote_ident(column)} AS VARCHAR) = $breakdown_value"
+
+
 def records(indicator: Indicator, territory: str, level: str, year: int,
             breakdown: tuple[str, str] | None) -> Statement:
     """The respondents behind one cell: weight, answer, and what each adds to the estimate.
@@ -135,14 +148,7 @@ def records(indicator: Indicator, territory: str, level: str, year: int,
     condition, population = (check_expression(getattr(spec, f), None, role=f, qualifier="r")
                              for f in ("condition", "population"))
     parameters: dict[str, object] = {"territory": territory, "level": level, "year": year}
-    group = ""
-    if breakdown is not None:
-        column, value = breakdown
-        if column not in indicator.breakdowns:
-            raise ValueError(f"{indicator.id} has no breakdown by {column!r}; "
-                             f"its breakdowns: {list(indicator.breakdowns) or 'none'}")
-        parameters["breakdown_value"] = value
-        group = f" AND CAST(r.{quote_ident(column)} AS VARCHAR) = $breakdown_value"
+    group = breakdown_filter(indicator, breakdown, parameters)
     sql = f"""
 WITH respondents AS (
     SELECT r.source_file, r.source_row, r.respondent_id, r.territory_code AS commune_code,
