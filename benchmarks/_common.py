@@ -38,7 +38,7 @@ def configure(
     temp_directory: Path | None = None,
 ) -> None:
     """The same DuckDB settings for every measured step."""
-    con.execute(f"SET threads = {int(threads)}")
+    con.execute("SET threads = ?", [int(threads)])
     con.execute("SET enable_progress_bar = false")
     if memory_limit:
         con.execute(f"SET memory_limit = '{memory_limit}'")

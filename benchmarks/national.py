@@ -366,7 +366,13 @@ def _innermost_stack(stacks: str) -> list[str]:
     blocks = re.split(r"\n(?=(?:Current thread|Thread) 0x)", stacks)
     main = [b for b in blocks if "national.py" in b and "in child" in b]
     lines = (main[-1] if main else (blocks[-1] if blocks else "")).splitlines()
-    return [line.strip() for line in lines[1:13] if line.strip()]
+    return [_without_machine(line.strip()) for line in lines[1:13] if line.strip()]
+
+
+def _without_machine(frame: str) -> str:
+    """A stack frame with the file path from its package on: results name code, not folders."""
+    frame = frame.replace(f'File "{HERE.parent}/', 'File "')
+    return re.sub(r'File "[^"]*/(?:site-packages|dist-packages)/', 'File "', frame)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -381,7 +381,7 @@ def generate(size: Size, out: Path, seed: int = 0, threads: int = 2) -> dict:
     (out / "raw").mkdir(parents=True)
     (out / "reference").mkdir()
     con = duckdb.connect()
-    con.execute(f"SET threads = {int(threads)}")
+    con.execute("SET threads = ?", [int(threads)])
     con.execute("SET enable_progress_bar = false")
     con.execute("SET preserve_insertion_order = true")
     _build_geography(con, size, seed)
@@ -403,7 +403,7 @@ def generate(size: Size, out: Path, seed: int = 0, threads: int = 2) -> dict:
         else:
             rel.write_csv(str(path), sep=sep, header=True)
         rows[name] = size.respondents if name == "survey_responses" else \
-            int(con.execute(f"SELECT count(*) FROM ({sql})").fetchall()[0][0])
+            int(rel.aggregate("count(*)").fetchall()[0][0])
         seconds[name] = round(time.perf_counter() - t0, 2)
 
     write("territories", _territories_sql(), out / "reference" / "territories.csv", sep=",",

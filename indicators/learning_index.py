@@ -373,9 +373,9 @@ def _write(con: duckdb.DuckDBPyConnection, year: int, result: UncertaintyResult,
     con.begin()
     try:
         for name, frame in tables.items():
-            con.execute(f"DELETE FROM {name} WHERE year = ?", [year])
+            con.execute(f"DELETE FROM {quote_ident(name)} WHERE year = ?", [year])
             con.register("_composite_rows", frame.replace({np.nan: None}))
-            con.execute(f"INSERT INTO {name} BY NAME SELECT * FROM _composite_rows")
+            con.execute(f"INSERT INTO {quote_ident(name)} BY NAME SELECT * FROM _composite_rows")
             con.unregister("_composite_rows")
         con.commit()
     except BaseException:
