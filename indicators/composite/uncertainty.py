@@ -12,11 +12,20 @@ N, plus, for each factor i, A with factor i taken from B (N × (d + 2) runs). Th
 mean absolute rank change against the nominal ranks; first-order indices
 Sᵢ = mean(y_B (y_ABᵢ − y_A)) / Var(y) and total indices STᵢ = Σ (y_A − y_ABᵢ)² / (2 N Var(y)),
 with Var(y) over A and B. Draws come from one seeded generator: same seed, same results.
+
+Memory stays bounded whatever the number of units: runs go in batches of rows, large samples
+(the sampling draws: units × survey values per run) are redrawn batch by batch from the
+generator's saved state instead of being held whole, and only each unit's ranks in the
+independent runs are kept, for their quantiles. Runs of a batch share the processors.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import copy
+import functools
+import os
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -54,6 +63,8 @@ class _Factor:
     name: str
     draw: Callable[[np.random.Generator, int], np.ndarray]
     apply: Callable[[dict, np.ndarray], None]
+    numbers: int = 1  # numbers drawn per run
+    batched: bool = False  # draws are floats filled row by row: they can be drawn in batches
 
 
 def analyse_uncertainty(data: CompositeData, spec: CompositeSpec | None,
@@ -69,27 +80,110 @@ def analyse_uncertainty(data: CompositeData, spec: CompositeSpec | None,
         raise CompositeError("sensitivity indices need at least two uncertain choices; "
                              "add one or set sensitivity=False")
     n = uncertainty.draws
-    rng = np.random.default_rng(uncertainty.seed)
-    samples = [(f.draw(rng, n), f.draw(rng, n)) for f in factors]
+    samples = _draw_samples(factors, n, uncertainty.seed)
     designs = [(0,) * len(factors)]  # A
     if uncertainty.sensitivity:
         designs.append((1,) * len(factors))  # B
         designs += [tuple(int(j == i) for j in range(len(factors))) for i in range(len(factors))]
-    scores = np.column_stack([
-        model.run(factors, samples, design, row) for design in designs for row in range(n)])
-    ranks = rank_descending(scores)
-    independent = ranks[:, : n * min(len(designs), 2)]
-    stats = np.nanquantile(independent, [0.05, 0.5, 0.95], axis=1)
     units = nominal.values.index
+    nominal_ranks = nominal.ranks.to_numpy(dtype=float)
+    independent = min(len(designs), 2)  # A and B: the runs rank intervals are taken from
+    # Ranks are whole numbers below 2²⁴: float32 holds them (and NaN) exactly, at half the size.
+    kept = np.empty((len(units), independent * n), dtype=np.float32)
+    shifts = np.empty(len(designs) * n)
+    with ThreadPoolExecutor(max_workers=_workers()) as pool:  # numpy sorts without the GIL
+        for rows, batch in _batches(samples, n):
+            for d, design in enumerate(designs):
+                run = functools.partial(model.run, factors, batch, design)
+                scores = np.column_stack(list(pool.map(run, range(len(rows)))))
+                ranks = rank_descending(scores)
+                columns = d * n + rows
+                if d < independent:
+                    kept[:, columns] = ranks
+                if uncertainty.sensitivity:
+                    shifts[columns] = np.nanmean(np.abs(ranks - nominal_ranks[:, None]), axis=0)
+    stats = _rank_quantiles(kept)
     table = pd.DataFrame({"rank": nominal.ranks.to_numpy(), "median_rank": stats[1],
                           "rank_p05": stats[0], "rank_p95": stats[2]}, index=units)
     sensitivity = None
     if uncertainty.sensitivity:
-        shifts = np.nanmean(np.abs(ranks - nominal.ranks.to_numpy()[:, None]), axis=0)
         sensitivity = _indices(shifts, n, [f.name for f in factors])
+    runs = len(designs) * n
     log = LogEntry(step="uncertainty", choice=uncertainty.model_dump(mode="json"),
-                   effect={"runs": scores.shape[1], "factors": [f.name for f in factors]})
-    return UncertaintyResult(nominal, table, sensitivity, scores.shape[1], log)
+                   effect={"runs": runs, "factors": [f.name for f in factors]})
+    return UncertaintyResult(nominal, table, sensitivity, runs, log)
+
+
+# At most this many numbers drawn at once for one sample: 35,000 communes × 15 survey values ×
+# 500 draws would otherwise hold gigabytes of draws before the first run.
+_BATCH_NUMBERS = 2_000_000
+# Rank quantiles are taken over this many units at a time (a float64 copy of their ranks).
+_QUANTILE_UNITS = 4_096
+
+
+class _Sample:
+    """N draws of one factor (sample A or B), either held whole or redrawn batch by batch.
+
+    A large sample keeps only the generator's state at its start: its rows are drawn again,
+    in order, when the runs reach them. A Generator fills an (n, k) array of normals or
+    uniforms row after row, so drawing rows in batches from that state gives the very
+    numbers one draw of the whole array would.
+    """
+
+    def __init__(self, factor: _Factor, rng: np.random.Generator, n: int) -> None:
+        self.factor = factor
+        self.width = factor.numbers
+        self.whole: np.ndarray | None = None
+        self.state: dict | None = None
+        if factor.batched and self.width * n > _BATCH_NUMBERS:
+            self.state = copy.deepcopy(rng.bit_generator.state)
+            for start in range(0, n, self.rows_per_batch()):  # move the stream past it
+                factor.draw(rng, min(self.rows_per_batch(), n - start))
+        else:
+            self.whole = factor.draw(rng, n)
+
+    def rows_per_batch(self) -> int:
+        return max(1, _BATCH_NUMBERS // max(self.width, 1))
+
+    def reader(self) -> Callable[[int, int], np.ndarray]:
+        """A function giving rows ``start:stop`` of the sample, called in increasing order."""
+        if self.whole is not None:
+            whole = self.whole
+            return lambda start, stop: whole[start:stop]
+        rng = np.random.default_rng()
+        rng.bit_generator.state = self.state
+        return lambda start, stop: self.factor.draw(rng, stop - start)
+
+
+def _workers() -> int:
+    """Runs computed at once: one per processor this process may use."""
+    return max(1, len(os.sched_getaffinity(0)))
+
+
+def _draw_samples(factors: Sequence[_Factor], n: int, seed: int) -> list[tuple[_Sample, _Sample]]:
+    """Samples A and B of every factor, from one seeded stream in a fixed order."""
+    rng = np.random.default_rng(seed)
+    return [(_Sample(f, rng, n), _Sample(f, rng, n)) for f in factors]
+
+
+def _batches(samples: Sequence[tuple[_Sample, _Sample]], n: int
+             ) -> Iterator[tuple[np.ndarray, list[tuple[np.ndarray, np.ndarray]]]]:
+    """Rows of the runs in consecutive batches, with every factor's A and B rows for them."""
+    size = min([n, *(s.rows_per_batch() for pair in samples for s in pair)])
+    readers = [(a.reader(), b.reader()) for a, b in samples]
+    for start in range(0, n, size):
+        stop = min(start + size, n)
+        yield (np.arange(start, stop),
+               [(a(start, stop), b(start, stop)) for a, b in readers])
+
+
+def _rank_quantiles(ranks: np.ndarray) -> np.ndarray:
+    """5th, 50th and 95th percentiles of each unit's ranks (rows), a block of units at a time."""
+    stats = np.empty((3, ranks.shape[0]))
+    for start in range(0, ranks.shape[0], _QUANTILE_UNITS):
+        block = ranks[start:start + _QUANTILE_UNITS].astype(float)
+        stats[:, start:start + _QUANTILE_UNITS] = np.nanquantile(block, [0.05, 0.5, 0.95], axis=1)
+    return stats
 
 
 def _indices(y: np.ndarray, n: int, names: Sequence[str]) -> pd.DataFrame:
@@ -198,7 +292,7 @@ def _weights(model: _Model, uncertainty: Uncertainty) -> _Factor:
         weights[moved] *= 1.0 + noise * value
         run["weights"] = weights
 
-    return _Factor("weights", draw, apply)
+    return _Factor("weights", draw, apply, numbers=int(moved.sum()), batched=True)
 
 
 def _sampling(model: _Model) -> _Factor:
@@ -241,4 +335,4 @@ def _sampling(model: _Model) -> _Factor:
         values[rows, columns] = np.where(is_logit, 100.0 / (1.0 + np.exp(-moved)), moved)
         run["values"] = values
 
-    return _Factor("sampling", draw, apply)
+    return _Factor("sampling", draw, apply, numbers=int(rows.size), batched=True)

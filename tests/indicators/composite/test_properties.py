@@ -224,3 +224,20 @@ def test_nominal_results_do_not_depend_on_the_analysis():
                                                            draws=20))
     pd.testing.assert_frame_equal(nominal.to_frame(), analysed.nominal.to_frame())
     assert np.array_equal(analysed.ranks["rank"], nominal.ranks)
+
+
+def test_monte_carlo_in_batches_gives_the_numbers_of_one_whole_draw(monkeypatch):
+    """Memory stays bounded at national scale: draws are made batch by batch from the
+    generator's saved state, and the results are those of drawing everything at once."""
+    import indicators.composite.uncertainty as module
+
+    data = _survey_data()
+    u = Uncertainty(normalise=(MinMax(), ZScore()), weight_noise=0.2, sampling=True, draws=60,
+                    seed=5)
+    whole = analyse_uncertainty(data, None, u)
+    monkeypatch.setattr(module, "_BATCH_NUMBERS", 25)  # a few runs per batch
+    monkeypatch.setattr(module, "_QUANTILE_UNITS", 5)
+    batched = analyse_uncertainty(data, None, u)
+    pd.testing.assert_frame_equal(whole.ranks, batched.ranks, check_exact=True)
+    pd.testing.assert_frame_equal(whole.sensitivity, batched.sensitivity, check_exact=True)
+    assert batched.runs == whole.runs == 60 * 5
