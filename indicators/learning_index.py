@@ -17,6 +17,7 @@ report says it in one sentence) and ``IndexNotBuilt`` is raised.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -122,6 +123,7 @@ def compute_learning_city_index(
     spec: CompositeSpec | None = None,
     uncertainty: Uncertainty | None = None,
     screening: Screening | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> None:
     """Compute the learning-city index of ``year`` and write its four warehouse tables.
 
@@ -133,7 +135,7 @@ def compute_learning_city_index(
     error (the ``selection`` entry of the log counts them). ``screening`` (default
     ``Screening()``) leaves out communes and domains short of data; when the rest cannot carry
     an index, the year's index tables are emptied, the reason logged, and ``IndexNotBuilt``
-    raised.
+    raised. ``progress(done, total)`` follows the Monte Carlo runs.
     """
     screening = screening or Screening()
     try:
@@ -144,7 +146,7 @@ def compute_learning_city_index(
     if uncertainty is None:  # sampling error is drawn when some value has one (logged)
         uncertainty = default_uncertainty(draws, seed,
                                           sampling=selection.effect["values_with_se"] > 0)
-    result = analyse_uncertainty(data, spec or CompositeSpec(), uncertainty)
+    result = analyse_uncertainty(data, spec or CompositeSpec(), uncertainty, progress)
     _write(con, year, result, [selection, *result.nominal.log, result.log])
 
 

@@ -84,7 +84,8 @@ class RunFailed(Exception):
 
 
 Progress = Callable[[str, int, int, str], None]
-"""``(stage, done, total, what)``: how far a long stage is (sources loaded, indicators computed)."""
+"""``(stage, done, total, what)``: how far a long stage is (sources loaded, indicators
+computed, the index's Monte Carlo runs)."""
 
 
 def _no_progress(stage: str, done: int, total: int, what: str) -> None:
@@ -258,7 +259,8 @@ def stage_indicators(ctx: RunContext) -> None:
         compute_learning_city_index(
             ctx.con, ctx.catalogue, ctx.year, draws=settings.draws,
             screening=Screening(min_unit_share=settings.min_indicator_share_per_unit,
-                                min_domain_share=settings.min_indicator_share_per_domain))
+                                min_domain_share=settings.min_indicator_share_per_domain),
+            progress=lambda done, total: ctx.on_progress("index", done, total, ""))
     except IndexNotBuilt as error:  # too little data to compare: said in plain words
         ctx.notes.append(f"learning-city index not built: {error}")
     except CompositeError as error:  # any other reason the engine gives: said, not hidden

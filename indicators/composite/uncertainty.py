@@ -68,8 +68,12 @@ class _Factor:
 
 
 def analyse_uncertainty(data: CompositeData, spec: CompositeSpec | None,
-                        uncertainty: Uncertainty) -> UncertaintyResult:
-    """Rebuild the index of ``data`` under the uncertainties declared, from ``spec``'s choices."""
+                        uncertainty: Uncertainty,
+                        progress: Callable[[int, int], None] | None = None) -> UncertaintyResult:
+    """Rebuild the index of ``data`` under the uncertainties declared, from ``spec``'s choices.
+
+    ``progress(done, total)`` hears how many runs are done, batch after batch.
+    """
     nominal = build_composite(data, spec)
     model = _Model(data, nominal)
     factors = _factors(model, uncertainty)
@@ -91,6 +95,7 @@ def analyse_uncertainty(data: CompositeData, spec: CompositeSpec | None,
     # Ranks are whole numbers below 2²⁴: float32 holds them (and NaN) exactly, at half the size.
     kept = np.empty((len(units), independent * n), dtype=np.float32)
     shifts = np.empty(len(designs) * n)
+    runs, done = len(designs) * n, 0
     with ThreadPoolExecutor(max_workers=_workers()) as pool:  # numpy sorts without the GIL
         for rows, batch in _batches(samples, n):
             for d, design in enumerate(designs):
@@ -102,13 +107,15 @@ def analyse_uncertainty(data: CompositeData, spec: CompositeSpec | None,
                     kept[:, columns] = ranks
                 if uncertainty.sensitivity:
                     shifts[columns] = np.nanmean(np.abs(ranks - nominal_ranks[:, None]), axis=0)
+                done += len(rows)
+                if progress is not None:
+                    progress(done, runs)
     stats = _rank_quantiles(kept)
     table = pd.DataFrame({"rank": nominal.ranks.to_numpy(), "median_rank": stats[1],
                           "rank_p05": stats[0], "rank_p95": stats[2]}, index=units)
     sensitivity = None
     if uncertainty.sensitivity:
         sensitivity = _indices(shifts, n, [f.name for f in factors])
-    runs = len(designs) * n
     log = LogEntry(step="uncertainty", choice=uncertainty.model_dump(mode="json"),
                    effect={"runs": runs, "factors": [f.name for f in factors]})
     return UncertaintyResult(nominal, table, sensitivity, runs, log)

@@ -102,7 +102,8 @@ def _signed_stages(key: SigningKey) -> tuple[tuple[str, Stage], ...]:
                   else stage) for name, stage in STAGES)
 
 
-PROGRESS_LABELS = {"ingest": "sources loaded", "indicators": "indicators computed"}
+PROGRESS_LABELS = {"ingest": "sources loaded", "indicators": "indicators computed",
+                   "index": "index runs (Monte Carlo)"}
 
 
 @contextlib.contextmanager

@@ -223,3 +223,13 @@ def test_the_french_section_and_methods_are_french_and_stable(con, catalogue):
 
 def test_no_index_no_section(sample_warehouse, catalogue):
     assert index_section(sample_warehouse, catalogue, YEAR, "en") is None
+
+
+def test_the_monte_carlo_reports_its_runs_as_they_are_done(sample_warehouse, catalogue):
+    heard: list[tuple[int, int]] = []
+    compute_learning_city_index(_copy(sample_warehouse), catalogue, YEAR, draws=DRAWS, seed=5,
+                                progress=lambda done, total: heard.append((done, total)))
+    total = DRAWS * 7  # the Saltelli design: (d + 2) × draws runs for d = 5 choices
+    assert heard[-1] == (total, total)
+    assert all(t == total for _, t in heard)
+    assert [done for done, _ in heard] == sorted({done for done, _ in heard})
