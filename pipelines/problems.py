@@ -85,7 +85,17 @@ FROM validation_failures ORDER BY source, row_number, file_column, check_id
 
 def record_problems(con: duckdb.DuckDBPyConnection, problems: Iterable[Problem]) -> None:
     """Append problems to the warehouse table ``problems``."""
-    rows = [[p.code, p.severity, p.source, p.file, p.row, p.column, p.field, p.value,
-             p.message.as_dict(), p.hint.as_dict() if p.hint else None] for p in problems]
-    if rows:
-        con.executemany("INSERT INTO problems VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+    import pyarrow as pa  # here: the module is imported by commands that never record
+
+    rows = [{"code": p.code, "severity": p.severity, "source": p.source, "file": p.file,
+             "row": p.row, "column": p.column, "field": p.field, "value": p.value,
+             "message": p.message.as_dict(), "hint": p.hint.as_dict() if p.hint else None}
+            for p in problems]
+    if rows:  # one Arrow table, not one INSERT per problem: a file may have thousands
+        text = pa.struct([("en", pa.string()), ("fr", pa.string())])
+        table = pa.Table.from_pylist(rows, schema=pa.schema([
+            ("code", pa.string()), ("severity", pa.string()), ("source", pa.string()),
+            ("file", pa.string()), ("row", pa.int64()), ("column", pa.string()),
+            ("field", pa.string()), ("value", pa.string()), ("message", text),
+            ("hint", text)]))
+        con.from_arrow(table).insert_into("problems")
