@@ -39,7 +39,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -127,7 +127,8 @@ class Stages:
                 for name, t in self.totals.items()}
 
 
-def _wrap(module: Any, attribute: str, stages: Stages, name: str) -> None:
+def _wrap(module: Any, attribute: str, stages: Stages, name: str) -> Callable[[], None]:
+    """Time every call of ``module.attribute`` as stage ``name``; returns the undoing."""
     original = getattr(module, attribute)
 
     @functools.wraps(original)
@@ -136,6 +137,7 @@ def _wrap(module: Any, attribute: str, stages: Stages, name: str) -> None:
             return original(*args, **kwargs)
 
     setattr(module, attribute, timed)
+    return lambda: setattr(module, attribute, original)
 
 
 def lci_child(project: Path, work: Path, stages: Stages, dump: Path | None) -> dict:
@@ -143,20 +145,31 @@ def lci_child(project: Path, work: Path, stages: Stages, dump: Path | None) -> d
     with stages.span("imports"):
         import pipelines.ingest as ingesting
         from indicators.compute import admin_ratio, survey_proportion
-        from indicators.compute.registry import compute_indicator_values
         from pipelines.config import load_config
-        from pipelines.run import compute_options, effective_catalogue
-        from pipelines.warehouse import connect
+        from pipelines.run import effective_catalogue
 
         config = load_config(project)
         full = effective_catalogue(config)
         ll01 = full.get("LL01").model_copy(update={"breakdowns": ()})
         catalogue = full.model_copy(update={"indicators": (ll01, full.get("ECO02"))})
-    _wrap(ingesting, "_stage", stages, "read")
-    _wrap(ingesting, "_validate", stages, "validate")
+    undo = [_wrap(ingesting, "_stage", stages, "read"),
+            _wrap(ingesting, "_validate", stages, "validate")]
     for module, name in ((survey_proportion, "LL01"), (admin_ratio, "ratio")):
-        _wrap(module, "plan", stages, name)
-        _wrap(module, "run", stages, name)
+        undo += [_wrap(module, "plan", stages, name), _wrap(module, "run", stages, name)]
+    try:
+        return _lci_stages(config, catalogue, work, stages, dump)
+    finally:
+        for restore in undo:
+            restore()
+
+
+def _lci_stages(config: Any, catalogue: Any, work: Path, stages: Stages,
+                dump: Path | None) -> dict:
+    import pipelines.ingest as ingesting
+    from indicators.compute.registry import compute_indicator_values
+    from pipelines.run import compute_options
+    from pipelines.warehouse import connect
+
     settings: dict[str, str | int] = {}
     if config.database.memory_limit:
         settings["memory_limit"] = config.database.memory_limit

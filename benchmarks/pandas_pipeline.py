@@ -290,7 +290,7 @@ def validate(frame: pd.DataFrame, schema: pa.DataFrameSchema,
         failed[bad] = True
         counted = cases.drop_duplicates(["check", "index"])
         by_check.update(counted.groupby("check").size().astype(int).to_dict())
-        valid = schema.validate(checked.drop(index=bad), lazy=False)
+        valid = errors.data.drop(index=bad)  # the typed rows, once checked
     if final is not None and len(valid):
         try:
             final.validate(valid, lazy=True)
