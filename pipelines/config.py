@@ -515,6 +515,14 @@ class ReportSettings(_Frozen):
         default=(), max_length=10_000,
         description="territory or group codes, in display order (default: all)"
     )
+    rows_per_level: Int = Field(
+        default=100, ge=1, le=100_000,
+        description="most territories of one level a table lists; a level with more shows "
+                    "the distribution of its values, the index its 10 first and 10 last ranks",
+        json_schema_extra={"description_fr": (
+            "nombre maximal de territoires d'un niveau listés par tableau ; au-delà, la "
+            "distribution de leurs valeurs, et pour l'indice ses 10 premiers et 10 derniers "
+            "rangs")})
 
     @field_validator("territories")
     @classmethod

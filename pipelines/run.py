@@ -301,7 +301,8 @@ def stage_report(ctx: RunContext) -> None:
     year_dir = ctx.public_dir / str(ctx.year)
     title = ctx.config.report.title.get(ctx.lang)
     files = write_report(ctx.con, ctx.catalogue, ctx.year, ctx.lang, year_dir,
-                         territories=ctx.config.report.territories or None, title=title)
+                         territories=ctx.config.report.territories or None, title=title,
+                         rows_per_level=ctx.config.report.rows_per_level)
     ctx.written.extend(files.all)
     ctx.written.extend(write_exports(ctx.con, ctx.catalogue, year_dir))
 

@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import io
 import json
+from collections.abc import Sequence
+from dataclasses import dataclass
 from html import escape
+from itertools import pairwise
 
 import duckdb
 import pandas as pd
@@ -17,9 +20,12 @@ from great_tables import GT, loc, style
 
 from indicators import Catalogue
 from indicators.learning_index import index_not_built
-from indicators.territories import in_sentence, level_labels
+from indicators.territories import in_sentence, level_labels, split_reference
 from reports._i18n import NARROW_NBSP, Lang, check_lang, format_number, format_percent
-from reports._tables import PALETTE
+from reports._tables import PALETTE, ROWS_PER_LEVEL
+
+INDEX_ENDS = 10
+"""When the index ranks more units than a table lists: how many first and last are shown."""
 
 TABLE_ID = "lci-index"
 SECTION_ID = "learning-city-index"
@@ -66,6 +72,18 @@ _STRINGS: dict[str, tuple[str, str]] = {
         "méthode ou de l'erreur d'échantillonnage.",
     ),
     "axis": ("Rank (1 = best)", "Rang (1 = meilleur)"),
+    "shown": (
+        "The table and the chart show {n} of the {total} {units_lower} in the index: the "
+        "{ends} first and the {ends} last ranks{chosen}, in rank order (a dashed line marks "
+        "each gap). Every unit's scores and ranks are in published/composite_scores.parquet "
+        "and published/composite_ranks.parquet.",
+        "Le tableau et le graphique présentent {n} des {total} {units_lower} de l'indice : les "
+        "{ends} premiers et les {ends} derniers rangs{chosen}, dans l'ordre du rang (un trait "
+        "pointillé marque chaque intervalle omis). Les scores et les rangs de chaque unité "
+        "figurent dans published/composite_scores.parquet et published/composite_ranks.parquet.",
+    ),
+    "shown.chosen": (", and the report's territories among them ({n})",
+                     ", ainsi que les territoires du rapport qui y figurent ({n})"),
     "legend_median": ("median rank", "rang médian"),
     "legend_rank": ("published rank", "rang publié"),
     "legend_interval": ("5–95{nbsp}% interval", "intervalle à 5–95{nbsp}%"),
@@ -205,11 +223,35 @@ def has_learning_city_index(con: duckdb.DuckDBPyConnection, year: int) -> bool:
                             [year]).fetchone()[0])
 
 
+@dataclass(frozen=True)
+class IndexShown:
+    """Which index units the table and chart show: all, or the ends and the report's own."""
+
+    total: int  # units ranked
+    positions: tuple[int, ...]  # place in rank order (1 = first) of each unit shown
+    chosen: int  # the report's territories among the units shown
+    ends: int  # first and last units shown when not all are
+
+    @property
+    def partial(self) -> bool:
+        return len(self.positions) < self.total
+
+    def gaps(self) -> list[int]:
+        """Rows (0-based) after which units are left out."""
+        return [n for n, (a, b) in enumerate(pairwise(self.positions)) if b - a > 1]
+
+
 def build_index_table(con: duckdb.DuckDBPyConnection, catalogue: Catalogue, year: int,
-                      lang: str) -> GT:
-    """Communes by rank: rank, 5–95 % interval, median rank, index and domain scores."""
+                      lang: str, territories: Sequence[str] | None = None,
+                      rows_per_level: int | None = ROWS_PER_LEVEL, ends: int = INDEX_ENDS
+                      ) -> GT:
+    """Communes by rank: rank, 5–95 % interval, median rank, index and domain scores.
+
+    Past ``rows_per_level`` units, only the ``ends`` first and last and the report's
+    ``territories`` among the units are shown, in rank order, a dashed rule at each gap."""
     lang_ = check_lang(lang)
-    frame, domains = _index_frame(con, catalogue, year, lang_)
+    frame, domains, shown = _index_frame(con, catalogue, year, lang_, territories,
+                                         rows_per_level, ends)
     table = frame.drop(columns=["territory_code", "rank_p05", "rank_p95"])
     gt = (
         GT(table, rowname_col="name", id=TABLE_ID, locale=lang_)
@@ -235,17 +277,25 @@ def build_index_table(con: duckdb.DuckDBPyConnection, catalogue: Catalogue, year
     )
     if table["INDEX"].notna().sum() >= 2:
         gt = gt.data_color(columns="INDEX", palette=list(PALETTE), na_color="#ffffff")
+    if gaps := [n + 1 for n in shown.gaps()]:
+        gt = gt.tab_style(style.borders(sides="top", color="#737373", style="dashed",
+                                        weight="2px"),
+                          [loc.body(rows=gaps), loc.stub(rows=gaps)])
     return gt
 
 
 def rank_interval_chart(con: duckdb.DuckDBPyConnection, catalogue: Catalogue, year: int,
-                        lang: str) -> str:
-    """An inline SVG: per commune, its 5–95 % rank interval, median rank and published rank."""
+                        lang: str, territories: Sequence[str] | None = None,
+                        rows_per_level: int | None = ROWS_PER_LEVEL, ends: int = INDEX_ENDS
+                        ) -> str:
+    """An inline SVG: per commune, its 5–95 % rank interval, median rank and published rank
+    (the units ``build_index_table`` shows, on an axis of all ranks)."""
     import matplotlib  # here, not at import: only reports with an index need it
     from matplotlib.figure import Figure
 
     lang_ = check_lang(lang)
-    frame, _ = _index_frame(con, catalogue, year, lang_)
+    frame, _, shown = _index_frame(con, catalogue, year, lang_, territories, rows_per_level,
+                                   ends)
     n = len(frame)
     with matplotlib.rc_context({"svg.hashsalt": "lci-learning-city-index",
                                 "svg.fonttype": "path", "font.family": "DejaVu Sans",
@@ -261,8 +311,13 @@ def rank_interval_chart(con: duckdb.DuckDBPyConnection, catalogue: Catalogue, ye
                      s=30, zorder=4, label=_t("legend_rank", lang_))
         axes.set_yticks(list(y), labels=list(frame["name"]))
         axes.set_ylim(n - 0.5, -0.5)
-        axes.set_xlim(0.5, n + 0.5)
-        axes.set_xticks(range(1, n + 1))
+        if shown.partial:  # an axis of every rank, with its own ticks; a rule at each gap
+            axes.set_xlim(0.5, shown.total + 0.5)
+            for gap in shown.gaps():
+                axes.axhline(gap + 0.5, color="#737373", linestyle="--", linewidth=0.8)
+        else:
+            axes.set_xlim(0.5, n + 0.5)
+            axes.set_xticks(range(1, n + 1))
         axes.set_xlabel(_t("axis", lang_))
         axes.grid(axis="x", color="#e5e5e5", linewidth=0.6)
         axes.set_axisbelow(True)
@@ -277,19 +332,28 @@ def rank_interval_chart(con: duckdb.DuckDBPyConnection, catalogue: Catalogue, ye
 
 
 def index_section(con: duckdb.DuckDBPyConnection, catalogue: Catalogue, year: int,
-                  lang: str) -> str | None:
-    """The report section of the index, or ``None`` when the warehouse has none for ``year``."""
+                  lang: str, territories: Sequence[str] | None = None,
+                  rows_per_level: int | None = ROWS_PER_LEVEL, ends: int = INDEX_ENDS
+                  ) -> str | None:
+    """The report section of the index, or ``None`` when the warehouse has none for ``year``;
+    past ``rows_per_level`` units it says which it shows."""
     lang_ = check_lang(lang)
     if not has_learning_city_index(con, year):
         return None
     runs = _uncertainty(con, year)[0]
-    table = build_index_table(con, catalogue, year, lang_).as_raw_html()
-    chart = rank_interval_chart(con, catalogue, year, lang_)
+    table = build_index_table(con, catalogue, year, lang_, territories, rows_per_level,
+                              ends).as_raw_html()
+    chart = rank_interval_chart(con, catalogue, year, lang_, territories, rows_per_level, ends)
+    shown = _index_frame(con, catalogue, year, lang_, territories, rows_per_level, ends)[2]
     parts = [
         f'<section id="{SECTION_ID}" class="lci-domain" aria-labelledby="{SECTION_ID}-title">',
         f'  <h2 id="{SECTION_ID}-title">{escape(_t("title", lang_))}</h2>',
         f'  <p class="lci-domain-description">'
         f'{escape(_t("intro", lang_, runs=format_number(runs, 0, lang_)))}</p>',
+    ]
+    if shown.partial:
+        parts.append(f'  <p class="lci-shown">{escape(_shown_sentence(con, shown, lang_))}</p>')
+    parts += [
         f'  <div class="lci-table">\n{table}\n  </div>',
         '  <figure class="lci-figure" style="margin: 1.5rem 0; max-width: 48rem;">',
         f'    <div style="width: 100%;">{chart}</div>',
@@ -386,25 +450,67 @@ def _method(choice: dict, lang: Lang) -> str:
     return _t(f"method.{choice['method']}", lang, **bounds)
 
 
+def _shown_sentence(con: duckdb.DuckDBPyConnection, shown: IndexShown, lang: Lang) -> str:
+    chosen = _t("shown.chosen", lang, n=format_number(shown.chosen, 0, lang)) \
+        if shown.chosen else ""
+    return _t("shown", lang, n=format_number(len(shown.positions), 0, lang),
+              total=format_number(shown.total, 0, lang), ends=shown.ends, chosen=chosen,
+              units_lower=in_sentence(_base_label(con, lang)))
+
+
+def _index_codes(con: duckdb.DuckDBPyConnection, territories: Sequence[str] | None) -> list[str]:
+    """Codes of the report's territories that may be index units (the base level's)."""
+    labels = level_labels(con)
+    base = labels[0][0] if labels else None
+    codes = []
+    for reference in territories or ():
+        level, code = split_reference(str(reference))
+        if level is None or level == base:
+            codes.append(code)
+    return codes
+
+
 def _index_frame(con: duckdb.DuckDBPyConnection, catalogue: Catalogue, year: int,
-                 lang: Lang) -> tuple[pd.DataFrame, list[str]]:
-    """One row per commune, by published rank then name; domains in catalogue order."""
+                 lang: Lang, territories: Sequence[str] | None = None,
+                 rows_per_level: int | None = None, ends: int = INDEX_ENDS
+                 ) -> tuple[pd.DataFrame, list[str], IndexShown]:
+    """One row per commune shown, by published rank then name; domains in catalogue order.
+
+    All units up to ``rows_per_level``; past it the ``ends`` first and last and the report's
+    ``territories``: chosen in DuckDB, so only the rows shown leave it."""
+    if ends < 1:
+        raise ValueError(f"ends must be at least 1, not {ends}")
+    chosen = _index_codes(con, territories)
     ranks = con.execute(
         """
         WITH names AS (
           SELECT territory_code, first(territory_name ORDER BY year DESC) AS name
           FROM indicator_values
           WHERE territory_level = (SELECT level FROM territory_levels WHERE base)
-          GROUP BY territory_code)
-        SELECT r.territory_code, coalesce(n.name, r.territory_code) AS name, r.rank,
-               r.rank_p05, r.rank_p95, r.median_rank
-        FROM composite_ranks r LEFT JOIN names n USING (territory_code)
-        WHERE r.year = ?
-        ORDER BY r.rank NULLS LAST, name, r.territory_code
-        """, [year]).df()
+          GROUP BY territory_code),
+        ordered AS (
+          SELECT r.territory_code, coalesce(n.name, r.territory_code) AS name, r.rank,
+                 r.rank_p05, r.rank_p95, r.median_rank,
+                 row_number() OVER (ORDER BY r.rank NULLS LAST,
+                                    coalesce(n.name, r.territory_code), r.territory_code)
+                   AS position,
+                 count(*) OVER () AS total
+          FROM composite_ranks r LEFT JOIN names n USING (territory_code)
+          WHERE r.year = $year)
+        SELECT *, list_contains($chosen::VARCHAR[], territory_code) AS chosen
+        FROM ordered
+        WHERE $cap::BIGINT IS NULL OR total <= $cap::BIGINT OR position <= $ends
+           OR position > total - $ends OR list_contains($chosen::VARCHAR[], territory_code)
+        ORDER BY position
+        """, {"year": year, "chosen": chosen, "cap": rows_per_level, "ends": ends}).df()
+    total = int(ranks["total"].iloc[0]) if len(ranks) else 0
+    shown = IndexShown(total=total, positions=tuple(int(p) for p in ranks["position"]),
+                       chosen=int(ranks["chosen"].sum()), ends=ends)
+    ranks = ranks.drop(columns=["position", "total", "chosen"])
     scores = con.execute(
         "SELECT territory_code, node, level, score FROM composite_scores "
-        "WHERE year = ? AND level > 1", [year]).df()
+        "WHERE year = ? AND level > 1 AND list_contains(?, territory_code)",
+        [year, list(ranks["territory_code"])]).df()
     top = scores["level"].max()
     wide = scores.pivot(index="territory_code", columns="node", values="score")
     root = scores.loc[scores["level"] == top, "node"].iloc[0]
@@ -416,7 +522,7 @@ def _index_frame(con: duckdb.DuckDBPyConnection, catalogue: Catalogue, year: int
     frame["rank"] = frame["rank"].astype("Int64")
     columns = ["territory_code", "name", "rank", "interval", "median_rank", "rank_p05",
                "rank_p95", "INDEX", *domains]
-    return frame[columns].reset_index(drop=True), domains
+    return frame[columns].reset_index(drop=True), domains, shown
 
 
 def _interval(low: float, high: float, lang: Lang) -> str:

@@ -80,6 +80,57 @@ _STRINGS: dict[str, tuple[str, str]] = {
         "situation (pour les indicateurs où plus bas = mieux, les valeurs basses sont plus "
         "foncées) ; les indicateurs de contexte ne sont pas colorés.",
     ),
+    # Levels with more territories than a table lists: their distribution instead.
+    "dist.group": ("{level} — distribution over {n} territories",
+                   "{level} — distribution sur {n} territoires"),
+    "dist.count": ("{level} — territories with a value", "{level} — territoires avec une valeur"),
+    "dist.count_cell": ("n = {x}", "n = {x}"),
+    "dist.p10": ("{level} — 10th percentile", "{level} — 10e centile"),
+    "dist.p25": ("{level} — 25th percentile", "{level} — 25e centile"),
+    "dist.p50": ("{level} — median", "{level} — médiane"),
+    "dist.p75": ("{level} — 75th percentile", "{level} — 75e centile"),
+    "dist.p90": ("{level} — 90th percentile", "{level} — 90e centile"),
+    "note.distribution": (
+        "Distribution rows: percentiles of the published values over the territories of a "
+        "level (suppressed and missing cells left out), with how many territories have one; "
+        "they are not shaded and carry no change. Every territory's value is in "
+        "indicators.csv, indicators.xlsx and published/indicator_values.parquet.",
+        "Lignes de distribution : centiles des valeurs publiées sur les territoires d'un "
+        "niveau (cellules non publiées ou manquantes exclues), avec le nombre de territoires "
+        "qui en ont une ; elles ne sont pas colorées et ne portent pas d'évolution. La valeur "
+        "de chaque territoire figure dans indicators.csv, indicators.xlsx et "
+        "published/indicator_values.parquet.",
+    ),
+    "shown.levels_item": ("{level} ({n})", "{level} ({n})"),
+    "shown.and": (" and ", " et "),
+    "shown.listed": ("The tables list every territory of these levels: {levels}.",
+                     "Les tableaux présentent chaque territoire de ces niveaux : {levels}."),
+    "shown.chosen": ("The tables list the {n} territories chosen for this report.",
+                     "Les tableaux présentent les {n} territoires retenus pour ce rapport."),
+    "shown.chosen_one": ("The tables list the territory chosen for this report.",
+                         "Les tableaux présentent le territoire retenu pour ce rapport."),
+    "shown.distributed": (
+        "For {levels}, more than {cap} territories each, they show the distribution of the "
+        "values instead (10th, 25th, 50th, 75th and 90th percentiles, and how many territories "
+        "have a value).",
+        "Pour {levels}, plus de {cap} territoires chacun, ils donnent à la place la "
+        "distribution des valeurs (10e, 25e, 50e, 75e et 90e centiles, et le nombre de "
+        "territoires qui ont une valeur).",
+    ),
+    "shown.distributed_chosen": (
+        "For {levels}, more than {cap} territories each, they also show the distribution of "
+        "the values (10th, 25th, 50th, 75th and 90th percentiles, and how many territories "
+        "have a value).",
+        "Pour {levels}, plus de {cap} territoires chacun, ils donnent aussi la distribution "
+        "des valeurs (10e, 25e, 50e, 75e et 90e centiles, et le nombre de territoires qui ont "
+        "une valeur).",
+    ),
+    "shown.everything": (
+        "Every value of every territory is in indicators.csv, indicators.xlsx and "
+        "published/indicator_values.parquet.",
+        "Toutes les valeurs de tous les territoires figurent dans indicators.csv, "
+        "indicators.xlsx et published/indicator_values.parquet.",
+    ),
     # Report page.
     "report.title": (
         "Learning city indicators {year}", "Indicateurs de la ville apprenante {year}"

@@ -45,7 +45,7 @@ from reports._i18n import (
     kflc_name,
     text,
 )
-from reports._tables import build_domain_table
+from reports._tables import ROWS_PER_LEVEL, build_domain_table, levels_shown, shown_sentence
 from reports._validation import data_quality_section
 
 
@@ -69,8 +69,14 @@ def write_report(
     out_dir: Path,
     territories: Sequence[str] | None = None,
     title: str | None = None,
+    rows_per_level: int = ROWS_PER_LEVEL,
 ) -> ReportFiles:
-    """Write ``report.html`` and ``tables/<DOMAIN>.html`` for ``year`` in ``lang`` (en, fr)."""
+    """Write ``report.html`` and ``tables/<DOMAIN>.html`` for ``year`` in ``lang`` (en, fr).
+
+    A table lists at most ``rows_per_level`` territories of a level; a larger level shows its
+    distribution, and the index its first and last units, so the page stays readable (and
+    quick to write) whatever the number of territories; the introduction and each table say
+    what they show."""
     lang_ = check_lang(lang)
     out_dir = Path(out_dir)
     page_title = title or text("report.title", lang_, year=year)
@@ -80,9 +86,12 @@ def write_report(
     # A domain without any value has no table of empty cells: the introduction counts it, the
     # methods say why; a year without any value has no table at all.
     shown = [d for d in domains if coverage.count(d.code)]
-    tables = {d.code: build_domain_table(con, catalogue, d.code, year, lang_, territories)
-              .as_raw_html() for d in shown}
-    index_html = index_section(con, catalogue, year, lang_)  # None without composite tables
+    tables = {d.code: build_domain_table(con, catalogue, d.code, year, lang_, territories,
+                                         rows_per_level).as_raw_html() for d in shown}
+    what_shown = shown_sentence(levels_shown(con, year, rows_per_level), lang_, rows_per_level,
+                                len(territories) if territories else None) if shown else None
+    index_html = index_section(con, catalogue, year, lang_, territories,
+                               rows_per_level)  # None without composite tables
     quality_html = data_quality_section(con, lang_)  # None without validation records
     report = Template(_template("report.html")).substitute(
         lang=lang_,
@@ -92,11 +101,11 @@ def write_report(
                               period=change_period(year, _compared_years(con, year), lang_))),
         introduction_title=escape(text("report.introduction", lang_)),
         introduction=_introduction(catalogue, coverage, len(domains), year, lang_,
-                                   index_not_built_sentence(con, year, lang_)),
+                                   index_not_built_sentence(con, year, lang_), what_shown),
         contents_title=escape(text("report.contents", lang_)),
         contents=_contents(catalogue, [d.code for d in shown], lang_, index_html is not None),
         sections="\n".join([*([index_html] if index_html else []),
-                            *(_domain_section(catalogue, code, html, lang_)
+                            *(_domain_section(catalogue, code, html, lang_, what_shown)
                               for code, html in tables.items()),
                             *([quality_html] if quality_html else [])]),
         methods=_methods(catalogue, [d.code for d in domains], lang_,
@@ -126,7 +135,7 @@ def _write(path: Path, content: str) -> Path:
 
 
 def _introduction(catalogue: Catalogue, coverage: _Coverage, n_domains: int, year: int,
-                  lang: Lang, index_absent: str | None) -> str:
+                  lang: Lang, index_absent: str | None, what_shown: str | None = None) -> str:
     if not coverage.any_value:
         nothing = text("report.intro_nothing", lang, year=year, n_indicators=len(catalogue))
         return "\n".join(f"  <p>{escape(line)}</p>" for line in (nothing, index_absent) if line)
@@ -142,6 +151,8 @@ def _introduction(catalogue: Catalogue, coverage: _Coverage, n_domains: int, yea
     parts = [f"  <p>{escape(what)}</p>",
              f"  <p>{escape(text('report.coverage_title', lang, year=year))}</p>",
              f'  <ul class="lci-coverage">\n{counts}\n  </ul>']
+    if what_shown:
+        parts.append(f'  <p class="lci-shown">{escape(what_shown)}</p>')
     if index_absent:
         parts.append(f'  <p class="lci-index-absent">{escape(index_absent)}</p>')
     parts += [f"  <p>{escape(text('report.intro_colours', lang))}</p>",
@@ -232,13 +243,16 @@ def _contents(catalogue: Catalogue, codes: list[str], lang: Lang, with_index: bo
     return "\n".join(lines)
 
 
-def _domain_section(catalogue: Catalogue, code: str, table_html: str, lang: Lang) -> str:
+def _domain_section(catalogue: Catalogue, code: str, table_html: str, lang: Lang,
+                    what_shown: str | None = None) -> str:
     domain = catalogue.domain(code)
+    shown = f'  <p class="lci-shown">{escape(what_shown)}</p>\n' if what_shown else ""
     return (f'<section id="domain-{code}" class="lci-domain" '
             f'aria-labelledby="domain-{code}-title">\n'
             f'  <h2 id="domain-{code}-title">{escape(domain.label(lang))} '
             f'<span class="lci-domain-code">{escape(code)}</span></h2>\n'
             f'  <p class="lci-domain-description">{escape(domain.description(lang))}</p>\n'
+            f"{shown}"
             f'  <div class="lci-table">\n{table_html}\n  </div>\n'
             "</section>")
 

@@ -7,7 +7,7 @@ columns written upstream, never from a test recomputed here.
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from html import escape
@@ -17,8 +17,8 @@ import pandas as pd
 from great_tables import GT, html, loc, stub, style
 
 from indicators import Catalogue, Indicator
-from indicators.territories import level_labels, split_reference
-from reports._i18n import Lang, change_period, check_lang, format_percent, text
+from indicators.territories import in_sentence, level_labels, split_reference
+from reports._i18n import Lang, change_period, check_lang, format_number, format_percent, text
 
 # Sequential greens (ColorBrewer "Greens", lightest to darkest): darker is better.
 PALETTE: tuple[str, ...] = ("#f7fcf5", "#c7e9c0", "#74c476", "#238b45")
@@ -26,6 +26,14 @@ PALETTE: tuple[str, ...] = ("#f7fcf5", "#c7e9c0", "#74c476", "#238b45")
 STUB_WIDTH, VALUE_WIDTH, CHANGE_WIDTH = "220px", "104px", "76px"
 SUPPRESSED_MARK = "×"
 MISSING_MARK = "—"
+ROWS_PER_LEVEL = 100
+"""Most territories of one level a table lists; a level with more shows its distribution."""
+QUANTILES: tuple[tuple[str, float], ...] = (
+    ("p10", 0.10), ("p25", 0.25), ("p50", 0.50), ("p75", 0.75), ("p90", 0.90))
+"""The distribution rows of a level too large to list: percentiles of its published values."""
+PUBLISHED_STATUSES: tuple[str, ...] = ("ok", "low_reliability")
+"""Statuses whose value is published (a suppressed or missing cell has none to count)."""
+DISTRIBUTION_FILL = "#fafafa"
 
 _EXTRA_CSS = """
 #{id} .lci-ci {{ display: block; font-size: 72%; opacity: 0.85; white-space: nowrap; }}
@@ -44,6 +52,37 @@ def table_id(domain_code: str) -> str:
     return f"lci-{domain_code.lower()}"
 
 
+@dataclass(frozen=True)
+class LevelShown:
+    """One territory level of the year: how many of its territories have a value, and whether
+    the tables list them (at most the cap) or show their distribution."""
+
+    level: str
+    label_en: str
+    label_fr: str
+    territories: int
+    listed: bool
+
+    def label(self, lang: Lang) -> str:
+        return self.label_fr if lang == "fr" else self.label_en
+
+
+def levels_shown(con: duckdb.DuckDBPyConnection, year: int,
+                 rows_per_level: int | None = ROWS_PER_LEVEL) -> tuple[LevelShown, ...]:
+    """Levels with a value in ``year``, in report order, each listed when it has at most
+    ``rows_per_level`` territories (``None``: every level listed). Counted in DuckDB."""
+    if rows_per_level is not None and rows_per_level < 1:
+        raise ValueError(f"rows_per_level must be at least 1, not {rows_per_level}")
+    counts = dict(con.execute(
+        "SELECT territory_level, count(DISTINCT territory_code) FROM indicator_values "
+        "WHERE year = ? GROUP BY territory_level", [year]).fetchall())
+    labels = {level: (en, fr) for level, en, fr in level_labels(con)}
+    order = [level for level in labels if level in counts] + sorted(set(counts) - set(labels))
+    return tuple(LevelShown(level, *labels.get(level, (level, level)), int(counts[level]),
+                            rows_per_level is None or counts[level] <= rows_per_level)
+                 for level in order)
+
+
 def build_domain_table(
     con: duckdb.DuckDBPyConnection,
     catalogue: Catalogue,
@@ -51,27 +90,49 @@ def build_domain_table(
     year: int,
     lang: str,
     territories: Sequence[str] | None = None,
+    rows_per_level: int = ROWS_PER_LEVEL,
 ) -> GT:
     """Compare territories on every indicator of one domain: value, 95 % CI and change.
 
     Rows are ``territories`` in the given order (default: every territory with a value in
-    ``year``, by level then name), grouped by level. Colours rank the rows shown, column by
-    column, so that darker green is always better; context indicators stay uncoloured.
+    ``year`` of each level having at most ``rows_per_level`` of them, by level then name),
+    grouped by level. A level with more territories than that is not listed: its distribution
+    rows (percentiles of the published values, and how many territories have one) stand in
+    its place, or follow the chosen ``territories``, so that a table's size is bounded
+    whatever the project's. Colours rank the territories shown, column by column, so that
+    darker green is always better; context indicators and distribution rows stay uncoloured.
     """
     lang_ = check_lang(lang)
     domain = catalogue.domain(domain_code)
     indicators = catalogue.in_domain(domain_code)
     if not indicators:
         raise ValueError(f"domain {domain_code!r} has no indicators in the catalogue")
-    rows = territory_rows(con, year, lang_, territories)
+    shown = levels_shown(con, year, rows_per_level)
+    if not shown:
+        raise ValueError(f"no indicator has a value for {year}")
+    rows = _territory_rows(con, year, lang_, territories,
+                           [s.level for s in shown if s.listed] if territories is None else None)
     cells = _domain_cells(con, [i.id for i in indicators], year, list(rows["territory_key"]))
     frame, previous = _wide_frame(rows, cells, indicators)
+    keys: list[str | None] = list(rows["territory_key"])
+    distributed = [s for s in shown if not s.listed]
+    counted: list[int] = []
+    if distributed:
+        spread = _distribution(con, [i.id for i in indicators], year,
+                               [s.level for s in distributed])
+        frame, keys, counted = _with_distribution(frame, keys, list(rows["level"]), shown,
+                                                  spread, indicators, lang_,
+                                                  listed_first=territories is not None)
     tid = table_id(domain_code)
-    notes = _Notes()
+    notes = _Notes(distribution=bool(distributed))
     gt = GT(frame, rowname_col="territory", groupname_col="level", id=tid, locale=lang_)
-    positions = {key: n for n, key in enumerate(rows["territory_key"])}
+    positions = {key: n for n, key in enumerate(keys) if key is not None}
+    listed = [n for n, key in enumerate(keys) if key is not None]
     for indicator in indicators:
-        gt = _add_indicator(gt, frame, cells, positions, indicator, lang_, notes)
+        gt = _add_indicator(gt, frame, cells, positions, indicator, lang_, notes, listed)
+    if distributed:
+        gt = _style_distribution(gt, frame, indicators, [n for n, key in enumerate(keys)
+                                                        if key is None], counted, lang_)
     compared = {int(y) for y, c in zip(cells["previous_year"], cells["change"], strict=True)
                 if pd.notna(y) and pd.notna(c)}  # only years a change shown is measured from
     subtitle = text("table.subtitle", lang_, year=year,
@@ -107,11 +168,41 @@ def _layout(gt: GT, indicators: Sequence[Indicator], tid: str, lang: Lang) -> GT
     )
 
 
+def shown_sentence(shown: Sequence[LevelShown], lang: Lang, rows_per_level: int,
+                   chosen: int | None = None) -> str | None:
+    """What the tables show, said once where some level is too large to list (``None``
+    otherwise, so that a small project's report reads as it always has); ``chosen``: how many
+    territories the report names, when it names them."""
+    distributed = [s for s in shown if not s.listed]
+    if not distributed:
+        return None
+    parts = []
+    if chosen is not None:
+        parts.append(text("shown.chosen_one", lang) if chosen == 1
+                     else text("shown.chosen", lang, n=format_number(chosen, 0, lang)))
+    elif listed := [s for s in shown if s.listed]:
+        parts.append(text("shown.listed", lang, levels=_levels_list(listed, lang)))
+    key = "shown.distributed_chosen" if chosen is not None else "shown.distributed"
+    parts.append(text(key, lang, levels=_levels_list(distributed, lang),
+                      cap=format_number(rows_per_level, 0, lang)))
+    parts.append(text("shown.everything", lang))
+    return " ".join(parts)
+
+
+def _levels_list(levels: Sequence[LevelShown], lang: Lang) -> str:
+    """"communes (35,000), EPCI (1,252) and départements (96)": each level with its count."""
+    items = [text("shown.levels_item", lang, level=in_sentence(s.label(lang)),
+                  n=format_number(s.territories, 0, lang)) for s in levels]
+    return items[0] if len(items) == 1 else (
+        ", ".join(items[:-1]) + text("shown.and", lang) + items[-1])
+
+
 def territory_rows(
     con: duckdb.DuckDBPyConnection,
     year: int,
     lang: Lang,
     territories: Sequence[str] | None = None,
+    rows_per_level: int | None = None,
 ) -> pd.DataFrame:
     """Code, level, key (``LEVEL:CODE``) and display name of each territory to show, in
     display order.
@@ -119,8 +210,24 @@ def territory_rows(
     ``territories`` are written ``CODE``, or ``LEVEL:CODE`` where levels share a code. Names
     come from ``indicator_values`` (names as published); groups take their name in the report's
     language from ``territory_groups``; level headings come from ``territory_levels`` (the
-    project's labels). Unknown codes are an error, not a gap.
+    project's labels). Unknown codes are an error, not a gap. Without ``territories``, a level
+    with more than ``rows_per_level`` territories in ``year`` is left out (``None``: none is).
     """
+    if territories is not None:
+        return _territory_rows(con, year, lang, territories, None)
+    shown = levels_shown(con, year, rows_per_level)
+    if not shown:
+        raise ValueError(f"no indicator has a value for {year}")
+    return _territory_rows(con, year, lang, None, [s.level for s in shown if s.listed])
+
+
+def _territory_rows(con: duckdb.DuckDBPyConnection, year: int, lang: Lang,
+                    territories: Sequence[str] | None, levels: Sequence[str] | None
+                    ) -> pd.DataFrame:
+    """``territory_rows`` over the territories of ``levels`` (or those ``territories`` name):
+    only those rows leave DuckDB, however many territories the project has."""
+    codes = None if territories is None else sorted(
+        {split_reference(str(t))[1] for t in territories})
     known = con.execute(
         """
         WITH latest AS (
@@ -128,7 +235,10 @@ def territory_rows(
                  territory_level || ':' || territory_code AS territory_key,
                  first(territory_name ORDER BY year DESC, territory_name) AS name,
                  bool_or(year = $year) AS in_year
-          FROM indicator_values GROUP BY territory_code, territory_level),
+          FROM indicator_values
+          WHERE ($levels::VARCHAR[] IS NULL OR list_contains($levels::VARCHAR[], territory_level))
+            AND ($codes::VARCHAR[] IS NULL OR list_contains($codes::VARCHAR[], territory_code))
+          GROUP BY territory_code, territory_level),
         groups AS (
           SELECT group_code, min(group_name_en) AS name_en, min(group_name_fr) AS name_fr
           FROM territory_groups GROUP BY group_code)
@@ -138,13 +248,15 @@ def territory_rows(
                                   l.name)
                     ELSE l.name END AS name
         FROM latest l LEFT JOIN groups g ON g.group_code = l.territory_code
+        ORDER BY l.level, l.territory_code
         """,
-        {"year": year, "lang": lang},
+        {"year": year, "lang": lang, "codes": codes,
+         "levels": None if levels is None else list(levels)},
     ).df()
     labels = {level: (en, fr) for level, en, fr in level_labels(con)}
     if territories is None:
         chosen = known[known["in_year"]].copy()
-        if chosen.empty:
+        if chosen.empty and levels is None:
             raise ValueError(f"no indicator has a value for {year}")
         order = list(labels)
         chosen["rank"] = [order.index(level) if level in order else len(order)
@@ -164,17 +276,20 @@ def territory_rows(
 def territory_keys(known: pd.DataFrame, territories: Sequence[str]) -> list[str]:
     """``LEVEL:CODE`` of each reference (``CODE`` or ``LEVEL:CODE``) among ``known``'s
     territories; a bare code that two levels share must name its level."""
+    by_code: dict[str, list[tuple[str, str]]] = defaultdict(list)  # one pass, not one per code
+    for code, level, key in zip(known["territory_code"], known["level"], known["territory_key"],
+                                strict=True):
+        by_code[code].append((level, key))
     keys, unknown, ambiguous = [], [], []
     for reference in (str(t) for t in territories):
         level, code = split_reference(reference)
-        found = known[(known["territory_code"] == code)
-                      & ((known["level"] == level) if level else True)]
-        if found.empty:
+        found = [key for lv, key in by_code.get(code, ()) if not level or lv == level]
+        if not found:
             unknown.append(reference)
         elif len(found) > 1:
-            ambiguous.append(f"{reference} ({', '.join(found['territory_key'])})")
+            ambiguous.append(f"{reference} ({', '.join(found)})")
         else:
-            keys.append(found["territory_key"].iloc[0])
+            keys.append(found[0])
     if unknown:
         raise ValueError(f"report territories without any value: {unknown}")
     if ambiguous:
@@ -188,7 +303,7 @@ def _chosen_in_order(known: pd.DataFrame, territories: Sequence[str]) -> pd.Data
     if not list(territories):
         raise ValueError("territories is empty; pass None to show every territory")
     keys = territory_keys(known, territories)
-    repeated = sorted({key for key in keys if keys.count(key) > 1})
+    repeated = sorted(key for key, times in Counter(keys).items() if times > 1)
     if repeated:
         raise ValueError(f"territories listed more than once: {repeated}")
     chosen = known.set_index("territory_key").loc[keys].reset_index()
@@ -222,6 +337,95 @@ def _domain_cells(con: duckdb.DuckDBPyConnection, indicator_ids: list[str], year
         pairs = sorted(set(zip(twice["indicator_id"], twice["territory_key"], strict=True)))
         raise ValueError(f"several 'total' rows for the same cell in {year}: {pairs[:5]}")
     return cells
+
+
+def _distribution(con: duckdb.DuckDBPyConnection, indicator_ids: list[str], year: int,
+                  levels: list[str]) -> dict[tuple[str, str], tuple[int, list[float | None]]]:
+    """(level, indicator): how many territories have a published value in ``year``, and the
+    percentiles of :data:`QUANTILES` over them (linear interpolation, as ``np.percentile``).
+
+    One query; a suppressed or missing cell is not a value, so it is not counted."""
+    rows = con.execute(
+        """
+        SELECT territory_level, indicator_id, count(value) AS n,
+               quantile_cont(value, $quantiles) AS q
+        FROM indicator_values
+        WHERE year = $year AND breakdown = 'total' AND value IS NOT NULL
+          AND list_contains($statuses, status)
+          AND list_contains($ids, indicator_id) AND list_contains($levels, territory_level)
+        GROUP BY territory_level, indicator_id
+        """,
+        {"year": year, "ids": indicator_ids, "levels": levels,
+         "statuses": list(PUBLISHED_STATUSES), "quantiles": [q for _, q in QUANTILES]},
+    ).fetchall()
+    return {(level, indicator): (int(n), list(q)) for level, indicator, n, q in rows}
+
+
+def _with_distribution(frame: pd.DataFrame, keys: list[str | None], row_levels: list[str],
+                       shown: Sequence[LevelShown],
+                       spread: dict[tuple[str, str], tuple[int, list[float | None]]],
+                       indicators: Sequence[Indicator], lang: Lang, listed_first: bool
+                       ) -> tuple[pd.DataFrame, list[str | None], list[int]]:
+    """``frame`` with each distributed level's rows (count, then percentiles) in a group of
+    their own: in level order among the listed levels, or after the chosen territories.
+
+    Returns the frame, each row's territory key (``None`` for a distribution row) and the
+    positions of the count rows."""
+    blocks: list[tuple[pd.DataFrame, list[str | None], bool]] = []
+    taken = pd.Series(row_levels, dtype="object")
+    if listed_first:
+        blocks.append((frame, keys, False))
+    for level in shown:
+        if level.listed:
+            if not listed_first:
+                where = list(taken.index[taken == level.level])
+                blocks.append((frame.iloc[where], [keys[n] for n in where], False))
+            continue
+        blocks.append((_distribution_block(frame, level, spread, indicators, lang),
+                       [None] * (1 + len(QUANTILES)), True))
+    if not listed_first:  # territories of a level the warehouse does not count (none expected)
+        done = {s.level for s in shown if s.listed}
+        where = [n for n, level in enumerate(row_levels) if level not in done]
+        if where:
+            blocks.append((frame.iloc[where], [keys[n] for n in where], False))
+    whole = pd.concat([block for block, _, _ in blocks], ignore_index=True)
+    all_keys = [key for _, block_keys, _ in blocks for key in block_keys]
+    counted, start = [], 0
+    for block, _, is_distribution in blocks:
+        if is_distribution:
+            counted.append(start)
+        start += len(block)
+    return whole, all_keys, counted
+
+
+def _distribution_block(frame: pd.DataFrame, level: LevelShown,
+                        spread: dict[tuple[str, str], tuple[int, list[float | None]]],
+                        indicators: Sequence[Indicator], lang: Lang) -> pd.DataFrame:
+    """The count row and the percentile rows of one level, in ``frame``'s columns."""
+    name = level.label(lang)
+    labels = [text("dist.count", lang, level=name),
+              *(text(f"dist.{key}", lang, level=name) for key, _ in QUANTILES)]
+    group = text("dist.group", lang, level=name, n=format_number(level.territories, 0, lang))
+    block = pd.DataFrame({column: pd.Series([None] * len(labels), dtype=frame[column].dtype)
+                          for column in frame.columns})
+    block["territory"] = labels
+    block["level"] = group
+    for indicator in indicators:
+        n, quantiles = spread.get((level.level, indicator.id), (0, [None] * len(QUANTILES)))
+        block[_col(indicator, "value")] = pd.array([float(n), *quantiles], dtype="Float64")
+    return block
+
+
+def _style_distribution(gt: GT, frame: pd.DataFrame, indicators: Sequence[Indicator],
+                        rows: list[int], counted: list[int], lang: Lang) -> GT:
+    """Distribution rows on a pale fill; counts as ``n = 1,234``; no change, no mark."""
+    values = [_col(i, "value") for i in indicators]
+    changes = [_col(i, "change") for i in indicators]
+    gt = gt.fmt_integer(columns=values, rows=counted,
+                        pattern=text("dist.count_cell", lang, x="{x}"))
+    gt = gt.sub_missing(columns=changes, rows=rows, missing_text="")
+    return gt.tab_style(style.fill(color=DISTRIBUTION_FILL),
+                        [loc.body(columns=[*values, *changes], rows=rows), loc.stub(rows=rows)])
 
 
 def _col(indicator: Indicator, part: str) -> str:
@@ -259,6 +463,7 @@ class _Notes:
 
     marked: dict[str, list] = field(default_factory=lambda: defaultdict(list))
     missing: bool = False
+    distribution: bool = False
 
     def add(self, footnote: str, column: str, rows: list[int]) -> None:
         if rows:
@@ -271,18 +476,22 @@ class _Notes:
             gt = gt.tab_footnote(text("note.missing", lang))
         if has_survey:
             gt = gt.tab_footnote(text("note.ci", lang))
+        if self.distribution:
+            gt = gt.tab_footnote(text("note.distribution", lang))
         return gt.tab_footnote(text("note.colours", lang))
 
 
 def _add_indicator(gt: GT, frame: pd.DataFrame, cells: pd.DataFrame, positions: dict[str, int],
-                   indicator: Indicator, lang: Lang, notes: _Notes) -> GT:
-    """Format, colour, merge and annotate the two visible columns of one indicator."""
+                   indicator: Indicator, lang: Lang, notes: _Notes,
+                   listed: Sequence[int]) -> GT:
+    """Format, colour, merge and annotate the two visible columns of one indicator
+    (``listed``: the rows of territories, the others being distribution rows)."""
     value, change = _col(indicator, "value"), _col(indicator, "change")
     mine = cells[cells["indicator_id"] == indicator.id]
     gt = _format_values(gt, frame, indicator)
     gt = _mark_changes(gt, mine, positions, indicator, lang, notes)
-    gt = _mark_statuses(gt, frame, mine, positions, indicator, lang, notes)
-    gt = _colour(gt, frame, indicator)
+    gt = _mark_statuses(gt, frame, mine, positions, indicator, lang, notes, listed)
+    gt = _colour(gt, frame, indicator, listed)
     label = text("table.estimate" if _is_survey(indicator) else "table.value", lang)
     return gt.cols_label(**{value: label, change: text("table.change", lang)}).tab_spanner(
         label=html(_spanner_label(indicator, lang)), columns=[value, change], id=indicator.id)
@@ -321,13 +530,14 @@ def _mark_changes(gt: GT, mine: pd.DataFrame, positions: dict[str, int], indicat
 
 
 def _mark_statuses(gt: GT, frame: pd.DataFrame, mine: pd.DataFrame, positions: dict[str, int],
-                   indicator: Indicator, lang: Lang, notes: _Notes) -> GT:
+                   indicator: Indicator, lang: Lang, notes: _Notes,
+                   listed: Sequence[int]) -> GT:
     """Symbols and footnotes for suppressed, low-reliability and unavailable cells."""
     value, change = _col(indicator, "value"), _col(indicator, "change")
     status = dict(zip(mine["territory_key"], mine["status"], strict=True))
     suppressed = sorted(positions[c] for c, s in status.items() if s == "suppressed")
     low = sorted(positions[c] for c, s in status.items() if s == "low_reliability")
-    unavailable = [n for n in range(len(frame)) if pd.isna(frame.at[n, change]) or (
+    unavailable = [n for n in listed if pd.isna(frame.at[n, change]) or (
         n not in suppressed and pd.isna(frame.at[n, value]))]
     if unavailable:
         notes.missing = True
@@ -341,12 +551,13 @@ def _mark_statuses(gt: GT, frame: pd.DataFrame, mine: pd.DataFrame, positions: d
     return gt
 
 
-def _colour(gt: GT, frame: pd.DataFrame, indicator: Indicator) -> GT:
-    """Shade a value column over the rows shown: darker is better, context left plain."""
+def _colour(gt: GT, frame: pd.DataFrame, indicator: Indicator, listed: Sequence[int]) -> GT:
+    """Shade a value column over the territories shown: darker is better, context left plain
+    (and distribution rows too: they are not territories to rank)."""
     if indicator.direction == "context":
         return gt
     value = _col(indicator, "value")
-    present = [n for n in range(len(frame)) if not pd.isna(frame.at[n, value])]
+    present = [n for n in listed if not pd.isna(frame.at[n, value])]
     if len({float(frame.at[n, value]) for n in present}) < 2:
         return gt  # a single value ranks nothing
     return gt.data_color(columns=value, rows=present, palette=list(PALETTE),
