@@ -983,20 +983,27 @@ def _count(con: duckdb.DuckDBPyConnection, table: str) -> int:
 
 def _detect_decimal(con: duckdb.DuckDBPyConnection, raw: Raw, schema, mapping: dict[str, str],
                     internal: dict[str, str], report: ReadReport) -> str:
-    """Decimal comma when numeric columns hold values like '12,5' and none like '12.5'."""
+    """Decimal comma when numeric columns hold values like '12,5' and none like '12.5'.
+
+    One value like '12.5' settles it, so that query stops at the first; the regular
+    expressions only see values holding the mark (a substring test is far cheaper).
+    """
     numeric = [c for c, spec in schema.columns.items()
                if str(spec.dtype) in NUMERIC_TYPES and c in internal]
     if not numeric:
         return "."
     text = {c: f"TRIM({internal[c]})" for c in numeric}
-    commas = [f"regexp_full_match({text[c]}, $comma)" for c in numeric]
-    points = [f"regexp_full_match({text[c]}, $point)" for c in numeric]
-    patterns = {"comma": COMMA_DECIMAL, "point": POINT_DECIMAL}
-    with_comma, with_point = con.execute(
-        f"SELECT count(*) FILTER (WHERE {' OR '.join(commas)}), "
-        f"count(*) FILTER (WHERE {' OR '.join(points)}) FROM {raw.table}",
-        patterns).fetchall()[0]
-    if with_comma and not with_point:
+    commas = [f"(contains({internal[c]}, ',') AND regexp_full_match({text[c]}, $comma))"
+              for c in numeric]
+    points = [f"(contains({internal[c]}, '.') AND regexp_full_match({text[c]}, $point))"
+              for c in numeric]
+    if con.execute(f"SELECT 1 FROM {raw.table} WHERE {' OR '.join(points)} LIMIT 1",
+                   {"point": POINT_DECIMAL}).fetchall():
+        return "."
+    with_comma = con.execute(
+        f"SELECT count(*) FROM {raw.table} WHERE {' OR '.join(commas)}",
+        {"comma": COMMA_DECIMAL}).fetchall()[0][0]
+    if with_comma:
         names = ", ".join(f"CASE WHEN {m} THEN $name{n} END"
                           for n, m in enumerate(commas))
         values = ", ".join(f"CASE WHEN {m} THEN {text[c]} END"
@@ -1017,37 +1024,47 @@ def _note_fixes(con: duckdb.DuckDBPyConnection, raw: Raw, schema, internal: dict
                 mapping: dict[str, str], source: Source, codes_table: str,
                 report: ReadReport, cells: dict[str, str]) -> None:
     """Count what staging changed, so the read report can say it (a TRUE/FALSE or error cell
-    is not a value staging changed)."""
+    is not a value staging changed): one pass over the rows for every column."""
+    counts, parameters, notes = [], {"four": FOUR_DIGITS}, []
     for n, (column, spec) in enumerate(schema.columns.items()):
         if column not in internal:  # an optional column the file does not have
             continue
         original = f"NULLIF(TRIM({internal[column]}), '')"
         if column in cells:
             original = f"CASE WHEN {cells[column]} IS NULL THEN {original} END"
+        found = []
         if _is_commune_code(spec) and str(spec.dtype) not in NUMERIC_TYPES:
-            restored, row, value = con.execute(
-                f"SELECT count(*), min(_row), arg_min({original}, _row) FROM {raw.table} "
-                f"WHERE regexp_full_match({original}, ?)", [FOUR_DIGITS]).fetchall()[0]
-            if restored:
-                report.note("leading_zero", (
-                    f"restored the leading zero of {restored:,} code(s) in "
-                    f"'{mapping[column]}' (e.g. 1053 → 01053)",
-                    f"zéro initial rétabli dans {restored:,} code(s) de "
-                    f"'{mapping[column]}' (p. ex. 1053 → 01053)"), row=row,
-                    column=mapping[column], value=value)
+            found.append(("leading_zero", f"length({original}) = 4 AND "
+                                          f"regexp_full_match({original}, $four)"))
         if _missing_codes(source, column, schema) and column not in _keys(schema):
-            found, row, value = con.execute(
-                f"SELECT count(*), min(_row), arg_min({original}, _row) FROM {raw.table} WHERE "
-                f"{original} IS NOT NULL AND "
-                f"NULLIF(TRIM(nfc_normalize({internal[column]})), '') IN "
-                f"(SELECT code FROM {codes_table} WHERE col = ?)", [n]).fetchall()[0]
-            if found:
-                report.note("missing_codes", (
-                    f"{found:,} declared missing-value code(s) in "
-                    f"'{mapping[column]}' read as no answer",
-                    f"{found:,} code(s) de valeur manquante déclarés dans "
-                    f"'{mapping[column]}' lus comme sans réponse"), row=row,
-                    column=mapping[column], value=value)
+            parameters[f"col{n}"] = n
+            found.append(("missing_codes", f"{original} IS NOT NULL AND "
+                          f"NULLIF(TRIM(nfc_normalize({internal[column]})), '') IN "
+                          f"(SELECT code FROM {codes_table} WHERE col = $col{n})"))
+        for kind, condition in found:
+            counts += [f"count(*) FILTER (WHERE {condition})",
+                       f"min(_row) FILTER (WHERE {condition})",
+                       f"arg_min({original}, _row) FILTER (WHERE {condition})"]
+            notes.append((kind, mapping[column]))
+    if not notes:
+        return
+    totals = con.execute(f"SELECT {', '.join(counts)} FROM {raw.table}",
+                         parameters).fetchall()[0]
+    for (kind, name), (count, row, value) in zip(
+            notes, zip(*[iter(totals)] * 3, strict=True), strict=True):
+        if not count:
+            continue
+        if kind == "leading_zero":
+            report.note("leading_zero", (
+                f"restored the leading zero of {count:,} code(s) in "
+                f"'{name}' (e.g. 1053 → 01053)",
+                f"zéro initial rétabli dans {count:,} code(s) de "
+                f"'{name}' (p. ex. 1053 → 01053)"), row=row, column=name, value=value)
+        else:
+            report.note("missing_codes", (
+                f"{count:,} declared missing-value code(s) in '{name}' read as no answer",
+                f"{count:,} code(s) de valeur manquante déclarés dans '{name}' lus comme "
+                f"sans réponse"), row=row, column=name, value=value)
 
 
 def _missing_columns_message(missing: list[str], available: list[str],
