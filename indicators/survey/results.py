@@ -177,7 +177,7 @@ def run_domains(
     def arr(name: str) -> np.ndarray:
         if not found:
             return np.empty(0)
-        return np.asarray(cols[name].to_numpy(zero_copy_only=False), dtype=float)
+        return _floats(cols[name])
 
     if not na_rm:
         _check_missing(arr("null_y"), arr("null_x"), prep)
@@ -299,6 +299,30 @@ def _collector_paused() -> Iterator[None]:
     finally:
         if enabled:
             gc.enable()
+
+
+def _floats(column: pa.ChunkedArray) -> np.ndarray:
+    """A numeric column as float64, NaN where NULL, copied from its Arrow buffers.
+
+    Arrow's own to_numpy() imports pandas on first use, a second of start-up in a fresh
+    process for what is a copy of a few numbers per domain; other types still take it.
+    """
+    array = column.combine_chunks()
+    kind = array.type
+    if len(array) == 0:
+        return np.empty(0)
+    if pa.types.is_floating(kind) or pa.types.is_integer(kind):
+        base = "float" if pa.types.is_floating(kind) else "int" if pa.types.is_signed_integer(
+            kind) else "uint"
+        dtype = np.dtype(f"{base}{kind.bit_width}")
+        validity, data = array.buffers()[:2]
+        out = np.frombuffer(data, dtype=dtype, count=len(array),
+                            offset=array.offset * dtype.itemsize).astype(float)
+        if array.null_count:
+            bits = np.unpackbits(np.frombuffer(validity, dtype=np.uint8), bitorder="little")
+            out[bits[array.offset:array.offset + len(array)] == 0] = np.nan
+        return out
+    return np.asarray(array.to_numpy(zero_copy_only=False), dtype=float)
 
 
 def _is_check(name: str) -> bool:
