@@ -38,6 +38,7 @@ from pipelines.validating.messages import (
 
 DEFAULT_SETTINGS = ValidationSettings()
 ORIGINAL_PREFIX = "_orig_"  # staging keeps the file's text of each column
+NUMBER_PREFIX = "_num_"  # the typing pass: a column's text read as a number, once
 WHY_PREFIX = "_why_"  # staging says why a number's text cannot be read ('decimal_comma')
 # A sheet's staging says what a cell held instead of a value: 'boolean' (TRUE/FALSE) or 'error'
 # (#DIV/0!, #N/A …); its tables' rules then refuse such cells in every column.
@@ -192,19 +193,30 @@ def check_predicate(column: str, check: pa.Check, bind: Binder | None = None) ->
     return compile_check(quote_ident(column), check.statistics, bind or Binder())
 
 
-def typed_expression(column: str, dtype: str) -> str:
-    """Cast staged text to the contract type; NULL when it does not convert. A number must be
-    written as one ('1_000' is not) and be finite (NaN, infinities and overflows such as 1e400
-    are not numbers of any table); whole numbers must be whole: DuckDB would round '12.5'."""
+def number_expression(column: str) -> str:
+    """The staged text of ``column`` read as a double when it is written as a number ('1_000'
+    is not: DuckDB would read it as 1000); NULL otherwise. The typing pass reads each number
+    once and derives the typed value from it."""
     name = quote_ident(column)
-    if dtype not in NUMERIC:
-        return f"TRY_CAST({name} AS {DUCKDB_TYPES[dtype]})"
-    number = (f"CASE WHEN regexp_full_match({name}, '{NUMBER}') "
-              f"THEN TRY_CAST({name} AS DOUBLE) END")
+    return f"CASE WHEN regexp_full_match({name}, '{NUMBER}') THEN TRY_CAST({name} AS DOUBLE) END"
+
+
+def typed_from_number(number: str, dtype: str) -> str:
+    """The contract value of a number read by :func:`number_expression` (SQL ``number``):
+    finite (NaN, infinities and overflows such as 1e400 are not numbers of any table), and
+    whole for a whole-number column (DuckDB would round '12.5')."""
     if dtype == "Int64":
         return (f"CASE WHEN isfinite({number}) AND {number} = round({number}) "
                 f"AND abs({number}) < 9.2e18 THEN CAST({number} AS BIGINT) END")
     return f"CASE WHEN isfinite({number}) THEN {number} END"
+
+
+def typed_expression(column: str, dtype: str) -> str:
+    """Cast staged text to the contract type; NULL when it does not convert (see
+    :func:`number_expression` and :func:`typed_from_number` for numbers)."""
+    if dtype not in NUMERIC:
+        return f"TRY_CAST({quote_ident(column)} AS {DUCKDB_TYPES[dtype]})"
+    return typed_from_number(f"({number_expression(column)})", dtype)
 
 
 def not_finite(raw: str) -> str:
@@ -235,12 +247,15 @@ def rules_for(table: str, settings: ValidationSettings,
             rules.append(Rule(f"{table}.{column}.excel_error", table, column, "error",
                               *EXCEL_ERROR, f"{cell} = 'error'", shown))
         if dtype in NUMERIC:
+            # A value that is not finite has no typed value either: testing that first keeps
+            # the text tests to the few rows that did not convert.
             rules.append(Rule(f"{table}.{column}.type", table, column, "error",
                               *TYPE_RULES[dtype],
-                              f"{raw} IS NOT NULL AND {typed} IS NULL AND {why} IS NULL "
+                              f"{typed} IS NULL AND {raw} IS NOT NULL AND {why} IS NULL "
                               f"AND NOT {not_finite(raw)}", shown))
             rules.append(Rule(f"{table}.{column}.finite", table, column, "error", *NOT_FINITE,
-                              f"{raw} IS NOT NULL AND {not_finite(raw)}", shown))
+                              f"{typed} IS NULL AND {raw} IS NOT NULL AND {not_finite(raw)}",
+                              shown))
             rules.append(Rule(f"{table}.{column}.decimal_comma", table, column, "error",
                               *AMBIGUOUS_DECIMAL, f"{why} = 'decimal_comma'", shown))
         else:
@@ -383,7 +398,7 @@ def validate_sources(
         return Validation([], errors)
     _register_sources(con, sources)
     _type_and_flag(con, schema, sources, [r for r in rules if r.single_row], cells)
-    matched = _collect_failures(con, table, rules, sources, waivers)
+    matched = _collect_failures(con, table, rules, sources, waivers, schema)
     for waiver, count in zip(waivers, matched, strict=True):
         if count == 0:
             source = next(s for s in sources if s.name == waiver.source)
@@ -405,7 +420,7 @@ def validate_sources(
     _quarantine(con, schema)
     _record_results(con, table, rules, sources)
     outcomes = [_outcome(con, table, s, accepted) for s, accepted in
-                zip(sources, _load_accepted(con, table, sources), strict=True)]
+                zip(sources, _load_accepted(con, table, schema, sources), strict=True)]
     con.execute("DROP TABLE IF EXISTS _source_files")
     return Validation(outcomes, errors)
 
@@ -427,7 +442,7 @@ def _register_sources(con: duckdb.DuckDBPyConnection, sources: Sequence[StagedSo
                     [[n, s.name, s.file] for n, s in enumerate(sources)])
 
 
-def _load_accepted(con: duckdb.DuckDBPyConnection, table: str,
+def _load_accepted(con: duckdb.DuckDBPyConnection, table: str, schema: pa.DataFrameSchema,
                    sources: Sequence[StagedSource]) -> list[int]:
     """Turn ``_typed`` into the contract table: delete the quarantined rows and the working
     columns, then rename it; the typed rows are not written a second time."""
@@ -435,7 +450,7 @@ def _load_accepted(con: duckdb.DuckDBPyConnection, table: str,
     con.execute("DELETE FROM _typed t WHERE EXISTS (SELECT 1 FROM _failures f WHERE "
                 "f.source = t._source AND f.row_number = t._row AND f.outcome = 'quarantined')")
     counts = dict(con.execute("SELECT _source, count(*) FROM _typed GROUP BY _source").fetchall())
-    for column in ("_source", "_territory", "_fails"):
+    for column in ("_source", *(["_territory"] if _stored_territory(schema) else []), "_fails"):
         con.execute(f"ALTER TABLE _typed DROP COLUMN {column}")
     # Row lineage: every record keeps its file and the row a spreadsheet user sees there.
     con.execute(f"ALTER TABLE _typed RENAME COLUMN _file TO {LINEAGE_COLUMNS[0]}")
@@ -464,7 +479,7 @@ def _staged_union(con: duckdb.DuckDBPyConnection, schema: pa.DataFrameSchema,
     with ``cells`` what a sheet's cell held instead of a value, and, when ``typed``, the values
     cast to the contract's types."""
     parts = []
-    territory = next((c for c in TERRITORY_COLUMNS if c in schema.columns), None)
+    territory = _territory_column(schema)
     q = quote_ident
     for n, s in enumerate(sources):
         staged = {r[0] for r in con.execute(f"DESCRIBE {_relation(s.staging)}").fetchall()}
@@ -480,8 +495,10 @@ def _staged_union(con: duckdb.DuckDBPyConnection, schema: pa.DataFrameSchema,
                         if f"{CELL_PREFIX}{c}" in staged
                         else f"CAST(NULL AS VARCHAR) AS {q(CELL_PREFIX + c)}"
                         for c in schema.columns]
-        if typed:
-            columns += [f"{typed_expression(c, str(spec.dtype))} AS {q(c)}"
+        if typed:  # numbers as read (``_num_``), typed by the caller
+            columns += [f"{number_expression(c)} AS {q(NUMBER_PREFIX + c)}"
+                        if str(spec.dtype) in NUMERIC
+                        else f"{typed_expression(c, str(spec.dtype))} AS {q(c)}"
                         for c, spec in schema.columns.items()]
         where = q(territory) if territory else "NULL"
         parts.append(f"SELECT _lci_source AS _source, _lci_file AS _file, _row, "
@@ -502,17 +519,25 @@ def _relation(name: str) -> str:
 def _type_and_flag(con: duckdb.DuckDBPyConnection, schema: pa.DataFrameSchema,
                    sources: Sequence[StagedSource], rules: list[Rule],
                    cells: bool = False) -> None:
-    """One pass over the staged rows: cast them to the contract's types and note, per row,
-    which single-row rules fail (``_fails``, NULL for a clean row). ``_typed`` keeps only the
-    typed values, compact enough for the relational checks and the load that follow."""
+    """One pass over the staged rows: read each number once, cast the rows to the contract's
+    types and note, per row, which single-row rules fail (``_fails``, NULL for a clean row).
+    The list of failing rules is built only for a row that fails one: nearly every row is
+    clean. ``_typed`` keeps only the typed values, compact enough for the relational checks
+    and the load that follow."""
+    q = quote_ident
     flags = ", ".join(f"CASE WHEN {r.failing} THEN {n} END" for n, r in enumerate(rules))
-    typed = ", ".join(quote_ident(c) for c in schema.columns)
+    failing = " OR ".join(f"({r.failing})" for r in rules) or "FALSE"
+    typed = ", ".join(q(c) for c in schema.columns)
+    numbers = ", ".join(f"{typed_from_number(q(NUMBER_PREFIX + c), str(spec.dtype))} AS {q(c)}"
+                        for c, spec in schema.columns.items() if str(spec.dtype) in NUMERIC)
     params = {k: v for r in rules for k, v in r.params.items()}
     con.execute(f"""
         CREATE OR REPLACE TABLE _typed AS
-        SELECT _source, _territory, {typed}, _file, _row,
-               nullif(list_distinct([{flags}]), []) AS _fails  -- list_distinct drops NULLs
-        FROM ({_staged_union(con, schema, sources, cells=cells)})""", params or None)
+        SELECT _source, {_stored_territory(schema)}{typed}, _file, _row,
+               CASE WHEN {failing}
+                    THEN nullif(list_distinct([{flags}]), []) END AS _fails  -- drops NULLs
+        FROM (SELECT *{', ' + numbers if numbers else ''}
+              FROM ({_staged_union(con, schema, sources, cells=cells)}))""", params or None)
     frame = pd.DataFrame([(n, r.check_id, r.column, r.severity, r.en, r.fr)
                           for n, r in enumerate(rules)],
                          columns=["rule_index", "check_id", "column", "severity", "rule_en",
@@ -522,8 +547,29 @@ def _type_and_flag(con: duckdb.DuckDBPyConnection, schema: pa.DataFrameSchema,
     con.unregister("_rule_index_frame")
 
 
+def _stored_territory(schema: pa.DataFrameSchema) -> str:
+    """``_territory`` in ``_typed``'s columns, unless the territory column is text: its typed
+    value is then the staged text itself, not written twice."""
+    territory = _territory_column(schema)
+    return "" if territory is None or str(schema.columns[territory].dtype) == "String" \
+        else "_territory, "
+
+
+def _territory_of(schema: pa.DataFrameSchema) -> str:
+    """A row's territory code in ``_typed`` or ``_kept`` (``t``), as SQL."""
+    territory = _territory_column(schema)
+    if territory is None:
+        return "CAST(NULL AS VARCHAR)"
+    return f"t.{quote_ident(territory)}" if not _stored_territory(schema) else "t._territory"
+
+
+def _territory_column(schema: pa.DataFrameSchema) -> str | None:
+    return next((c for c in TERRITORY_COLUMNS if c in schema.columns), None)
+
+
 def _collect_failures(con: duckdb.DuckDBPyConnection, table: str, rules: list[Rule],
-                      sources: Sequence[StagedSource], waivers: Sequence[Waiver]) -> list[int]:
+                      sources: Sequence[StagedSource], waivers: Sequence[Waiver],
+                      schema: pa.DataFrameSchema) -> list[int]:
     """``_failures``: one row per failing row and check, parser rejects included; returns how
     many failures each waiver accepts.
 
@@ -538,14 +584,15 @@ def _collect_failures(con: duckdb.DuckDBPyConnection, table: str, rules: list[Ru
                  for source in sources]
     mapping = pd.DataFrame(rows or [("", "", "")], columns=["source", "column", "file_column"])
     con.register("_file_columns_frame", mapping)
-    first = [_flagged_rows(table)]
-    first += [_failing_rows(table, r, "_typed", r.failing) for r in rules
+    territory = _territory_of(schema)
+    first = [_flagged_rows(table, territory)]
+    first += [_failing_rows(table, r, "_typed", r.failing, territory) for r in rules
               if not r.single_row and not r.final]
     first += [_parse_failures(table, n, s) for n, s in enumerate(sources) if s.rejects]
     con.execute(f"CREATE OR REPLACE TEMP TABLE _failures AS {_judged(first)}",
                 _parameters(rules, lambda r: not r.single_row and not r.final))
     matched = _apply_waivers(con, waivers)
-    final = [_failing_rows(table, r, "_kept", r.failing) for r in rules if r.final]
+    final = [_failing_rows(table, r, "_kept", r.failing, territory) for r in rules if r.final]
     if final:
         con.execute("CREATE OR REPLACE TEMP VIEW _kept AS SELECT * FROM _typed t WHERE NOT "
                     "EXISTS (SELECT 1 FROM _failures f WHERE f.source = t._source AND "
@@ -557,13 +604,13 @@ def _collect_failures(con: duckdb.DuckDBPyConnection, table: str, rules: list[Ru
     return matched
 
 
-def _flagged_rows(table: str) -> str:
+def _flagged_rows(table: str, territory: str) -> str:
     """The rows whose typing pass noted failing single-row rules, one row per rule (the value
     as written in the file is filled in later)."""
     return (f"SELECT {_literal(table)}, _source, _file, _row, r.column, NULL, r.check_id, "
             f"r.severity, NULL, {{'en': r.rule_en, 'fr': r.rule_fr}}, _territory "
             f"FROM (SELECT _source, _file, "
-            f"_row, _territory, unnest(_fails) AS rule_index FROM _typed "
+            f"_row, {territory} AS _territory, unnest(_fails) AS rule_index FROM _typed t "
             f"WHERE _fails IS NOT NULL) JOIN _rule_index r USING (rule_index)")
 
 
@@ -573,12 +620,12 @@ def _parameters(rules: list[Rule], chosen: Callable[[Rule], bool]) -> dict[str, 
     return values or None
 
 
-def _failing_rows(table: str, rule: Rule, relation: str, condition: str) -> str:
+def _failing_rows(table: str, rule: Rule, relation: str, condition: str, territory: str) -> str:
     """Rows failing a relational rule; a value written in the file is filled in later."""
     value = "NULL" if "_shown_" in rule.value else f"CAST({rule.value} AS VARCHAR)"
     return (f"SELECT {_literal(table)}, _source, _file, _row, {_literal(rule.column)}, NULL, "
             f"{_literal(rule.check_id)}, {_literal(rule.severity)}, {value}, "
-            f"{{'en': {_literal(rule.en)}, 'fr': {_literal(rule.fr)}}}, _territory "
+            f"{{'en': {_literal(rule.en)}, 'fr': {_literal(rule.fr)}}}, {territory} "
             f"FROM {relation} t WHERE {condition}")
 
 
