@@ -376,13 +376,15 @@ def audit_command(
 
 
 def render_reports(con: duckdb.DuckDBPyConnection, catalogue: Catalogue, year: int, lang: str,
-                   year_dir: Path, territories, title: str | None) -> list[Path]:
+                   year_dir: Path, territories, title: str | None,
+                   rows_per_level: int | None = None) -> list[Path]:
     """The report, its tables and the exports of ``year`` written as ``lci run`` writes them
     (the report writers ``lci audit`` re-renders the published files with)."""
     from reports import write_exports, write_report
 
+    shown = {} if rows_per_level is None else {"rows_per_level": rows_per_level}
     files = write_report(con, catalogue, year, lang, year_dir, territories=territories,
-                         title=title)
+                         title=title, **shown)
     return [*files.all, *write_exports(con, catalogue, year_dir)]
 
 

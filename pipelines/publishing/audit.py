@@ -103,9 +103,10 @@ STEPS = {"signature": "Signatures", "hash": "Bundle files", "input": "Input file
          "accounting": "Row accounting and validation report"}
 
 Render = Callable[[duckdb.DuckDBPyConnection, Catalogue, int, str, Path,
-                   Sequence[str] | None, str | None], list[Path]]
-"""``render(con, catalogue, year, lang, year_dir, territories, title)`` writes the report,
-its tables and the exports of ``year`` into ``year_dir`` from ``con`` and returns the paths."""
+                   Sequence[str] | None, str | None, int], list[Path]]
+"""``render(con, catalogue, year, lang, year_dir, territories, title, rows_per_level)`` writes
+the report, its tables and the exports of ``year`` into ``year_dir`` from ``con`` and returns
+the paths."""
 
 
 @dataclass(frozen=True)
@@ -535,7 +536,8 @@ def _rerender(con: duckdb.DuckDBPyConnection, public: Bundle, catalogue: Catalog
         again = Path(scratch) / str(year)
         try:
             written = render(con, catalogue, year, lang, again, settings.territories or None,
-                             settings.title.get(lang))  # type: ignore[call-overload]
+                             settings.title.get(lang),  # type: ignore[call-overload]
+                             settings.rows_per_level)
         except Exception as error:  # noqa: BLE001 — any failure to render is a finding
             return [Finding("published", public.subject(f"{year}/report.html"), False,
                             f"cannot be re-rendered from the published values: {error}")]
@@ -600,7 +602,8 @@ def _validation_tables(con: duckdb.DuckDBPyConnection, public: Bundle) -> None:
 
 
 def _report_settings(public: Bundle) -> ReportSettings:
-    """The report's title and territories, from the project file kept in the bundle."""
+    """The report's settings (title, territories, rows per level), from the project file kept
+    in the bundle."""
     path = public.path / "project" / str(public.manifest.get("project_file"))
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}

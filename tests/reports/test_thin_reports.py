@@ -322,3 +322,18 @@ def test_a_run_where_nothing_can_be_computed_says_so_plainly(tmp_path):
     assert "no indicator could be computed for 2024" in " ".join(result.output.split())
     assert not (out / "public" / "published" / "composite_ranks.parquet").exists()
     assert [f for f in audit_bundles(out, render=render_reports) if not f.ok] == []
+
+
+def test_a_report_capped_per_level_passes_its_audit(tmp_path):
+    """The audit re-renders the report with the project's own rows per level."""
+    config = _reduced_project(tmp_path / "project", {"draws": 20}, without=())
+    raw = yaml.safe_load(config.read_text(encoding="utf-8"))
+    raw["report"] = {"rows_per_level": 3}
+    config.write_text(yaml.safe_dump(raw, allow_unicode=True, sort_keys=False),
+                      encoding="utf-8")
+    out = tmp_path / "out"
+    result = CliRunner().invoke(app, ["run", "--config", str(config), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    text = _plain((out / "public" / "2024" / "report.html").read_text(encoding="utf-8"))
+    assert "distribution" in text
+    assert [f for f in audit_bundles(out, render=render_reports) if not f.ok] == []
