@@ -193,12 +193,18 @@ def check_predicate(column: str, check: pa.Check, bind: Binder | None = None) ->
     return compile_check(quote_ident(column), check.statistics, bind or Binder())
 
 
-def number_expression(column: str) -> str:
+def number_expression(column: str, dtype: str = "Float64") -> str:
     """The staged text of ``column`` read as a double when it is written as a number ('1_000'
     is not: DuckDB would read it as 1000); NULL otherwise. The typing pass reads each number
-    once and derives the typed value from it."""
+    once and derives the typed value from it. A whole-number column's text is first tried as
+    the integer it prints as ('2023', '-4'), which is written as a number, without the
+    regular expression; its double is the one the text reads as."""
     name = quote_ident(column)
-    return f"CASE WHEN regexp_full_match({name}, '{NUMBER}') THEN TRY_CAST({name} AS DOUBLE) END"
+    number = f"WHEN regexp_full_match({name}, '{NUMBER}') THEN TRY_CAST({name} AS DOUBLE)"
+    if dtype == "Int64":
+        whole = f"TRY_CAST({name} AS BIGINT)"
+        number = f"WHEN CAST({whole} AS VARCHAR) = {name} THEN CAST({whole} AS DOUBLE) {number}"
+    return f"CASE {number} END"
 
 
 def typed_from_number(number: str, dtype: str) -> str:
@@ -216,7 +222,7 @@ def typed_expression(column: str, dtype: str) -> str:
     :func:`number_expression` and :func:`typed_from_number` for numbers)."""
     if dtype not in NUMERIC:
         return f"TRY_CAST({quote_ident(column)} AS {DUCKDB_TYPES[dtype]})"
-    return typed_from_number(f"({number_expression(column)})", dtype)
+    return typed_from_number(f"({number_expression(column, dtype)})", dtype)
 
 
 def not_finite(raw: str) -> str:
@@ -496,7 +502,7 @@ def _staged_union(con: duckdb.DuckDBPyConnection, schema: pa.DataFrameSchema,
                         else f"CAST(NULL AS VARCHAR) AS {q(CELL_PREFIX + c)}"
                         for c in schema.columns]
         if typed:  # numbers as read (``_num_``), typed by the caller
-            columns += [f"{number_expression(c)} AS {q(NUMBER_PREFIX + c)}"
+            columns += [f"{number_expression(c, str(spec.dtype))} AS {q(NUMBER_PREFIX + c)}"
                         if str(spec.dtype) in NUMERIC
                         else f"{typed_expression(c, str(spec.dtype))} AS {q(c)}"
                         for c, spec in schema.columns.items()]
