@@ -19,6 +19,7 @@ import codecs
 import contextlib
 import difflib
 import re
+from collections import Counter
 from datetime import date
 from decimal import Decimal
 from pathlib import Path, PurePosixPath
@@ -527,7 +528,7 @@ class ReportSettings(_Frozen):
     @field_validator("territories")
     @classmethod
     def _each_once(cls, codes: tuple[str, ...]) -> tuple[str, ...]:
-        repeated = sorted({c for c in codes if codes.count(c) > 1})
+        repeated = sorted(c for c, n in Counter(codes).items() if n > 1)  # 10,000 codes: linear
         if repeated:
             raise _Invalid("invalid_value", Text(f"territories listed twice: {repeated}",
                                                  f"territoires cités deux fois : {repeated}"))
