@@ -28,6 +28,9 @@ from indicators.survey.checks import check_cte
 from indicators.survey.design import DesignLayout
 from indicators.survey.variance import variance_ctes
 
+# The number of a domain within one query (see ``domain_query``).
+DOMAIN = "_domain"
+
 __all__ = ["Contrast", "Linear", "domain_keys", "domain_query", "unit_columns", "with_body"]
 
 
@@ -81,15 +84,17 @@ def domain_query(
         same += "a AS cyy, "
     theta = {"total": "a", "mean": "a / ws", "ratio": "a / b"}[stat.kind]
     known = " AND ".join(f"{c} IS NOT NULL" for c in keys)
+    # Each domain is numbered once: the variance groups and joins on that one integer,
+    # not on the domain keys.
     ctes.append(
         (
             "domains",
-            f"SELECT *, {same}{theta} AS theta FROM "
+            f"SELECT *, {same}{theta} AS theta, row_number() OVER () AS {DOMAIN} FROM "
             f"(SELECT {k}, {', '.join(sums)} FROM {cells} WHERE {known} GROUP BY ALL)",
         )
     )
     ctes.append(("unit_values", _unit_values(layout, stat, keys, where, only, cells)))
-    var = variance_ctes(layout, "unit_values", keys)
+    var = variance_ctes(layout, "unit_values", [DOMAIN])
     ctes += var.ctes
     contrast_cols = ""
     if contrast is not None:
@@ -106,10 +111,12 @@ def domain_query(
     # The check row always comes back, with or without domains: it is validated first.
     return (
         f"WITH {body}\n"
-        f"SELECT * FROM design_checks{contrast_cols} LEFT JOIN (SELECT domains.*, {v}.var, "
+        f"SELECT * FROM design_checks{contrast_cols} LEFT JOIN (SELECT domains.* "
+        f"EXCLUDE ({DOMAIN}), {v}.var, "
         f"CAST({v}.df AS DOUBLE) AS df_dom, {v}.lonely1, {v}.lonely2, "
         f"CAST({ddf} AS DOUBLE) AS ddf, TRUE AS _found "
-        f"FROM domains JOIN {v} USING ({k}) WHERE domains.nnz_all > 0) ON TRUE ORDER BY {k}"
+        f"FROM domains JOIN {v} USING ({DOMAIN}) WHERE domains.nnz_all > 0) ON TRUE "
+        f"ORDER BY {k}"
     )
 
 
@@ -133,7 +140,7 @@ def _unit_values(
         c = cells
         z = (f"{c}.a" if stat.kind == "total"
              else f"({c}.a - domains.theta * {c}.{stat.b}) / domains.b")
-        cols = ", ".join([*(f"{c}.{key}" for key in keys), *units])
+        cols = ", ".join([*(f"{c}.{key}" for key in keys), f"domains.{DOMAIN}", *units])
         return (
             f"SELECT {cols}, {z} AS z, {c}.n_ok > 0 AS present, {c}.nnz_all > 0 AS nz "
             f"FROM {c} JOIN domains USING ({k})"
@@ -144,7 +151,7 @@ def _unit_values(
          else f"{weight} * (_y - domains.theta * _x) / domains.b")
     inside = " AND ".join(c for c in ("_in" if where else "", f"({only})" if only else "") if c)
     filt = f" WHERE {inside}" if inside else ""
-    cols = ", ".join(f"respondents.{c}" for c in keys + units)
+    cols = ", ".join([*(f"respondents.{c}" for c in keys + units), f"domains.{DOMAIN}"])
     return (
         f"SELECT {cols}, CASE WHEN {ok} THEN {z} ELSE 0.0 END AS z, "
         f"{ok} AS present, {weight} <> 0 AS nz FROM {source} JOIN domains USING ({k}){filt}"
@@ -192,9 +199,10 @@ def _contrast_values(
 
 # Relations over every row, read by one consumer each (the aggregate, and without
 # clusters the pass that gives each row its linearised value): never buffered. The
-# aggregate ``_g`` is read by several and is small: computed once.
+# aggregate ``psu_totals`` is read by several and is small: computed once; so are the
+# domains, whose numbers must be the same wherever they are read.
 _INLINE = ("respondents",)
-_ONCE = ("psu_totals",)
+_ONCE = ("psu_totals", "domains")
 
 
 def with_body(ctes: list[tuple[str, str]]) -> str:
