@@ -89,3 +89,32 @@ def test_a_missing_column_stops_the_source_with_one_message(tmp_path: Path):
     assert [e.source for e in result.errors] == ["admin"]
     assert "missing column(s) 'valeur'" in str(result.errors[0])
     assert "admin.csv" in str(result.errors[0])
+
+
+def test_a_table_larger_than_a_sheet_comes_as_several_sources(tmp_path: Path):
+    """A sheet holds 1,048,576 rows: a larger table is split over workbooks (or sheets), each a
+    source of the same table, validated together and traced to its own file and row."""
+    from tests.small_project import POPULATION_ROWS, write_population_xlsx
+
+    config_path = write_small_project(tmp_path)
+    write_population_xlsx(tmp_path / "population_2.xlsx",
+                          [["01053", 2024, 1, "35-44", 1900], ["01053", 2024, 2, "35-44", -1]],
+                          sheet="Suite")
+    text = config_path.read_text(encoding="utf-8")
+    second = text[text.index("  - name: population"):].replace(
+        "name: population", "name: population_2").replace(
+        "path: population.xlsx", "path: population_2.xlsx").replace(
+        "sheet: Population", "sheet: Suite")
+    config_path.write_text(text + second, encoding="utf-8")
+    con = duckdb.connect()
+    result = ingest(con, load_config(config_path))
+    by_source = {o.source: o for o in result.outcomes}
+    assert (by_source["population"].rows_read, by_source["population"].rows_accepted) == (
+        len(POPULATION_ROWS), 2)
+    assert (by_source["population_2"].rows_read,
+            by_source["population_2"].rows_accepted) == (2, 1)
+    assert con.execute("SELECT count(*) FROM population").fetchone()[0] == 3
+    assert quarantined(con, "population_2") == [
+        ("population_2.xlsx", 5, "POP", "must be at least 0", "-1")]
+    files = con.execute("SELECT DISTINCT source_file FROM population ORDER BY 1").fetchall()
+    assert [f[0] for f in files] == ["population.xlsx", "population_2.xlsx"]
