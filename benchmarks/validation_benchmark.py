@@ -383,6 +383,8 @@ def main(argv: list[str] | None = None) -> None:
         "profile": profile,
         "targets": {
             "ratio_at_most_3": ratio is not None and ratio <= 3,
+            "ratio_at_most_1_5_wall_and_cpu": (ratio is not None and cpu_ratio is not None
+                                               and ratio <= 1.5 and cpu_ratio <= 1.5),
             "peak_rss_under_2gb": summary.get("validate", {}).get("peak_rss_mib", math.inf) < 2000,
         },
     }
