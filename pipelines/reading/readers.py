@@ -1025,7 +1025,7 @@ def _note_fixes(con: duckdb.DuckDBPyConnection, raw: Raw, schema, internal: dict
                 report: ReadReport, cells: dict[str, str]) -> None:
     """Count what staging changed, so the read report can say it (a TRUE/FALSE or error cell
     is not a value staging changed): one pass over the rows for every column."""
-    counts, parameters, notes = [], {"four": FOUR_DIGITS}, []
+    counts, parameters, notes = [], {}, []
     for n, (column, spec) in enumerate(schema.columns.items()):
         if column not in internal:  # an optional column the file does not have
             continue
@@ -1034,6 +1034,7 @@ def _note_fixes(con: duckdb.DuckDBPyConnection, raw: Raw, schema, internal: dict
             original = f"CASE WHEN {cells[column]} IS NULL THEN {original} END"
         found = []
         if _is_commune_code(spec) and str(spec.dtype) not in NUMERIC_TYPES:
+            parameters["four"] = FOUR_DIGITS  # bound only when used: DuckDB refuses extras
             found.append(("leading_zero", f"length({original}) = 4 AND "
                                           f"regexp_full_match({original}, $four)"))
         if _missing_codes(source, column, schema) and column not in _keys(schema):
