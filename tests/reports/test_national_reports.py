@@ -18,6 +18,7 @@ import numpy as np
 import pytest
 
 from indicators import Catalogue, compute_learning_city_index, load_catalogue
+from indicators.sql import quote_ident
 from reports import build_domain_table, write_report
 from reports._composite import build_index_table, index_section, rank_interval_chart
 from reports._i18n import format_number
@@ -260,8 +261,8 @@ def test_a_cap_below_one_is_refused(many, catalogue):
 def _copy(source: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
     target = duckdb.connect()
     for (name,) in source.execute("SELECT table_name FROM duckdb_tables()").fetchall():
-        target.register("_rows", source.sql(f"SELECT * FROM {name}").to_arrow_table())
-        target.execute(f"CREATE TABLE {name} AS SELECT * FROM _rows")
+        target.register("_rows", source.sql(f"SELECT * FROM {quote_ident(name)}").to_arrow_table())
+        target.execute(f"CREATE TABLE {quote_ident(name)} AS SELECT * FROM _rows")
         target.unregister("_rows")
     return target
 
