@@ -524,6 +524,20 @@ class ReportSettings(_Frozen):
             "nombre maximal de territoires d'un niveau listés par tableau ; au-delà, la "
             "distribution de leurs valeurs, et pour l'indice ses 10 premiers et 10 derniers "
             "rangs")})
+    contact: Line | None = Field(
+        default=None, min_length=3, max_length=300,
+        description="who answers readers' questions (printed in the colophon of every PDF)",
+        json_schema_extra={"description_fr": (
+            "qui répond aux questions des lecteurs (imprimé dans le colophon de chaque PDF)")})
+    references: tuple[Annotated[Line, Field(min_length=1, max_length=60)], ...] | None = Field(
+        default=None, max_length=50,
+        description="what a territory profile compares a territory with: territory level "
+                    "codes (EPCI, DEP…) and group codes; default: every level above the "
+                    "territory's own and every group holding it",
+        json_schema_extra={"description_fr": (
+            "ce à quoi un portrait de territoire le compare : codes de niveaux (EPCI, DEP…) "
+            "et codes de groupes ; par défaut, chaque niveau au-dessus du sien et chaque "
+            "groupe qui le contient")})
 
     @field_validator("territories")
     @classmethod
@@ -533,6 +547,21 @@ class ReportSettings(_Frozen):
             raise _Invalid("invalid_value", Text(f"territories listed twice: {repeated}",
                                                  f"territoires cités deux fois : {repeated}"))
         return codes
+
+
+class ExportSettings(_Frozen):
+    """How the machine-readable exports are written."""
+
+    csv: Literal["standard", "spreadsheet"] = Field(
+        default="standard",
+        description="'standard': comma, decimal point, UTF-8 (for programs); 'spreadsheet': "
+                    "the run language's spreadsheet conventions (French: ';', decimal comma "
+                    "and a byte-order mark, as French Excel opens it)",
+        json_schema_extra={"description_fr": (
+            "« standard » : virgule, point décimal, UTF-8 (pour les programmes) ; "
+            "« spreadsheet » : les conventions du tableur de la langue du rapport (français : "
+            "« ; », virgule décimale et marque d'ordre d'octets, comme Excel en français "
+            "l'ouvre)")})
 
 
 class PopulationSettings(_Frozen):
@@ -602,6 +631,7 @@ class ProjectConfig(_Frozen):
         Field(min_length=1, max_length=200))
     sources: tuple[Source, ...] = Field(min_length=1, max_length=1000)
     report: ReportSettings = ReportSettings()
+    exports: ExportSettings = ExportSettings()
     validation: ValidationSettings = ValidationSettings()
     database: DatabaseSettings = DatabaseSettings()
     index: IndexSettings = IndexSettings()
