@@ -61,6 +61,20 @@ def _byte_order_mark(head: bytes) -> tuple[str, tuple[str, ...], str] | None:
     return None
 
 
+def _check_utf8_after_mark(path: Path) -> None:
+    """A file that announces UTF-8 with its byte-order mark but breaks it (a truncated or
+    damaged copy) is an error naming the byte and line, not a file to guess about."""
+    invalid = _first_invalid_utf8(path)
+    if invalid is not None:
+        offset, line = invalid
+        raise EncodingError(
+            f"starts with a UTF-8 byte-order mark but is not valid UTF-8 (byte {offset:,}, "
+            f"line {line}): the file is damaged or was cut short; export it again",
+            f"commence par un indicateur d'ordre des octets UTF-8 mais n'est pas en UTF-8 "
+            f"valide (octet {offset:,}, ligne {line}) : le fichier est abîmé ou tronqué ; "
+            f"exportez-le à nouveau")
+
+
 def detect_encoding(path: Path, declared: str) -> tuple[str, tuple[str, str] | None]:
     """The encoding to read ``path`` with, and a note (English, French) on what was detected.
 
@@ -72,6 +86,8 @@ def detect_encoding(path: Path, declared: str) -> tuple[str, tuple[str, str] | N
     with open(path, "rb") as handle:
         head = handle.read(4)
     bom = _byte_order_mark(head)
+    if bom is not None and bom[0] == "utf-8-sig":
+        _check_utf8_after_mark(path)
     if bom is not None and declared not in ("auto", *bom[1]):
         # A byte-order mark cannot be mistaken: it says the encoding whatever was declared.
         return bom[0], (f"the file starts with a {bom[2]} byte-order mark: read as {bom[2]}, "
