@@ -496,10 +496,10 @@ def main(argv: list[str] | None = None) -> None:
             "rss_mib_at_stop": (stopped or final_progress).get("rss_mib"),
             "duckdb_mib_at_stop": (stopped or final_progress).get("duckdb_mib"),
             "maxrss_mib_at_stop": (stopped or final_progress).get("maxrss_mib"),
-            "python_stack": stack,
-            "log_tail": child_log.splitlines()[-25:],
-            "error": next((line for line in reversed(child_log.splitlines()) if line.strip()),
-                          None),
+            "python_stack": [_relative(line, tmp) for line in stack],
+            "log_tail": [_relative(line, tmp) for line in child_log.splitlines()[-25:]],
+            "error": next((_relative(line, tmp) for line in reversed(child_log.splitlines())
+                           if line.strip()), None),
         }
     RESULTS.mkdir(parents=True, exist_ok=True)
     path = RESULTS / f"{name}.json"
@@ -509,6 +509,16 @@ def main(argv: list[str] | None = None) -> None:
     print()
     print(text)
     print(f"\nresults: {path}")
+
+
+def _relative(line: str, scratch: str) -> str:
+    """A log or stack line naming folders by their role, not by where this machine keeps them
+    (results are committed and compared between machines)."""
+    for folder, name in ((DATA, "<benchmark data>"), (HERE.parent, "<checkout>"),
+                         (Path(scratch), "<scratch>"), (Path(sys.prefix), "<python>"),
+                         (Path.home(), "~")):
+        line = line.replace(str(folder), name)
+    return line
 
 
 def _s(value: float | None) -> str:

@@ -89,3 +89,21 @@ def test_the_same_seed_gives_the_same_files(project, tmp_path):
     assert generator.existing(generator.SIZES["10k"], out, seed=3) is not None
     assert generator.existing(generator.SIZES["10k"], out, seed=4) is None
     assert json.loads((out / generator.META).read_text())["seed"] == 3
+
+
+def test_the_results_name_folders_by_their_role_not_by_where_this_machine_keeps_them():
+    benchmarks = SCRIPT.parent
+    sys.path.insert(0, str(benchmarks))
+    try:
+        spec = importlib.util.spec_from_file_location("national", benchmarks / "national.py")
+        assert spec is not None and spec.loader is not None
+        national = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(national)
+    finally:
+        sys.path.remove(str(benchmarks))
+    scratch = "/var/scratch/run-1"
+    line = (f"Run failed: {national.DATA}/national-20M/raw/survey.parquet in {scratch}/out "
+            f"from {benchmarks.parent}/pipelines/run.py")
+    assert national._relative(line, scratch) == (
+        "Run failed: <benchmark data>/national-20M/raw/survey.parquet in <scratch>/out "
+        "from <checkout>/pipelines/run.py")
