@@ -152,6 +152,15 @@ def cpu_seconds() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
+PAGE = os.sysconf("SC_PAGE_SIZE")
+
+
+def rss_bytes() -> int:
+    """This process's resident memory now (``/proc/self/statm``), cheap enough to sample."""
+    with open("/proc/self/statm", "rb") as statm:
+        return int(statm.read().split()[1]) * PAGE
+
+
 class Stopwatch:
     """Wall and CPU seconds of a block, and the load average when it started."""
 

@@ -30,7 +30,6 @@ import functools
 import json
 import os
 import re
-import resource
 import shutil
 import signal
 import statistics
@@ -43,10 +42,19 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from _common import DATA, MIB, RESULTS, TIME, environment, fmt_mib, markdown_table
+from _common import (
+    DATA,
+    MIB,
+    RESULTS,
+    TIME,
+    cpu_seconds,
+    environment,
+    fmt_mib,
+    markdown_table,
+    rss_bytes,
+)
 
 HERE = Path(__file__).resolve().parent
-PAGE = os.sysconf("SC_PAGE_SIZE")
 SIZES = ("10k", "1M", "5M", "20M")
 STAGES = ("read", "validate", "LL01", "ratio")
 SIDES = ("pandas", "lci")
@@ -55,16 +63,6 @@ TOLERANCE = 1e-9
 
 
 # --- child side ---------------------------------------------------------------------------
-
-
-def _cpu() -> float:
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime
-
-
-def _rss() -> int:
-    with open("/proc/self/statm", "rb") as statm:
-        return int(statm.read().split()[1]) * PAGE
 
 
 class Stages:
@@ -84,7 +82,7 @@ class Stages:
     def _run(self) -> None:
         written = 0.0
         while not self._stop.is_set():
-            rss = _rss()
+            rss = rss_bytes()
             for span in list(self._open):
                 span["peak"] = max(span["peak"], rss)
             now = time.perf_counter()
@@ -107,7 +105,7 @@ class Stages:
             yield
             return
         self._depth[name] = 1
-        span = {"name": name, "peak": _rss(), "t0": time.perf_counter(), "cpu0": _cpu()}
+        span = {"name": name, "peak": rss_bytes(), "t0": time.perf_counter(), "cpu0": cpu_seconds()}
         self._open.append(span)
         try:
             yield
@@ -117,10 +115,10 @@ class Stages:
             total = self.totals.setdefault(name, {"wall_s": 0.0, "cpu_s": 0.0, "calls": 0,
                                                   "peak_rss_mib": 0.0})
             total["wall_s"] += time.perf_counter() - span["t0"]
-            total["cpu_s"] += _cpu() - span["cpu0"]
+            total["cpu_s"] += cpu_seconds() - span["cpu0"]
             total["calls"] += 1
             total["peak_rss_mib"] = max(total["peak_rss_mib"],
-                                        max(span["peak"], _rss()) / MIB)
+                                        max(span["peak"], rss_bytes()) / MIB)
 
     def report(self) -> dict[str, dict[str, float]]:
         return {name: {k: round(v, 3) if isinstance(v, float) else v for k, v in t.items()}
@@ -229,7 +227,7 @@ def pandas_child(project: Path, stages: Stages, dump: Path | None) -> dict:
 
 
 def child(args: argparse.Namespace) -> None:
-    started, cpu0 = time.perf_counter(), _cpu()
+    started, cpu0 = time.perf_counter(), cpu_seconds()
     stages = Stages(Path(args.progress) if args.progress else None)
     dump = Path(args.dump) if args.dump else None
     if args.child == "lci":
@@ -239,7 +237,7 @@ def child(args: argparse.Namespace) -> None:
     stages.stop()
     report.update({"side": args.child, "stages": stages.report(),
                    "child_wall_s": round(time.perf_counter() - started, 3),
-                   "child_cpu_s": round(_cpu() - cpu0, 3)})
+                   "child_cpu_s": round(cpu_seconds() - cpu0, 3)})
     Path(args.child_out).write_text(json.dumps(report, indent=1, default=str))
 
 

@@ -47,10 +47,19 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from _common import DATA, MIB, RESULTS, TIME, environment, fmt_mib, markdown_table
+from _common import (
+    DATA,
+    MIB,
+    RESULTS,
+    TIME,
+    cpu_seconds,
+    environment,
+    fmt_mib,
+    markdown_table,
+    rss_bytes,
+)
 
 HERE = Path(__file__).resolve().parent
-PAGE = os.sysconf("SC_PAGE_SIZE")
 SIZES = ("10k", "1M", "5M", "20M")
 # The functions the stages call, timed as steps: (module, attribute, how a call is named).
 STEPS: tuple[tuple[str, str, Callable[..., str]], ...] = (
@@ -72,16 +81,6 @@ STEPS: tuple[tuple[str, str, Callable[..., str]], ...] = (
 
 
 # --- child side: the run, instrumented ---------------------------------------------------
-
-
-def _cpu() -> float:
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime
-
-
-def _rss() -> int:
-    with open("/proc/self/statm", "rb") as statm:
-        return int(statm.read().split()[1]) * PAGE
 
 
 def _maxrss_mib() -> float:
@@ -135,7 +134,7 @@ class Monitor:
             self.con = None
 
     def sample(self) -> None:
-        rss = _rss()
+        rss = rss_bytes()
         duck = self._duckdb()
         for span in list(self.spans):
             span["peak_rss"] = max(span["peak_rss"], rss)
@@ -159,11 +158,11 @@ class Monitor:
     def write_progress(self) -> None:
         now = time.perf_counter()
         state = {"pid": os.getpid(), "elapsed_s": round(now - self.started, 1),
-                 "cpu_s": round(_cpu(), 1), "maxrss_mib": _maxrss_mib(),
+                 "cpu_s": round(cpu_seconds(), 1), "maxrss_mib": _maxrss_mib(),
                  **getattr(self, "last", {}),
                  "open": [{"kind": s["kind"], "name": s["name"],
                            "elapsed_s": round(now - s["t0"], 1),
-                           "cpu_s": round(_cpu() - s["cpu0"], 1),
+                           "cpu_s": round(cpu_seconds() - s["cpu0"], 1),
                            "peak_rss_mib": round(s["peak_rss"] / MIB, 1)} for s in self.spans],
                  "done": self.done}
         tmp = self.progress.with_suffix(".tmp")
@@ -172,8 +171,8 @@ class Monitor:
 
     @contextlib.contextmanager
     def span(self, kind: str, name: str) -> Iterator[dict[str, Any]]:
-        rss = _rss()
-        span = {"kind": kind, "name": name, "t0": time.perf_counter(), "cpu0": _cpu(),
+        rss = rss_bytes()
+        span = {"kind": kind, "name": name, "t0": time.perf_counter(), "cpu0": cpu_seconds(),
                 "peak_rss": rss, "duckdb_peak": 0, "duckdb_temp": 0,
                 "parent": self.spans[-1]["name"] if self.spans else None}
         self.spans.append(span)
@@ -184,7 +183,7 @@ class Monitor:
             self.spans.remove(span)
             record = {"kind": kind, "name": name, "parent": span["parent"],
                       "wall_s": round(time.perf_counter() - span["t0"], 3),
-                      "cpu_s": round(_cpu() - span["cpu0"], 3),
+                      "cpu_s": round(cpu_seconds() - span["cpu0"], 3),
                       "peak_rss_mib": round(span["peak_rss"] / MIB, 1),
                       "maxrss_mib": _maxrss_mib(),
                       "duckdb_peak_mib": round(span["duckdb_peak"] / MIB, 1),
@@ -219,7 +218,7 @@ def _instrument(monitor: Monitor) -> list[str]:
 
 def child(args: argparse.Namespace) -> None:
     """Run ``lci run`` on the project with every stage and step measured."""
-    started_wall, started_cpu = time.perf_counter(), _cpu()
+    started_wall, started_cpu = time.perf_counter(), cpu_seconds()
     progress = Path(args.progress)
     dump = open(progress.with_suffix(".stacks"), "w")  # noqa: SIM115 - open until exit
     faulthandler.register(signal.SIGUSR1, file=dump, all_threads=True)
@@ -258,7 +257,7 @@ def child(args: argparse.Namespace) -> None:
     report.update({
         "spans": monitor.done,
         "child_wall_s": round(time.perf_counter() - started_wall, 3),
-        "child_cpu_s": round(_cpu() - started_cpu, 3),
+        "child_cpu_s": round(cpu_seconds() - started_cpu, 3),
         "indicator_rows": ctx.indicator_rows,
         "indicators_computed": sum(1 for a in ctx.availability if a[2]),
         "indicators_not_computed": [[a[0], a[3]] for a in ctx.availability if not a[2]],
