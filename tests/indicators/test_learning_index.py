@@ -14,6 +14,7 @@ from indicators import load_catalogue
 from indicators.composite.build import log_from_json, replay
 from indicators.composite.specification import CompositeSpec, Impute
 from indicators.learning_index import compute_learning_city_index, learning_city_data
+from indicators.sql import quote_ident
 from reports import write_report
 from reports._composite import (
     build_index_table,
@@ -30,8 +31,8 @@ def _copy(source: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
     """A private copy of the session warehouse, so that the tables written here stay here."""
     target = duckdb.connect()
     for (name,) in source.execute("SELECT table_name FROM duckdb_tables()").fetchall():
-        target.register("_rows", source.sql(f"SELECT * FROM {name}").to_arrow_table())
-        target.execute(f"CREATE TABLE {name} AS SELECT * FROM _rows")
+        target.register("_rows", source.sql(f"SELECT * FROM {quote_ident(name)}").to_arrow_table())
+        target.execute(f"CREATE TABLE {quote_ident(name)} AS SELECT * FROM _rows")
         target.unregister("_rows")
     return target
 

@@ -16,6 +16,7 @@ from typer.testing import CliRunner
 from indicators import compute_learning_city_index, load_catalogue
 from indicators.compute.publication import CHANGES_SQL, SIGNIFICANT_DIGITS_SQL
 from indicators.learning_index import IndexNotBuilt, Screening, index_not_built
+from indicators.sql import quote_ident
 from pipelines.cli.commands import app, render_reports
 from pipelines.publishing.audit import audit as audit_bundles
 from reports import build_domain_table, write_report
@@ -175,8 +176,8 @@ def test_a_year_without_any_value_says_so_without_tables(catalogue, tmp_path):
 def _copy(source: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
     target = duckdb.connect()
     for (name,) in source.execute("SELECT table_name FROM duckdb_tables()").fetchall():
-        target.register("_rows", source.sql(f"SELECT * FROM {name}").to_arrow_table())
-        target.execute(f"CREATE TABLE {name} AS SELECT * FROM _rows")
+        target.register("_rows", source.sql(f"SELECT * FROM {quote_ident(name)}").to_arrow_table())
+        target.execute(f"CREATE TABLE {quote_ident(name)} AS SELECT * FROM _rows")
         target.unregister("_rows")
     return target
 
