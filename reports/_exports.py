@@ -1,149 +1,355 @@
-"""Machine-readable exports of ``indicator_values``: a CSV for scripts, an XLSX for people.
+"""Exports of ``indicator_values`` in the run's language: ``indicators.csv`` (for programs, or
+for a spreadsheet in its language's conventions), ``indicators.xlsx`` for people
+(:mod:`reports._spreadsheet`) and ``indicators.sdmx.csv`` for statistical exchange
+(:mod:`reports._sdmx`).
 
-Both are deterministic: rows sorted on the table's key, floats written with a fixed format,
-and the workbook stamped with a fixed creation date, so an unchanged warehouse gives unchanged
-bytes (and unchanged hashes in the run manifest).
+Every cell's text is made in DuckDB, the rules written once here (:func:`number_sql`,
+:func:`text_sql`, :func:`reason_sql`) and shared by the three files, so that two million rows
+stream through in batches. All are deterministic: rows sorted on the table's key, floats written
+with a fixed format, the workbook stamped with a fixed date; each file is replaced in one step.
 """
 
 from __future__ import annotations
 
-import csv
+import csv as csv_module
 import io
 import os
-from collections.abc import Iterable, Sequence
-from datetime import datetime
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Literal, get_args
 
 import duckdb
-import xlsxwriter
-from xlsxwriter.format import Format
-from xlsxwriter.workbook import Workbook
-from xlsxwriter.worksheet import Worksheet
 
-from indicators import Catalogue, Indicator
+from indicators import Catalogue
 from indicators.sql import quote_ident
-from reports._i18n import text
+from reports._i18n import Lang, check_lang
+
+CsvStyle = Literal["standard", "spreadsheet"]
+CSV_STYLES: tuple[str, ...] = get_args(CsvStyle)
+
+CSV_NAME, XLSX_NAME, SDMX_NAME = "indicators.csv", "indicators.xlsx", "indicators.sdmx.csv"
+"""The files :func:`write_exports` writes, in the year's folder."""
 
 FLOAT_DECIMALS = 6
 """CSV floats: fixed-point, at most six decimals, trailing zeros dropped (``45.3``, ``0.0125``)."""
-
-WORKBOOK_DATE = datetime(2000, 1, 1)
-"""Creation date stamped in the workbook, in place of the clock, so its bytes do not change."""
+FETCH_ROWS = 20_000
+"""Rows an export takes from DuckDB at a time: its memory, whatever the table's length."""
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+"""A text cell starting so is a formula to a spreadsheet: the CSV prefixes it with ``'``."""
 
 VALUE_COLUMNS: tuple[str, ...] = (
     "territory_code", "territory_level", "territory_name", "year", "breakdown", "value",
     "numerator", "denominator", "se", "ci_low", "ci_high", "n_unweighted", "status",
     "status_reason",
 )
+EXPORT_COLUMNS: tuple[str, ...] = ("indicator_id", "domain", "label", "unit", *VALUE_COLUMNS)
+"""Every column of the CSV and of the workbook's data sheet, by key."""
 CSV_COLUMNS: tuple[str, ...] = ("indicator_id", "domain", "label_en", "unit_en", *VALUE_COLUMNS)
-_FLOATS = {"value", "numerator", "denominator", "se", "ci_low", "ci_high"}
-_SORT = "indicator_id, territory_level, territory_code, year, breakdown"
-FETCH_ROWS = 20_000
-"""Rows an export takes from DuckDB at a time: its memory, whatever the table's length."""
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-"""A text cell starting so is a formula to a spreadsheet: the CSV prefixes it with ``'``."""
+"""The standard CSV's header in an English run (see :func:`standard_header`)."""
+FLOATS = frozenset({"value", "numerator", "denominator", "se", "ci_low", "ci_high"})
+STATUSES: tuple[str, ...] = ("ok", "low_reliability", "suppressed", "missing")
+_SORT = ("indicator_id", "territory_level", "territory_code", "year", "breakdown")
 
-_README_COLUMNS: tuple[tuple[str, str], ...] = (
-    ("indicator_id", "Indicator identifier (see the definitions below)."),
-    ("territory_code", "The territory's code at its level (in France: INSEE code of the "
-                       "commune, SIREN of the EPCI, département or région code), or the code "
-                       "of a custom group. Levels may share a code: a territory is its level "
-                       "and its code together."),
-    ("territory_level", "The territory's level, as the project declares them (in France: "
-                        "COM, EPCI, DEP, REG), or GROUP."),
-    ("year", "Reference year."),
-    ("breakdown", "'total', or a subgroup such as 'sex=F'."),
-    ("value", "The indicator, in its unit; empty when not published."),
-    ("numerator / denominator", "The two sums the value is computed from."),
-    ("se, ci_low, ci_high", "Survey indicators: standard error and 95% confidence interval."),
-    ("n_unweighted", "Survey indicators: number of respondents."),
-    ("status", "ok, low_reliability (interpret with caution), suppressed (not published) or "
-               "missing."),
-    ("status_reason", "Why a value is flagged, suppressed or missing."),
+_WORDS: dict[str, tuple[str, str]] = {
+    "column.indicator_id": ("Indicator", "Indicateur"),
+    "column.domain": ("Domain", "Domaine"),
+    "column.label": ("Label", "Libellé"),
+    "column.unit": ("Unit", "Unité"),
+    "column.territory_code": ("Territory code", "Code du territoire"),
+    "column.territory_level": ("Level", "Niveau"),
+    "column.territory_name": ("Territory", "Territoire"),
+    "column.year": ("Year", "Année"),
+    "column.breakdown": ("Breakdown", "Ventilation"),
+    "column.value": ("Value", "Valeur"),
+    "column.numerator": ("Numerator", "Numérateur"),
+    "column.denominator": ("Denominator", "Dénominateur"),
+    "column.se": ("Standard error", "Erreur type"),
+    "column.ci_low": ("95% CI, low", "IC à 95\u202f%, borne basse"),
+    "column.ci_high": ("95% CI, high", "IC à 95\u202f%, borne haute"),
+    "column.n_unweighted": ("Respondents (unweighted)", "Répondants (non pondéré)"),
+    "column.status": ("Status", "Statut"),
+    "column.status_reason": ("Reason", "Motif"),
+    "status.ok": ("Published", "Publié"),
+    "status.low_reliability": ("Low reliability", "Fiabilité limitée"),
+    "status.suppressed": ("Not published", "Non publié"),
+    "status.missing": ("Missing", "Manquant"),
+    "meaning.indicator_id": ("Indicator identifier (see the definitions).",
+                             "Identifiant de l'indicateur (voir les définitions)."),
+    "meaning.domain": ("Action domain code.", "Code du domaine d'action."),
+    "meaning.label": ("The indicator's name.", "Nom de l'indicateur."),
+    "meaning.unit": ("The unit of the value and of the interval.",
+                     "Unité de la valeur et de l'intervalle."),
+    "meaning.territory_code": (
+        "The territory's code at its level (in France: INSEE code of the commune, SIREN of "
+        "the EPCI, département or région code), or the code of a custom group. Levels may "
+        "share a code: a territory is its level and its code together.",
+        "Code du territoire à son niveau (en France\u00a0: code INSEE de la commune, SIREN de "
+        "l'EPCI, code du département ou de la région), ou code d'un groupe. Des niveaux "
+        "peuvent partager un code\u00a0: un territoire, c'est son niveau et son code."),
+    "meaning.territory_level": (
+        "The territory's level, as the project declares them (in France: COM, EPCI, DEP, "
+        "REG), or GROUP.",
+        "Niveau du territoire, tel que le projet les déclare (en France\u00a0: COM, EPCI, DEP, "
+        "REG), ou GROUP pour un groupe."),
+    "meaning.territory_name": ("The territory's name.", "Nom du territoire."),
+    "meaning.year": ("Reference year.", "Année de référence."),
+    "meaning.breakdown": ("'total', or a subgroup such as 'sex=F'.",
+                          "«\u00a0total\u00a0», ou un sous-groupe comme «\u00a0sex=F\u00a0»."),
+    "meaning.value": ("The indicator, in its unit; empty when not published.",
+                      "L'indicateur, dans son unité\u00a0; vide s'il n'est pas publié."),
+    "meaning.numerator": ("The sum the value's numerator is.",
+                          "La somme qui forme le numérateur de la valeur."),
+    "meaning.denominator": ("The sum the value's denominator is.",
+                            "La somme qui forme le dénominateur de la valeur."),
+    "meaning.se": ("Survey indicators: standard error of the estimate.",
+                   "Indicateurs d'enquête\u00a0: erreur type de l'estimation."),
+    "meaning.ci_low": ("Survey indicators: lower bound of the 95% confidence interval.",
+                       "Indicateurs d'enquête\u00a0: borne basse de l'intervalle de confiance à "
+                       "95\u202f%."),
+    "meaning.ci_high": ("Survey indicators: upper bound of the 95% confidence interval.",
+                        "Indicateurs d'enquête\u00a0: borne haute de l'intervalle de confiance "
+                        "à 95\u202f%."),
+    "meaning.n_unweighted": ("Survey indicators: number of respondents.",
+                             "Indicateurs d'enquête\u00a0: nombre de répondants."),
+    "meaning.status": (
+        "Published, Low reliability (interpret with caution), Not published (too few "
+        "respondents or units) or Missing (no data).",
+        "Publié, Fiabilité limitée (à interpréter avec prudence), Non publié (trop peu de "
+        "répondants ou d'unités) ou Manquant (pas de donnée)."),
+    "meaning.status_reason": ("Why a value is flagged, not published or missing.",
+                              "Pourquoi une valeur est signalée, non publiée ou manquante."),
+}
+
+# Why a value is flagged, as the publication step writes it (English), and in French: a
+# pattern of the whole reason and its French replacement (DuckDB's \1 for the first group).
+_REASONS_FR: tuple[tuple[str, str], ...] = (
+    (r"^no data reported$", "aucune donnée transmise"),
+    (r"^denominator is zero or missing$", "dénominateur nul ou manquant"),
+    (r"^unweighted n = (\d+) < (\d+)$", r"effectif non pondéré de \1 < \2"),
+    (r"^coefficient of variation (\d+)\.(\d+) > (\d+)\.(\d+)$",
+     r"coefficient de variation de \1,\2 > \3,\4"),
+    (r"^(\d+) of (\d+) member communes reported$", r"\1 communes membres sur \2 ont répondu"),
+    (r"^fewer than (\d+) workers \((\d+)\)$", r"moins de \1 actifs occupés (\2)"),
 )
 
 
-def write_exports(con: duckdb.DuckDBPyConnection, catalogue: Catalogue,
-                  out_dir: Path) -> list[Path]:
-    """Write ``indicators.csv`` and ``indicators.xlsx`` covering every row of indicator_values."""
+def word(key: str, lang: Lang) -> str:
+    """An export's word (column header, status, meaning) in ``lang``."""
+    try:
+        pair = _WORDS[key]
+    except KeyError:
+        raise KeyError(f"no export word {key!r}") from None
+    return pair[0 if lang == "en" else 1]
+
+
+def column_header(key: str, lang: Lang) -> str:
+    """The header a person reads over the column ``key`` of :data:`EXPORT_COLUMNS`."""
+    return word(f"column.{key}", lang)
+
+
+def standard_header(lang: Lang) -> tuple[str, ...]:
+    """The standard CSV's header: the fixed identifiers programs select on, the label and
+    unit columns named by their language (``label_en`` or ``label_fr``)."""
+    return ("indicator_id", "domain", f"label_{lang}", f"unit_{lang}", *VALUE_COLUMNS)
+
+
+def write_exports(con: duckdb.DuckDBPyConnection, catalogue: Catalogue, out_dir: Path,
+                  lang: str = "en", csv: str = "standard",
+                  territories: Sequence[str] | None = None,
+                  year: int | None = None) -> list[Path]:
+    """Write ``indicators.csv``, ``indicators.xlsx`` and ``indicators.sdmx.csv`` in ``lang``.
+
+    ``csv`` is the project's ``exports.csv`` setting; ``territories`` are the report's, in its
+    order (``None``: a bounded default, see :func:`reports._spreadsheet.write_workbook`), and
+    ``year`` the report's (``None``: the latest year with values)."""
+    lang_ = check_lang(lang)
+    if csv not in CSV_STYLES:
+        raise ValueError(f"unknown CSV style {csv!r}; valid: {list(CSV_STYLES)}")
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     _check_known(con, catalogue)
-    return [write_csv(con, catalogue, out_dir / "indicators.csv"),
-            write_xlsx(con, catalogue, out_dir / "indicators.xlsx")]
+    from reports._sdmx import write_sdmx  # both modules build on this one's cell rules
+    return [write_csv(con, catalogue, out_dir / CSV_NAME, lang_, csv),
+            write_xlsx(con, catalogue, out_dir / XLSX_NAME, lang_, territories, year),
+            write_sdmx(con, catalogue, out_dir / SDMX_NAME)]
 
 
-def format_float(value: float | None) -> str:
-    """Fixed-point text for a float: ``45.3``, ``0.001235``, ``12``; empty for NULL."""
+def write_xlsx(con: duckdb.DuckDBPyConnection, catalogue: Catalogue, path: Path,
+               lang: str = "en", territories: Sequence[str] | None = None,
+               year: int | None = None) -> Path:
+    """The workbook for people: see :func:`reports._spreadsheet.write_workbook`."""
+    from reports._spreadsheet import write_workbook  # it builds on this module's cell rules
+    return write_workbook(con, catalogue, Path(path), check_lang(lang), territories, year)
+
+
+def format_float(value: float | None, decimal: str = ".") -> str:
+    """Fixed-point text for a float: ``45.3``, ``0.001235``, ``12``; empty for NULL.
+    ``decimal=","`` writes the decimal comma of a French spreadsheet (``45,3``)."""
     if value is None:
         return ""
     formatted = f"{value:.{FLOAT_DECIMALS}f}".rstrip("0").rstrip(".")
-    return "0" if formatted in ("-0", "") else formatted
+    formatted = "0" if formatted in ("-0", "") else formatted
+    return formatted.replace(".", decimal)
 
 
-def write_csv(con: duckdb.DuckDBPyConnection, catalogue: Catalogue, path: Path) -> Path:
-    """All rows, sorted, UTF-8, comma-separated, with each indicator's English label and unit.
+def neutralise_formula(text: str) -> str:
+    """A text cell a spreadsheet would run as a formula (``=HYPERLINK(…)``, ``@SUM(…)``,
+    ``+1``) prefixed with a single quote, as OWASP advises against CSV injection; numbers are
+    never passed here."""
+    return f"'{text}" if text.startswith(FORMULA_STARTS) else text
 
-    Every cell's text is made in DuckDB (floats as :func:`format_float` writes them, text
-    under :func:`neutralise_formula`'s rule), so that two million rows cost seconds; Python's
+
+def cell_params(decimal: str = ".") -> dict[str, object]:
+    """The parameters :func:`number_sql` and :func:`text_sql` refer to."""
+    return {"float_format": f"%.{FLOAT_DECIMALS}f", "quote": "'", "decimal": decimal,
+            **{f"start{n}": start for n, start in enumerate(FORMULA_STARTS)}}
+
+
+def number_sql(column: str) -> str:
+    """:func:`format_float` in SQL over ``column`` (printf rounds as Python's format does),
+    with the decimal mark bound as ``$decimal``."""
+    trimmed = f"rtrim(rtrim(printf($float_format, {column}), '0'), '.')"
+    return (f"CASE WHEN {column} IS NULL THEN '' WHEN {trimmed} = '-0' THEN '0' "
+            f"ELSE replace({trimmed}, '.', $decimal) END")
+
+
+def text_sql(expression: str) -> str:
+    """:func:`neutralise_formula` in SQL: a leading quote before a formula's first character;
+    NULL becomes empty."""
+    risky = " OR ".join(f"starts_with({expression}, $start{n})"
+                        for n in range(len(FORMULA_STARTS)))
+    return (f"CASE WHEN {risky} THEN $quote || {expression} "
+            f"ELSE coalesce({expression}, '') END")
+
+
+def reason_sql(expression: str, lang: Lang) -> tuple[str, dict[str, object]]:
+    """``status_reason`` in ``lang``: each reason the publication step writes, in French for a
+    French export (a reason of no known form stays as written)."""
+    if lang == "en":
+        return expression, {}
+    params: dict[str, object] = {}
+    branches = []
+    for n, (pattern, replacement) in enumerate(_REASONS_FR):
+        params[f"reason_p{n}"], params[f"reason_r{n}"] = pattern, replacement
+        branches.append(f"WHEN regexp_matches({expression}, $reason_p{n}) "
+                        f"THEN regexp_replace({expression}, $reason_p{n}, $reason_r{n})")
+    return f"CASE {' '.join(branches)} ELSE {expression} END", params
+
+
+def status_sql(expression: str, lang: Lang) -> tuple[str, dict[str, object]]:
+    """The status word a person reads in ``lang`` (an unknown status stays as written)."""
+    params: dict[str, object] = {}
+    branches = []
+    for n, status in enumerate(STATUSES):
+        params[f"status_c{n}"], params[f"status_w{n}"] = status, word(f"status.{status}", lang)
+        branches.append(f"WHEN $status_c{n} THEN $status_w{n}")
+    return f"CASE {expression} {' '.join(branches)} ELSE {expression} END", params
+
+
+def export_rows_sql(con: duckdb.DuckDBPyConnection, catalogue: Catalogue, lang: Lang,
+                    people: bool) -> tuple[str, dict[str, object]]:
+    """A relation of every row of ``indicator_values`` with its domain, label and unit in
+    ``lang`` and its reason in ``lang`` (``reason``); ``people`` adds the status in words
+    (``status_word``) and the catalogue's and the levels' order (``ordinal``, ``level_rank``).
+
+    The catalogue joins as a relation of bound lists; only identifiers are quoted into SQL."""
+    types = dict(con.execute(
+        "SELECT column_name, data_type FROM information_schema.columns "
+        "WHERE table_name = 'indicator_values' AND table_schema = current_schema()").fetchall())
+    for name in VALUE_COLUMNS:
+        kind = types.get(name, "VARCHAR")
+        if kind not in ("VARCHAR", "DOUBLE", "FLOAT", *_INTEGER_TYPES):
+            raise TypeError(f"indicator_values.{name} is {kind}: the exports write no such "
+                            f"column")
+    reason, params = reason_sql("v.status_reason", lang)
+    extra = ""
+    if people:
+        status, status_params = status_sql("v.status", lang)
+        params.update(status_params)
+        levels = [row[0] for row in con.execute(
+            "SELECT level FROM territory_levels ORDER BY ordinal").fetchall()] if _has_levels(
+            con) else []
+        params["levels"] = levels
+        extra = (f", {status} AS status_word, m.ordinal, "
+                 "coalesce(list_position($levels::VARCHAR[], v.territory_level), 1000000) "
+                 "AS level_rank")
+    params.update({
+        "ids": [i.id for i in catalogue], "domains": [i.domain for i in catalogue],
+        "labels": [i.label(lang) for i in catalogue], "units": [i.unit(lang) for i in catalogue],
+        "ordinals": list(range(len(list(catalogue))))})
+    query = (
+        "SELECT v.*, m.domain, m.label, m.unit, " + reason + " AS reason" + extra +
+        " FROM indicator_values v JOIN (SELECT unnest($ids) AS indicator_id, "
+        "unnest($domains) AS domain, unnest($labels) AS label, unnest($units) AS unit, "
+        "unnest($ordinals) AS ordinal) m USING (indicator_id)")
+    return query, params
+
+
+def _has_levels(con: duckdb.DuckDBPyConnection) -> bool:
+    return bool(con.execute("SELECT count(*) FROM information_schema.tables "
+                            "WHERE table_name = 'territory_levels'").fetchone()[0])
+
+
+_INTEGER_TYPES = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT",
+                  "USMALLINT", "UINTEGER", "UBIGINT")
+
+
+def write_csv(con: duckdb.DuckDBPyConnection, catalogue: Catalogue, path: Path,
+              lang: str = "en", style: str = "standard") -> Path:
+    """All rows, sorted on the key, UTF-8, with each indicator's label and unit in ``lang``.
+
+    ``standard`` is for programs: comma, decimal point, no byte-order mark, the header of
+    :func:`standard_header` and statuses as codes. ``spreadsheet`` is for a spreadsheet in
+    ``lang``: headers and statuses in words; in French ``;`` and the decimal comma, in English
+    ``,`` and the point; both with a byte-order mark, so that Excel reads UTF-8.
+
+    Every cell's text is made in DuckDB, so that two million rows cost seconds; Python's
     CSV writer only quotes and joins them, batch by batch, into a file replaced in one step."""
-    query, params = _csv_query(con, catalogue)
+    lang_ = check_lang(lang)
+    if style not in CSV_STYLES:
+        raise ValueError(f"unknown CSV style {style!r}; valid: {list(CSV_STYLES)}")
+    spreadsheet = style == "spreadsheet"
+    french = spreadsheet and lang_ == "fr"
+    query, params = _csv_query(con, catalogue, lang_, spreadsheet, "," if french else ".")
     cursor = con.execute(query, params)
     partial = path.with_name(f".{path.name}.partial")
-    with partial.open("w", encoding="utf-8", newline="") as out:
-        writer = csv.writer(_LineFeeds(out), lineterminator="\r\n")
-        writer.writerow(CSV_COLUMNS)
+    with partial.open("w", encoding="utf-8-sig" if spreadsheet else "utf-8",
+                      newline="") as out:
+        writer = csv_module.writer(_LineFeeds(out), delimiter=";" if french else ",",
+                                   lineterminator="\r\n")
+        writer.writerow([column_header(c, lang_) for c in EXPORT_COLUMNS] if spreadsheet
+                        else standard_header(lang_))
         while batch := cursor.fetchmany(FETCH_ROWS):
             writer.writerows(batch)
     os.replace(partial, path)
     return path
 
 
-_INTEGER_TYPES = {"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT",
-                  "USMALLINT", "UINTEGER", "UBIGINT"}
-
-
-def _csv_query(con: duckdb.DuckDBPyConnection, catalogue: Catalogue
-               ) -> tuple[str, dict[str, object]]:
-    """The SELECT giving each CSV row as its cells' text, in key order; identifiers quoted,
-    values bound. The catalogue's labels join as a relation of bound lists."""
-    types = dict(con.execute(
-        "SELECT column_name, data_type FROM information_schema.columns "
-        "WHERE table_name = 'indicator_values' AND table_schema = current_schema()").fetchall())
-    starts = {f"start{n}": start for n, start in enumerate(FORMULA_STARTS)}
-
-    def guarded(expression: str) -> str:
-        """neutralise_formula in SQL: a leading quote before a formula's first character."""
-        risky = " OR ".join(f"starts_with({expression}, ${name})" for name in starts)
-        return (f"CASE WHEN {risky} THEN $quote || {expression} "
-                f"ELSE coalesce({expression}, '') END")
+def _csv_query(con: duckdb.DuckDBPyConnection, catalogue: Catalogue, lang: Lang,
+               words: bool, decimal: str) -> tuple[str, dict[str, object]]:
+    """The SELECT giving each CSV row as its cells' text, in key order."""
+    rows, params = export_rows_sql(con, catalogue, lang, people=False)
+    params.update(cell_params(decimal))
+    status = "status"
+    if words:
+        status, status_params = status_sql("status", lang)
+        params.update(status_params)
 
     def cell(name: str) -> str:
-        column = f"v.{quote_ident(name)}"
-        if name in _FLOATS:  # format_float in SQL (printf rounds as Python's format does)
-            trimmed = f"rtrim(rtrim(printf($float_format, {column}), '0'), '.')"
-            return (f"CASE WHEN {column} IS NULL THEN '' WHEN {trimmed} = '-0' THEN '0' "
-                    f"ELSE {trimmed} END")
-        kind = types.get(name, "VARCHAR")
-        if kind == "VARCHAR":
-            return guarded(column)
-        if kind in _INTEGER_TYPES:
-            return f"coalesce(CAST({column} AS VARCHAR), '')"
-        raise TypeError(f"indicator_values.{name} is {kind}: the CSV writes no such column")
+        if name in FLOATS:
+            return number_sql(quote_ident(name))
+        if name in ("territory_code", "territory_level", "territory_name", "breakdown"):
+            return text_sql(quote_ident(name))
+        if name == "status":
+            return text_sql(status)
+        if name == "status_reason":
+            return text_sql("reason")
+        return f"coalesce(CAST({quote_ident(name)} AS VARCHAR), '')"
 
-    cells = [guarded("v.indicator_id"), guarded("m.domain"), guarded("m.label_en"),
-             guarded("m.unit_en"), *(cell(name) for name in VALUE_COLUMNS)]
-    order = ", ".join(f"v.{quote_ident(c.strip())}" for c in _SORT.split(","))
-    query = (
-        "WITH m AS (SELECT unnest($ids) AS indicator_id, unnest($domains) AS domain, "
-        "unnest($labels) AS label_en, unnest($units) AS unit_en) "
-        f"SELECT {', '.join(cells)} FROM indicator_values v JOIN m USING (indicator_id) "
-        f"ORDER BY {order}")
-    params: dict[str, object] = {
-        "ids": [i.id for i in catalogue], "domains": [i.domain for i in catalogue],
-        "labels": [i.label.en for i in catalogue], "units": [i.unit.en for i in catalogue],
-        "float_format": f"%.{FLOAT_DECIMALS}f", "quote": "'", **starts}
-    return query, params
+    cells = [text_sql("indicator_id"), text_sql("domain"), text_sql("label"), text_sql("unit"),
+             *(cell(name) for name in VALUE_COLUMNS)]
+    order = ", ".join(quote_ident(c) for c in _SORT)
+    return f"SELECT {', '.join(cells)} FROM ({rows}) ORDER BY {order}", params
 
 
 class _LineFeeds:
@@ -158,148 +364,9 @@ class _LineFeeds:
         return self.buffer.write(line.removesuffix("\r\n") + "\n")
 
 
-def neutralise_formula(text: str) -> str:
-    """A text cell a spreadsheet would run as a formula (``=HYPERLINK(…)``, ``@SUM(…)``,
-    ``+1``) prefixed with a single quote, as OWASP advises against CSV injection; numbers are
-    never passed here."""
-    return f"'{text}" if text.startswith(FORMULA_STARTS) else text
-
-
-SHEET_ROWS = 1_048_576
-"""Rows a worksheet holds (Excel's limit, header included): a longer domain continues on
-further sheets, "ECO (2)", "ECO (3)" …, each with the header, and the Read me says so."""
-
-
-def _sheet_plan(con: duckdb.DuckDBPyConnection, catalogue: Catalogue
-                ) -> list[tuple[str, tuple[Indicator, ...], int, int]]:
-    """(sheet name, indicators, first row, rows) of each domain sheet, rows counted in DuckDB."""
-    counts = dict(con.execute("SELECT indicator_id, count(*) FROM indicator_values "
-                              "GROUP BY ALL").fetchall())
-    per_sheet = SHEET_ROWS - 1
-    plan = []
-    for domain in catalogue.domains:
-        indicators = catalogue.in_domain(domain.code)
-        if not indicators:
-            continue
-        total = sum(counts.get(i.id, 0) for i in indicators)
-        parts = max(1, -(-total // per_sheet))
-        for part in range(parts):
-            name = domain.code if part == 0 else f"{domain.code} ({part + 1})"
-            rows = min(per_sheet, total - part * per_sheet)
-            plan.append((name, indicators, part * per_sheet, max(rows, 0)))
-    return plan
-
-
-def write_xlsx(con: duckdb.DuckDBPyConnection, catalogue: Catalogue, path: Path) -> Path:
-    """A 'Read me' sheet with the definitions, then one sheet per domain (continued on more
-    sheets when a domain has more rows than a sheet holds).
-
-    Written in xlsxwriter's ``constant_memory`` mode: each row goes to disk as it is written
-    (rows come in order from DuckDB, sheet after sheet), so memory stays flat at two million
-    rows; the workbook is then replaced in one step."""
-    partial = path.with_name(f".{path.name}.partial")
-    workbook = xlsxwriter.Workbook(str(partial), {
-        "constant_memory": True, "strings_to_numbers": False, "strings_to_formulas": False,
-        "strings_to_urls": False})
-    workbook.set_properties({"title": "Learning city indicators", "created": WORKBOOK_DATE})
-    bold = workbook.add_format({"bold": True, "bg_color": "#E8F1EA", "border": 1,
-                                "text_wrap": True, "valign": "top"})
-    wrap = workbook.add_format({"text_wrap": True, "valign": "top"})
-    plan = _sheet_plan(con, catalogue)
-    continued = [name for name, _, first, _ in plan if first]
-    _readme_sheet(workbook.add_worksheet("Read me"), catalogue, bold, wrap, continued)
-    for name, indicators, first, rows in plan:
-        _domain_sheet(workbook, workbook.add_worksheet(name), con, indicators, bold,
-                      first, rows)
-    workbook.close()
-    os.replace(partial, path)
-    return path
-
-
-def _readme_sheet(sheet: Worksheet, catalogue: Catalogue, bold: Format, wrap: Format,
-                  continued: Sequence[str] = ()) -> None:
-    sheet.write(0, 0, "Learning city indicators: all published values", bold)
-    sheet.write(1, 0, "One sheet per action domain; one row per indicator, territory, year and "
-                      "breakdown. Empty values are not published (see status).")
-    row = 3
-    if continued:
-        sheet.write(2, 0, f"A sheet holds {SHEET_ROWS - 1:,} rows of data: the sheets "
-                          f"{', '.join(continued)} continue the domain before them, in the same "
-                          f"order. indicators.csv and the Parquet files hold every row in one "
-                          f"table.")
-        row = 4
-    sheet.write_row(row, 0, ("Column", "Meaning"), bold)
-    for name, meaning in _README_COLUMNS:
-        row += 1
-        sheet.write_row(row, 0, (name, meaning), wrap)
-    row += 2
-    header = ("indicator_id", "domain", "label_en", "label_fr", "definition_en", "unit_en",
-              "direction", "source_en", "kflc", "reference", "target", "decimals")
-    sheet.write_row(row, 0, header, bold)
-    for indicator in catalogue:
-        row += 1
-        sheet.write_row(row, 0, _definition_row(indicator), wrap)
-    sheet.set_column(0, 0, 22)
-    sheet.set_column(1, 1, 60)
-    sheet.set_column(2, 11, 28)
-
-
-def _definition_row(indicator: Indicator) -> tuple:
-    target = (f"{indicator.target.value:g} ({indicator.target.source})"
-              if indicator.target else "")
-    return (indicator.id, indicator.domain, indicator.label.en, indicator.label.fr,
-            indicator.description.en, indicator.unit.en,
-            text(f"direction.{indicator.direction}", "en"), indicator.source.en,
-            ", ".join(indicator.kflc), indicator.reference or "", target, indicator.decimals)
-
-
-def _domain_sheet(workbook: Workbook, sheet: Worksheet, con: duckdb.DuckDBPyConnection,
-                  indicators: Sequence[Indicator], bold: Format, first: int = 0,
-                  rows: int | None = None) -> None:
-    """Rows ``first`` … ``first + rows`` of one domain, in key order; numbers stay numbers,
-    shown with each indicator's decimals."""
-    header = ("indicator_id", "label_en", "unit_en", *VALUE_COLUMNS)
-    sheet.write_row(0, 0, header, bold)
-    formats = {d: workbook.add_format({"num_format": "0" if d == 0 else "0." + "0" * d})
-               for d in {i.decimals for i in indicators}}
-    meta = {i.id: (i.label.en, i.unit.en, formats[i.decimals]) for i in indicators}
-    numbers = {n for n, name in enumerate(VALUE_COLUMNS, start=3)
-               if name in ("value", "ci_low", "ci_high")}
-    write, write_number = sheet.write, sheet.write_number
-    row = 0
-    for values in _value_rows(con, list(meta), first, rows):
-        row += 1
-        indicator_id = values[0]
-        label, unit, number_format = meta[indicator_id]
-        write(row, 0, indicator_id)
-        write(row, 1, label)
-        write(row, 2, unit)
-        for col, cell in enumerate(values[1:], start=3):
-            if cell is None:
-                continue
-            if col in numbers:
-                write_number(row, col, cell, number_format)
-            else:
-                write(row, col, cell)
-    sheet.freeze_panes(1, 0)
-    sheet.autofilter(0, 0, max(row, 1), len(header) - 1)
-    sheet.set_column(0, 0, 12)
-    sheet.set_column(1, 2, 34)
-    sheet.set_column(3, len(header) - 1, 14)
-
-
-def _value_rows(con: duckdb.DuckDBPyConnection, indicator_ids: list[str], first: int = 0,
-                rows: int | None = None) -> Iterable[tuple]:
-    """Rows of ``indicator_values`` for these indicators, in key order, streamed in batches
-    (``rows`` of them from the ``first``, when given)."""
-    cursor = con.execute(
-        f"SELECT indicator_id, {', '.join(VALUE_COLUMNS)} FROM indicator_values "
-        f"WHERE list_contains($ids, indicator_id) ORDER BY {_SORT} "
-        f"LIMIT $rows OFFSET $first",
-        {"ids": indicator_ids, "rows": rows, "first": first},
-    )
-    while batch := cursor.fetchmany(FETCH_ROWS):
-        yield from batch
+def line_feeds(buffer: io.TextIOBase) -> _LineFeeds:
+    """A CSV writer's target that ends rows with LF and quotes a lone CR (see _LineFeeds)."""
+    return _LineFeeds(buffer)
 
 
 def _check_known(con: duckdb.DuckDBPyConnection, catalogue: Catalogue) -> None:
@@ -310,3 +377,12 @@ def _check_known(con: duckdb.DuckDBPyConnection, catalogue: Catalogue) -> None:
     if unknown:
         raise ValueError(f"indicator_values holds indicators missing from the catalogue: "
                          f"{unknown}")
+
+
+def _check_complete() -> None:
+    for key, pair in _WORDS.items():
+        if len(pair) != 2 or not all(pair):
+            raise AssertionError(f"export word {key!r} is missing a language")
+
+
+_check_complete()

@@ -14,7 +14,7 @@ import duckdb
 import pytest
 
 from indicators import Catalogue, load_catalogue
-from reports import _exports, write_csv, write_xlsx
+from reports import _exports, _spreadsheet, write_csv, write_xlsx
 from reports._exports import CSV_COLUMNS, VALUE_COLUMNS, format_float, neutralise_formula
 from tests.reports_fixtures import build_warehouse
 
@@ -112,16 +112,18 @@ def test_the_workbook_streams_its_rows_so_memory_does_not_grow_with_them(catalog
              _peak(large, catalogue, tmp_path / "large.xlsx")]
     assert peaks[1] < 1.5 * peaks[0]  # four times the rows, not four times the memory
     with zipfile.ZipFile(tmp_path / "large.xlsx") as archive:
-        sheet = archive.read("xl/worksheets/sheet2.xml")
+        last = max(int(n.removeprefix("xl/worksheets/sheet").removesuffix(".xml"))
+                   for n in archive.namelist() if n.startswith("xl/worksheets/sheet"))
+        sheet = archive.read(f"xl/worksheets/sheet{last}.xml")  # the data sheet, the last
     assert b't="inlineStr"' in sheet  # constant-memory mode: strings written with their row
 
 
 def test_a_split_workbook_streams_too_and_says_so(catalogue, tmp_path, monkeypatch):
     con = _many_rows(catalogue, 2)
-    monkeypatch.setattr(_exports, "SHEET_ROWS", 200)
+    monkeypatch.setattr(_spreadsheet, "SHEET_ROWS", 200)
     write_xlsx(con, catalogue, tmp_path / "split.xlsx")
     with zipfile.ZipFile(tmp_path / "split.xlsx") as archive:
         book = archive.read("xl/workbook.xml").decode()
         readme = archive.read("xl/worksheets/sheet1.xml").decode()
-    assert 'name="LL (2)"' in book
-    assert "continue the domain before them" in readme
+    assert 'name="Data (2)"' in book and 'name="Data (9)"' in book
+    assert "continue the sheet Data" in readme
