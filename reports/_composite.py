@@ -22,7 +22,7 @@ from indicators import Catalogue
 from indicators.learning_index import index_not_built
 from indicators.territories import in_sentence, level_labels, split_reference
 from reports._i18n import NARROW_NBSP, Lang, check_lang, format_number, format_percent
-from reports._tables import PALETTE, ROWS_PER_LEVEL
+from reports._tables import PALETTE, ROWS_PER_LEVEL, shade_styles
 
 INDEX_ENDS = 10
 """When the index ranks more units than a table lists: how many first and last are shown."""
@@ -59,9 +59,13 @@ _STRINGS: dict[str, tuple[str, str]] = {
     ),
     "note_rank": (
         "Rank 1 is the best; tied territories share the best rank. The interval runs from the 5th "
-        "to the 95th percentile of the rank over the Monte Carlo runs.",
+        "to the 95th percentile of the rank over the Monte Carlo runs. The index is shaded by "
+        "the percentile rank of its rank, in four classes of equal size: the darker the green, "
+        "the better.",
         "Le rang 1 est le meilleur ; les territoires à égalité partagent le meilleur rang. "
-        "L'intervalle va du 5e au 95e centile du rang sur les tirages de Monte-Carlo.",
+        "L'intervalle va du 5e au 95e centile du rang sur les tirages de Monte-Carlo. La "
+        "couleur de l'indice suit le rang centile de son rang, en quatre classes d'effectif "
+        "égal\u00a0: plus le vert est foncé, meilleur est le rang.",
     ),
     "chart_caption": (
         "Rank of each territory: dot for the median rank, diamond for the published rank, bar for "
@@ -72,6 +76,14 @@ _STRINGS: dict[str, tuple[str, str]] = {
         "méthode ou de l'erreur d'échantillonnage.",
     ),
     "axis": ("Rank (1 = best)", "Rang (1 = meilleur)"),
+    "chart_title": ("Rank of each territory in the learning-city index, {year}, with its "
+                    "5–95{nbsp}% interval",
+                    "Rang de chaque territoire dans l'indice de la ville apprenante, {year}, et "
+                    "son intervalle à 5–95{nbsp}%"),
+    "chart_desc": ("Ranks among {total}, best first: {items}.",
+                   "Rangs parmi {total}, du meilleur au moins bon\u00a0: {items}."),
+    "chart_item": ("{name}, rank {rank} (median {median}, interval {interval})",
+                   "{name}, rang {rank} (médian {median}, intervalle {interval})"),
     "shown": (
         "The table and the chart show {n} of the {total} {units_lower} in the index: the "
         "{ends} first and the {ends} last ranks{chosen}, in rank order (a dashed line marks "
@@ -252,7 +264,7 @@ def build_index_table(con: duckdb.DuckDBPyConnection, catalogue: Catalogue, year
     lang_ = check_lang(lang)
     frame, domains, shown = _index_frame(con, catalogue, year, lang_, territories,
                                          rows_per_level, ends)
-    table = frame.drop(columns=["territory_code", "rank_p05", "rank_p95"])
+    table = frame.drop(columns=["territory_code", "rank_p05", "rank_p95", "shade"])
     gt = (
         GT(table, rowname_col="name", id=TABLE_ID, locale=lang_)
         .tab_header(title=_t("title", lang_), subtitle=_t("subtitle", lang_, year=year,
@@ -275,8 +287,13 @@ def build_index_table(con: duckdb.DuckDBPyConnection, catalogue: Catalogue, year
                      column_labels_font_weight="bold", data_row_padding="5px",
                      source_notes_font_size="85%")
     )
-    if table["INDEX"].notna().sum() >= 2:
-        gt = gt.data_color(columns="INDEX", palette=list(PALETTE), na_color="#ffffff")
+    if table["INDEX"].notna().sum() >= 2:  # classes of the rank's percentile, as domain tables
+        classes: dict[int, list[int]] = {}
+        for n, (shade, score) in enumerate(zip(frame["shade"], table["INDEX"], strict=True)):
+            if pd.notna(shade) and pd.notna(score):
+                classes.setdefault(int(shade), []).append(n)
+        for shade, rows in sorted(classes.items()):
+            gt = gt.tab_style(shade_styles(shade), loc.body(columns="INDEX", rows=rows))
     if gaps := [n + 1 for n in shown.gaps()]:
         gt = gt.tab_style(style.borders(sides="top", color="#737373", style="dashed",
                                         weight="2px"),
@@ -328,7 +345,41 @@ def rank_interval_chart(con: duckdb.DuckDBPyConnection, catalogue: Catalogue, ye
         figure.savefig(buffer, format="svg", metadata={"Date": None, "Creator": None})
     svg = buffer.getvalue()
     svg = svg[svg.index("<svg"):].strip()
-    return svg.replace("<svg ", '<svg style="max-width: 100%; height: auto;" role="img" ', 1)
+    return _with_accessible_name(svg, _chart_title(year, lang_),
+                                 _chart_description(frame, shown, lang_))
+
+
+CHART_ID = "lci-index-chart"
+
+
+def _chart_title(year: int, lang: Lang) -> str:
+    return _t("chart_title", lang, year=year)
+
+
+def _chart_description(frame: pd.DataFrame, shown: IndexShown, lang: Lang) -> str:
+    """The chart's content in words, for a reader who cannot see it: each unit's ranks."""
+    items = [_t("chart_item", lang, name=name,
+                rank="—" if pd.isna(rank) else format_number(int(rank), 0, lang),
+                median="—" if pd.isna(median) else _rank_text(median, lang),
+                interval=_interval(low, high, lang))
+             for name, rank, median, low, high in zip(
+                 frame["name"], frame["rank"], frame["median_rank"], frame["rank_p05"],
+                 frame["rank_p95"], strict=True)]
+    separator = "\u00a0; " if lang == "fr" else "; "
+    return _t("chart_desc", lang, total=format_number(shown.total, 0, lang),
+              items=separator.join(items))
+
+
+def _with_accessible_name(svg: str, title: str, description: str) -> str:
+    """``svg`` as an image with a name and a description (``<title>``, ``<desc>``, both named
+    by ``aria-labelledby``): its text is drawn as paths, which no screen reader can read."""
+    head_end = svg.index(">") + 1
+    named = (f'<svg style="max-width: 100%; height: auto;" role="img" '
+             f'aria-labelledby="{CHART_ID}-title {CHART_ID}-desc" '
+             + svg[len("<svg "):head_end]
+             + f'\n <title id="{CHART_ID}-title">{escape(title)}</title>'
+             f'\n <desc id="{CHART_ID}-desc">{escape(description)}</desc>')
+    return named + svg[head_end:]
 
 
 def index_section(con: duckdb.DuckDBPyConnection, catalogue: Catalogue, year: int,
@@ -494,7 +545,10 @@ def _index_frame(con: duckdb.DuckDBPyConnection, catalogue: Catalogue, year: int
                  row_number() OVER (ORDER BY r.rank NULLS LAST,
                                     coalesce(n.name, r.territory_code), r.territory_code)
                    AS position,
-                 count(*) OVER () AS total
+                 count(*) OVER () AS total,
+                 CASE WHEN r.rank IS NOT NULL AND count(r.rank) OVER () > 1
+                      THEN round((1 - percent_rank() OVER (ORDER BY r.rank NULLS LAST))
+                                 * ($classes - 1))::INTEGER END AS shade
           FROM composite_ranks r LEFT JOIN names n USING (territory_code)
           WHERE r.year = $year)
         SELECT *, list_contains($chosen::VARCHAR[], territory_code) AS chosen
@@ -502,7 +556,8 @@ def _index_frame(con: duckdb.DuckDBPyConnection, catalogue: Catalogue, year: int
         WHERE $cap::BIGINT IS NULL OR total <= $cap::BIGINT OR position <= $ends
            OR position > total - $ends OR list_contains($chosen::VARCHAR[], territory_code)
         ORDER BY position
-        """, {"year": year, "chosen": chosen, "cap": rows_per_level, "ends": ends}).df()
+        """, {"year": year, "chosen": chosen, "cap": rows_per_level, "ends": ends,
+              "classes": len(PALETTE)}).df()
     total = int(ranks["total"].iloc[0]) if len(ranks) else 0
     shown = IndexShown(total=total, positions=tuple(int(p) for p in ranks["position"]),
                        chosen=int(ranks["chosen"].sum()), ends=ends)
@@ -521,7 +576,7 @@ def _index_frame(con: duckdb.DuckDBPyConnection, catalogue: Catalogue, year: int
                          zip(frame["rank_p05"], frame["rank_p95"], strict=True)]
     frame["rank"] = frame["rank"].astype("Int64")
     columns = ["territory_code", "name", "rank", "interval", "median_rank", "rank_p05",
-               "rank_p95", "INDEX", *domains]
+               "rank_p95", "INDEX", *domains, "shade"]
     return frame[columns].reset_index(drop=True), domains, shown
 
 

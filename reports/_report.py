@@ -45,8 +45,23 @@ from reports._i18n import (
     kflc_name,
     text,
 )
-from reports._tables import ROWS_PER_LEVEL, build_domain_table, levels_shown, shown_sentence
+from reports._tables import (
+    ROWS_PER_LEVEL,
+    build_domain_table,
+    legend_items,
+    levels_shown,
+    shading_text,
+    shown_sentence,
+)
 from reports._validation import data_quality_section
+
+_STRINGS: dict[str, tuple[str, str]] = {
+    "report.mark": ("{mark}: {meaning}", "{mark}\u00a0: {meaning}"),
+}
+
+
+def _t(key: str, lang: Lang, **values: object) -> str:
+    return _STRINGS[key][0 if lang == "en" else 1].format(**values)
 
 
 @dataclass(frozen=True)
@@ -139,9 +154,8 @@ def _introduction(catalogue: Catalogue, coverage: _Coverage, n_domains: int, yea
     if not coverage.any_value:
         nothing = text("report.intro_nothing", lang, year=year, n_indicators=len(catalogue))
         return "\n".join(f"  <p>{escape(line)}</p>" for line in (nothing, index_absent) if line)
-    marks = ("report.mark_ci", "report.mark_suppressed", "report.mark_low",
-             "report.mark_significant", "report.mark_missing")
-    items = "\n".join(f"    <li>{escape(text(key, lang))}</li>" for key in marks)
+    items = "\n".join(f"    <li>{escape(_t('report.mark', lang, mark=symbol, meaning=meaning))}"
+                      "</li>" for symbol, meaning in legend_items(lang))
     what = text("report.intro_what", lang, n_indicators=len(catalogue), n_domains=n_domains,
                 n_with=len(coverage.with_values), year=year)
     counts = "\n".join(
@@ -155,9 +169,9 @@ def _introduction(catalogue: Catalogue, coverage: _Coverage, n_domains: int, yea
         parts.append(f'  <p class="lci-shown">{escape(what_shown)}</p>')
     if index_absent:
         parts.append(f'  <p class="lci-index-absent">{escape(index_absent)}</p>')
-    parts += [f"  <p>{escape(text('report.intro_colours', lang))}</p>",
+    parts += [f"  <p>{escape(shading_text(lang))}</p>",
               f"  <p>{escape(text('report.intro_marks', lang))}</p>",
-              f"  <ul>\n{items}\n  </ul>"]
+              f'  <ul class="lci-marks">\n{items}\n  </ul>']
     return "\n".join(parts)
 
 

@@ -3,29 +3,73 @@
 The table reads ``indicator_values`` and ``indicator_changes`` as they are; every mark a reader
 sees (suppression, low reliability, significance) comes from the ``status`` and ``significant``
 columns written upstream, never from a test recomputed here.
+
+One set of marks (:data:`MARKS`) means the same in every table, the territory profiles and the
+spreadsheet, and :func:`legend_text` explains them in the same words under every table. Shading
+puts each column's reliable published values in classes of their percentile rank (computed in
+DuckDB), so one extreme value cannot wash out the others, and a flagged cell is never shaded;
+each shaded cell's text colour is the one of highest contrast with its fill.
 """
 
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from html import escape
+from types import MappingProxyType
 
 import duckdb
 import pandas as pd
 from great_tables import GT, html, loc, stub, style
 
 from indicators import Catalogue, Indicator
-from indicators.territories import in_sentence, level_labels, split_reference
-from reports._i18n import Lang, change_period, check_lang, format_number, format_percent, text
+from indicators.territories import (
+    FRENCH_LEVELS,
+    GROUP_LEVEL,
+    RESERVED_COLUMNS,
+    Level,
+    LevelLabel,
+    TerritoryModel,
+    in_sentence,
+    level_labels,
+    membership_sql,
+    split_reference,
+)
+from reports._i18n import (
+    NARROW_NBSP,
+    Lang,
+    change_period,
+    check_lang,
+    format_number,
+    text,
+)
 
-# Sequential greens (ColorBrewer "Greens", lightest to darkest): darker is better.
-PALETTE: tuple[str, ...] = ("#f7fcf5", "#c7e9c0", "#74c476", "#238b45")
+MARKS: Mapping[str, str] = MappingProxyType({
+    "suppressed": "×",
+    "missing": "—",
+    "low_reliability": "◊",
+    "significant_up": "▲",
+    "significant_down": "▼",
+})
+"""Every mark a reader sees in a cell, by meaning: one symbol, one meaning, in every table,
+profile and spreadsheet (:func:`mark_meaning` and :func:`legend_text` say it in words)."""
+SUPPRESSED_MARK = MARKS["suppressed"]
+MISSING_MARK = MARKS["missing"]
+LOW_RELIABILITY_MARK = MARKS["low_reliability"]
+SIGNIFICANT_UP_MARK = MARKS["significant_up"]
+SIGNIFICANT_DOWN_MARK = MARKS["significant_down"]
+
+# Sequential greens (ColorBrewer "Greens"), one per class, lowest to best: darker is better.
+PALETTE: tuple[str, ...] = ("#e5f5e0", "#a1d99b", "#41ab5d", "#006d2c")
+INK, PAPER = "#222222", "#ffffff"
+"""The two text colours a cell may take: the one of higher contrast with its fill."""
+FLAGGED_FILL, FLAGGED_HATCH = "#f2f2f2", "#d9d9d9"
+"""A low-reliability cell: a neutral hatched fill, never a class colour."""
+MIN_CONTRAST = 4.5
+"""WCAG 2 AA contrast for normal text, which every coloured cell meets."""
 # Fixed widths let long indicator labels wrap inside their spanner instead of widening it.
-STUB_WIDTH, VALUE_WIDTH, CHANGE_WIDTH = "220px", "104px", "76px"
-SUPPRESSED_MARK = "×"
-MISSING_MARK = "—"
+STUB_WIDTH, VALUE_WIDTH, CI_WIDTH, CHANGE_WIDTH = "200px", "88px", "92px", "80px"
 ROWS_PER_LEVEL = 100
 """Most territories of one level a table lists; a level with more shows its distribution."""
 QUANTILES: tuple[tuple[str, float], ...] = (
@@ -33,19 +77,151 @@ QUANTILES: tuple[tuple[str, float], ...] = (
 """The distribution rows of a level too large to list: percentiles of its published values."""
 PUBLISHED_STATUSES: tuple[str, ...] = ("ok", "low_reliability")
 """Statuses whose value is published (a suppressed or missing cell has none to count)."""
+SHADED_STATUS = "ok"
+"""The only status whose value is shaded: a flagged value is shown, not ranked."""
 DISTRIBUTION_FILL = "#fafafa"
 
+_STRINGS: dict[str, tuple[str, str]] = {
+    "mark.suppressed": (
+        "not published: too few respondents or units to be reliable or confidential",
+        "non publié\u00a0: trop peu de répondants ou d'unités pour être fiable ou "
+        "confidentiel"),
+    "mark.missing": (
+        "no value: no data, or no publishable value in one of the two years compared",
+        "pas de valeur\u00a0: pas de donnée, ou pas de valeur publiable l'une des deux années "
+        "comparées"),
+    "mark.low_reliability": (
+        "low reliability (few respondents or a large coefficient of variation): interpret "
+        "with caution; hatched, not shaded",
+        "fiabilité limitée (peu de répondants ou coefficient de variation élevé)\u00a0: à "
+        "interpréter avec prudence\u00a0; hachuré, non coloré"),
+    "mark.significant_up": (
+        "statistically significant increase (survey indicators, 5{nbsp}% level)",
+        "hausse statistiquement significative (indicateurs d'enquête, seuil de 5{nbsp}%)"),
+    "mark.significant_down": (
+        "statistically significant decrease (survey indicators, 5{nbsp}% level)",
+        "baisse statistiquement significative (indicateurs d'enquête, seuil de 5{nbsp}%)"),
+    "legend.marks": ("Marks: {items}.", "Signes\u00a0: {items}."),
+    "legend.item": ("{mark} {meaning}", "{mark} {meaning}"),
+    "legend.separator": ("; ", "\u00a0; "),
+    "legend.shading": (
+        "Shading: within each column, the territories shown with a reliable published value "
+        "are ranked and put in four classes of equal size by percentile rank, so that one "
+        "extreme value cannot wash out the others; the darker the green, the better (for "
+        "indicators where lower is better, the lowest values are darkest). Context "
+        "indicators, flagged, suppressed and missing cells are not shaded.",
+        "Couleurs\u00a0: dans chaque colonne, les territoires affichés ayant une valeur "
+        "publiée fiable sont classés puis répartis en quatre classes d'effectif égal selon "
+        "leur rang centile, si bien qu'une valeur extrême ne peut pas écraser les autres\u00a0; "
+        "plus le vert est foncé, meilleure est la position (pour les indicateurs où plus bas = "
+        "mieux, les valeurs les plus basses sont les plus foncées). Les indicateurs de "
+        "contexte et les cellules signalées, non publiées ou manquantes ne sont pas colorés."),
+    "legend.classes": ("Classes, lowest to best:",
+                       "Classes, de la plus faible à la meilleure\u00a0:"),
+    "legend.class": ("{n}/4", "{n}/4"),
+    "legend.coverage": (
+        "Under the name of an EPCI, a département, a région or a group: how many of its "
+        "{units} have data for {year}; its values are computed from those {units} only.",
+        "Sous le nom d'un EPCI, d'un département, d'une région ou d'un groupe\u00a0: nombre de "
+        "ses {units} ayant des données pour {year}\u00a0; ses valeurs sont calculées sur ces "
+        "seules {units}."),
+    "cover.all": ("{n} {units}", "{n} {units}"),
+    "cover.some": ("{n} of {total} {units}", "{n} sur {total} {units}"),
+    "cover.one": ("{units}: 1", "{units}\u00a0: 1"),
+    "table.estimate": ("Estimate", "Estimation"),
+    "table.ci": ("95{nbsp}% CI", "IC à 95{nbsp}%"),
+}
+
+
+def _t(key: str, lang: Lang, **values: object) -> str:
+    pair = _STRINGS[key]
+    return pair[0 if lang == "en" else 1].format(nbsp=NARROW_NBSP if lang == "fr" else "",
+                                                 **values)
+
+
+def mark_meaning(meaning: str, lang: str) -> str:
+    """What the mark of ``meaning`` (a key of :data:`MARKS`) says, in ``lang``."""
+    if meaning not in MARKS:
+        raise KeyError(f"no mark {meaning!r}; marks: {list(MARKS)}")
+    return _t(f"mark.{meaning}", check_lang(lang))
+
+
+def legend_items(lang: str) -> tuple[tuple[str, str], ...]:
+    """(symbol, meaning) of every mark, in :data:`MARKS` order: a list to lay out."""
+    return tuple((symbol, mark_meaning(meaning, lang)) for meaning, symbol in MARKS.items())
+
+
+def legend_text(lang: str) -> str:
+    """The one sentence explaining every mark, the same under every table and profile."""
+    lang_ = check_lang(lang)
+    items = [_t("legend.item", lang_, mark=symbol, meaning=meaning)
+             for symbol, meaning in legend_items(lang_)]
+    return _t("legend.marks", lang_, items=_t("legend.separator", lang_).join(items))
+
+
+def shading_text(lang: str) -> str:
+    """How the cells are shaded, the same under every table."""
+    return _t("legend.shading", check_lang(lang))
+
+
+def _luminance(colour: str) -> float:
+    """WCAG 2 relative luminance of ``#rrggbb``."""
+    channels = []
+    for i in (1, 3, 5):
+        c = int(colour[i:i + 2], 16) / 255
+        channels.append(c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4)
+    red, green, blue = channels
+    return 0.2126 * red + 0.7152 * green + 0.0722 * blue
+
+
+def contrast_ratio(first: str, second: str) -> float:
+    """WCAG 2 contrast ratio of two ``#rrggbb`` colours (1 to 21)."""
+    light, dark = sorted((_luminance(first), _luminance(second)), reverse=True)
+    return (light + 0.05) / (dark + 0.05)
+
+
+def text_colour(fill: str) -> str:
+    """:data:`INK` or :data:`PAPER`, whichever reads better on ``fill``."""
+    return max((INK, PAPER), key=lambda colour: contrast_ratio(colour, fill))
+
+
+def shade_styles(shade: int) -> list:
+    """The fill of class ``shade`` (0 lowest .. 3 best) and the text colour read on it."""
+    fill = PALETTE[shade]
+    return [style.fill(color=fill), style.text(color=text_colour(fill))]
+
+
+FLAGGED_CSS = (f"background-color: {FLAGGED_FILL}; background-image: repeating-linear-gradient("
+               f"135deg, {FLAGGED_HATCH} 0 1px, transparent 1px 6px); color: {INK};")
+"""The inline style of a low-reliability cell: neutral, hatched, never a class colour."""
+
+
+def swatches_html(lang: str) -> str:
+    """The four classes as labelled swatches, each text in its own contrasting colour."""
+    lang_ = check_lang(lang)
+    spans = " ".join(
+        f'<span class="lci-swatch" style="background-color: {fill}; '
+        f'color: {text_colour(fill)};">{escape(_t("legend.class", lang_, n=n))}</span>'
+        for n, fill in enumerate(PALETTE, start=1))
+    hatched = (f'<span class="lci-swatch" style="{FLAGGED_CSS}">'
+               f"{escape(LOW_RELIABILITY_MARK)}</span>")
+    return f"{escape(_t('legend.classes', lang_))} {spans} {hatched}"
+
 _EXTRA_CSS = """
-#{id} .lci-ci {{ display: block; font-size: 72%; opacity: 0.85; white-space: nowrap; }}
 #{id} .lci-id {{ font-size: 78%; color: #595959; font-weight: normal; }}
 #{id} .lci-unit {{ display: block; font-size: 78%; font-style: italic; color: #595959;
   font-weight: normal; }}
+#{id} .lci-cover {{ display: block; font-size: 78%; color: #595959; font-weight: normal; }}
 #{id} .lci-sig {{ font-weight: bold; white-space: nowrap; }}
+#{id} .lci-mark {{ white-space: nowrap; }}
+#{id} .lci-ci {{ font-size: 85%; white-space: nowrap; }}
+#{id} .lci-swatch {{ display: inline-block; min-width: 2.2em; padding: 0 0.3em;
+  margin-right: 0.2em; text-align: center; border: 1px solid #bdbdbd; }}
 #{id} .gt_column_spanner {{ white-space: normal; display: block; width: auto; }}
 #{id} .gt_footnote {{ font-size: 85%; }}
 #{id} .gt_col_heading, #{id} .gt_column_spanner_outer {{ vertical-align: bottom; }}
 """
-
+"""Styles of the parts great-tables does not style; every text colour has AA contrast."""
 
 def table_id(domain_code: str) -> str:
     """The fixed HTML id of a domain table: great-tables would otherwise draw a random one."""
@@ -92,15 +268,17 @@ def build_domain_table(
     territories: Sequence[str] | None = None,
     rows_per_level: int = ROWS_PER_LEVEL,
 ) -> GT:
-    """Compare territories on every indicator of one domain: value, 95 % CI and change.
+    """Compare territories on every indicator of one domain: value, 95 % CI and change, each
+    in a cell of its own (a table pasted elsewhere keeps them apart).
 
     Rows are ``territories`` in the given order (default: every territory with a value in
     ``year`` of each level having at most ``rows_per_level`` of them, by level then name),
-    grouped by level. A level with more territories than that is not listed: its distribution
-    rows (percentiles of the published values, and how many territories have one) stand in
-    its place, or follow the chosen ``territories``, so that a table's size is bounded
-    whatever the project's. Colours rank the territories shown, column by column, so that
-    darker green is always better; context indicators and distribution rows stay uncoloured.
+    grouped by level; an aggregate's row says how many base units it covers. A level with
+    more territories than that is not listed: its distribution rows (percentiles of the
+    published values, and how many territories have one) stand in its place, or follow the
+    chosen ``territories``, so that a table's size is bounded whatever the project's. Shading
+    ranks the reliable values of the territories shown, column by column (:func:`shading_text`);
+    context indicators, flagged cells and distribution rows stay unshaded.
     """
     lang_ = check_lang(lang)
     domain = catalogue.domain(domain_code)
@@ -113,7 +291,8 @@ def build_domain_table(
     rows = _territory_rows(con, year, lang_, territories,
                            [s.level for s in shown if s.listed] if territories is None else None)
     cells = _domain_cells(con, [i.id for i in indicators], year, list(rows["territory_key"]))
-    frame, previous = _wide_frame(rows, cells, indicators)
+    covered = aggregate_coverage(con, year, list(rows["territory_key"]))
+    frame = _wide_frame(rows, cells, indicators, lang_, _stub_labels(con, rows, covered, lang_))
     keys: list[str | None] = list(rows["territory_key"])
     distributed = [s for s in shown if not s.listed]
     counted: list[int] = []
@@ -124,12 +303,11 @@ def build_domain_table(
                                                   spread, indicators, lang_,
                                                   listed_first=territories is not None)
     tid = table_id(domain_code)
-    notes = _Notes(distribution=bool(distributed))
     gt = GT(frame, rowname_col="territory", groupname_col="level", id=tid, locale=lang_)
+    gt = gt.fmt(lambda label: label, columns="territory")  # labels are escaped HTML already
     positions = {key: n for n, key in enumerate(keys) if key is not None}
-    listed = [n for n, key in enumerate(keys) if key is not None]
     for indicator in indicators:
-        gt = _add_indicator(gt, frame, cells, positions, indicator, lang_, notes, listed)
+        gt = _add_indicator(gt, cells, positions, indicator, lang_)
     if distributed:
         gt = _style_distribution(gt, frame, indicators, [n for n, key in enumerate(keys)
                                                         if key is None], counted, lang_)
@@ -139,21 +317,146 @@ def build_domain_table(
                     period=change_period(year, compared, lang_))
     gt = _layout(gt, indicators, tid, lang_).tab_header(title=domain.label(lang_),
                                                         subtitle=subtitle)
-    gt = notes.apply(gt, lang_, any(_is_survey(i) for i in indicators))
+    gt = _add_notes(gt, lang_, covered=_base_units(con, lang_, year) if covered else None,
+                    distribution=bool(distributed))
     return _add_sources(gt, indicators, lang_)
 
 
+def _add_notes(gt: GT, lang: Lang, covered: str | None, distribution: bool) -> GT:
+    """The legend of marks and of shading, the same words under every table; then what only
+    some tables need (aggregate coverage, distribution rows)."""
+    gt = gt.tab_footnote(legend_text(lang))
+    gt = gt.tab_footnote(html(f"{escape(shading_text(lang))} {swatches_html(lang)}"))
+    if covered:
+        gt = gt.tab_footnote(covered)
+    if distribution:
+        gt = gt.tab_footnote(text("note.distribution", lang))
+    return gt
+
+
+def _base_units(con: duckdb.DuckDBPyConnection, lang: Lang, year: int) -> str:
+    """The note explaining the coverage line of aggregate rows."""
+    return _t("legend.coverage", lang, units=_base_label(con, lang), year=year)
+
+
+def _base_label(con: duckdb.DuckDBPyConnection, lang: Lang) -> str:
+    """The base level's name in a sentence ("communes")."""
+    labels = level_labels(con)
+    return in_sentence(labels[0][2 if lang == "fr" else 1]) if labels else "communes"
+
+
+def aggregate_coverage(con: duckdb.DuckDBPyConnection, year: int, keys: Sequence[str]
+                       ) -> dict[str, tuple[int, int]]:
+    """``LEVEL:CODE`` of each aggregate among ``keys``: (base units with a value in ``year``,
+    base units it has that year in the territories table, or for a group in territory_groups,
+    which may name members the territories table lacks).
+
+    Counted in DuckDB from the published tables only (``territories``, ``territory_groups``,
+    ``territory_levels``), so that a report re-rendered from a bundle says the same; empty when
+    the warehouse has none of them."""
+    tables = {row[0] for row in con.execute(
+        "SELECT table_name FROM duckdb_tables() WHERE schema_name = current_schema()"
+    ).fetchall()}
+    model = _published_model(con) if {"territories", "territory_groups", "territory_levels"} \
+        <= tables and keys else None
+    if model is None:
+        return {}
+    members_sql, parameters = membership_sql(model)
+    select = members_sql.partition("CREATE OR REPLACE TABLE territory_members AS")[2]
+    if not select:
+        raise AssertionError("membership_sql no longer creates territory_members AS SELECT")
+    rows = con.execute(
+        f"""
+        WITH members AS ({select}),
+        valid AS (
+          SELECT DISTINCT territory_code, territory_level, commune_code FROM members
+          WHERE territory_level <> $base AND territory_level <> $group
+            AND (valid_from IS NULL OR valid_from <= $year)
+            AND (valid_to IS NULL OR valid_to >= $year)),
+        grouped AS (
+          SELECT DISTINCT g.group_code AS territory_code, $group AS territory_level,
+                 g.member_code AS commune_code
+          FROM territory_groups g
+          WHERE NOT EXISTS (  -- a member the territories table knows counts in its years only
+            SELECT 1 FROM territories t
+            WHERE t.level = $base AND t.territory_code = g.member_code
+              AND ((t.valid_from IS NOT NULL AND t.valid_from > $year)
+                   OR (t.valid_to IS NOT NULL AND t.valid_to < $year)))),
+        covering AS (SELECT * FROM valid UNION ALL SELECT * FROM grouped),
+        with_data AS (
+          SELECT DISTINCT territory_code FROM indicator_values
+          WHERE year = $year AND value IS NOT NULL AND territory_level = $base)
+        SELECT m.territory_level || ':' || m.territory_code AS territory_key,
+               count(d.territory_code) AS covered, count(*) AS known
+        FROM covering m LEFT JOIN with_data d ON d.territory_code = m.commune_code
+        WHERE list_contains($keys, m.territory_level || ':' || m.territory_code)
+        GROUP BY ALL ORDER BY 1
+        """,
+        {**parameters, "year": year, "keys": list(keys)},
+    ).fetchall()
+    return {key: (int(n), int(total)) for key, n, total in rows}
+
+
+def _published_model(con: duckdb.DuckDBPyConnection) -> TerritoryModel | None:
+    """The project's levels as the published tables give them: ``territory_levels`` for the
+    order and labels, and for each level above the base the territories column named as the
+    project default (``<code>_code``, or INSEE's for the French levels). A level without such
+    a column is left out: its rows then claim no coverage."""
+    columns = {row[0] for row in con.execute(
+        "SELECT column_name FROM duckdb_columns() WHERE table_name = 'territories' "
+        "AND schema_name = current_schema()").fetchall()}
+    french = {level.code: level.parent_column for level in FRENCH_LEVELS.parents}
+    levels = []
+    for n, (code, label_en, label_fr) in enumerate(level_labels(con)):
+        if code == GROUP_LEVEL:
+            continue
+        label = LevelLabel(en=label_en, fr=label_fr)
+        if n == 0:
+            levels.append(Level(code=code, label=label, pattern=".*"))
+            continue
+        column = next((c for c in (f"{code.lower()}_code", french.get(code)) if c in columns),
+                      None)
+        if column is not None and column not in RESERVED_COLUMNS:
+            levels.append(Level(code=code, label=label, pattern=".*", column=column))
+    return TerritoryModel(levels=tuple(levels)) if levels else None
+
+
+def coverage_text(covered: int, known: int, lang: str, units: str) -> str:
+    """"3 communes", or "3 of 21 communes" when more members are known than have data."""
+    lang_ = check_lang(lang)
+    if covered < known:
+        return _t("cover.some", lang_, n=format_number(covered, 0, lang_),
+                  total=format_number(known, 0, lang_), units=units)
+    if covered == 1:
+        return _t("cover.one", lang_, units=units)
+    return _t("cover.all", lang_, n=format_number(covered, 0, lang_), units=units)
+
+
+def _stub_labels(con: duckdb.DuckDBPyConnection, rows: pd.DataFrame,
+                 covered: dict[str, tuple[int, int]], lang: Lang) -> list[str]:
+    """Each row's label as HTML: the escaped name, and under an aggregate's its coverage."""
+    units = _base_label(con, lang) if covered else ""
+    labels = []
+    for key, label in zip(rows["territory_key"], rows["label"], strict=True):
+        cover = ""
+        if key in covered:
+            cover = (f'<span class="lci-cover">'
+                     f"{escape(coverage_text(*covered[key], lang, units))}</span>")
+        labels.append(escape(str(label)) + cover)
+    return labels
+
+
 def _layout(gt: GT, indicators: Sequence[Indicator], tid: str, lang: Lang) -> GT:
-    """Widths, fonts and footnote marks shared by every domain table."""
+    """Widths and fonts shared by every domain table."""
     widths: dict[object, str] = {stub: STUB_WIDTH}
     for indicator in indicators:
         widths[_col(indicator, "value")] = VALUE_WIDTH
         widths[_col(indicator, "change")] = CHANGE_WIDTH
+        if _is_survey(indicator):
+            widths[_col(indicator, "ci")] = CI_WIDTH
     return (
         gt.cols_width(widths)
         .tab_stubhead(label=text("table.stubhead", lang))
-        .opt_footnote_marks(marks="letters")
-        .opt_footnote_order(order="marks_first")
         .opt_css(_EXTRA_CSS.format(id=tid))
         .tab_options(
             table_font_size="14px",
@@ -166,7 +469,6 @@ def _layout(gt: GT, indicators: Sequence[Indicator], tid: str, lang: Lang) -> GT
             source_notes_font_size="85%",
         )
     )
-
 
 def shown_sentence(shown: Sequence[LevelShown], lang: Lang, rows_per_level: int,
                    chosen: int | None = None) -> str | None:
@@ -314,30 +616,40 @@ def _chosen_in_order(known: pd.DataFrame, territories: Sequence[str]) -> pd.Data
 
 def _domain_cells(con: duckdb.DuckDBPyConnection, indicator_ids: list[str], year: int,
                   keys: list[str]) -> pd.DataFrame:
-    """One row per indicator x territory for ``year``, breakdown 'total', with its change."""
+    """One row per indicator x territory for ``year``, breakdown 'total', with its change and
+    its shading class: the percentile rank of its value among the column's reliable published
+    values shown, in ``len(PALETTE)`` classes (``NULL``: not shaded, or nothing to rank)."""
     cells = con.execute(
         """
-        SELECT v.indicator_id, v.territory_level || ':' || v.territory_code AS territory_key,
-               v.value, v.ci_low, v.ci_high, v.status,
-               c.change, c.significant, c.previous_year
-        FROM indicator_values v
-        LEFT JOIN indicator_changes c
-          ON c.indicator_id = v.indicator_id AND c.territory_code = v.territory_code
-         AND c.territory_level = v.territory_level
-         AND c.breakdown = v.breakdown AND c.year = v.year
-        WHERE v.year = $year AND v.breakdown = 'total'
-          AND list_contains($ids, v.indicator_id)
-          AND list_contains($keys, v.territory_level || ':' || v.territory_code)
-        ORDER BY v.indicator_id, territory_key
+        WITH cells AS (
+          SELECT v.indicator_id, v.territory_level || ':' || v.territory_code AS territory_key,
+                 v.value, v.ci_low, v.ci_high, v.status,
+                 c.change, c.significant, c.previous_year,
+                 v.status = $shaded AND v.value IS NOT NULL AS ranked
+          FROM indicator_values v
+          LEFT JOIN indicator_changes c
+            ON c.indicator_id = v.indicator_id AND c.territory_code = v.territory_code
+           AND c.territory_level = v.territory_level
+           AND c.breakdown = v.breakdown AND c.year = v.year
+          WHERE v.year = $year AND v.breakdown = 'total'
+            AND list_contains($ids, v.indicator_id)
+            AND list_contains($keys, v.territory_level || ':' || v.territory_code))
+        SELECT * EXCLUDE (ranked),
+               CASE WHEN ranked AND min(value) OVER w < max(value) OVER w
+                    THEN round(percent_rank() OVER (w ORDER BY value) * ($classes - 1))::INTEGER
+               END AS shade
+        FROM cells
+        WINDOW w AS (PARTITION BY indicator_id, ranked)
+        ORDER BY indicator_id, territory_key
         """,
-        {"year": year, "ids": indicator_ids, "keys": keys},
+        {"year": year, "ids": indicator_ids, "keys": keys, "shaded": SHADED_STATUS,
+         "classes": len(PALETTE)},
     ).df()
     twice = cells[cells.duplicated(["indicator_id", "territory_key"], keep=False)]
     if not twice.empty:
         pairs = sorted(set(zip(twice["indicator_id"], twice["territory_key"], strict=True)))
         raise ValueError(f"several 'total' rows for the same cell in {year}: {pairs[:5]}")
     return cells
-
 
 def _distribution(con: duckdb.DuckDBPyConnection, indicator_ids: list[str], year: int,
                   levels: list[str]) -> dict[tuple[str, str], tuple[int, list[float | None]]]:
@@ -408,24 +720,28 @@ def _distribution_block(frame: pd.DataFrame, level: LevelShown,
     group = text("dist.group", lang, level=name, n=format_number(level.territories, 0, lang))
     block = pd.DataFrame({column: pd.Series([None] * len(labels), dtype=frame[column].dtype)
                           for column in frame.columns})
-    block["territory"] = labels
+    block["territory"] = [escape(label) for label in labels]
     block["level"] = group
     for indicator in indicators:
         n, quantiles = spread.get((level.level, indicator.id), (0, [None] * len(QUANTILES)))
         block[_col(indicator, "value")] = pd.array([float(n), *quantiles], dtype="Float64")
+        if _is_survey(indicator):
+            block[_col(indicator, "ci")] = ""
     return block
 
 
 def _style_distribution(gt: GT, frame: pd.DataFrame, indicators: Sequence[Indicator],
                         rows: list[int], counted: list[int], lang: Lang) -> GT:
-    """Distribution rows on a pale fill; counts as ``n = 1,234``; no change, no mark."""
+    """Distribution rows on a pale fill; counts as ``n = 1,234``; no interval, change or mark."""
     values = [_col(i, "value") for i in indicators]
     changes = [_col(i, "change") for i in indicators]
+    intervals = [_col(i, "ci") for i in indicators if _is_survey(i)]
     gt = gt.fmt_integer(columns=values, rows=counted,
                         pattern=text("dist.count_cell", lang, x="{x}"))
     gt = gt.sub_missing(columns=changes, rows=rows, missing_text="")
     return gt.tab_style(style.fill(color=DISTRIBUTION_FILL),
-                        [loc.body(columns=[*values, *changes], rows=rows), loc.stub(rows=rows)])
+                        [loc.body(columns=[*values, *intervals, *changes], rows=rows),
+                         loc.stub(rows=rows)])
 
 
 def _col(indicator: Indicator, part: str) -> str:
@@ -436,151 +752,116 @@ def _is_survey(indicator: Indicator) -> bool:
     return indicator.kind.startswith("survey")
 
 
-def _wide_frame(rows: pd.DataFrame, cells: pd.DataFrame,
-                indicators: Sequence[Indicator]) -> tuple[pd.DataFrame, set[int]]:
-    """Territories in rows; per indicator its value, CI bounds (survey) and change.
-
-    Also returns the previous years the changes refer to, for the subtitle.
-    """
-    frame = pd.DataFrame({"territory": rows["label"], "level": rows["level_label"]})
+def _wide_frame(rows: pd.DataFrame, cells: pd.DataFrame, indicators: Sequence[Indicator],
+                lang: Lang, labels: Sequence[str]) -> pd.DataFrame:
+    """Territories in rows; per indicator its value, its CI as text (survey) and its change,
+    each a column of its own."""
+    frame = pd.DataFrame({"territory": list(labels), "level": rows["level_label"]})
     position = {key: n for n, key in enumerate(rows["territory_key"])}
     for indicator in indicators:
         mine = cells[cells["indicator_id"] == indicator.id]
         where = [position[key] for key in mine["territory_key"]]
-        parts = ("value", "ci_low", "ci_high", "change") if _is_survey(indicator) else (
-            "value", "change")
-        for part in parts:
+        for part in ("value", "change"):
             column = pd.Series([None] * len(frame), dtype="Float64")
             column.iloc[where] = mine[part].astype("Float64").to_numpy()
             frame[_col(indicator, part)] = column
-    previous = {int(y) for y in cells["previous_year"].dropna()}
-    return frame, previous
+        if _is_survey(indicator):
+            interval = [""] * len(frame)
+            for n, low, high in zip(where, mine["ci_low"], mine["ci_high"], strict=True):
+                if pd.notna(low) and pd.notna(high):
+                    interval[n] = _interval_text(low, high, indicator.decimals, lang)
+            frame.insert(frame.columns.get_loc(_col(indicator, "change")),
+                         _col(indicator, "ci"), pd.Series(interval, dtype="object"))
+    return frame
 
 
-@dataclass
-class _Notes:
-    """Footnotes gathered while columns are built, attached once all are known."""
-
-    marked: dict[str, list] = field(default_factory=lambda: defaultdict(list))
-    missing: bool = False
-    distribution: bool = False
-
-    def add(self, footnote: str, column: str, rows: list[int]) -> None:
-        if rows:
-            self.marked[footnote].append(loc.body(columns=column, rows=rows))
-
-    def apply(self, gt: GT, lang: Lang, has_survey: bool) -> GT:
-        for footnote, locations in self.marked.items():
-            gt = gt.tab_footnote(footnote, locations=locations, placement="left")
-        if self.missing:
-            gt = gt.tab_footnote(text("note.missing", lang))
-        if has_survey:
-            gt = gt.tab_footnote(text("note.ci", lang))
-        if self.distribution:
-            gt = gt.tab_footnote(text("note.distribution", lang))
-        return gt.tab_footnote(text("note.colours", lang))
+def _interval_text(low: float, high: float, decimals: int, lang: Lang) -> str:
+    """"46.1–53.2" in the table's locale: both bounds in one cell, apart from the value."""
+    return f"{format_number(low, decimals, lang)}–{format_number(high, decimals, lang)}"
 
 
-def _add_indicator(gt: GT, frame: pd.DataFrame, cells: pd.DataFrame, positions: dict[str, int],
-                   indicator: Indicator, lang: Lang, notes: _Notes,
-                   listed: Sequence[int]) -> GT:
-    """Format, colour, merge and annotate the two visible columns of one indicator
-    (``listed``: the rows of territories, the others being distribution rows)."""
+def _add_indicator(gt: GT, cells: pd.DataFrame, positions: dict[str, int],
+                   indicator: Indicator, lang: Lang) -> GT:
+    """Format, mark and shade the visible columns of one indicator."""
     value, change = _col(indicator, "value"), _col(indicator, "change")
     mine = cells[cells["indicator_id"] == indicator.id]
-    gt = _format_values(gt, frame, indicator)
-    gt = _mark_changes(gt, mine, positions, indicator, lang, notes)
-    gt = _mark_statuses(gt, frame, mine, positions, indicator, lang, notes, listed)
-    gt = _colour(gt, frame, indicator, listed)
-    label = text("table.estimate" if _is_survey(indicator) else "table.value", lang)
-    return gt.cols_label(**{value: label, change: text("table.change", lang)}).tab_spanner(
-        label=html(_spanner_label(indicator, lang)), columns=[value, change], id=indicator.id)
-
-
-def _format_values(gt: GT, frame: pd.DataFrame, indicator: Indicator) -> GT:
-    """Numbers in the table's locale; survey values get their CI merged below, in small type."""
-    value, decimals = _col(indicator, "value"), indicator.decimals
-    if not _is_survey(indicator):
-        return gt.fmt_number(columns=value, decimals=decimals)
-    low, high = _col(indicator, "ci_low"), _col(indicator, "ci_high")
-    gt = gt.fmt_number(columns=[value, low, high], decimals=decimals).cols_hide([low, high])
-    with_ci = [n for n in range(len(frame))
-               if not frame.loc[n, [value, low, high]].isna().any()]
-    if not with_ci:
-        return gt
-    return gt.cols_merge(columns=[value, low, high], rows=with_ci, hide_columns=False,
-                         pattern='{0}<span class="lci-ci">{1}–{2}</span>')
+    gt = gt.fmt_number(columns=value, decimals=indicator.decimals)
+    gt = _mark_changes(gt, mine, positions, indicator, lang)
+    gt = _mark_statuses(gt, mine, positions, indicator, lang)
+    gt = _colour(gt, mine, positions, indicator)
+    columns = [value, change]
+    labels = {value: text("table.value", lang), change: text("table.change", lang)}
+    if _is_survey(indicator):
+        interval = _col(indicator, "ci")
+        columns.insert(1, interval)
+        labels |= {value: _t("table.estimate", lang), interval: _t("table.ci", lang)}
+        gt = gt.cols_align(align="center", columns=interval).tab_style(
+            style.css("white-space: nowrap;"), loc.body(columns=interval))
+    return gt.cols_label(**labels).tab_spanner(
+        label=html(_spanner_label(indicator, lang)), columns=columns, id=indicator.id)
 
 
 def _mark_changes(gt: GT, mine: pd.DataFrame, positions: dict[str, int], indicator: Indicator,
-                  lang: Lang, notes: _Notes) -> GT:
-    """Signed changes; significant ones in bold with an arrow and a footnote."""
+                  lang: Lang) -> GT:
+    """Signed changes; significant ones in bold with their arrow (:data:`MARKS`)."""
     change, decimals = _col(indicator, "change"), indicator.decimals
     gt = gt.fmt_number(columns=change, decimals=decimals, force_sign=True)
     significant = mine["significant"].eq(True)
-    marked: list[int] = []
-    for arrow, direction in (("▲", mine["change"] > 0), ("▼", mine["change"] < 0)):
+    for meaning, direction in (("significant_up", mine["change"] > 0),
+                               ("significant_down", mine["change"] < 0)):
         rows = sorted(positions[c] for c in mine.loc[significant & direction, "territory_key"])
         if rows:
             gt = gt.fmt_number(columns=change, rows=rows, decimals=decimals, force_sign=True,
-                               pattern=f'<span class="lci-sig">{arrow}&#8239;{{x}}</span>')
-        marked += rows
-    notes.add(text("note.significant", lang), change, sorted(marked))
+                               pattern=f'<span class="lci-sig" title="'
+                                       f'{escape(mark_meaning(meaning, lang))}">'
+                                       f"{MARKS[meaning]}&#8239;{{x}}</span>")
     return gt
 
 
-def _mark_statuses(gt: GT, frame: pd.DataFrame, mine: pd.DataFrame, positions: dict[str, int],
-                   indicator: Indicator, lang: Lang, notes: _Notes,
-                   listed: Sequence[int]) -> GT:
-    """Symbols and footnotes for suppressed, low-reliability and unavailable cells."""
+def _mark_statuses(gt: GT, mine: pd.DataFrame, positions: dict[str, int],
+                   indicator: Indicator, lang: Lang) -> GT:
+    """The marks of suppressed, low-reliability and missing cells: a symbol, never a
+    footnote letter whose meaning would change from table to table."""
     value, change = _col(indicator, "value"), _col(indicator, "change")
     status = dict(zip(mine["territory_key"], mine["status"], strict=True))
     suppressed = sorted(positions[c] for c, s in status.items() if s == "suppressed")
     low = sorted(positions[c] for c, s in status.items() if s == "low_reliability")
-    unavailable = [n for n in listed if pd.isna(frame.at[n, change]) or (
-        n not in suppressed and pd.isna(frame.at[n, value]))]
-    if unavailable:
-        notes.missing = True
     gt = gt.sub_missing(columns=[value, change], missing_text=MISSING_MARK)
     if suppressed:  # after the generic dash, so that this substitution wins
         gt = gt.sub_missing(columns=value, rows=suppressed, missing_text=SUPPRESSED_MARK)
-    notes.add(_suppressed_note(indicator, lang), value, suppressed)
     if low:
-        gt = gt.tab_style(style.text(style="italic"), loc.body(columns=value, rows=low))
-    notes.add(_low_reliability_note(indicator, lang), value, low)
+        title = escape(mark_meaning("low_reliability", lang))
+        gt = gt.fmt_number(columns=value, rows=low, decimals=indicator.decimals,
+                           pattern=f'{{x}}&nbsp;<span class="lci-mark" title="{title}">'
+                                   f"{LOW_RELIABILITY_MARK}</span>")
+        gt = gt.tab_style([style.text(style="italic"), style.css(FLAGGED_CSS)],
+                          loc.body(columns=value, rows=low))
     return gt
 
 
-def _colour(gt: GT, frame: pd.DataFrame, indicator: Indicator, listed: Sequence[int]) -> GT:
-    """Shade a value column over the territories shown: darker is better, context left plain
-    (and distribution rows too: they are not territories to rank)."""
+def _colour(gt: GT, mine: pd.DataFrame, positions: dict[str, int],
+            indicator: Indicator) -> GT:
+    """Shade a value column by the class DuckDB gave each reliable value: darker is better;
+    context left plain (and flagged cells and distribution rows: they are not ranked)."""
     if indicator.direction == "context":
         return gt
+    top = len(PALETTE) - 1
+    by_class: dict[int, list[int]] = defaultdict(list)
+    for key, shade in zip(mine["territory_key"], mine["shade"], strict=True):
+        if pd.notna(shade):
+            shade = int(shade)
+            by_class[top - shade if indicator.direction == "lower_is_better" else shade].append(
+                positions[key])
     value = _col(indicator, "value")
-    present = [n for n in listed if not pd.isna(frame.at[n, value])]
-    if len({float(frame.at[n, value]) for n in present}) < 2:
-        return gt  # a single value ranks nothing
-    return gt.data_color(columns=value, rows=present, palette=list(PALETTE),
-                         reverse=indicator.direction == "lower_is_better")
+    for shade, rows in sorted(by_class.items()):
+        gt = gt.tab_style(shade_styles(shade), loc.body(columns=value, rows=sorted(rows)))
+    return gt
 
 
 def _spanner_label(indicator: Indicator, lang: Lang) -> str:
     return (f'<span class="lci-id">{escape(indicator.id)}</span> '
             f"{escape(indicator.label(lang))}"
             f'<span class="lci-unit">{escape(indicator.unit(lang))}</span>')
-
-
-def _suppressed_note(indicator: Indicator, lang: Lang) -> str:
-    key = "note.suppressed_survey" if _is_survey(indicator) else "note.suppressed_other"
-    return text(key, lang, min_n=indicator.min_n)
-
-
-def _low_reliability_note(indicator: Indicator, lang: Lang) -> str:
-    if not _is_survey(indicator):
-        return text("note.low_other", lang)
-    return text("note.low_survey", lang, reliable_n=indicator.reliable_n,
-                max_cv=format_percent(indicator.max_cv, lang))
-
 
 def _add_sources(gt: GT, indicators: Sequence[Indicator], lang: Lang) -> GT:
     """One source note per distinct source, naming the indicators it feeds."""

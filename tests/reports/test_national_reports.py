@@ -22,7 +22,7 @@ from indicators.sql import quote_ident
 from reports import build_domain_table, write_report
 from reports._composite import build_index_table, index_section, rank_interval_chart
 from reports._i18n import format_number
-from reports._tables import DISTRIBUTION_FILL, PALETTE
+from reports._tables import DISTRIBUTION_FILL, MARKS, MIN_CONTRAST, PALETTE, contrast_ratio
 from tests.reports_fixtures import EPCI, YEAR, build_warehouse
 
 CAP = 5
@@ -30,6 +30,7 @@ EXTRA_COMMUNES = 20  # beside the fixture's four
 LEVEL_ROWS = ("10th percentile", "25th percentile", "median", "75th percentile",
               "90th percentile")
 PERCENTILES = (10, 25, 50, 75, 90)
+VALUE = 3  # cells per survey indicator (every LL one): value, interval, change
 
 
 @pytest.fixture(scope="module")
@@ -165,23 +166,23 @@ def test_distribution_rows_are_the_percentiles_of_the_published_values(many, cat
             "AND territory_level = 'COM' AND indicator_id = ? AND status = 'suppressed'",
             [YEAR, indicator.id]).fetchone()[0]
         assert suppressed and len(values) == 24 - suppressed  # suppressed cells are not values
-        assert count[2][2 * n][1] == f"n = {format_number(len(values), 0, lang)}"
+        assert count[2][VALUE * n][1] == f"n = {format_number(len(values), 0, lang)}"
         expected = np.percentile(values, PERCENTILES)  # linear, numpy's default
-        shown = [row[2][2 * n][1] for row in percentiles]
+        shown = [row[2][VALUE * n][1] for row in percentiles]
         assert shown == [format_number(v, indicator.decimals, lang) for v in expected]
 
 
 def test_distribution_rows_are_neither_shaded_nor_given_a_change(many, catalogue):
     rows = rows_of(table(many, catalogue))
     for group, stub, cells in rows:
-        values, changes = cells[0::2], cells[1::2]
+        values, intervals, changes = cells[0::VALUE], cells[1::VALUE], cells[2::VALUE]
         if group.startswith("Communes"):
             assert all(DISTRIBUTION_FILL in style for style, _ in values), stub
             assert not any(colour in style for style, _ in values for colour in PALETTE[1:])
-            assert all(text == "" for _, text in changes), stub
-            assert not any(mark in text for _, text in values for mark in "▲▼×—")
+            assert all(text == "" for _, text in changes + intervals), stub
+            assert not any(mark in text for _, text in values for mark in MARKS.values())
     shaded = [style for group, _, cells in rows if not group.startswith("Communes")
-              for style, _ in cells[0::2]]
+              for style, _ in cells[0::VALUE]]
     assert any(colour in style for style in shaded for colour in PALETTE)  # territories are
 
 
@@ -245,7 +246,7 @@ def test_a_small_project_reads_as_it_always_has(catalogue, tmp_path):
     assert at_cap.report.read_bytes() == far.report.read_bytes()
     assert [p.read_bytes() for p in at_cap.tables] == [p.read_bytes() for p in far.tables]
     text = plain(at_cap.report.read_text(encoding="utf-8"))
-    assert "distribution" not in text and "centile" not in text
+    assert "distribution" not in text and "e centile" not in text
     below = plain(write_report(con, catalogue, YEAR, "fr", tmp_path / "c",
                                rows_per_level=3).report.read_text(encoding="utf-8"))
     assert "Pour communes (4), plus de 3 territoires chacun" in below
@@ -325,3 +326,39 @@ def test_an_index_within_the_cap_lists_every_unit_and_says_nothing_new(indexed, 
     section = index_section(indexed, catalogue, YEAR, "en", rows_per_level=len(units))
     assert "in the index:" not in plain(section)
     assert section == index_section(indexed, catalogue, YEAR, "en")  # the default cap, 100
+
+
+def test_the_rank_chart_has_an_accessible_name_and_description(indexed, catalogue):
+    """Its text is drawn as paths: the name and the description are what a screen reader
+    reads, in the report's language."""
+    units = _by_rank(indexed)
+    for lang, words in (("en", "Rank of each territory in the learning-city index, 2024"),
+                        ("fr", "Rang de chaque territoire dans l'indice de la ville")):
+        svg = rank_interval_chart(indexed, catalogue, YEAR, lang, rows_per_level=CAP, ends=3)
+        head = svg[:svg.index(">")]
+        assert 'role="img"' in head
+        labelled = re.search(r'aria-labelledby="([^"]+)"', head).group(1).split()
+        for ident in labelled:
+            assert f'id="{ident}"' in svg
+        title = unescape(re.search(r"<title[^>]*>(.*?)</title>", svg).group(1))
+        desc = unescape(re.search(r"<desc[^>]*>(.*?)</desc>", svg).group(1))
+        assert title.startswith(words)
+        for _, name in units[:3] + units[-3:]:
+            assert name in desc
+        assert units[3][1] not in desc  # only the units drawn
+
+
+def test_the_index_is_shaded_by_rank_class_in_readable_colours(indexed, catalogue):
+    units = _by_rank(indexed)
+    html = build_index_table(indexed, catalogue, YEAR, "en",
+                             rows_per_level=len(units)).as_raw_html()
+    fills = []
+    for _, _, cells in rows_of(html):
+        style = next(style for style, text in cells if re.fullmatch(r"\d+\.\d", text)
+                     and "background-color" in style)
+        fill = re.search(r"background-color: (#[0-9a-fA-F]{6})", style).group(1)
+        ink = re.search(r"(?<![-\w])color: (#[0-9a-fA-F]{6})", style).group(1)
+        assert contrast_ratio(ink, fill) >= MIN_CONTRAST
+        fills.append(PALETTE.index(fill))
+    assert fills == sorted(fills, reverse=True)  # best rank darkest
+    assert fills[0] == len(PALETTE) - 1 and fills[-1] == 0

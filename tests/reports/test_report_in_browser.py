@@ -1,39 +1,89 @@
-"""The annual report as a reader sees it: rendered by headless Chromium, not just parsed."""
+"""The annual report as a reader sees it: rendered by headless Chromium, not just parsed.
+
+One run of the sample project per language (module-scoped); each page is laid out once to
+measure it (a copy with a measuring script) and once to take its screenshot.
+"""
 
 from __future__ import annotations
 
+import json
+import re
 import shutil
 import subprocess
+from html import unescape
 from pathlib import Path
 
 import pytest
 
 from pipelines.config import bundled_sample_config, load_config
 from pipelines.run import run
+from reports._tables import PALETTE
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed")
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
          "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+WIDTH, HEIGHT = 1400, 2000
+LANGS = ("en", "fr")
+
+# Run at the end of the body, once the page is laid out: what a reader's window shows.
+MEASURE = """<script>
+(() => {
+  const tables = [...document.querySelectorAll("table")];
+  const visible = tables.filter((t) => t.getBoundingClientRect().width > 0
+                                    && getComputedStyle(t).visibility !== "hidden");
+  const out = document.createElement("pre");
+  out.id = "lci-measure";
+  out.textContent = JSON.stringify({
+    window: window.innerWidth,
+    page: document.documentElement.scrollWidth,
+    tables: tables.length,
+    visible: visible.length,
+    widest: Math.max(...visible.map((t) => t.getBoundingClientRect().right)),
+    charts: [...document.querySelectorAll("svg")].map((svg) => ({
+      role: svg.getAttribute("role"),
+      names: (svg.getAttribute("aria-labelledby") || "").split(" ").filter(Boolean)
+        .map((id) => (document.getElementById(id) || {}).textContent || ""),
+    })),
+  });
+  document.body.appendChild(out);
+})();
+</script>"""
 
 
-def chromium(tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
-    profile = tmp_path / "profile"
+def chromium(profile: Path, *args: str) -> subprocess.CompletedProcess:
     return subprocess.run([CHROMIUM, *FLAGS, f"--user-data-dir={profile}", *args],
                           capture_output=True, text=True, timeout=120, check=False)
 
 
 @pytest.fixture(scope="module")
-def french_report(tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("browser") / "out"
-    run(load_config(bundled_sample_config()), out, lang="fr")
-    return out / "public" / "2024" / "report.html"
+def pages(tmp_path_factory) -> dict[str, dict]:
+    """Per language: the report's path, its DOM as Chromium builds it, the measures, and a
+    screenshot of the window."""
+    folder = tmp_path_factory.mktemp("browser")
+    found = {}
+    for lang in LANGS:
+        out = folder / lang / "out"
+        run(load_config(bundled_sample_config()), out, lang=lang)
+        report = out / "public" / "2024" / "report.html"
+        measured = report.with_name("measured.html")
+        measured.write_text(report.read_text(encoding="utf-8").replace(
+            "</body>", f"{MEASURE}\n</body>"), encoding="utf-8")
+        size = f"--window-size={WIDTH},{HEIGHT}"
+        result = chromium(folder / "profile", size, "--dump-dom", measured.as_uri())
+        assert result.returncode == 0, result.stderr
+        dom = result.stdout
+        measures = json.loads(unescape(re.search(r'<pre id="lci-measure">(.*?)</pre>', dom,
+                                                 flags=re.S).group(1)))
+        shot = folder / f"report-{lang}.png"
+        result = chromium(folder / "profile", f"--screenshot={shot}", size, report.as_uri())
+        assert result.returncode == 0 and shot.is_file(), result.stderr
+        found[lang] = {"report": report, "dom": dom, "measures": measures, "shot": shot}
+    return found
 
 
-def test_the_rendered_page_holds_every_domain_table_and_the_index(french_report, tmp_path):
-    result = chromium(tmp_path, "--dump-dom", french_report.as_uri())
-    assert result.returncode == 0, result.stderr
-    dom = result.stdout
+def test_the_rendered_page_holds_every_domain_table_and_the_index(pages):
+    dom = pages["fr"]["dom"]
     assert dom.count("<table") >= 9  # eight domains and the learning-city index
     for heading in ("Transition écologique", "Citoyenneté", "Création de liens territoriaux",
                     "Méthodes", "Qualité des données"):
@@ -41,13 +91,34 @@ def test_the_rendered_page_holds_every_domain_table_and_the_index(french_report,
     assert "Évry-Courcouronnes" in dom and "<svg" in dom
 
 
-def test_the_screenshot_is_a_page_not_a_blank(french_report, tmp_path):
+@pytest.mark.parametrize("lang", LANGS)
+def test_every_table_is_visible_and_nothing_is_wider_than_the_window(pages, lang):
+    measures = pages[lang]["measures"]
+    assert measures["tables"] >= 9 and measures["visible"] == measures["tables"]
+    assert measures["page"] <= measures["window"] == WIDTH
+    assert measures["widest"] <= measures["window"]
+
+
+@pytest.mark.parametrize(("lang", "title"), [
+    ("en", "Rank of each territory in the learning-city index"),
+    ("fr", "Rang de chaque territoire dans l'indice de la ville apprenante")])
+def test_every_chart_has_an_accessible_name_in_the_browser(pages, lang, title):
+    charts = pages[lang]["measures"]["charts"]
+    assert charts
+    for chart in charts:
+        assert chart["role"] == "img"
+        assert chart["names"] and all(name.strip() for name in chart["names"])
+    assert any(chart["names"][0].startswith(title) for chart in charts)
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_the_screenshot_is_a_page_with_shaded_tables_not_a_blank(pages, lang):
     from PIL import Image
 
-    shot = tmp_path / "report.png"
-    result = chromium(tmp_path, f"--screenshot={shot}", "--window-size=1400,2000",
-                      french_report.as_uri())
-    assert result.returncode == 0 and shot.is_file(), result.stderr
-    image = Image.open(shot).convert("RGB").resize((140, 200))
-    colours = image.getcolors(maxcolors=140 * 200)
-    assert len(colours) > 50  # text, table colours and the header: not an empty page
+    image = Image.open(pages[lang]["shot"]).convert("RGB")
+    assert image.size == (WIDTH, HEIGHT)
+    small = image.resize((140, 200))
+    assert len(small.getcolors(maxcolors=140 * 200)) > 50  # text, tables, header: not empty
+    colours = {colour for _, colour in image.getcolors(maxcolors=WIDTH * HEIGHT)}
+    darkest = tuple(int(PALETTE[-1][i:i + 2], 16) for i in (1, 3, 5))
+    assert darkest in colours  # the index's best class is painted in the first screen

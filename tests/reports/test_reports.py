@@ -23,7 +23,20 @@ from python_calamine import CalamineWorkbook
 
 import reports
 from indicators import Catalogue, load_catalogue
+from indicators.territories import build_membership
 from reports import build_domain_table, write_exports, write_report
+from reports._tables import (
+    FLAGGED_FILL,
+    FLAGGED_HATCH,
+    INK,
+    MARKS,
+    MIN_CONTRAST,
+    PALETTE,
+    contrast_ratio,
+    legend_items,
+    legend_text,
+    shading_text,
+)
 from tests.reports_fixtures import (
     EPCI,
     GROUP_NAME_FR,
@@ -47,7 +60,10 @@ def catalogue() -> Catalogue:
 
 @pytest.fixture(scope="module")
 def con(catalogue: Catalogue) -> duckdb.DuckDBPyConnection:
-    return build_warehouse(catalogue)
+    """The report fixture with its membership, as a run builds it."""
+    con = build_warehouse(catalogue)
+    build_membership(con)
+    return con
 
 
 def render(con, catalogue, domain="LL", lang="en", territories=None) -> str:
@@ -55,35 +71,49 @@ def render(con, catalogue, domain="LL", lang="en", territories=None) -> str:
 
 
 class _Cells(HTMLParser):
-    """Body cells of a great-tables table: {(row label, column name): (style, text)}."""
+    """Body cells of a great-tables table: {(row label, column name): (style, text)}; the
+    coverage line under an aggregate's name is kept apart, in ``covers``."""
 
     def __init__(self) -> None:
         super().__init__()
         self.cells: dict[tuple[str, str], tuple[str, str]] = {}
+        self.covers: dict[str, str] = {}
         self._stub = ""
         self._in: str | None = None
         self._attrs: dict[str, str] = {}
         self._text: list[str] = []
+        self._cover: list[str] | None = None
 
     def handle_starttag(self, tag, attrs):
         attributes = {k: v or "" for k, v in attrs}
         if tag == "th" and attributes.get("scope") == "row" or tag == "td" and (
                 "headers" in attributes):
             self._in, self._attrs, self._text = tag, attributes, []
+        elif tag == "span" and attributes.get("class") == "lci-cover":
+            self._cover = []
 
     def handle_endtag(self, tag):
+        if tag == "span" and self._cover is not None:
+            self._cover_text = "".join(self._cover)
+            self._cover = None
+            return
         if tag != self._in:
             return
         content = "".join(self._text).strip()
         if tag == "th":
             self._stub = content
+            if getattr(self, "_cover_text", None) is not None:
+                self.covers[content] = self._cover_text
+                self._cover_text = None
         else:
             column = self._attrs["headers"].split()[-1].split("-", 2)[-1]
             self.cells[(self._stub, column)] = (self._attrs.get("style", ""), content)
         self._in = None
 
     def handle_data(self, data):
-        if self._in:
+        if self._cover is not None:
+            self._cover.append(data)
+        elif self._in:
             self._text.append(data)
 
 
@@ -91,6 +121,12 @@ def cells_of(table_html: str) -> dict[tuple[str, str], tuple[str, str]]:
     parser = _Cells()
     parser.feed(table_html)
     return parser.cells
+
+
+def covers_of(table_html: str) -> dict[str, str]:
+    parser = _Cells()
+    parser.feed(table_html)
+    return parser.covers
 
 
 def footer_of(table_html: str) -> str:
@@ -159,42 +195,201 @@ def test_unknown_territories_are_an_error_not_a_gap(con, catalogue):
         build_domain_table(con, catalogue, "LL", YEAR, "en", ["56260", "99999"])
 
 
-def test_a_suppressed_cell_shows_the_symbol_and_footnote_but_no_value(con, catalogue):
-    table = render(con, catalogue, "LL", "en")
-    style, content = cells_of(table)[(NAMES[SUPPRESSED[1]], f"{SUPPRESSED[0]}__value")]
-    mark, symbol = content.split()
-    assert symbol == "×" and not re.search(r"\d", content)
-    assert background(style) is None
-    assert f"{mark} × Not published: fewer than 30 respondents." in footer_of(table)
-
-
-def test_a_low_reliability_value_is_italic_with_its_own_mark(con, catalogue):
-    table = render(con, catalogue, "LL", "en")
-    cells = cells_of(table)
-    style, content = cells[(NAMES[LOW_RELIABILITY[1]], f"{LOW_RELIABILITY[0]}__value")]
-    mark = content.split()[0]
-    suppressed_mark = cells[(NAMES[SUPPRESSED[1]], f"{SUPPRESSED[0]}__value")][1].split()[0]
-    assert "font-style: italic" in style and re.search(r"\d+\.\d", content)
-    assert mark != suppressed_mark
-    assert f"{mark} Low reliability (fewer than 100 respondents" in footer_of(table)
-
-
-def test_survey_values_show_their_confidence_interval(con, catalogue):
+def test_a_suppressed_cell_shows_its_mark_and_no_value(con, catalogue):
     cells = cells_of(render(con, catalogue, "LL", "en"))
-    _, content = cells[(NAMES["56260"], "LL01__value")]
-    assert re.fullmatch(r"\d+\.\d\d+\.\d–\d+\.\d", content)  # value, then "low–high"
+    style, content = cells[(NAMES[SUPPRESSED[1]], f"{SUPPRESSED[0]}__value")]
+    assert content == MARKS["suppressed"] == "×"
+    assert background(style) is None
+    assert cells[(NAMES[SUPPRESSED[1]], f"{SUPPRESSED[0]}__ci")][1] == ""
 
 
-def test_significant_changes_get_an_arrow_and_a_footnote_others_stay_plain(con, catalogue):
+def test_a_low_reliability_value_is_shown_with_its_mark_on_a_neutral_hatched_fill(con,
+                                                                                   catalogue):
+    cells = cells_of(render(con, catalogue, "LL", "en"))
+    style, content = cells[(NAMES[LOW_RELIABILITY[1]], f"{LOW_RELIABILITY[0]}__value")]
+    assert re.fullmatch(rf"\d+\.\d\xa0{MARKS['low_reliability']}", content)
+    assert "font-style: italic" in style and "repeating-linear-gradient" in style
+    assert background(style) == FLAGGED_FILL and background(style) not in PALETTE
+
+
+def test_values_and_intervals_are_in_separate_cells(con, catalogue):
+    """Pasted into a word processor, the value and its interval stay in cells of their own."""
+    for lang, number in (("en", r"\d+\.\d"), ("fr", r"\d+,\d")):
+        cells = cells_of(render(con, catalogue, "LL", lang))
+        value = cells[(NAMES["56260"], "LL01__value")][1]
+        interval = cells[(NAMES["56260"], "LL01__ci")][1]
+        assert re.fullmatch(number, value), value
+        assert re.fullmatch(f"{number}–{number}", interval), interval
+    admin = cells_of(render(con, catalogue, "ECO", "en"))
+    assert not any(column.endswith("__ci") for _, column in admin if column.startswith("ECO02"))
+
+
+def test_significant_changes_get_an_arrow_others_stay_plain(con, catalogue):
     table = render(con, catalogue, "LL", "en")
     cells = cells_of(table)
     up = cells[(NAMES[SIGNIFICANT_UP[1]], f"{SIGNIFICANT_UP[0]}__change")][1]
     down = cells[(NAMES[SIGNIFICANT_DOWN[1]], f"{SIGNIFICANT_DOWN[0]}__change")][1]
     plain = cells[(NAMES["53"], "LL01__change")][1]
-    assert re.fullmatch(r"\w ▲\u202f\+9\.0", up) and re.fullmatch(r"\w ▼\u202f−8\.0", down)
+    assert up == "▲\u202f+9.0" and down == "▼\u202f−8.0"
     assert re.fullmatch(r"[+−]\d\.\d", plain)
-    assert '<span class="lci-sig">▲' in table
-    assert "statistically significant at the 5% level" in footer_of(table)
+    assert '<span class="lci-sig"' in table
+
+
+def _statuses(con) -> dict[tuple[str, str], tuple[str, bool | None, float | None]]:
+    """(territory name, indicator) of the year: status, significance and sign of the change."""
+    rows = con.execute(
+        "SELECT v.territory_name, v.indicator_id, v.status, c.significant, c.change "
+        "FROM indicator_values v LEFT JOIN indicator_changes c USING (indicator_id, "
+        "territory_code, territory_level, breakdown, year) "
+        "WHERE v.year = ? AND v.breakdown = 'total'", [YEAR]).fetchall()
+    return {(name, indicator): (status, significant, change)
+            for name, indicator, status, significant, change in rows}
+
+
+@pytest.mark.parametrize("lang", ["en", "fr"])
+def test_a_mark_means_the_same_in_every_table(con, catalogue, lang):
+    statuses = _statuses(con)
+    names = {GROUP_NAME_FR: NAMES["UNESCO_FR"]}
+    seen = set()
+    for domain in catalogue.domains:
+        table = render(con, catalogue, domain.code, lang)
+        assert 'class="gt_footnote_marks"' not in table  # no letter, whose meaning would vary
+        for (row, column), (_, content) in cells_of(table).items():
+            indicator, part = column.split("__")
+            status, significant, change = statuses[(names.get(row, row), indicator)]
+            if part == "value":
+                assert (content == MARKS["suppressed"]) == (status == "suppressed"), content
+                assert (MARKS["low_reliability"] in content) == (status == "low_reliability")
+            if part == "change":
+                assert (MARKS["significant_up"] in content) == bool(significant and change > 0)
+                assert (MARKS["significant_down"] in content) == bool(significant
+                                                                     and change < 0)
+            seen |= {meaning for meaning, mark in MARKS.items() if mark in content}
+    assert seen == set(MARKS)  # the fixture shows every mark
+
+
+def test_the_legend_is_the_same_words_under_every_table_and_in_the_report(con, catalogue,
+                                                                          tmp_path):
+    for lang in ("en", "fr"):
+        legends = set()
+        for domain in catalogue.domains:
+            footer = footer_of(render(con, catalogue, domain.code, lang))
+            assert legend_text(lang) in footer and shading_text(lang) in footer
+            legends.add(legend_text(lang))
+        assert len(legends) == 1
+        for symbol, meaning in legend_items(lang):
+            assert f"{symbol} {meaning}" in legend_text(lang)
+        page = html.unescape(write_report(con, catalogue, YEAR, lang, tmp_path / lang).report
+                             .read_text(encoding="utf-8"))
+        for symbol, meaning in legend_items(lang):
+            assert f"{symbol}{':' if lang == 'en' else chr(0xa0) + ':'} {meaning}" in page
+    assert "× not published" in legend_text("en") and "◊ fiabilité limitée" in legend_text("fr")
+
+
+def _shaded(table: str, column: str) -> dict[str, str]:
+    """Row label → fill of the shaded cells of ``column`` (flagged fills left out)."""
+    return {row: background(style) for (row, col), (style, _) in cells_of(table).items()
+            if col == column and background(style) in PALETTE}
+
+
+def test_a_flagged_cell_never_gets_the_strongest_colour(con, catalogue):
+    for domain in catalogue.domains:
+        for (_, column), (style, content) in cells_of(render(con, catalogue,
+                                                             domain.code)).items():
+            if MARKS["low_reliability"] in content:
+                assert background(style) == FLAGGED_FILL, column
+                assert not any(colour in style for colour in PALETTE), column
+
+
+def test_a_low_reliability_value_is_left_out_of_the_ranking(catalogue):
+    """A flagged value, even the best of its column, neither takes the darkest class nor
+    pushes the others down."""
+    con = build_warehouse(catalogue)
+    con.execute("UPDATE indicator_values SET value = 99 WHERE indicator_id = ? AND "
+                "territory_code = ? AND year = ? AND breakdown = 'total'",
+                [LOW_RELIABILITY[0], LOW_RELIABILITY[1], YEAR])
+    shaded = _shaded(render(con, catalogue, "LL"), f"{LOW_RELIABILITY[0]}__value")
+    assert NAMES[LOW_RELIABILITY[1]] not in shaded
+    assert PALETTE[-1] in shaded.values()  # the best reliable value is darkest
+
+
+def test_one_outlier_does_not_wash_out_the_scale(catalogue):
+    column = "LL05__value"
+    before = _shaded(render(build_warehouse(catalogue), catalogue, "LL"), column)
+    con = build_warehouse(catalogue)
+    top = max(before, key=lambda row: PALETTE.index(before[row]))
+    code = next(c for c, name in NAMES.items() if name == top)
+    con.execute("UPDATE indicator_values SET value = value * 50 WHERE indicator_id = 'LL05' "
+                "AND territory_code = ? AND year = ? AND breakdown = 'total'", [code, YEAR])
+    after = _shaded(render(con, catalogue, "LL"), column)
+    assert after == before  # a value fifty times larger only keeps its place
+    assert len(set(after.values())) == len(PALETTE)  # the others still spread over the classes
+
+
+def _colour_pairs(page: str) -> list[tuple[str, str, str]]:
+    """(text colour, fill, where) of every cell and span that sets a colour inline, with
+    great-tables' defaults (text #333333 on white) where a style leaves one out."""
+    pairs = []
+    for tag, style in re.findall(r'<(td|th|span)[^>]*style="([^"]*)"', page):
+        fill = re.search(r"background-color: (#[0-9a-fA-F]{6})", style)
+        ink = re.search(r"(?<![-\w])color: (#[0-9a-fA-F]{6})", style)
+        fills = [fill.group(1) if fill else "#ffffff"]
+        fills += re.findall(r"repeating-linear-gradient\([^)]*?(#[0-9a-fA-F]{6})", style)
+        for colour in fills:
+            pairs.append((ink.group(1) if ink else "#333333", colour, f"{tag} {style}"))
+    return pairs
+
+
+def test_every_styled_text_has_aa_contrast(con, catalogue, tmp_path):
+    page = write_report(con, catalogue, YEAR, "en", tmp_path).report.read_text(encoding="utf-8")
+    pairs = _colour_pairs(page)
+    assert {fill for _, fill, _ in pairs} >= {*PALETTE, FLAGGED_FILL, FLAGGED_HATCH}
+    for ink, fill, where in pairs:
+        assert contrast_ratio(ink, fill) >= MIN_CONTRAST, where
+    for css_colour in re.findall(r"\.lci-[\w-]+ \{[^}]*?(?<![-\w])color: (#[0-9a-fA-F]{6})",
+                                 page):  # muted labels, on white or the group heading fill
+        for fill in ("#ffffff", "#f2f2f2"):
+            assert contrast_ratio(css_colour, fill) >= MIN_CONTRAST, css_colour
+    assert contrast_ratio(INK, PALETTE[0]) >= MIN_CONTRAST
+    assert "opacity" not in page.split("<body")[0]  # no faded text
+
+
+@pytest.mark.parametrize(("lang", "epci", "group"), [
+    ("en", "4 communes", "2 communes"), ("fr", "4 communes", "2 communes")])
+def test_aggregate_rows_say_how_many_communes_they_cover(con, catalogue, lang, epci, group):
+    covers = covers_of(render(con, catalogue, "LL", lang))
+    assert covers[NAMES[EPCI]] == epci and covers[NAMES["56"]] == epci
+    assert covers[NAMES["53"]] == epci
+    assert covers[GROUP_NAME_FR if lang == "fr" else NAMES["UNESCO_FR"]] == group
+    assert not any(NAMES[code] in covers for code in ("56260", "56243", "56251", "56003"))
+    footer = footer_of(render(con, catalogue, "LL", lang))
+    assert ("how many of its communes have data for 2024" in footer if lang == "en"
+            else "nombre de ses communes ayant des données pour 2024" in footer)
+
+
+def test_an_aggregate_knowing_more_communes_than_have_data_says_of_how_many(catalogue):
+    con = build_warehouse(catalogue)
+    con.execute("INSERT INTO territories VALUES ('56999', 'COM', 'Île-sans-données', ?, '56', "
+                "'53', 2019, NULL), ('56998', 'COM', 'Ancienne commune', ?, '56', '53', 2000, "
+                "2018)", [EPCI, EPCI])
+    con.execute("INSERT INTO territory_groups VALUES (?, 'g', 'g', '56999'), "
+                "(?, 'g', 'g', '99999')", [TERRITORIES[-1][0]] * 2)
+    build_membership(con)
+    english = covers_of(render(con, catalogue, "LL", "en"))
+    assert english[NAMES[EPCI]] == "4 of 5 communes"  # the merged commune is not counted
+    assert english[NAMES["UNESCO_FR"]] == "2 of 4 communes"  # groups: as territory_groups says
+    french = covers_of(render(con, catalogue, "LL", "fr"))
+    assert french[NAMES[EPCI]] == "4 sur 5 communes"
+
+
+def test_coverage_is_counted_from_the_published_tables_alone(con, catalogue):
+    """A report re-rendered from a bundle (no ``territory_members``) says the same; without
+    a territories table, no coverage is claimed."""
+    bare = build_warehouse(catalogue)
+    assert render(bare, catalogue, "LL", "fr") == render(con, catalogue, "LL", "fr")
+    bare.execute("DROP TABLE territories")
+    table = render(bare, catalogue, "LL", "en")
+    assert covers_of(table) == {} and 'class="lci-cover"' not in table
 
 
 def test_colours_darken_with_better_values_and_reverse_for_lower_is_better(con, catalogue):
@@ -202,7 +397,8 @@ def test_colours_darken_with_better_values_and_reverse_for_lower_is_better(con, 
     for column, better_is_higher in (("LL01__value", True), ("LL08__value", False)):
         shaded = sorted(
             (float(re.match(r"\d+\.\d", text).group()), luminance(background(style)))
-            for (_, col), (style, text) in cells.items() if col == column and background(style)
+            for (_, col), (style, text) in cells.items()
+            if col == column and background(style) in PALETTE
         )
         assert len(shaded) >= 5
         lightness = [light for _, light in shaded]
