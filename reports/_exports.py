@@ -156,12 +156,14 @@ def standard_header(lang: Lang) -> tuple[str, ...]:
 def write_exports(con: duckdb.DuckDBPyConnection, catalogue: Catalogue, out_dir: Path,
                   lang: str = "en", csv: str = "standard",
                   territories: Sequence[str] | None = None,
-                  year: int | None = None) -> list[Path]:
+                  year: int | None = None, title: str | None = None,
+                  rows_per_level: int | None = None) -> list[Path]:
     """Write ``indicators.csv``, ``indicators.xlsx`` and ``indicators.sdmx.csv`` in ``lang``.
 
     ``csv`` is the project's ``exports.csv`` setting; ``territories`` are the report's, in its
-    order (``None``: a bounded default, see :func:`reports._spreadsheet.write_workbook`), and
-    ``year`` the report's (``None``: the latest year with values)."""
+    order (``None``: a bounded default, see :func:`reports._spreadsheet.write_workbook`);
+    ``year``, ``title`` and ``rows_per_level`` the report's (``None``: the latest year with
+    values, the default title, the report tables' default)."""
     lang_ = check_lang(lang)
     if csv not in CSV_STYLES:
         raise ValueError(f"unknown CSV style {csv!r}; valid: {list(CSV_STYLES)}")
@@ -170,16 +172,19 @@ def write_exports(con: duckdb.DuckDBPyConnection, catalogue: Catalogue, out_dir:
     _check_known(con, catalogue)
     from reports._sdmx import write_sdmx  # both modules build on this one's cell rules
     return [write_csv(con, catalogue, out_dir / CSV_NAME, lang_, csv),
-            write_xlsx(con, catalogue, out_dir / XLSX_NAME, lang_, territories, year),
+            write_xlsx(con, catalogue, out_dir / XLSX_NAME, lang_, territories, year, title,
+                       rows_per_level),
             write_sdmx(con, catalogue, out_dir / SDMX_NAME)]
 
 
 def write_xlsx(con: duckdb.DuckDBPyConnection, catalogue: Catalogue, path: Path,
                lang: str = "en", territories: Sequence[str] | None = None,
-               year: int | None = None) -> Path:
+               year: int | None = None, title: str | None = None,
+               rows_per_level: int | None = None) -> Path:
     """The workbook for people: see :func:`reports._spreadsheet.write_workbook`."""
     from reports._spreadsheet import write_workbook  # it builds on this module's cell rules
-    return write_workbook(con, catalogue, Path(path), check_lang(lang), territories, year)
+    return write_workbook(con, catalogue, Path(path), check_lang(lang), territories, year,
+                          title, rows_per_level)
 
 
 def format_float(value: float | None, decimal: str = ".") -> str:

@@ -175,22 +175,25 @@ def _number_style(name: str) -> dict[str, object]:
 
 def write_workbook(con: duckdb.DuckDBPyConnection, catalogue: Catalogue, path: Path,
                    lang: Lang, territories: Sequence[str] | None = None,
-                   year: int | None = None) -> Path:
+                   year: int | None = None, title: str | None = None,
+                   rows_per_level: int | None = None) -> Path:
     """Write the workbook at ``path`` (replaced in one step).
 
-    The domain sheets list ``territories`` in the given order (``CODE`` or ``LEVEL:CODE``,
-    as the report's), for ``year`` (default: the latest with values). Without territories
-    they list, as the report's tables do, every territory of each level having at most
-    :data:`reports._tables.ROWS_PER_LEVEL` of them, and say which levels are left to the data
-    sheet: their size is bounded whatever the project's."""
+    The domain sheets list ``territories`` in the report's order (``CODE`` or ``LEVEL:CODE``),
+    for ``year`` (default: the latest with values). Without territories they list, as the
+    report's tables do, every territory of each level having at most ``rows_per_level`` of them
+    (default :data:`reports._tables.ROWS_PER_LEVEL`), and say which levels are left to the data
+    sheet: their size is bounded whatever the project's. ``title`` (default: the report's
+    default title) heads every printed page."""
     if year is None:
         year = con.execute("SELECT max(year) FROM indicator_values").fetchone()[0]
     partial = path.with_name(f".{path.name}.partial")
     book = xlsxwriter.Workbook(str(partial), {
         "constant_memory": True, "strings_to_numbers": False, "strings_to_formulas": False,
         "strings_to_urls": False})
-    title = text("report.title", lang, year=year) if year is not None else _w(
-        "sheet.data", lang)
+    if title is None:
+        title = text("report.title", lang, year=year) if year is not None else _w(
+            "sheet.data", lang)
     book.set_properties({"title": title, "created": WORKBOOK_DATE})
     formats = _Formats(book)
     readme_name, data_name = sheet_names(lang)
@@ -199,7 +202,8 @@ def write_workbook(con: duckdb.DuckDBPyConnection, catalogue: Catalogue, path: P
     data_sheets = [data_name if n == 0 else _w("sheet.continued", lang, sheet=data_name,
                                                    n=n + 1)
                    for n in range(max(1, -(-total // per_sheet)))]
-    rows, note = _people(con, year, lang, territories, data_name)
+    rows, note = _people(con, year, lang, territories, data_name,
+                         ROWS_PER_LEVEL if rows_per_level is None else rows_per_level)
     domains = [d for d in catalogue.domains if catalogue.in_domain(d.code)]
     readme = book.add_worksheet(readme_name)
     _readme_sheet(readme, formats, catalogue, domains, lang, title, data_sheets, note)
@@ -227,7 +231,8 @@ def _print_setup(sheet: Worksheet, title: str, lang: Lang, landscape: bool = Tru
 
 
 def _people(con: duckdb.DuckDBPyConnection, year: int | None, lang: Lang,
-            territories: Sequence[str] | None, data_name: str) -> tuple[pd.DataFrame, str]:
+            territories: Sequence[str] | None, data_name: str, cap: int
+            ) -> tuple[pd.DataFrame, str]:
     """The territories the domain sheets list, in display order, and the sentence saying
     which they are."""
     empty = pd.DataFrame(columns=["territory_code", "level", "territory_key", "level_label",
@@ -238,14 +243,14 @@ def _people(con: duckdb.DuckDBPyConnection, year: int | None, lang: Lang,
         rows = territory_rows(con, year, lang, list(territories))
         key = "shown.chosen_one" if len(rows) == 1 else "shown.chosen"
         return rows, _w(key, lang, n=format_number(len(rows), 0, lang), sheet=data_name)
-    shown = levels_shown(con, year, ROWS_PER_LEVEL)
-    rows = territory_rows(con, year, lang, None, ROWS_PER_LEVEL) if shown else empty
+    shown = levels_shown(con, year, cap)
+    rows = territory_rows(con, year, lang, None, cap) if shown else empty
     left = [s for s in shown if not s.listed]
     if rows.empty:
         return rows, _w("shown.none", lang, sheet=data_name)
     if not left:
         return rows, _w("shown.all", lang)
-    return rows, _w("shown.bounded", lang, cap=format_number(ROWS_PER_LEVEL, 0, lang),
+    return rows, _w("shown.bounded", lang, cap=format_number(cap, 0, lang),
                     levels=_levels_text(left, lang), sheet=data_name)
 
 

@@ -12,7 +12,7 @@ import pytest
 from python_calamine import CalamineWorkbook
 
 from indicators import Catalogue, load_catalogue
-from reports import _spreadsheet, territory_rows, write_xlsx
+from reports import territory_rows, write_xlsx
 from reports._spreadsheet import HEADER_ROWS, marks
 from reports._tables import MARKS, legend_items
 from tests.reports_fixtures import (
@@ -210,14 +210,25 @@ def _letters(column: int) -> str:
 
 
 def test_without_report_territories_the_sheets_list_only_the_smaller_levels(
-        con, catalogue, tmp_path, monkeypatch):
-    monkeypatch.setattr(_spreadsheet, "ROWS_PER_LEVEL", 2)
-    path = write_xlsx(con, catalogue, tmp_path / "x.xlsx", "en")
+        con, catalogue, tmp_path):
+    path = write_xlsx(con, catalogue, tmp_path / "x.xlsx", "en", rows_per_level=2)
     rows = _sheet(path, "LL")
     listed = {r[2] for r in rows[HEADER_ROWS:] if r[0] and r[1]}
     assert "Communes" not in listed and "Régions" in listed
     assert rows[2][0] == ("Every territory of the levels with at most 2 territories; "
                           "communes (4) have more and are in the sheet Data only.")
+    every = _sheet(write_xlsx(con, catalogue, tmp_path / "y.xlsx", "en"), "LL")
+    assert every[2][0] == "Every territory, by level."
+    assert len(every) > len(rows)
+
+
+def test_the_report_title_heads_every_printed_page(con, catalogue, tmp_path):
+    path = write_xlsx(con, catalogue, tmp_path / "x.xlsx", "fr", CHOSEN,
+                      title="Vannes & Bretagne")
+    for name in ("Lisez-moi", "LL", "Données"):
+        header = _sheet_xml(path, name).find(f".//{MAIN}oddHeader").text
+        assert header == "&LVannes && Bretagne&R&A"  # '&' doubled, as a header writes it
+    assert _sheet(path, "Lisez-moi")[0][0] == "Vannes & Bretagne"
 
 
 def test_two_writes_give_the_same_bytes(con, catalogue, tmp_path):
