@@ -41,7 +41,16 @@ from reports._profile_data import (
     resolve_places,
 )
 from reports._profile_text import french_spaces, ordinal, t
-from reports._tables import MISSING_MARK, SUPPRESSED_MARK
+from reports._tables import (
+    FLAGGED_CSS,
+    LOW_RELIABILITY_MARK,
+    MISSING_MARK,
+    SIGNIFICANT_DOWN_MARK,
+    SIGNIFICANT_UP_MARK,
+    SUPPRESSED_MARK,
+    legend_items,
+    mark_meaning,
+)
 
 __all__ = ["BATCH_SIZE", "KEY_FIGURES", "ProfileError", "profile_path", "write_profile",
            "write_profiles"]
@@ -50,8 +59,6 @@ BATCH_SIZE = 500
 """Profiles read and rendered together: the queries are per batch, the memory bounded."""
 KEY_FIGURES = 4
 """Most indicators among the key figures (after the index position)."""
-LOW_MARK = "*"
-"""Follows a low-reliability value, which is also in italic."""
 FOLDER = "profiles"
 
 
@@ -182,17 +189,25 @@ def _distance_units(indicator: Indicator, lang: Lang) -> str:
 
 
 def _value_html(cell: Cell | None, indicator: Indicator, lang: Lang, unit: bool = False) -> str:
-    """A value with its mark: — without a row, × when withheld, italic and * when of low
-    reliability; never a withheld or unreliable value as a plain number."""
+    """A value with its mark, as the report's tables show it: — without a value, × when
+    withheld, italic on a hatched ground with ◊ when of low reliability; never a withheld or
+    unreliable value as a plain number."""
     if cell is None or (cell.value is None and cell.status != "suppressed"):
-        return f'<span class="lci-missing">{MISSING_MARK}</span>'
+        return _mark("missing", MISSING_MARK, lang)
     if not cell.published:
-        return f'<span class="lci-suppressed">{SUPPRESSED_MARK}</span>'
+        return _mark("suppressed", SUPPRESSED_MARK, lang)
     shown = escape(_with_unit(cell.value, indicator, lang) if unit
                    else _number(cell.value, indicator, lang))
     if cell.status == "low_reliability":
-        return f'<em class="lci-low">{shown}</em><span class="lci-mark">{LOW_MARK}</span>'
+        return (f'<span class="lci-low" style="{FLAGGED_CSS}"><em>{shown}</em>&nbsp;'
+                f"{_mark('low_reliability', LOW_RELIABILITY_MARK, lang)}</span>")
     return shown
+
+
+def _mark(meaning: str, symbol: str, lang: Lang) -> str:
+    """A mark, its meaning on hover (the legend says it in full)."""
+    return (f'<span class="lci-mark lci-{meaning.replace("_", "-")}" '
+            f'title="{escape(mark_meaning(meaning, lang))}">{escape(symbol)}</span>')
 
 
 def _ci_html(cell: Cell | None, indicator: Indicator, lang: Lang) -> str:
@@ -207,8 +222,10 @@ def _signed(value: float, significant: bool | None, indicator: Indicator, lang: 
     """A signed difference; ▲ or ▼ in bold when significant."""
     shown = escape(_number(value, indicator, lang, sign=True))
     if significant:
-        arrow = "▲" if value > 0 else "▼"
-        return f'<strong class="lci-sig">{arrow}&#8239;{shown}</strong>'
+        meaning, arrow = (("significant_up", SIGNIFICANT_UP_MARK) if value > 0
+                          else ("significant_down", SIGNIFICANT_DOWN_MARK))
+        return (f'<strong class="lci-sig" title="{escape(mark_meaning(meaning, lang))}">'
+                f"{arrow}&#8239;{shown}</strong>")
     return shown
 
 
@@ -429,19 +446,18 @@ def _said(batch: Batch, indicator: Indicator, of: Place, year: int, lang: Lang) 
     if not cell.published:
         return SUPPRESSED_MARK
     number = _number(cell.value, indicator, lang)
-    return f"{number}{LOW_MARK}" if cell.status == "low_reliability" else number
+    return f"{number} {LOW_RELIABILITY_MARK}" if cell.status == "low_reliability" else number
 
 
 # Legend, methods and footer.
 
 def _legend(lang: Lang) -> str:
-    marks = [text("report.mark_suppressed", lang), t("legend.low", lang, mark=LOW_MARK),
-             text("report.mark_significant", lang), text("report.mark_missing", lang)]
-    items = [french_spaces(m) for m in marks] if lang == "fr" else marks
-    lines = "\n".join(f"      <li>{escape(item)}</li>" for item in items)
+    gap = t("legend.gap", lang, up=SIGNIFICANT_UP_MARK, down=SIGNIFICANT_DOWN_MARK)
+    lines = "\n".join(f'      <li><span class="lci-legend-mark">{escape(symbol)}</span> '
+                      f"{escape(meaning)}</li>" for symbol, meaning in legend_items(lang))
     return (f'    <h3>{escape(t("legend.title", lang))}</h3>\n'
             f'    <ul class="lci-marks">\n{lines}\n    </ul>\n'
-            f'    <p>{escape(t("legend.gap", lang))}</p>\n'
+            f"    <p>{escape(gap)}</p>\n"
             f'    <p>{escape(t("legend.chart", lang))}</p>')
 
 

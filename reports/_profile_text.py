@@ -55,11 +55,11 @@ _STRINGS: dict[str, tuple[str, str]] = {
     "chart.series": ("{name} {values}", "{name} {values}"),
     "legend.title": ("How to read the profile", "Comment lire ce portrait"),
     "legend.gap": (
-        "Gap: the territory's value minus the reference's, in the indicator's unit; ▲ or ▼ "
-        "in bold when the difference is statistically significant (5{nbsp}% level).",
+        "Gap: the territory's value minus the reference's, in the indicator's unit; {up} or "
+        "{down} in bold when the difference is statistically significant (5{nbsp}% level).",
         "Écart : valeur du territoire moins celle de la référence, dans l'unité de "
-        "l'indicateur ; ▲ ou ▼ en gras lorsque la différence est statistiquement significative "
-        "(seuil de 5{nbsp}%).",
+        "l'indicateur ; {up} ou {down} en gras lorsque la différence est statistiquement "
+        "significative (seuil de 5{nbsp}%).",
     ),
     "legend.chart": (
         "Charts: every year of the data, the territory in thick green (its 95{nbsp}% "
@@ -69,9 +69,6 @@ _STRINGS: dict[str, tuple[str, str]] = {
         "intervalle de confiance à 95{nbsp}% en barre), ses références sur la même échelle ; "
         "un point creux signale une valeur peu fiable, un point absent une valeur non publiée.",
     ),
-    "legend.low": ("italic value marked {mark}: low reliability, to interpret with caution;",
-                   "valeur en italique marquée {mark} : fiabilité limitée, à interpréter avec "
-                   "prudence ;"),
     "methods": ("Methods", "Méthodes"),
     "methods.values": (
         "Values are those of the annual report for {year}, from the same warehouse: survey "

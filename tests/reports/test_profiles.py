@@ -23,7 +23,14 @@ from pipelines.run import WAREHOUSE_NAME, effective_catalogue, run, stage_indica
 from reports._i18n import NARROW_NBSP
 from reports._profile import ProfileError, profile_path, write_profile, write_profiles
 from reports._profile_charts import nice_ticks
-from reports._tables import MISSING_MARK, SUPPRESSED_MARK
+from reports._tables import (
+    LOW_RELIABILITY_MARK,
+    MISSING_MARK,
+    SIGNIFICANT_DOWN_MARK,
+    SIGNIFICANT_UP_MARK,
+    SUPPRESSED_MARK,
+    legend_items,
+)
 
 YEAR = 2024
 CORBEIL = "91174"  # significant gaps and changes, one low-reliability value
@@ -288,7 +295,8 @@ def test_significant_gaps_are_in_bold_with_an_arrow_and_the_others_say_so(con, p
     page = pages[(CORBEIL, "en")]
     for indicator in significant:
         row = block(page, indicator).split("CA Grand Paris Sud")[1].split("</tr>")[0]
-        assert re.search(r'<strong class="lci-sig">[▲▼]', row) and ">significant<" in row
+        assert re.search(r'<strong class="lci-sig" title="[^"]+">[▲▼]', row)
+        assert ">significant<" in row
     for indicator in plain_ones:
         row = block(page, indicator).split("CA Grand Paris Sud")[1].split("</tr>")[0]
         assert "lci-sig" not in row and ">not significant<" in row
@@ -350,8 +358,10 @@ def test_the_change_since_the_previous_year_says_whether_it_is_significant(con, 
                          "breakdown = 'total' AND significant", [CORBEIL, YEAR]).fetchone()
     assert change is not None and change[0] < 0
     shown = block(pages[(CORBEIL, "en")], "LL08")
-    assert (f'<dt>Change since {change[1]}</dt><dd><strong class="lci-sig">▼&#8239;'
-            f"−{abs(change[0]):.1f}</strong> points, significant</dd>") in shown
+    assert re.search(rf'<dt>Change since {change[1]}</dt><dd><strong class="lci-sig" '
+                     rf'title="statistically significant decrease[^"]*">'
+                     rf"{SIGNIFICANT_DOWN_MARK}&#8239;−{abs(change[0]):.1f}</strong> points, "
+                     rf"significant</dd>", shown)
     assert "points, not significant" in plain(block(pages[(CORBEIL, "en")], "LL01"))
     assert "exhaustive count, not tested" in plain(block(pages[(CORBEIL, "en")], "MED04"))
 
@@ -360,12 +370,12 @@ def test_the_change_since_the_previous_year_says_whether_it_is_significant(con, 
 
 def test_a_suppressed_value_shows_its_mark_never_a_number(pages):
     shown = block(pages[(ILE_AUX_MOINES, "en")], "LL01")
-    assert f'<span class="lci-big"><span class="lci-suppressed">{SUPPRESSED_MARK}</span>' \
-        in shown
+    assert re.search(rf'<span class="lci-big"><span class="lci-mark lci-suppressed" '
+                     rf'title="[^"]+">{SUPPRESSED_MARK}</span>', shown)
     assert "95% CI" not in shown and "Rank" not in plain(shown)
 
 
-def test_a_low_reliability_value_is_always_in_italic_with_its_mark(con, pages):
+def test_a_low_reliability_value_is_always_in_italic_on_hatching_with_its_mark(con, pages):
     low = con.execute("SELECT indicator_id, value FROM indicator_values WHERE territory_code = ? "
                       "AND year = ? AND breakdown = 'total' AND status = 'low_reliability'",
                       [SENE, YEAR]).fetchall()
@@ -374,15 +384,20 @@ def test_a_low_reliability_value_is_always_in_italic_with_its_mark(con, pages):
     for indicator, number in low:
         shown = block(page, indicator)
         text = f"{number:.1f}"
-        assert f'<em class="lci-low">{text}%</em><span class="lci-mark">*</span>' in shown \
-            or f'<em class="lci-low">{text}</em><span class="lci-mark">*</span>' in shown
-        assert f">{text}<" not in shown.replace(f'<em class="lci-low">{text}<', "")
+        flagged = re.findall(rf'<span class="lci-low" style="[^"]*repeating-linear-gradient'
+                             rf'[^"]*"><em>{re.escape(text)}%?</em>&nbsp;<span class="lci-mark '
+                             rf'lci-low-reliability" title="[^"]+">{LOW_RELIABILITY_MARK}</span>',
+                             shown)
+        assert len(flagged) == 2  # the big value and its row in the comparison
+        assert len(re.findall(rf">{re.escape(text)}%?<", shown)) == 2  # nowhere else
 
 
-def test_the_legend_explains_every_mark(pages):
+def test_the_legend_explains_every_mark_in_the_words_of_the_report(pages):
     legend = plain(pages[(CORBEIL, "en")].split('class="lci-reading"')[1].split("</div>")[0])
-    for mark in (SUPPRESSED_MARK, MISSING_MARK, "▲", "*"):
-        assert mark in legend
+    for symbol, meaning in legend_items("en"):
+        assert f"{symbol} {meaning}" in legend
+    assert f"{SIGNIFICANT_UP_MARK} or {SIGNIFICANT_DOWN_MARK} in bold" in legend
+    assert SUPPRESSED_MARK in legend and MISSING_MARK in legend
 
 
 # French.
@@ -423,7 +438,7 @@ def test_the_stylesheet_prints_on_a4_portrait_and_keeps_each_indicator_together(
     css = pages[(CORBEIL, "en")]
     assert re.search(r"@page\s*{\s*size: A4 portrait", css)
     assert re.search(r"\.lci-indicator {[^}]*break-inside: avoid", css)
-    assert re.search(r"\.lci-key { break-after: page; }", css)
+    assert re.search(r"h2 {[^}]*break-after: avoid", css)  # a heading stays with its content
 
 
 # Queries for a batch.
