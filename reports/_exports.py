@@ -317,6 +317,7 @@ def write_csv(con: duckdb.DuckDBPyConnection, catalogue: Catalogue, path: Path,
     french = spreadsheet and lang_ == "fr"
     query, params = _csv_query(con, catalogue, lang_, spreadsheet, "," if french else ".")
     cursor = con.execute(query, params)
+    path = Path(path)
     partial = path.with_name(f".{path.name}.partial")
     with partial.open("w", encoding="utf-8-sig" if spreadsheet else "utf-8",
                       newline="") as out:

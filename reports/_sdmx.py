@@ -81,6 +81,7 @@ def write_sdmx(con: duckdb.DuckDBPyConnection, catalogue: Catalogue, path: Path)
         "AND (v.value IS NOT NULL OR v.status = $suppressed) "
         "ORDER BY v.indicator_id, v.territory_level, v.territory_code, v.year, v.breakdown")
     cursor = con.execute(query, params)
+    path = Path(path)
     partial = path.with_name(f".{path.name}.partial")
     with partial.open("w", encoding="utf-8", newline="") as out:
         writer = csv.writer(line_feeds(out), lineterminator="\r\n")
