@@ -18,7 +18,8 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from html import escape
 from importlib import resources
 from pathlib import Path
@@ -53,7 +54,7 @@ from reports._tables import (
 )
 
 __all__ = ["BATCH_SIZE", "KEY_FIGURES", "ProfileError", "profile_path", "write_profile",
-           "write_profiles"]
+           "write_profile_pdfs", "write_profiles"]
 
 BATCH_SIZE = 500
 """Profiles read and rendered together: the queries are per batch, the memory bounded."""
@@ -80,6 +81,45 @@ def write_profiles(con: duckdb.DuckDBPyConnection, catalogue: Catalogue, codes: 
     Every code is resolved before anything is written, so an unknown code (a
     :class:`ProfileError` naming the nearest ones) leaves ``out_dir`` as it was. The data come
     in a few queries per batch of ``batch_size`` territories, whatever their number."""
+    return [written.path for written in _write_batches(con, catalogue, codes, year, lang,
+                                                       out_dir, references, contact,
+                                                       batch_size)]
+
+
+def write_profile_pdfs(con: duckdb.DuckDBPyConnection, catalogue: Catalogue,
+                       codes: Sequence[str], year: int, lang: str, out_dir: Path,
+                       references: Sequence[str] | None = None, *, project: str, version: str,
+                       contact: str | None = None,
+                       batch_size: int = BATCH_SIZE) -> list[tuple[Path, Path]]:
+    """:func:`write_profiles`, then each page printed to ``<code>.pdf`` beside it (A4, with
+    its colophon: ``project``'s name, the years charted, the sources shown, ``contact`` and
+    LCI's ``version``); returns (HTML, PDF) pairs. Raises ``reports._pdf.PdfUnavailable``
+    when WeasyPrint cannot load, after the HTML pages are written."""
+    from reports._pdf import Colophon, write_pdf
+
+    lang_ = check_lang(lang)
+    pairs = []
+    for written in _write_batches(con, catalogue, codes, year, lang_, out_dir, references,
+                                  contact, batch_size):
+        colophon = Colophon(project=project, title=written.title, data_years=written.years,
+                            sources=written.sources, contact=contact, version=version)
+        pairs.append((written.path, write_pdf(written.path, written.path.with_suffix(".pdf"),
+                                              colophon, lang_)))
+    return pairs
+
+
+@dataclass(frozen=True)
+class _Written:
+    path: Path
+    title: str
+    years: tuple[int, ...]
+    sources: tuple[str, ...]
+
+
+def _write_batches(con: duckdb.DuckDBPyConnection, catalogue: Catalogue, codes: Sequence[str],
+                   year: int, lang: str, out_dir: Path, references: Sequence[str] | None,
+                   contact: str | None, batch_size: int) -> Iterator[_Written]:
+    """Resolve every code, then per batch: read, render every page, write each one."""
     lang_ = check_lang(lang)
     if batch_size < 1:
         raise ValueError(f"batch_size must be at least 1, not {batch_size}")
@@ -88,15 +128,16 @@ def write_profiles(con: duckdb.DuckDBPyConnection, catalogue: Catalogue, codes: 
     names = _file_names(places)
     css = _template("profile.css")
     page = Template(_template("profile.html"))
-    written = []
     for start in range(0, len(places), batch_size):
         chunk = places[start:start + batch_size]
         batch = read_batch(con, catalogue, chunk, year, lang_, references)
         pages = [(place, _page(page, css, batch, catalogue, place, lang_, contact))
                  for place in chunk]
-        written += [_write(Path(out_dir) / FOLDER / f"{names[place.key]}.html", html)
-                    for place, html in pages]
-    return written
+        for place, html in pages:
+            shown = _shown(batch, catalogue, place)
+            yield _Written(_write(Path(out_dir) / FOLDER / f"{names[place.key]}.html", html),
+                           _title(place, batch.year, lang_), batch.years,
+                           tuple(dict.fromkeys(i.source(lang_) for i in shown)))
 
 
 def profile_path(out_dir: Path, code: str) -> Path:
@@ -131,8 +172,8 @@ def _write(path: Path, content: str) -> Path:
 def _page(page: Template, css: str, batch: Batch, catalogue: Catalogue, place: Place,
           lang: Lang, contact: str | None) -> str:
     references = batch.references.get(place.key, [])
-    shown = [i for i in catalogue if _shows(batch.cell(i.id, place))]
-    title = f"{t('title', lang)} · {place.name} · {batch.year}"
+    shown = _shown(batch, catalogue, place)
+    title = _title(place, batch.year, lang)
     return page.substitute(
         lang=lang, css=css, title=escape(title), kicker=escape(t("title", lang)),
         name=escape(place.name),
@@ -147,6 +188,14 @@ def _page(page: Template, css: str, batch: Batch, catalogue: Catalogue, place: P
         methods_title=escape(t("methods", lang)),
         methods=_methods(batch, catalogue, place, shown, lang),
         footer=_footer(batch, shown, lang, contact))
+
+
+def _title(place: Place, year: int, lang: Lang) -> str:
+    return f"{t('title', lang)} · {place.name} · {year}"
+
+
+def _shown(batch: Batch, catalogue: Catalogue, place: Place) -> list[Indicator]:
+    return [i for i in catalogue if _shows(batch.cell(i.id, place))]
 
 
 def _shows(cell: Cell | None) -> bool:
@@ -477,7 +526,8 @@ def _methods(batch: Batch, catalogue: Catalogue, place: Place, shown: Sequence[I
 
 def _footer(batch: Batch, shown: Sequence[Indicator], lang: Lang, contact: str | None) -> str:
     sources = list(dict.fromkeys(i.source(lang) for i in shown))
-    lines = [t("sources", lang, sources="; ".join(sources))] if sources else []
+    joined = (" ; " if lang == "fr" else "; ").join(sources)  # French: a space before ;
+    lines = [t("sources", lang, sources=joined)] if sources else []
     if contact:
         lines.append(t("contact", lang, contact=contact))
     lines.append(t("produced", lang, year=batch.year))

@@ -37,6 +37,7 @@ _WORDS: dict[str, tuple[str, str]] = {
               "l'entrepôt ne contient aucune valeur d'indicateur : relancez « lci run »"),
     "project": ("configuration: {error}", "configuration : {error}"),
     "written": ("Profile: {path}", "Portrait : {path}"),
+    "written_pdf": ("PDF: {path}", "PDF : {path}"),
     "cannot_write": ("cannot write in {folder}: {why}", "impossible d'écrire dans {folder} : "
                      "{why}"),
 }
@@ -66,13 +67,17 @@ def profile_command(
     to: Annotated[Path | None, typer.Option(
         help="Folder to write DIR/profiles/<code>.html in (default: the folder holding the "
              "output folder).")] = None,
+    pdf: Annotated[bool, typer.Option(
+        "--pdf", help="Also print each profile to an A4 PDF beside it (needs WeasyPrint).")
+    ] = False,
 ) -> None:
     """Write the profile of each territory: a printable page for its elected officials.
 
     Key figures, then every indicator with its rank among its peers, its distance to the
     target, its reference territories and its trend, from the warehouse of a previous run.
     """
-    from reports._profile import ProfileError, write_profiles
+    from reports._pdf import PdfUnavailable
+    from reports._profile import ProfileError, write_profile_pdfs, write_profiles
 
     config = _project(project, out, lang)
     catalogue = _catalogue(out, project)
@@ -82,19 +87,38 @@ def profile_command(
     try:
         chosen = _year(con, year, lang)
         folder = to if to is not None else Path(out).resolve().parent
-        written = write_profiles(
-            con, catalogue, codes, chosen, lang, folder,
-            references=None if config is None else config.report.references,
-            contact=None if config is None else config.report.contact)
+        references = None if config is None else config.report.references
+        contact = None if config is None else config.report.contact
+        if pdf:
+            written = [path for pair in write_profile_pdfs(
+                con, catalogue, codes, chosen, lang, folder, references, contact=contact,
+                project=config.name if config is not None else "LCI",
+                version=_version()) for path in pair]
+        else:
+            written = write_profiles(con, catalogue, codes, chosen, lang, folder, references,
+                                     contact=contact)
     except ProfileError as error:
         raise _fail(error.message(lang), lang) from None
+    except PdfUnavailable as error:
+        raise _fail(error.message(lang), lang, code=1) from None
     except OSError as error:
         raise _fail(_say("cannot_write", lang, folder=error.filename or folder,
                          why=error.strerror or error), lang) from None
     finally:
         con.close()
     for path in written:
-        console.print(_say("written", lang, path=path), markup=False, soft_wrap=True)
+        key = "written_pdf" if path.suffix == ".pdf" else "written"
+        console.print(_say(key, lang, path=path), markup=False, soft_wrap=True)
+
+
+def _version() -> str:
+    """LCI's version, for the PDF's colophon."""
+    from importlib import metadata
+
+    try:
+        return metadata.version("lci")
+    except metadata.PackageNotFoundError:
+        return "unknown"
 
 
 def _project(path: Path | None, out: Path, lang: str) -> ProjectConfig | None:

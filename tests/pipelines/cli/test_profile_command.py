@@ -63,6 +63,23 @@ def test_the_project_file_gives_the_references_and_the_contact(output: Path, tmp
     assert "Contact: Learning city office, learning@example.org" in page
 
 
+def test_pdf_prints_each_profile_to_an_a4_pdf_beside_it(output: Path, tmp_path: Path):
+    result = runner.invoke(app, ["profile", "56260", "--pdf", "--out", str(output), "--to",
+                                 str(tmp_path)], terminal_width=200)
+    assert result.exit_code == 0, result.output
+    html, pdf = tmp_path / "profiles" / "56260.html", tmp_path / "profiles" / "56260.pdf"
+    assert result.stdout.splitlines() == [f"Profile: {html}", f"PDF: {pdf}"]
+    assert pdf.read_bytes().startswith(b"%PDF")
+    import pypdfium2
+
+    document = pypdfium2.PdfDocument(str(pdf))
+    width, height = document[0].get_size()
+    assert (round(width), round(height)) == (595, 842)  # A4 portrait, in points
+    first = document[0].get_textpage().get_text_range()
+    assert "Key figures 2024" in first and "Learning-city index" in first  # on page one
+    document.close()
+
+
 def test_an_unknown_code_names_the_nearest_ones_in_english_and_french(output: Path,
                                                                       tmp_path: Path):
     for lang, expected in (("en", "Error: '5626': no territory or group has this code in the "
