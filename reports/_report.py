@@ -85,13 +85,15 @@ def write_report(
     territories: Sequence[str] | None = None,
     title: str | None = None,
     rows_per_level: int = ROWS_PER_LEVEL,
+    highlight: Sequence[str] | None = None,
 ) -> ReportFiles:
     """Write ``report.html`` and ``tables/<DOMAIN>.html`` for ``year`` in ``lang`` (en, fr).
 
     A table lists at most ``rows_per_level`` territories of a level; a larger level shows its
     distribution, and the index its first and last units, so the page stays readable (and
     quick to write) whatever the number of territories; the introduction and each table say
-    what they show."""
+    what they show. ``highlight`` names the territories the report is about: first in their
+    level, in bold, the others of the level after them by name."""
     lang_ = check_lang(lang)
     out_dir = Path(out_dir)
     page_title = title or text("report.title", lang_, year=year)
@@ -102,7 +104,8 @@ def write_report(
     # methods say why; a year without any value has no table at all.
     shown = [d for d in domains if coverage.count(d.code)]
     tables = {d.code: build_domain_table(con, catalogue, d.code, year, lang_, territories,
-                                         rows_per_level).as_raw_html() for d in shown}
+                                         rows_per_level, highlight).as_raw_html()
+              for d in shown}
     what_shown = shown_sentence(levels_shown(con, year, rows_per_level), lang_, rows_per_level,
                                 len(territories) if territories else None) if shown else None
     index_html = index_section(con, catalogue, year, lang_, territories,

@@ -13,6 +13,7 @@ each shaded cell's text colour is the one of highest contrast with its fill.
 
 from __future__ import annotations
 
+import unicodedata
 from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -66,6 +67,8 @@ INK, PAPER = "#222222", "#ffffff"
 """The two text colours a cell may take: the one of higher contrast with its fill."""
 FLAGGED_FILL, FLAGGED_HATCH = "#f2f2f2", "#d9d9d9"
 """A low-reliability cell: a neutral hatched fill, never a class colour."""
+HIGHLIGHT_RULE = "#1b6e3a"
+"""The rule beside the name of a territory the report is about (the report's accent)."""
 MIN_CONTRAST = 4.5
 """WCAG 2 AA contrast for normal text, which every coloured cell meets."""
 # Fixed widths let long indicator labels wrap inside their spanner instead of widening it.
@@ -125,6 +128,11 @@ _STRINGS: dict[str, tuple[str, str]] = {
         "Sous le nom d'un EPCI, d'un département, d'une région ou d'un groupe\u00a0: nombre de "
         "ses {units} ayant des données pour {year}\u00a0; ses valeurs sont calculées sur ces "
         "seules {units}."),
+    "legend.highlight": (
+        "Names in bold with a green rule: the territories this report is about, first in "
+        "their level; the others follow in alphabetical order.",
+        "Noms en gras avec un filet vert\u00a0: les territoires sur lesquels porte ce "
+        "rapport, en tête de leur niveau\u00a0; les autres suivent par ordre alphabétique."),
     "cover.all": ("{n} {units}", "{n} {units}"),
     "cover.some": ("{n} of {total} {units}", "{n} sur {total} {units}"),
     "cover.one": ("{units}: 1", "{units}\u00a0: 1"),
@@ -267,6 +275,7 @@ def build_domain_table(
     lang: str,
     territories: Sequence[str] | None = None,
     rows_per_level: int = ROWS_PER_LEVEL,
+    highlight: Sequence[str] | None = None,
 ) -> GT:
     """Compare territories on every indicator of one domain: value, 95 % CI and change, each
     in a cell of its own (a table pasted elsewhere keeps them apart).
@@ -278,7 +287,9 @@ def build_domain_table(
     published values, and how many territories have one) stand in its place, or follow the
     chosen ``territories``, so that a table's size is bounded whatever the project's. Shading
     ranks the reliable values of the territories shown, column by column (:func:`shading_text`);
-    context indicators, flagged cells and distribution rows stay unshaded.
+    context indicators, flagged cells and distribution rows stay unshaded. The report's own
+    territories (``highlight``, ``CODE`` or ``LEVEL:CODE``) come first in their level, in that
+    order, in bold with a rule; the others of the level then follow by name.
     """
     lang_ = check_lang(lang)
     domain = catalogue.domain(domain_code)
@@ -290,6 +301,7 @@ def build_domain_table(
         raise ValueError(f"no indicator has a value for {year}")
     rows = _territory_rows(con, year, lang_, territories,
                            [s.level for s in shown if s.listed] if territories is None else None)
+    rows, own = _highlighted_first(rows, highlight)
     cells = _domain_cells(con, [i.id for i in indicators], year, list(rows["territory_key"]))
     covered = aggregate_coverage(con, year, list(rows["territory_key"]))
     frame = _wide_frame(rows, cells, indicators, lang_, _stub_labels(con, rows, covered, lang_))
@@ -311,6 +323,10 @@ def build_domain_table(
     if distributed:
         gt = _style_distribution(gt, frame, indicators, [n for n, key in enumerate(keys)
                                                         if key is None], counted, lang_)
+    if mine := [positions[key] for key in own if key in positions]:
+        gt = gt.tab_style([style.text(weight="bold"),
+                           style.borders(sides="left", color=HIGHLIGHT_RULE, weight="4px")],
+                          loc.stub(rows=sorted(mine)))
     compared = {int(y) for y, c in zip(cells["previous_year"], cells["change"], strict=True)
                 if pd.notna(y) and pd.notna(c)}  # only years a change shown is measured from
     subtitle = text("table.subtitle", lang_, year=year,
@@ -318,20 +334,55 @@ def build_domain_table(
     gt = _layout(gt, indicators, tid, lang_).tab_header(title=domain.label(lang_),
                                                         subtitle=subtitle)
     gt = _add_notes(gt, lang_, covered=_base_units(con, lang_, year) if covered else None,
-                    distribution=bool(distributed))
+                    distribution=bool(distributed), highlighted=bool(own))
     return _add_sources(gt, indicators, lang_)
 
 
-def _add_notes(gt: GT, lang: Lang, covered: str | None, distribution: bool) -> GT:
+def _add_notes(gt: GT, lang: Lang, covered: str | None, distribution: bool,
+               highlighted: bool = False) -> GT:
     """The legend of marks and of shading, the same words under every table; then what only
-    some tables need (aggregate coverage, distribution rows)."""
+    some tables need (the report's own territories, aggregate coverage, distribution rows)."""
     gt = gt.tab_footnote(legend_text(lang))
     gt = gt.tab_footnote(html(f"{escape(shading_text(lang))} {swatches_html(lang)}"))
+    if highlighted:
+        gt = gt.tab_footnote(_t("legend.highlight", lang))
     if covered:
         gt = gt.tab_footnote(covered)
     if distribution:
         gt = gt.tab_footnote(text("note.distribution", lang))
     return gt
+
+
+def _highlighted_first(rows: pd.DataFrame, highlight: Sequence[str] | None
+                       ) -> tuple[pd.DataFrame, list[str]]:
+    """``rows`` with the highlighted territories first in each level (as ``highlight`` orders
+    them) and the others by name; and the keys of the highlighted rows shown. Without
+    ``highlight``, the rows as they were."""
+    if not highlight:
+        return rows, []
+    wanted = [split_reference(str(reference)) for reference in highlight]
+    own: list[str] = []
+    for level, code in wanted:
+        own += [key for key, lv, cd in zip(rows["territory_key"], rows["level"],
+                                           rows["territory_code"], strict=True)
+                if cd == code and (level is None or lv == level) and key not in own]
+    if not own:
+        return rows, []
+    place = {key: n for n, key in enumerate(own)}
+    first_seen = {level: n for n, level in reversed(list(enumerate(rows["level"])))}
+    ordered = rows.assign(
+        _level=[first_seen[level] for level in rows["level"]],
+        _own=[place.get(key, len(place)) for key in rows["territory_key"]],
+        _name=[_sort_name(label) if key not in place else "" for key, label in
+               zip(rows["territory_key"], rows["label"], strict=True)])
+    ordered = ordered.sort_values(["_level", "_own", "_name", "territory_code"], kind="stable")
+    return ordered.drop(columns=["_level", "_own", "_name"]).reset_index(drop=True), own
+
+
+def _sort_name(name: object) -> str:
+    """A name as an index orders it: accents and case aside ("Île-de-France" among the I)."""
+    decomposed = unicodedata.normalize("NFKD", str(name).casefold())
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
 
 
 def _base_units(con: duckdb.DuckDBPyConnection, lang: Lang, year: int) -> str:

@@ -74,11 +74,14 @@ class _Rows(HTMLParser):
         self._in: str | None = None
         self._style = ""
         self._text: list[str] = []
+        self._skipping = False
 
     def handle_starttag(self, tag, attrs):
         attributes = {k: v or "" for k, v in attrs}
         classes = attributes.get("class", "")
-        if tag == "th" and "gt_group_heading" in classes:
+        if tag == "span" and classes == "lci-cover":  # an aggregate's coverage, not its name
+            self._skipping = True
+        elif tag == "th" and "gt_group_heading" in classes:
             self._in, self._text = "group", []
         elif tag == "th" and attributes.get("scope") == "row":
             self._in, self._text = "stub", []
@@ -86,6 +89,9 @@ class _Rows(HTMLParser):
             self._in, self._text, self._style = "cell", [], attributes.get("style", "")
 
     def handle_endtag(self, tag):
+        if tag == "span" and self._skipping:
+            self._skipping = False
+            return
         if self._in is None or tag not in ("th", "td"):
             return
         content = unescape("".join(self._text)).strip()
@@ -98,7 +104,7 @@ class _Rows(HTMLParser):
         self._in = None
 
     def handle_data(self, data):
-        if self._in:
+        if self._in and not self._skipping:
             self._text.append(data)
 
 

@@ -190,6 +190,23 @@ def test_table_rows_follow_the_given_territories_grouped_by_level(con, catalogue
     assert rows == [NAMES["56260"], NAMES["56243"], NAMES["53"], NAMES[EPCI]]
 
 
+def test_the_reports_own_territories_come_first_in_bold_and_the_others_by_name(con,
+                                                                             catalogue):
+    table = build_domain_table(con, catalogue, "LL", YEAR, "en", highlight=["56251", "56"]
+                               ).as_raw_html()
+    rows = list(dict.fromkeys(row for row, _ in cells_of(table)))
+    communes = [NAMES[c] for c in ("56251", "56003", "56243", "56260")]  # then by name
+    assert rows[:4] == communes
+    bold = re.findall(r'<th style="([^"]*)" scope="row"[^>]*>([^<]*)', table)
+    assert {name for style, name in bold if "font-weight: bold" in style} == {
+        NAMES["56251"], NAMES["56"]}
+    assert "Names in bold with a green rule: the territories this report is about" in \
+        footer_of(table)
+    plain = render(con, catalogue, "LL", "en")
+    assert "Names in bold" not in footer_of(plain) and "font-weight: bold" not in \
+        plain.split("<tbody")[1].split("</tbody>")[0].split("lci-sig")[0]
+
+
 def test_unknown_territories_are_an_error_not_a_gap(con, catalogue):
     with pytest.raises(ValueError, match=r"without any value: \[.99999.\]"):
         build_domain_table(con, catalogue, "LL", YEAR, "en", ["56260", "99999"])
@@ -481,7 +498,7 @@ def test_report_title_can_be_set(con, catalogue, tmp_path):
 # --- exports --------------------------------------------------------------------------------
 
 def test_exports_round_trip_and_are_deterministic(con, catalogue, tmp_path):
-    csv_path, xlsx_path = write_exports(con, catalogue, tmp_path / "one")
+    csv_path, xlsx_path, *_ = write_exports(con, catalogue, tmp_path / "one")
     total = con.execute("SELECT count(*) FROM indicator_values").fetchone()[0]
     with csv_path.open(encoding="utf-8", newline="") as handle:
         rows = list(csv.DictReader(handle))
@@ -496,15 +513,12 @@ def test_exports_round_trip_and_are_deterministic(con, catalogue, tmp_path):
     assert thousands["value"] == "1234.4"
 
     book = CalamineWorkbook.from_path(str(xlsx_path))
-    assert book.sheet_names == ["Read me", *(d.code for d in catalogue.domains)]
-    sheet_rows = sum(len(book.get_sheet_by_name(d.code).to_python()) - 1
-                     for d in catalogue.domains)
-    assert sheet_rows == total
-    ll = book.get_sheet_by_name("LL").to_python()
-    assert ll[0][:3] == ["indicator_id", "label_en", "unit_en"]
-    assert isinstance(ll[1][ll[0].index("value")], float)
+    assert book.sheet_names == ["Read me", *(d.code for d in catalogue.domains), "Data"]
+    data = book.get_sheet_by_name("Data").to_python()
+    assert len(data) - 1 == total  # one row per published value, under one header
+    assert data[0][:4] == ["Indicator", "Domain", "Label", "Unit"]
 
-    csv_again, xlsx_again = write_exports(con, catalogue, tmp_path / "two")
+    csv_again, xlsx_again, *_ = write_exports(con, catalogue, tmp_path / "two")
     assert csv_again.read_bytes() == csv_path.read_bytes()
     assert xlsx_again.read_bytes() == xlsx_path.read_bytes()
 
@@ -524,7 +538,7 @@ def test_csv_text_cells_that_spreadsheets_would_run_start_with_a_quote(catalogue
                     [name, code])
     con.execute("UPDATE indicator_values SET status_reason = '-5 respondents' "
                 "WHERE territory_code = ?", [codes[0]])
-    csv_path, xlsx_path = write_exports(con, catalogue, tmp_path / "one")
+    csv_path, xlsx_path, *_ = write_exports(con, catalogue, tmp_path / "one")
     with csv_path.open(encoding="utf-8", newline="") as handle:
         rows = list(csv.DictReader(handle))
     names = {r["territory_code"]: r["territory_name"] for r in rows}
@@ -534,12 +548,12 @@ def test_csv_text_cells_that_spreadsheets_would_run_start_with_a_quote(catalogue
     assert {r["status_reason"] for r in rows if r["territory_code"] == codes[0]} == \
         {"'-5 respondents"}
     con.execute("UPDATE indicator_values SET value = -value WHERE value IS NOT NULL")
-    csv_negative, _ = write_exports(con, catalogue, tmp_path / "negative")
+    csv_negative, *_ = write_exports(con, catalogue, tmp_path / "negative")
     with csv_negative.open(encoding="utf-8", newline="") as handle:
         flipped = list(csv.DictReader(handle))
     values = [r["value"] for r in flipped if r["value"] not in ("", "0")]
     assert values and all(v.startswith("-") and float(v) < 0 for v in values)  # numbers stay
-    again, _ = write_exports(con, catalogue, tmp_path / "two")
+    again, *_ = write_exports(con, catalogue, tmp_path / "two")
     assert again.read_bytes() == csv_negative.read_bytes()
 
     # The workbook writes every string as text: no cell of it is a formula.
