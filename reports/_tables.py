@@ -95,9 +95,9 @@ _STRINGS: dict[str, tuple[str, str]] = {
         "comparées"),
     "mark.low_reliability": (
         "low reliability (few respondents or a large coefficient of variation): interpret "
-        "with caution; hatched, not shaded",
+        "with caution",
         "fiabilité limitée (peu de répondants ou coefficient de variation élevé)\u00a0: à "
-        "interpréter avec prudence\u00a0; hachuré, non coloré"),
+        "interpréter avec prudence"),
     "mark.significant_up": (
         "statistically significant increase (survey indicators, 5{nbsp}% level)",
         "hausse statistiquement significative (indicateurs d'enquête, seuil de 5{nbsp}%)"),
@@ -111,14 +111,17 @@ _STRINGS: dict[str, tuple[str, str]] = {
         "Shading: within each column, the territories shown with a reliable published value "
         "are ranked and put in four classes of equal size by percentile rank, so that one "
         "extreme value cannot wash out the others; the darker the green, the better (for "
-        "indicators where lower is better, the lowest values are darkest). Context "
-        "indicators, flagged, suppressed and missing cells are not shaded.",
+        "indicators where lower is better, the lowest values are darkest). A value of low "
+        "reliability is shown on a hatched grey fill instead, unranked; context indicators, "
+        "suppressed and missing cells are not shaded.",
         "Couleurs\u00a0: dans chaque colonne, les territoires affichés ayant une valeur "
         "publiée fiable sont classés puis répartis en quatre classes d'effectif égal selon "
         "leur rang centile, si bien qu'une valeur extrême ne peut pas écraser les autres\u00a0; "
         "plus le vert est foncé, meilleure est la position (pour les indicateurs où plus bas = "
-        "mieux, les valeurs les plus basses sont les plus foncées). Les indicateurs de "
-        "contexte et les cellules signalées, non publiées ou manquantes ne sont pas colorés."),
+        "mieux, les valeurs les plus basses sont les plus foncées). Une valeur de fiabilité "
+        "limitée figure à la place sur un fond gris hachuré, sans classement\u00a0; les "
+        "indicateurs de contexte et les cellules non publiées ou manquantes ne sont pas "
+        "colorés."),
     "legend.classes": ("Classes, lowest to best:",
                        "Classes, de la plus faible à la meilleure\u00a0:"),
     "legend.class": ("{n}/4", "{n}/4"),

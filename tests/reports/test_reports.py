@@ -452,6 +452,15 @@ def test_domain_table_matches_its_snapshot(con, catalogue, file_regression):
     file_regression.check(fragment + "\n", basename="domain_table_LL_en", extension=".html")
 
 
+def test_french_domain_table_matches_its_snapshot(con, catalogue, file_regression):
+    """The ECO table in French, highlighting one commune: survey and administrative columns,
+    a missing cell, the coverage of the aggregates and the French legend."""
+    table = build_domain_table(con, catalogue, "ECO", YEAR, "fr",
+                               highlight=["56243"]).as_raw_html()
+    fragment = table[table.index("<table"):table.index("</table>") + len("</table>")]
+    file_regression.check(fragment + "\n", basename="domain_table_ECO_fr", extension=".html")
+
+
 # --- report ---------------------------------------------------------------------------------
 
 @pytest.fixture(scope="module")
