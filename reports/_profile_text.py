@@ -6,6 +6,8 @@ French text gets its typography here, once: a narrow no-break space before ``;``
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from reports._i18n import LANGS, NARROW_NBSP, Lang, format_number
 
 _STRINGS: dict[str, tuple[str, str]] = {
@@ -138,8 +140,14 @@ _STRINGS: dict[str, tuple[str, str]] = {
 
 def t(key: str, lang: Lang, **values: object) -> str:
     """The profile's string ``key`` in ``lang``, placeholders filled, French typography set."""
+    return _filled(key, lang, tuple(values.items()))
+
+
+@lru_cache(maxsize=8192)
+def _filled(key: str, lang: Lang, values: tuple[tuple[str, object], ...]) -> str:
+    """:func:`t`, remembered: a batch of profiles says the same sentences thousands of times."""
     text = _STRINGS[key][LANGS.index(lang)].format(nbsp=NARROW_NBSP if lang == "fr" else "",
-                                                   **values)
+                                                   **dict(values))
     return french_spaces(text) if lang == "fr" else text
 
 
