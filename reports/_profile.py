@@ -434,7 +434,10 @@ def _sex_html(batch: Batch, indicator: Indicator, place: Place, lang: Lang) -> s
 
 def _comparison(batch: Batch, indicator: Indicator, place: Place,
                 references: Sequence[Place], lang: Lang) -> str:
-    """The territory and each reference: value, gap and whether it is significant."""
+    """The territory and each reference: value, gap and whether it is significant (nothing
+    without references: the value is said above)."""
+    if not references:
+        return ""
     cell = batch.cell(indicator.id, place)
     rows = [f'          <tr class="lci-self"><th scope="row">{swatch(None)} '
             f"{escape(place.name)}</th><td>{_value_html(cell, indicator, lang)}</td>"

@@ -255,6 +255,12 @@ def test_the_references_setting_chooses_levels_and_groups(con, catalogue, tmp_pa
     assert "Essonne" in table and "Île-de-France" not in table
 
 
+def test_a_territory_no_reference_holds_has_no_comparison_table(pages):
+    page = pages[("FR-GNLC", "en")]
+    assert "No reference territory holds this territory." in plain(page)
+    assert 'class="lci-compare"' not in page
+
+
 def test_an_unknown_reference_is_one_clear_error(con, catalogue, tmp_path):
     with pytest.raises(ProfileError, match="neither a territory level nor a group") as raised:
         write_profile(con, catalogue, CORBEIL, YEAR, "en", tmp_path, references=["DEPT"])
