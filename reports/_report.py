@@ -47,11 +47,13 @@ from reports._i18n import (
 )
 from reports._tables import (
     ROWS_PER_LEVEL,
+    aggregate_coverage,
     build_domain_table,
     legend_items,
     levels_shown,
     shading_text,
     shown_sentence,
+    territory_rows,
 )
 from reports._validation import data_quality_section
 
@@ -103,8 +105,10 @@ def write_report(
     # A domain without any value has no table of empty cells: the introduction counts it, the
     # methods say why; a year without any value has no table at all.
     shown = [d for d in domains if coverage.count(d.code)]
+    covered = aggregate_coverage(con, year, list(territory_rows(
+        con, year, lang_, territories, rows_per_level)["territory_key"])) if shown else {}
     tables = {d.code: build_domain_table(con, catalogue, d.code, year, lang_, territories,
-                                         rows_per_level, highlight).as_raw_html()
+                                         rows_per_level, highlight, covered).as_raw_html()
               for d in shown}
     what_shown = shown_sentence(levels_shown(con, year, rows_per_level), lang_, rows_per_level,
                                 len(territories) if territories else None) if shown else None

@@ -279,6 +279,7 @@ def build_domain_table(
     territories: Sequence[str] | None = None,
     rows_per_level: int = ROWS_PER_LEVEL,
     highlight: Sequence[str] | None = None,
+    coverage: Mapping[str, tuple[int, int]] | None = None,
 ) -> GT:
     """Compare territories on every indicator of one domain: value, 95 % CI and change, each
     in a cell of its own (a table pasted elsewhere keeps them apart).
@@ -292,7 +293,9 @@ def build_domain_table(
     ranks the reliable values of the territories shown, column by column (:func:`shading_text`);
     context indicators, flagged cells and distribution rows stay unshaded. The report's own
     territories (``highlight``, ``CODE`` or ``LEVEL:CODE``) come first in their level, in that
-    order, in bold with a rule; the others of the level then follow by name.
+    order, in bold with a rule; the others of the level then follow by name. ``coverage``:
+    :func:`aggregate_coverage` of the rows when the caller has it (a report counts once for
+    all its tables).
     """
     lang_ = check_lang(lang)
     domain = catalogue.domain(domain_code)
@@ -306,7 +309,9 @@ def build_domain_table(
                            [s.level for s in shown if s.listed] if territories is None else None)
     rows, own = _highlighted_first(rows, highlight)
     cells = _domain_cells(con, [i.id for i in indicators], year, list(rows["territory_key"]))
-    covered = aggregate_coverage(con, year, list(rows["territory_key"]))
+    covered = dict(coverage) if coverage is not None else aggregate_coverage(
+        con, year, list(rows["territory_key"]))
+    covered = {key: covered[key] for key in rows["territory_key"] if key in covered}
     frame = _wide_frame(rows, cells, indicators, lang_, _stub_labels(con, rows, covered, lang_))
     keys: list[str | None] = list(rows["territory_key"])
     distributed = [s for s in shown if not s.listed]
