@@ -81,8 +81,10 @@ _WORDS: dict[str, tuple[str, str]] = {
         "Parquet contiennent toutes les lignes dans une seule table."),
     "readme.marks": ("Marks", "Signes"),
     "readme.no_change": (
-        "An empty change: no earlier year to compare with.",
-        "Évolution vide\u00a0: pas d'année antérieure à comparer."),
+        "An empty change: no earlier year to compare with. A value of low reliability is "
+        "shown on a hatched grey fill.",
+        "Évolution vide\u00a0: pas d'année antérieure à comparer. Une valeur de fiabilité "
+        "limitée figure sur un fond gris hachuré."),
     "readme.columns": ("Columns of the sheet {sheet}", "Colonnes de la feuille {sheet}"),
     "readme.column": ("Column", "Colonne"),
     "readme.meaning": ("Meaning", "Signification"),
@@ -266,9 +268,10 @@ def _readme_sheet(sheet: Worksheet, formats: _Formats, catalogue: Catalogue,
                   data_sheets: Sequence[str], note: str) -> None:
     """What the workbook holds, the marks, the data sheet's columns and the definitions."""
     wrap, header = formats.get("wrap"), formats.get("header")
-    sheet.set_column(0, 0, 24)
-    sheet.set_column(1, 1, 70)
-    sheet.set_column(2, 11, 28)
+    sheet.set_column(0, 0, 24)  # symbols, column names, indicator ids
+    sheet.set_column(1, 1, 70)  # meanings, domain names, indicator labels
+    sheet.set_column(2, 2, 60)  # definitions
+    sheet.set_column(3, 10, 24)
     lines = [_w("readme.domains", lang, codes=", ".join(d.code for d in domains)),
              _w("readme.data", lang, sheet=data_sheets[0])]
     if len(data_sheets) > 1:
@@ -306,8 +309,8 @@ def _readme_sheet(sheet: Worksheet, formats: _Formats, catalogue: Catalogue,
     sheet.write(row, 0, _w("readme.definitions", lang), formats.get("bold"))
     row += 1
     sheet.write_row(row, 0, (
-        column_header("indicator_id", lang), column_header("domain", lang),
-        column_header("label", lang), _w("def.definition", lang), column_header("unit", lang),
+        column_header("indicator_id", lang), column_header("label", lang),
+        _w("def.definition", lang), column_header("domain", lang), column_header("unit", lang),
         _w("def.direction", lang), _w("def.source", lang), _w("def.kflc", lang),
         _w("def.reference", lang), _w("def.target", lang), _w("def.decimals", lang)), header)
     for indicator in catalogue:
@@ -322,7 +325,7 @@ def _definition_row(indicator: Indicator, lang: Lang) -> tuple:
     if target:
         decimals = 0 if float(target.value).is_integer() else 1
         shown = f"{format_number(target.value, decimals, lang)} ({target.source})"
-    return (indicator.id, indicator.domain, indicator.label(lang), indicator.description(lang),
+    return (indicator.id, indicator.label(lang), indicator.description(lang), indicator.domain,
             indicator.unit(lang), text(f"direction.{indicator.direction}", lang),
             indicator.source(lang), ", ".join(indicator.kflc), indicator.reference or "",
             shown, indicator.decimals)

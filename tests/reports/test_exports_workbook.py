@@ -119,12 +119,13 @@ def test_the_read_me_explains_every_mark_and_defines_every_indicator(catalogue, 
     rows = _sheet(french, "Lisez-moi")
     pairs = {(r[0], r[1]) for r in rows}
     assert set(legend_items("fr")) <= pairs
-    defined = [r for r in rows if r[0] in {i.id for i in catalogue} and r[2]]
+    heading = next(n for n, r in enumerate(rows) if r[:3] == ["Indicateur", "Libellé",
+                                                              "Définition"])
+    defined = rows[heading + 1:]
     assert [r[0] for r in defined] == [i.id for i in catalogue]
-    ll01 = next(r for r in defined if r[0] == "LL01")
-    assert ll01[2:5] == [catalogue.get("LL01").label.fr, catalogue.get("LL01").description.fr,
-                         catalogue.get("LL01").unit.fr]
-    assert ll01[5] == "Plus élevé = mieux"
+    ll01 = catalogue.get("LL01")
+    assert defined[0][:6] == ["LL01", ll01.label.fr, ll01.description.fr, "LL", ll01.unit.fr,
+                              "Plus élevé = mieux"]
 
 
 def test_a_domain_sheet_as_read_in_french(french, data_regression):
@@ -237,3 +238,20 @@ def test_two_writes_give_the_same_bytes(con, catalogue, tmp_path):
         second = write_xlsx(con, catalogue, tmp_path / f"b-{lang}.xlsx", lang, CHOSEN)
         assert first.read_bytes() == second.read_bytes()
         assert not list(tmp_path.glob(".*partial"))
+
+
+def test_a_low_reliability_value_sits_on_a_hatched_fill_and_others_on_none(french):
+    rows = _sheet(french, "LL")
+    styles = _xml(french, "xl/styles.xml")
+    fills = [f.find(f"{MAIN}patternFill").get("patternType")
+             for f in styles.find(f"{MAIN}fills")]
+    xfs = [int(xf.get("fillId", 0)) for xf in styles.find(f"{MAIN}cellXfs")]
+    cells = {c.get("r"): fills[xfs[int(c.get("s", 0))]]
+             for c in _sheet_xml(french, "LL").iter(f"{MAIN}c")}
+
+    def fill(code: str, indicator_id: str) -> str:
+        row = next(n for n, r in enumerate(rows) if r[0] == code) + 1
+        return cells[f"{_letters(_columns(rows, indicator_id)['Valeur'])}{row}"]
+
+    assert fill(*LOW_RELIABILITY) == "lightDown"
+    assert fill("56260", "LL04") == "none"
