@@ -253,5 +253,5 @@ def test_a_low_reliability_value_sits_on_a_hatched_fill_and_others_on_none(frenc
         row = next(n for n, r in enumerate(rows) if r[0] == code) + 1
         return cells[f"{_letters(_columns(rows, indicator_id)['Valeur'])}{row}"]
 
-    assert fill(*LOW_RELIABILITY) == "lightDown"
+    assert fill(LOW_RELIABILITY[1], LOW_RELIABILITY[0]) == "lightDown"
     assert fill("56260", "LL04") == "none"
