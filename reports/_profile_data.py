@@ -18,11 +18,13 @@ from indicators import Catalogue
 from indicators.compute.gaps import Gap, peer_ranks, reference_gaps
 from indicators.territories import GROUP_LEVEL, in_sentence, level_labels, split_reference
 from reports._composite import has_learning_city_index
-from reports._i18n import Lang
+from reports._i18n import Lang, format_number
 from reports._tables import PUBLISHED_STATUSES
 
 SEX_BREAKDOWNS: tuple[str, ...] = ("sex=F", "sex=M")
 NEAR_MATCHES = 5
+UNKNOWN_SHOWN = 10
+"""Unknown codes an error names (with their near matches); the others are counted."""
 
 
 class ProfileError(ValueError):
@@ -203,14 +205,19 @@ def _unknown(con: duckdb.DuckDBPyConnection, unknown: list[str], lang: Lang) -> 
         if name:
             by_text.setdefault(name.casefold(), shown)
     parts_en, parts_fr = [], []
-    for reference in unknown:
+    candidates = list(by_text)
+    for reference in unknown[:UNKNOWN_SHOWN]:
         asked = reference if reference.isdigit() else reference.casefold()
-        texts = difflib.get_close_matches(asked, list(by_text), n=NEAR_MATCHES * 2, cutoff=0.6)
+        texts = difflib.get_close_matches(asked, candidates, n=NEAR_MATCHES * 2, cutoff=0.6)
         near = ", ".join(list(dict.fromkeys(by_text[t] for t in texts))[:NEAR_MATCHES])
         parts_en.append(f"{reference!r}: no territory or group has this code in the warehouse"
                         + (f"; did you mean {near}?" if near else ""))
         parts_fr.append(f"« {reference} » : aucun territoire ni groupe n'a ce code dans "
                         f"l'entrepôt" + (f" ; vouliez-vous dire {near} ?" if near else ""))
+    if len(unknown) > UNKNOWN_SHOWN:
+        more = len(unknown) - UNKNOWN_SHOWN
+        parts_en.append(f"and {format_number(more, 0, 'en')} more unknown code(s)")
+        parts_fr.append(f"et {format_number(more, 0, 'fr')} autre(s) code(s) inconnu(s)")
     return ProfileError("\n".join(parts_en), "\n".join(parts_fr))
 
 

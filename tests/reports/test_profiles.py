@@ -433,6 +433,15 @@ def test_an_unknown_code_is_one_clear_error_listing_near_matches(con, catalogue,
     assert not (tmp_path / "profiles").exists()  # nothing written when one code is unknown
 
 
+def test_many_unknown_codes_are_named_ten_at_most_and_the_rest_counted(con, catalogue,
+                                                                        tmp_path):
+    with pytest.raises(ProfileError) as raised:
+        write_profiles(con, catalogue, [f"X{n}" for n in range(25)], YEAR, "en", tmp_path)
+    lines = str(raised.value).splitlines()
+    assert len(lines) == 11 and lines[-1] == "and 15 more unknown code(s)"
+    assert raised.value.french.splitlines()[-1] == "et 15 autre(s) code(s) inconnu(s)"
+
+
 def test_a_misspelt_name_finds_the_territory_by_its_name(con, catalogue, tmp_path):
     with pytest.raises(ProfileError, match=r"did you mean 56260 \(Vannes\)"):
         write_profile(con, catalogue, "Vanes", YEAR, "en", tmp_path)
