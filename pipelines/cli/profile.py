@@ -55,6 +55,7 @@ def _fail(message: str, lang: str, code: int = 2) -> typer.Exit:
 
 def profile_command(
     codes: Annotated[list[str], typer.Argument(
+        metavar="CODE",
         help="Territory or group codes, e.g. 56260; LEVEL:CODE when levels share a code.")],
     lang: Annotated[Language, typer.Option(help="Language of the profiles: en or fr.")] = "en",
     year: Annotated[int | None, typer.Option(
@@ -65,8 +66,8 @@ def profile_command(
     out: Annotated[Path, typer.Option(
         "--out", "-o", help="Output folder of a run (holds the warehouse).")] = Path("output"),
     to: Annotated[Path | None, typer.Option(
-        help="Folder to write DIR/profiles/<code>.html in (default: the folder holding the "
-             "output folder).")] = None,
+        metavar="DIR", help="Folder to write DIR/profiles/<code>.html in (default: the folder "
+                            "holding the output folder).")] = None,
     pdf: Annotated[bool, typer.Option(
         "--pdf", help="Also print each profile to an A4 PDF beside it (needs WeasyPrint).")
     ] = False,
