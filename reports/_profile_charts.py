@@ -10,7 +10,7 @@ hundred bytes, takes no time to draw and is identical from one run to the next.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from html import escape
 
@@ -128,8 +128,9 @@ def trend_chart(chart_id: str, label: str, years: Sequence[int], territory: Seri
     return "".join(parts)
 
 
-def _series(series: Series, years: Sequence[int], x, y, colour: str, dash: str,
-            width: float, radius: float) -> list[str]:
+def _series(series: Series, years: Sequence[int], x: Callable[[int], float],
+            y: Callable[[float], float], colour: str, dash: str, width: float,
+            radius: float) -> list[str]:
     """A line through consecutive years with a value (a year without one breaks the line),
     and a dot per value, hollow when of low reliability."""
     parts: list[str] = []

@@ -186,12 +186,12 @@ def test_rank_one_is_the_best_value_whatever_the_direction(con, catalogue):
         "WHERE territory_level = 'COM'").fetchall()]
     meta = {i.id: (i.direction, i.decimals) for i in catalogue}
     ranks = peer_ranks(con, YEAR, communes, meta)
-    for indicator, best in (("LL01", "max"), ("LL08", "min")):
+    for indicator, sign in (("LL01", -1), ("LL08", 1)):  # the highest, the lowest
         (code,) = con.execute(
-            f"SELECT arg_{best}(territory_code, value) FROM indicator_values "  # noqa: S608
+            "SELECT arg_min(territory_code, ? * value) FROM indicator_values "
             "WHERE indicator_id = ? AND year = ? AND breakdown = 'total' "
             "AND territory_level = 'COM' AND status IN ('ok', 'low_reliability')",
-            [indicator, YEAR]).fetchone()
+            [sign, indicator, YEAR]).fetchone()
         rank, peers = ranks[(indicator, "COM", code)]
         assert rank == 1
         published = con.execute(
