@@ -36,8 +36,10 @@ from reports._tables import (
     FLAGGED_FILL,
     FLAGGED_HATCH,
     MARKS,
+    QUANTILES,
     ROWS_PER_LEVEL,
     LevelShown,
+    _distribution,
     _domain_cells,
     legend_items,
     levels_shown,
@@ -108,10 +110,15 @@ _WORDS: dict[str, tuple[str, str]] = {
         "Le territoire du rapport. Tous les territoires figurent dans la feuille {sheet}."),
     "shown.all": ("Every territory, by level.", "Tous les territoires, par niveau."),
     "shown.bounded": (
-        "Every territory of the levels with at most {cap} territories; {levels} have more and "
-        "are in the sheet {sheet} only.",
-        "Tous les territoires des niveaux qui en comptent au plus {cap}\u00a0; {levels} en "
-        "comptent davantage et ne figurent que dans la feuille {sheet}."),
+        "Every territory of the levels with at most {cap} territories.",
+        "Tous les territoires des niveaux qui en comptent au plus {cap}."),
+    "shown.distributed": (
+        " For {levels}, more than {cap} territories each, the distribution of the values "
+        "(how many territories have one; 10th, 25th, 50th, 75th and 90th percentiles) stands "
+        "in their place; every territory is in the sheet {sheet}.",
+        " Pour {levels}, plus de {cap} territoires chacun, la distribution des valeurs "
+        "(nombre de territoires qui en ont une\u00a0; 10e, 25e, 50e, 75e et 90e centiles) "
+        "figure à leur place\u00a0; tous les territoires figurent dans la feuille {sheet}."),
     "shown.level": ("{level} ({n})", "{level} ({n})"),
     "shown.none": ("No territory to list: every territory is in the sheet {sheet}.",
                    "Aucun territoire à présenter\u00a0: tous les territoires figurent dans la "
@@ -158,6 +165,7 @@ _STYLES: dict[str, dict[str, object]] = {
     "wrap": {"text_wrap": True, "valign": "top"},
     "mark": {"align": "center"},
     "bold": {"bold": True},
+    "distribution": {"italic": True, "font_color": "#595959"},
 }
 
 
@@ -204,15 +212,15 @@ def write_workbook(con: duckdb.DuckDBPyConnection, catalogue: Catalogue, path: P
     data_sheets = [data_name if n == 0 else _w("sheet.continued", lang, sheet=data_name,
                                                    n=n + 1)
                    for n in range(max(1, -(-total // per_sheet)))]
-    rows, note = _people(con, year, lang, territories, data_name,
-                         ROWS_PER_LEVEL if rows_per_level is None else rows_per_level)
+    rows, note, shown = _people(con, year, lang, territories, data_name,
+                                ROWS_PER_LEVEL if rows_per_level is None else rows_per_level)
     domains = [d for d in catalogue.domains if catalogue.in_domain(d.code)]
     readme = book.add_worksheet(readme_name)
     _readme_sheet(readme, formats, catalogue, domains, lang, title, data_sheets, note)
     for domain in domains:
         sheet = book.add_worksheet(domain.code)
         _domain_sheet(sheet, formats, con, domain, catalogue.in_domain(domain.code), year,
-                      lang, rows, note, title)
+                      lang, _Rows(rows, shown, bool(territories)), note, title)
     _data_sheets(book, formats, con, catalogue, lang, data_sheets, title)
     book.close()
     os.replace(partial, path)
@@ -234,26 +242,38 @@ def _print_setup(sheet: Worksheet, title: str, lang: Lang, landscape: bool = Tru
 
 def _people(con: duckdb.DuckDBPyConnection, year: int | None, lang: Lang,
             territories: Sequence[str] | None, data_name: str, cap: int
-            ) -> tuple[pd.DataFrame, str]:
-    """The territories the domain sheets list, in display order, and the sentence saying
-    which they are."""
+            ) -> tuple[pd.DataFrame, str, tuple[LevelShown, ...]]:
+    """The territories the domain sheets list, in display order, the sentence saying which
+    they are, and the year's levels (a level of more than ``cap`` territories shows its
+    distribution instead, as in the report's tables)."""
     empty = pd.DataFrame(columns=["territory_code", "level", "territory_key", "level_label",
                                   "label"])
-    if year is None:
-        return empty, _w("shown.none", lang, sheet=data_name)
+    shown = levels_shown(con, year, cap) if year is not None else ()
+    if not shown:
+        return empty, _w("shown.none", lang, sheet=data_name), ()
+    left = [s for s in shown if not s.listed]
     if territories:
         rows = territory_rows(con, year, lang, list(territories))
         key = "shown.chosen_one" if len(rows) == 1 else "shown.chosen"
-        return rows, _w(key, lang, n=format_number(len(rows), 0, lang), sheet=data_name)
-    shown = levels_shown(con, year, cap)
-    rows = territory_rows(con, year, lang, None, cap) if shown else empty
-    left = [s for s in shown if not s.listed]
-    if rows.empty:
-        return rows, _w("shown.none", lang, sheet=data_name)
-    if not left:
-        return rows, _w("shown.all", lang)
-    return rows, _w("shown.bounded", lang, cap=format_number(cap, 0, lang),
-                    levels=_levels_text(left, lang), sheet=data_name)
+        note = _w(key, lang, n=format_number(len(rows), 0, lang), sheet=data_name)
+    else:
+        rows = territory_rows(con, year, lang, None, cap)
+        note = _w("shown.bounded" if left else "shown.all", lang,
+                  cap=format_number(cap, 0, lang))
+    if left:
+        note += _w("shown.distributed", lang, cap=format_number(cap, 0, lang),
+                   levels=_levels_text(left, lang), sheet=data_name)
+    return rows, note, shown
+
+
+@dataclass(frozen=True)
+class _Rows:
+    """What a domain sheet lists: territories, and the levels whose distribution stands in
+    for them (in level order, or after the report's own territories)."""
+
+    territories: pd.DataFrame
+    levels: tuple[LevelShown, ...]
+    chosen: bool
 
 
 def _levels_text(levels: Sequence[LevelShown], lang: Lang) -> str:
@@ -357,9 +377,10 @@ def marks(status: str | None, change: float | None, significant: bool | None) ->
 
 def _domain_sheet(sheet: Worksheet, formats: _Formats, con: duckdb.DuckDBPyConnection,
                   domain: Domain, indicators: Sequence[Indicator], year: int | None,
-                  lang: Lang, rows: pd.DataFrame, note: str, title: str) -> None:
+                  lang: Lang, listed: _Rows, note: str, title: str) -> None:
     """One domain as the report's table: territories in rows, each indicator's columns
     across, identifiers and header rows frozen."""
+    rows = listed.territories
     keys = list(rows["territory_key"])
     cells = (_domain_cells(con, [i.id for i in indicators], year, keys)
              if keys and year is not None else None)
@@ -403,28 +424,18 @@ def _domain_sheet(sheet: Worksheet, formats: _Formats, con: duckdb.DuckDBPyConne
     sheet.write_row(4, 3, [_w(f"part.{part}", lang) for indicator in indicators
                            for part in _parts(indicator)], header)
     row = HEADER_ROWS - 1
-    mark = formats.get("mark")
-    for code, key, level, label in zip(rows["territory_code"], rows["territory_key"],
-                                       rows["level_label"], rows["label"], strict=True):
-        row += 1
-        sheet.write_string(row, 0, str(code))
-        sheet.write_string(row, 1, str(label))
-        sheet.write_string(row, 2, str(level))
-        column = 3
-        for indicator in indicators:
-            value, low, high, status, change, significant = found.get(
-                (indicator.id, key), (None, None, None, None, None, None))
-            for part in _parts(indicator):
-                shown = {"value": value, "ci_low": low, "ci_high": high,
-                         "change": change}.get(part)
-                if part == "marks":
-                    sheet.write_string(row, column, marks(status, change, significant), mark)
-                elif shown is not None:
-                    kind = ("change" if part == "change" else
-                            "flagged" if status == "low_reliability" else "number")
-                    sheet.write_number(row, column, shown,
-                                       formats.get(f"{kind}:{indicator.decimals}"))
-                column += 1
+    distributed = [s for s in listed.levels if not s.listed]
+    spread = (_distribution(con, [i.id for i in indicators], year,
+                            [s.level for s in distributed]) if distributed else {})
+    for block in _blocks(listed):
+        if isinstance(block, LevelShown):
+            row = _distribution_rows(sheet, formats, row, block, spread, indicators, lang)
+            continue
+        for code, key, level, label in zip(block["territory_code"], block["territory_key"],
+                                           block["level_label"], block["label"], strict=True):
+            row += 1
+            _territory_row(sheet, formats, row, (str(code), str(label), str(level)),
+                           indicators, found, key)
     if row >= HEADER_ROWS:
         sheet.autofilter(HEADER_ROWS - 1, 0, row, last)
     row += 2
@@ -440,6 +451,67 @@ def _domain_sheet(sheet: Worksheet, formats: _Formats, con: duckdb.DuckDBPyConne
     sheet.repeat_rows(HEADER_ROWS - 2, HEADER_ROWS - 1)
     sheet.repeat_columns(0, IDENTIFIER_COLUMNS - 1)
     _print_setup(sheet, title, lang)
+
+
+def _blocks(listed: _Rows) -> list[pd.DataFrame | LevelShown]:
+    """Territory rows and distributions in display order: each level's rows or distribution
+    in level order, or the report's territories first and the distributions after."""
+    rows = listed.territories
+    if listed.chosen:
+        return [rows, *(s for s in listed.levels if not s.listed)]
+    blocks: list[pd.DataFrame | LevelShown] = []
+    for level in listed.levels:
+        blocks.append(rows[rows["level"] == level.level] if level.listed else level)
+    blocks.append(rows[~rows["level"].isin([s.level for s in listed.levels])])
+    return blocks
+
+
+def _territory_row(sheet: Worksheet, formats: _Formats, row: int, names: tuple[str, ...],
+                   indicators: Sequence[Indicator], found: dict[tuple[str, str], tuple],
+                   key: str) -> None:
+    """One territory: code, name and level, then each indicator's cells."""
+    for column, name in enumerate(names):
+        sheet.write_string(row, column, name)
+    column = len(names)
+    mark = formats.get("mark")
+    for indicator in indicators:
+        value, low, high, status, change, significant = found.get(
+            (indicator.id, key), (None, None, None, None, None, None))
+        for part in _parts(indicator):
+            shown = {"value": value, "ci_low": low, "ci_high": high, "change": change}.get(part)
+            if part == "marks":
+                sheet.write_string(row, column, marks(status, change, significant), mark)
+            elif shown is not None:
+                kind = ("change" if part == "change" else
+                        "flagged" if status == "low_reliability" else "number")
+                sheet.write_number(row, column, shown,
+                                   formats.get(f"{kind}:{indicator.decimals}"))
+            column += 1
+
+
+def _distribution_rows(sheet: Worksheet, formats: _Formats, row: int, level: LevelShown,
+                       spread: dict[tuple[str, str], tuple[int, list[float | None]]],
+                       indicators: Sequence[Indicator], lang: Lang) -> int:
+    """A level too large to list: how many of its territories have a published value, then
+    the percentiles of those values, in the value columns; returns the last row written."""
+    name = level.label(lang)
+    labels = [text("dist.count", lang, level=name),
+              *(text(f"dist.{key}", lang, level=name) for key, _ in QUANTILES)]
+    italic = formats.get("distribution")
+    for n, label in enumerate(labels):
+        row += 1
+        sheet.write_string(row, 1, label, italic)
+        sheet.write_string(row, 2, name, italic)
+        column = 3
+        for indicator in indicators:
+            count, quantiles = spread.get((level.level, indicator.id),
+                                          (0, [None] * len(QUANTILES)))
+            value = count if n == 0 else quantiles[n - 1]
+            if value is not None:
+                sheet.write_number(row, column, value, formats.get(
+                    "number:0" if n == 0 else f"number:{indicator.decimals}"))
+            column += len(_parts(indicator))
+    return row
 
 
 def _number(value: object) -> float | None:

@@ -210,17 +210,45 @@ def _letters(column: int) -> str:
     return name
 
 
-def test_without_report_territories_the_sheets_list_only_the_smaller_levels(
+def test_without_report_territories_a_large_level_shows_its_distribution_instead(
         con, catalogue, tmp_path):
+    """Bounded whatever the project's size: a level of more territories than the report's
+    tables list shows, as they do, how many have a value and the percentiles of the values."""
     path = write_xlsx(con, catalogue, tmp_path / "x.xlsx", "en", rows_per_level=2)
     rows = _sheet(path, "LL")
-    listed = {r[2] for r in rows[HEADER_ROWS:] if r[0] and r[1]}
-    assert "Communes" not in listed and "Régions" in listed
-    assert rows[2][0] == ("Every territory of the levels with at most 2 territories; "
-                          "communes (4) have more and are in the sheet Data only.")
+    listed = [r for r in rows[HEADER_ROWS:] if r[0] and r[1]]
+    assert "Communes" not in {r[2] for r in listed} and "Régions" in {r[2] for r in listed}
+    assert rows[2][0] == (
+        "Every territory of the levels with at most 2 territories. For communes (4), more "
+        "than 2 territories each, the distribution of the values (how many territories have "
+        "one; 10th, 25th, 50th, 75th and 90th percentiles) stands in their place; every "
+        "territory is in the sheet Data.")
+    block = [r for r in rows[HEADER_ROWS:] if r[1].startswith("Communes — ")]
+    assert [r[1] for r in block] == [
+        "Communes — territories with a value", "Communes — 10th percentile",
+        "Communes — 25th percentile", "Communes — median", "Communes — 75th percentile",
+        "Communes — 90th percentile"]
+    assert rows.index(block[0]) == HEADER_ROWS  # communes come first, in level order
+    value = _columns(rows, "LL01")["Value"]
+    published, median = con.execute(
+        "SELECT count(value), median(value) FROM indicator_values WHERE indicator_id = 'LL01' "
+        "AND territory_level = 'COM' AND year = ? AND breakdown = 'total'", [YEAR]).fetchone()
+    assert (block[0][value], block[3][value]) == (published, pytest.approx(median))
     every = _sheet(write_xlsx(con, catalogue, tmp_path / "y.xlsx", "en"), "LL")
     assert every[2][0] == "Every territory, by level."
-    assert len(every) > len(rows)
+    assert "Communes" in {r[2] for r in every[HEADER_ROWS:]}
+
+
+def test_report_territories_come_first_and_a_large_levels_distribution_after(
+        con, catalogue, tmp_path):
+    path = write_xlsx(con, catalogue, tmp_path / "x.xlsx", "fr", ["56260", "53"],
+                      rows_per_level=2)
+    rows = _sheet(path, "LL")
+    assert [r[1] for r in rows[HEADER_ROWS:HEADER_ROWS + 3]] == [
+        "Vannes", "Bretagne", "Communes — territoires avec une valeur"]
+    assert rows[2][0].startswith("Les 2 territoires du rapport, dans son ordre. Tous les "
+                                 "territoires figurent dans la feuille Données. Pour "
+                                 "communes (4), plus de 2 territoires chacun")
 
 
 def test_the_report_title_heads_every_printed_page(con, catalogue, tmp_path):
