@@ -97,10 +97,14 @@ _WORDS: dict[str, tuple[str, str]] = {
                           "«\u00a0total\u00a0», ou un sous-groupe comme «\u00a0sex=F\u00a0»."),
     "meaning.value": ("The indicator, in its unit; empty when not published.",
                       "L'indicateur, dans son unité\u00a0; vide s'il n'est pas publié."),
-    "meaning.numerator": ("The sum the value's numerator is.",
-                          "La somme qui forme le numérateur de la valeur."),
-    "meaning.denominator": ("The sum the value's denominator is.",
-                            "La somme qui forme le dénominateur de la valeur."),
+    "meaning.numerator": ("The numerator the value is computed from (weighted for survey "
+                          "indicators).",
+                          "Numérateur dont la valeur est tirée (pondéré pour les indicateurs "
+                          "d'enquête)."),
+    "meaning.denominator": ("The denominator the value is computed from (weighted for survey "
+                            "indicators).",
+                            "Dénominateur dont la valeur est tirée (pondéré pour les "
+                            "indicateurs d'enquête)."),
     "meaning.se": ("Survey indicators: standard error of the estimate.",
                    "Indicateurs d'enquête\u00a0: erreur type de l'estimation."),
     "meaning.ci_low": ("Survey indicators: lower bound of the 95% confidence interval.",
