@@ -125,7 +125,6 @@ def _write_batches(con: duckdb.DuckDBPyConnection, catalogue: Catalogue, codes: 
         raise ValueError(f"batch_size must be at least 1, not {batch_size}")
     heading = {level: pair[lang_ == "fr"] for level, *pair in level_labels(con)}
     places = list(dict.fromkeys(resolve_places(con, codes, lang_, heading)))
-    names = _file_names(places)
     css = _template("profile.css")
     page = Template(_template("profile.html"))
     for start in range(0, len(places), batch_size):
@@ -135,25 +134,25 @@ def _write_batches(con: duckdb.DuckDBPyConnection, catalogue: Catalogue, codes: 
                  for place in chunk]
         for place, html in pages:
             shown = _shown(batch, catalogue, place)
-            yield _Written(_write(Path(out_dir) / FOLDER / f"{names[place.key]}.html", html),
+            yield _Written(_write(Path(out_dir) / FOLDER / f"{_file_name(place)}.html", html),
                            _title(place, batch.year, lang_), batch.years,
                            tuple(dict.fromkeys(i.source(lang_) for i in shown)))
 
 
-def profile_path(out_dir: Path, code: str) -> Path:
-    """Where ``write_profile`` puts the profile of a territory code."""
-    return Path(out_dir) / FOLDER / f"{_safe(code)}.html"
+def profile_path(out_dir: Path, code: str, level: str | None = None) -> Path:
+    """Where ``write_profile`` puts the profile of a territory code; ``level`` when another
+    level has a territory of the same code (a région and a département)."""
+    return Path(out_dir) / FOLDER / f"{_safe(code if level is None else f'{level}-{code}')}.html"
 
 
 def _safe(code: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]", "_", code)
 
 
-def _file_names(places: Sequence[Place]) -> dict[tuple[str, str], str]:
-    """``<code>``, or ``<LEVEL>-<code>`` where two levels of the batch share a code."""
-    codes = [p.code for p in places]
-    return {p.key: _safe(p.code if codes.count(p.code) == 1 else f"{p.level}-{p.code}")
-            for p in places}
+def _file_name(place: Place) -> str:
+    """``<code>``, or ``<LEVEL>-<code>`` where two levels of the warehouse share the code, so
+    that the profiles of both never write one file."""
+    return _safe(f"{place.level}-{place.code}" if place.shared else place.code)
 
 
 def _template(name: str) -> str:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import duckdb
 
@@ -42,12 +42,13 @@ class ProfileError(ValueError):
 @dataclass(frozen=True)
 class Place:
     """A territory: its level and code, its name in the profile's language, its level's
-    heading."""
+    heading; ``shared`` when another level has a territory of the same code."""
 
     level: str
     code: str
     name: str
     level_label: str
+    shared: bool = False
 
     @property
     def key(self) -> tuple[str, str]:
@@ -152,6 +153,9 @@ def resolve_places(con: duckdb.DuckDBPyConnection, codes: Sequence[str], lang: L
             SELECT level, code, name FROM named ORDER BY ordinal, code
             """, {"codes": [code for _, code in split], "lang": lang}).fetchall():
         found.setdefault(code, []).append(Place(level, code, name, heading.get(level, level)))
+    for code, same in found.items():
+        if len(same) > 1:
+            found[code] = [replace(p, shared=True) for p in same]
     places, unknown, ambiguous = [], [], []
     for reference, (level, code) in zip(codes, split, strict=True):
         matches = [p for p in found.get(code, ()) if level is None or p.level == level]

@@ -18,6 +18,7 @@ import pytest
 
 from indicators import Catalogue
 from indicators.compute.gaps import gap_test, peer_ranks, reference_gaps, target_distance
+from indicators.sql import quote_ident
 from pipelines.config import bundled_sample_config, load_config
 from pipelines.run import WAREHOUSE_NAME, effective_catalogue, run, stage_indicators, stage_ingest
 from reports._i18n import NARROW_NBSP
@@ -105,6 +106,23 @@ def test_a_profile_is_written_to_profiles_code_html_and_is_self_contained(con, c
     assert "<style>" in page and "@page" in page and "<svg" in page
     assert not re.search(r"<link|<script|src=|https?://", page)
     assert not list(tmp_path.rglob("*.partial"))
+
+
+def test_a_code_two_levels_share_is_written_with_its_level(con, catalogue, tmp_path):
+    shared = duckdb.connect()
+    for table in ("indicator_values", "indicator_changes", "territory_members",
+                  "territory_levels", "territory_groups"):
+        shared.register("copied", con.sql(f"SELECT * FROM {quote_ident(table)}").arrow())
+        shared.execute(f"CREATE TABLE {quote_ident(table)} AS SELECT * FROM copied")
+        shared.unregister("copied")
+    shared.execute("UPDATE territory_members SET territory_code = '11' "  # Essonne becomes 11
+                   "WHERE territory_level = 'DEP' AND territory_code = '91'")
+    paths = [write_profile(shared, catalogue, code, YEAR, "en", tmp_path)
+             for code in ("REG:11", "DEP:11")]
+    assert paths == [profile_path(tmp_path, "11", "REG"), profile_path(tmp_path, "11", "DEP")]
+    assert [p.name for p in paths] == ["REG-11.html", "DEP-11.html"]
+    with pytest.raises(ProfileError, match="write DEP:11 or REG:11"):
+        write_profile(shared, catalogue, "11", YEAR, "en", tmp_path)
 
 
 def test_two_writes_give_identical_bytes_and_batches_do_not_change_a_page(con, catalogue,
