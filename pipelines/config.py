@@ -529,6 +529,13 @@ class ReportSettings(_Frozen):
         description="who answers readers' questions (printed in the colophon of every PDF)",
         json_schema_extra={"description_fr": (
             "qui répond aux questions des lecteurs (imprimé dans le colophon de chaque PDF)")})
+    pdf: bool = Field(
+        default=True,
+        description="print the report and every profile to PDF as well (false: HTML only, "
+                    "quicker, e.g. while setting a project up)",
+        json_schema_extra={"description_fr": (
+            "imprimer aussi le rapport et chaque portrait en PDF (false : HTML seulement, "
+            "plus rapide, par exemple pendant la mise au point d'un projet)")})
     references: tuple[Annotated[Line, Field(min_length=1, max_length=60)], ...] | None = Field(
         default=None, max_length=50,
         description="what a territory profile compares a territory with: territory level "

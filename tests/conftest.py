@@ -14,7 +14,9 @@ import pytest
 from indicators import compute_indicator_values, load_catalogue
 from pipelines.config import bundled_sample_config, load_config
 from pipelines.ingest import ingest
+from pipelines.publishing import publication
 from pipelines.publishing.signing import write_key_pair
+from tests import printing  # noqa: F401 - holds the real wants_pdf before the session patches it
 
 
 @pytest.fixture(scope="session")
@@ -37,3 +39,12 @@ def signing_key(tmp_path_factory) -> Iterator[Path]:
         patch.setenv("LCI_SIGNING_KEY", str(key))
         patch.setenv("XDG_CONFIG_HOME", str(tmp_path_factory.mktemp("config-home")))
         yield key
+
+
+@pytest.fixture(scope="session", autouse=True)
+def html_only_publication() -> Iterator[None]:
+    """Runs in the tests write every HTML page but print no PDF: printing the sample's report
+    and profiles takes minutes, and the tests of the PDFs ask for it (``tests.printing``)."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(publication, "wants_pdf", lambda settings: False)
+        yield

@@ -66,7 +66,7 @@ from indicators.compute.options import ComputeOptions
 from indicators.compute.publication import CHANGES_SQL, SIGNIFICANT_DIGITS_SQL
 from indicators.learning_index import Screening
 from indicators.sql import quote_ident
-from pipelines.config import IndexSettings, ReportSettings, project_contracts
+from pipelines.config import IndexSettings, project_contracts
 from pipelines.ingest import file_sha256
 from pipelines.publishing.bundle import (
     MANIFEST,
@@ -82,6 +82,7 @@ from pipelines.publishing.bundle import (
     SQL_FOLDER,
     SUMMARY,
 )
+from pipelines.publishing.publication import Publication
 from pipelines.publishing.signing import (
     PUBLIC_KEY,
     SIGNATURE,
@@ -102,11 +103,11 @@ STEPS = {"signature": "Signatures", "hash": "Bundle files", "input": "Input file
          "indicators": "Indicators recomputed", "sql": "SQL of each indicator",
          "accounting": "Row accounting and validation report"}
 
-Render = Callable[[duckdb.DuckDBPyConnection, Catalogue, int, str, Path,
-                   Sequence[str] | None, str | None, int], list[Path]]
-"""``render(con, catalogue, year, lang, year_dir, territories, title, rows_per_level)`` writes
-the report, its tables and the exports of ``year`` into ``year_dir`` from ``con`` and returns
-the paths."""
+Render = Callable[[duckdb.DuckDBPyConnection, Catalogue, int, str, Path, Publication],
+                  list[Path]]
+"""``render(con, catalogue, year, lang, year_dir, publication)`` writes the publication of
+``year`` (report, tables, profiles, PDFs, exports) into ``year_dir`` from ``con`` and returns
+the paths (``pipelines.publishing.publication.write_publication``)."""
 
 
 @dataclass(frozen=True)
@@ -282,7 +283,7 @@ def _required_public(manifest: dict) -> list[str]:
     year = manifest.get("year")
     return [PUBLIC_KEY, SUMMARY, "published/indicator_values.parquet",
             "published/indicator_changes.parquet", f"{year}/report.html",
-            f"{year}/indicators.csv", f"{year}/indicators.xlsx",
+            f"{year}/indicators.csv", f"{year}/indicators.xlsx", f"{year}/indicators.sdmx.csv",
             f"project/{manifest.get('project_file')}"]
 
 
@@ -421,7 +422,8 @@ def _rederive(public: Bundle, catalogue: Catalogue, render: Render | None) -> li
     try:
         con.execute("CREATE TABLE indicator_values AS SELECT * FROM read_parquet(?)",
                     [str(values)])
-        for table in ("territory_levels", "indicator_availability"):  # the report shows them
+        # The report and the profiles show them.
+        for table in ("territory_levels", "territory_members", "indicator_availability"):
             path = public.path / "published" / f"{table}.parquet"
             if path.is_file():
                 con.execute(f"CREATE TABLE {quote_ident(table)} AS SELECT * FROM read_parquet(?)",
@@ -531,13 +533,12 @@ def _rerender(con: duckdb.DuckDBPyConnection, public: Bundle, catalogue: Catalog
         return [Finding("published", public.subject(f"{year}/report.html"), False,
                         "not re-rendered: the audit was given no report writer")]
     _validation_tables(con, public)
-    settings = _report_settings(public)
+    publication = Publication.from_project_file(
+        public.path / "project" / str(public.manifest.get("project_file")))
     with tempfile.TemporaryDirectory(prefix="lci-audit-") as scratch:
         again = Path(scratch) / str(year)
         try:
-            written = render(con, catalogue, year, lang, again, settings.territories or None,
-                             settings.title.get(lang),  # type: ignore[call-overload]
-                             settings.rows_per_level)
+            written = render(con, catalogue, year, lang, again, publication)
         except Exception as error:  # noqa: BLE001 — any failure to render is a finding
             return [Finding("published", public.subject(f"{year}/report.html"), False,
                             f"cannot be re-rendered from the published values: {error}")]
@@ -599,17 +600,6 @@ def _validation_tables(con: duckdb.DuckDBPyConnection, public: Bundle) -> None:
     if waived:
         con.executemany("INSERT INTO validation_failures VALUES ('', ?, ?, ?, 'waived')",
                         waived)
-
-
-def _report_settings(public: Bundle) -> ReportSettings:
-    """The report's settings (title, territories, rows per level), from the project file kept
-    in the bundle."""
-    path = public.path / "project" / str(public.manifest.get("project_file"))
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-        return ReportSettings.model_validate(raw.get("report") or {})
-    except (OSError, ValueError, AttributeError):
-        return ReportSettings()
 
 
 # --- with the restricted bundle -----------------------------------------------------------

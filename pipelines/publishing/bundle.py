@@ -2,10 +2,13 @@
 
 ``<out>/public/`` — what is published; it holds no respondent-level record:
 
-- ``<year>/report.html``, ``<year>/tables/``, ``<year>/indicators.csv``, ``indicators.xlsx`` and
-  ``<year>/sql/<ID>.sql``: the report, its exports and the SQL behind each indicator;
+- ``<year>/report.html`` (and ``report.pdf``), ``<year>/tables/``, ``<year>/profiles/<code>.html``
+  (and ``.pdf``), ``<year>/indicators.csv``, ``indicators.xlsx``, ``indicators.sdmx.csv`` and
+  ``<year>/sql/<ID>.sql``: the report, the territory profiles, the exports and the SQL behind
+  each indicator;
 - ``published/indicator_values.parquet``, ``indicator_changes``, ``composite_scores``,
-  ``composite_ranks``: the numbers published, at full precision;
+  ``composite_ranks``: the numbers published, at full precision; ``territory_members``: the
+  communes each territory aggregates;
 - ``reference/territories.parquet``, ``territory_groups.parquet``: the territories the report
   names (no respondent in them), so that the report can be re-rendered from the values;
 - ``validation/summary.json`` and ``summary.html``: counts of rows read, accepted, quarantined,
@@ -73,6 +76,8 @@ PUBLISHED = {  # table: the columns its rows are ordered by
     "indicator_changes": ("indicator_id", "territory_level", "territory_code", "year",
                           "breakdown"),
     "territory_levels": ("ordinal",),
+    # Which communes each territory aggregates: what every aggregate value is the sum of.
+    "territory_members": ("territory_level", "territory_code", "commune_code", "valid_from"),
     "composite_scores": ("year", "node", "territory_code"),
     "composite_ranks": ("year", "territory_code"),
     # Which indicators the data could give and why not: the report lists them.

@@ -15,9 +15,9 @@ import duckdb
 import pytest
 from typer.testing import CliRunner
 
-from pipelines import run as run_module
 from pipelines.cli.commands import app
 from pipelines.config import load_config
+from pipelines.publishing import publication
 from pipelines.publishing.output_folder import is_complete, read_marker
 from pipelines.run import RunFailed, run
 from tests.small_project import write_small_project
@@ -42,7 +42,7 @@ def _fail_reports_with(monkeypatch: pytest.MonkeyPatch, error: BaseException) ->
     def broken(*args, **kwargs):
         raise error
 
-    monkeypatch.setattr(run_module, "write_report", broken)
+    monkeypatch.setattr(publication, "write_report", broken)
 
 
 @pytest.mark.parametrize(("error", "said"), [
