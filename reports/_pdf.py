@@ -104,7 +104,7 @@ def write_pdf(html_path: Path, pdf_path: Path, colophon: Colophon, lang: str) ->
     page = html_path.read_text(encoding="utf-8")
     tables = _tables(page)
     wide = {t.section for t in tables if t.columns > PORTRAIT_MAX_COLUMNS}
-    with _quiet(weasyprint):
+    with _quiet():
         document, source, root = _render(weasyprint, page, html_path, tables, wide, colophon,
                                          lang_)
         overflowing = _overflowing(document, root, tables) - wide
@@ -136,7 +136,7 @@ def _weasyprint() -> ModuleType:
 
 
 @contextlib.contextmanager
-def _quiet(weasyprint: ModuleType) -> Iterator[None]:
+def _quiet() -> Iterator[None]:
     """WeasyPrint warns about the screen-only CSS it ignores: not the reader's business."""
     loggers = [logging.getLogger(name) for name in ("weasyprint", "weasyprint.progress")]
     levels = [logger.level for logger in loggers]
