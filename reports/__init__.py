@@ -1,4 +1,5 @@
-"""Reports: comparison tables, the annual HTML report and exports, in English and French.
+"""Reports: comparison tables, the annual report, territory profiles, their PDFs and the
+exports, in English and French.
 
 Reads ``indicator_values`` (and ``indicator_changes``, ``territory_groups``) from any DuckDB
 connection, plus the catalogue's metadata; computes no statistics and imports nothing of
@@ -19,6 +20,8 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from reports._exports import write_csv, write_exports, write_xlsx
     from reports._i18n import LANGS, Lang
+    from reports._pdf import Colophon, PdfUnavailable, write_pdf
+    from reports._profile import ProfileError, write_profile, write_profiles
     from reports._report import ReportFiles, write_report
     from reports._tables import build_domain_table, table_id, territory_rows
     from reports._validation import validation_facts, write_validation_report
@@ -26,6 +29,8 @@ if TYPE_CHECKING:
 _MODULES: dict[str, tuple[str, ...]] = {
     "reports._exports": ("write_csv", "write_exports", "write_xlsx"),
     "reports._i18n": ("LANGS", "Lang"),
+    "reports._pdf": ("Colophon", "PdfUnavailable", "write_pdf"),
+    "reports._profile": ("ProfileError", "write_profile", "write_profiles"),
     "reports._report": ("ReportFiles", "write_report"),
     "reports._tables": ("build_domain_table", "table_id", "territory_rows"),
     "reports._validation": ("validation_facts", "write_validation_report"),
@@ -34,7 +39,10 @@ _WHERE = {name: module for module, names in _MODULES.items() for name in names}
 
 __all__ = [
     "LANGS",
+    "Colophon",
     "Lang",
+    "PdfUnavailable",
+    "ProfileError",
     "ReportFiles",
     "build_domain_table",
     "table_id",
@@ -42,6 +50,9 @@ __all__ = [
     "validation_facts",
     "write_csv",
     "write_exports",
+    "write_pdf",
+    "write_profile",
+    "write_profiles",
     "write_report",
     "write_validation_report",
     "write_xlsx",
