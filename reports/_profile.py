@@ -24,6 +24,7 @@ from html import escape
 from importlib import resources
 from pathlib import Path
 from string import Template
+from typing import TYPE_CHECKING
 
 import duckdb
 
@@ -52,6 +53,9 @@ from reports._tables import (
     legend_items,
     mark_meaning,
 )
+
+if TYPE_CHECKING:
+    from reports._pdf_batch import PdfJob
 
 __all__ = ["BATCH_SIZE", "KEY_FIGURES", "ProfileError", "profile_path", "write_profile",
            "write_profile_pdfs", "write_profiles"]
@@ -93,19 +97,33 @@ def write_profile_pdfs(con: duckdb.DuckDBPyConnection, catalogue: Catalogue,
                        batch_size: int = BATCH_SIZE) -> list[tuple[Path, Path]]:
     """:func:`write_profiles`, then each page printed to ``<code>.pdf`` beside it (A4, with
     its colophon: ``project``'s name, the years charted, the sources shown, ``contact`` and
-    LCI's ``version``); returns (HTML, PDF) pairs. Raises ``reports._pdf.PdfUnavailable``
-    when WeasyPrint cannot load, after the HTML pages are written."""
-    from reports._pdf import Colophon, write_pdf
+    LCI's ``version``), one process per core; returns (HTML, PDF) pairs. Raises
+    ``reports._pdf.PdfUnavailable`` when WeasyPrint cannot load, after the HTML pages are
+    written."""
+    from reports._pdf_batch import write_pdfs
+
+    jobs = profile_pdf_jobs(con, catalogue, codes, year, lang, out_dir, references,
+                            project=project, version=version, contact=contact,
+                            batch_size=batch_size)
+    return list(zip([job.html for job in jobs], write_pdfs(jobs), strict=True))
+
+
+def profile_pdf_jobs(con: duckdb.DuckDBPyConnection, catalogue: Catalogue,
+                     codes: Sequence[str], year: int, lang: str, out_dir: Path,
+                     references: Sequence[str] | None = None, *, project: str, version: str,
+                     contact: str | None = None,
+                     batch_size: int = BATCH_SIZE) -> list[PdfJob]:
+    """:func:`write_profiles`, returning what printing each page to PDF needs, so that a run
+    prints its report and its profiles together."""
+    from reports._pdf import Colophon
+    from reports._pdf_batch import PdfJob  # noqa: F811 - the class itself, at run time
 
     lang_ = check_lang(lang)
-    pairs = []
-    for written in _write_batches(con, catalogue, codes, year, lang_, out_dir, references,
-                                  contact, batch_size):
-        colophon = Colophon(project=project, title=written.title, data_years=written.years,
-                            sources=written.sources, contact=contact, version=version)
-        pairs.append((written.path, write_pdf(written.path, written.path.with_suffix(".pdf"),
-                                              colophon, lang_)))
-    return pairs
+    return [PdfJob(written.path, written.path.with_suffix(".pdf"),
+                   Colophon(project=project, title=written.title, data_years=written.years,
+                            sources=written.sources, contact=contact, version=version), lang_)
+            for written in _write_batches(con, catalogue, codes, year, lang_, out_dir,
+                                          references, contact, batch_size)]
 
 
 @dataclass(frozen=True)

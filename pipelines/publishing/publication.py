@@ -21,8 +21,9 @@ import yaml
 from indicators import Catalogue
 from pipelines.config import ExportSettings, ProjectConfig, ReportSettings
 from reports import write_exports, write_report
-from reports._pdf import Colophon, PdfUnavailable, write_pdf
-from reports._profile import write_profile_pdfs, write_profiles
+from reports._pdf import Colophon, PdfUnavailable
+from reports._pdf_batch import PdfJob, write_pdfs
+from reports._profile import profile_pdf_jobs, write_profiles
 from reports._tables import ROWS_PER_LEVEL
 
 Warn = Callable[[str, str], None]
@@ -70,16 +71,23 @@ def write_publication(con: duckdb.DuckDBPyConnection, catalogue: Catalogue, year
     written = list(files.all)
     pdf = wants_pdf(settings)
     codes = profile_codes(con, year, settings)
-    if codes:
-        written += _profiles(con, catalogue, codes, year, lang, year_dir, publication, pdf,
-                             warn)
+    jobs: list[PdfJob] = []
     if pdf:
         about = colophon(con, catalogue, lang, publication, _page_title(files.report))
-        try:
-            written.append(write_pdf(files.report, files.report.with_suffix(".pdf"), about,
-                                     lang))
-        except PdfUnavailable as missing:
-            _said(missing, warn)
+        jobs.append(PdfJob(files.report, files.report.with_suffix(".pdf"), about, lang))
+    if codes and pdf:
+        jobs += profile_pdf_jobs(con, catalogue, codes, year, lang, year_dir,
+                                 settings.references, project=publication.project,
+                                 version=_version(), contact=settings.contact)
+        written += [job.html for job in jobs[1:]]
+    elif codes:
+        written += write_profiles(con, catalogue, codes, year, lang, year_dir,
+                                  settings.references, contact=settings.contact)
+    try:
+        written += write_pdfs(jobs)
+    except PdfUnavailable as missing:
+        if warn is not None:
+            warn(missing.message("en"), missing.message("fr"))
     written += write_exports(con, catalogue, year_dir, lang, publication.exports.csv,
                              territories, year, title, settings.rows_per_level)
     return written
@@ -88,27 +96,6 @@ def write_publication(con: duckdb.DuckDBPyConnection, catalogue: Catalogue, year
 def wants_pdf(settings: ReportSettings) -> bool:
     """Whether the publication prints its pages to PDF (``report.pdf``)."""
     return settings.pdf
-
-
-def _profiles(con: duckdb.DuckDBPyConnection, catalogue: Catalogue, codes: list[str],
-              year: int, lang: str, year_dir: Path, publication: Publication, pdf: bool,
-              warn: Warn | None) -> list[Path]:
-    settings = publication.report
-    if pdf:
-        try:
-            pairs = write_profile_pdfs(con, catalogue, codes, year, lang, year_dir,
-                                       settings.references, project=publication.project,
-                                       version=_version(), contact=settings.contact)
-            return [path for pair in pairs for path in pair]
-        except PdfUnavailable as missing:
-            _said(missing, warn)
-    return write_profiles(con, catalogue, codes, year, lang, year_dir, settings.references,
-                          contact=settings.contact)
-
-
-def _said(missing: PdfUnavailable, warn: Warn | None) -> None:
-    if warn is not None:
-        warn(missing.message("en"), missing.message("fr"))
 
 
 def profile_codes(con: duckdb.DuckDBPyConnection, year: int,
