@@ -22,7 +22,7 @@ from indicators import Catalogue
 from indicators.learning_index import index_not_built
 from indicators.territories import in_sentence, level_labels, split_reference
 from reports._i18n import NARROW_NBSP, Lang, check_lang, format_number, format_percent
-from reports._tables import PALETTE, ROWS_PER_LEVEL, shade_styles
+from reports._tables import HIGHLIGHT_RULE, PALETTE, ROWS_PER_LEVEL, shade_styles
 
 INDEX_ENDS = 10
 """When the index ranks more units than a table lists: how many first and last are shown."""
@@ -76,6 +76,9 @@ _STRINGS: dict[str, tuple[str, str]] = {
         "méthode ou de l'erreur d'échantillonnage.",
     ),
     "axis": ("Rank (1 = best)", "Rang (1 = meilleur)"),
+    "highlight": ("Names in bold with a green rule: the territories this report is about.",
+                  "Noms en gras avec un filet vert\u00a0: les territoires sur lesquels porte ce "
+                  "rapport."),
     "chart_title": ("Rank of each territory in the learning-city index, {year}, with its "
                     "5–95{nbsp}% interval",
                     "Rang de chaque territoire dans l'indice de la ville apprenante, {year}, et "
@@ -255,12 +258,14 @@ class IndexShown:
 
 def build_index_table(con: duckdb.DuckDBPyConnection, catalogue: Catalogue, year: int,
                       lang: str, territories: Sequence[str] | None = None,
-                      rows_per_level: int | None = ROWS_PER_LEVEL, ends: int = INDEX_ENDS
-                      ) -> GT:
+                      rows_per_level: int | None = ROWS_PER_LEVEL, ends: int = INDEX_ENDS,
+                      highlight: Sequence[str] | None = None) -> GT:
     """Communes by rank: rank, 5–95 % interval, median rank, index and domain scores.
 
     Past ``rows_per_level`` units, only the ``ends`` first and last and the report's
-    ``territories`` among the units are shown, in rank order, a dashed rule at each gap."""
+    ``territories`` among the units are shown, in rank order, a dashed rule at each gap. The
+    territories the report is about (``highlight``) are in bold with a rule, as in the domain
+    tables."""
     lang_ = check_lang(lang)
     frame, domains, shown = _index_frame(con, catalogue, year, lang_, territories,
                                          rows_per_level, ends)
@@ -294,6 +299,11 @@ def build_index_table(con: duckdb.DuckDBPyConnection, catalogue: Catalogue, year
                 classes.setdefault(int(shade), []).append(n)
         for shade, rows in sorted(classes.items()):
             gt = gt.tab_style(shade_styles(shade), loc.body(columns="INDEX", rows=rows))
+    own = set(_index_codes(con, highlight))
+    if mine := [n for n, code in enumerate(frame["territory_code"]) if code in own]:
+        gt = gt.tab_style([style.text(weight="bold"),
+                           style.borders(sides="left", color=HIGHLIGHT_RULE, weight="4px")],
+                          loc.stub(rows=mine)).tab_source_note(_t("highlight", lang_))
     if gaps := [n + 1 for n in shown.gaps()]:
         gt = gt.tab_style(style.borders(sides="top", color="#737373", style="dashed",
                                         weight="2px"),
@@ -384,8 +394,8 @@ def _with_accessible_name(svg: str, title: str, description: str) -> str:
 
 def index_section(con: duckdb.DuckDBPyConnection, catalogue: Catalogue, year: int,
                   lang: str, territories: Sequence[str] | None = None,
-                  rows_per_level: int | None = ROWS_PER_LEVEL, ends: int = INDEX_ENDS
-                  ) -> str | None:
+                  rows_per_level: int | None = ROWS_PER_LEVEL, ends: int = INDEX_ENDS,
+                  highlight: Sequence[str] | None = None) -> str | None:
     """The report section of the index, or ``None`` when the warehouse has none for ``year``;
     past ``rows_per_level`` units it says which it shows."""
     lang_ = check_lang(lang)
@@ -393,7 +403,7 @@ def index_section(con: duckdb.DuckDBPyConnection, catalogue: Catalogue, year: in
         return None
     runs = _uncertainty(con, year)[0]
     table = build_index_table(con, catalogue, year, lang_, territories, rows_per_level,
-                              ends).as_raw_html()
+                              ends, highlight).as_raw_html()
     chart = rank_interval_chart(con, catalogue, year, lang_, territories, rows_per_level, ends)
     shown = _index_frame(con, catalogue, year, lang_, territories, rows_per_level, ends)[2]
     parts = [

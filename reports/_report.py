@@ -43,6 +43,7 @@ from reports._i18n import (
     format_percent,
     kflc_codes,
     kflc_name,
+    localised,
     text,
 )
 from reports._tables import (
@@ -112,8 +113,8 @@ def write_report(
               for d in shown}
     what_shown = shown_sentence(levels_shown(con, year, rows_per_level), lang_, rows_per_level,
                                 len(territories) if territories else None) if shown else None
-    index_html = index_section(con, catalogue, year, lang_, territories,
-                               rows_per_level)  # None without composite tables
+    index_html = index_section(con, catalogue, year, lang_, territories, rows_per_level,
+                               highlight=highlight)  # None without composite tables
     quality_html = data_quality_section(con, lang_)  # None without validation records
     report = Template(_template("report.html")).substitute(
         lang=lang_,
@@ -319,7 +320,8 @@ def _indicator_entry(indicator: Indicator, lang: Lang) -> str:
         ("field.direction", text(f"direction.{indicator.direction}", lang)),
         ("field.source", indicator.source(lang)),
         ("field.kflc", ", ".join(f"{c} ({kflc_name(c, lang)})" for c in indicator.kflc)),
-        ("field.reference", indicator.reference or text("field.none", lang)),
+        ("field.reference", localised(indicator.reference, indicator.reference_fr, lang)
+         if indicator.reference else text("field.none", lang)),
         ("field.target", _target(indicator, lang)),
         ("field.method", _method(indicator, lang)),
     ]
@@ -338,7 +340,7 @@ def _target(indicator: Indicator, lang: Lang) -> str:
     value = indicator.target.value
     number = format_number(value, 0 if float(value).is_integer() else indicator.decimals, lang)
     return text("target.text", lang, value=f"{number} {indicator.unit(lang)}",
-                source=indicator.target.source)
+                source=localised(indicator.target.source, indicator.target.source_fr, lang))
 
 
 def _method(indicator: Indicator, lang: Lang) -> str:

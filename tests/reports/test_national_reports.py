@@ -368,3 +368,15 @@ def test_the_index_is_shaded_by_rank_class_in_readable_colours(indexed, catalogu
         fills.append(PALETTE.index(fill))
     assert fills == sorted(fills, reverse=True)  # best rank darkest
     assert fills[0] == len(PALETTE) - 1 and fills[-1] == 0
+
+
+def test_the_index_marks_the_reports_own_territories_in_bold(indexed, catalogue):
+    units = _by_rank(indexed)
+    chosen = units[len(units) // 2]
+    html = build_index_table(indexed, catalogue, YEAR, "en", highlight=[chosen[0]],
+                             rows_per_level=len(units)).as_raw_html()
+    bold = re.findall(r'<th style="([^"]*)" scope="row"[^>]*>([^<]*)', html)
+    assert [name for style, name in bold if "font-weight: bold" in style] == [chosen[1]]
+    assert "Names in bold with a green rule" in plain(html)
+    assert "Names in bold" not in plain(build_index_table(indexed, catalogue, YEAR, "en")
+                                        .as_raw_html())
