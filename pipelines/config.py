@@ -524,6 +524,13 @@ class ReportSettings(_Frozen):
             "nombre maximal de territoires d'un niveau listés par tableau ; au-delà, la "
             "distribution de leurs valeurs, et pour l'indice ses 10 premiers et 10 derniers "
             "rangs")})
+    highlight: tuple[TerritoryCode, ...] = Field(
+        default=(), max_length=1_000,
+        description="the report's own territories (e.g. the learning cities among their "
+                    "peers): first in their level, in bold, in every table",
+        json_schema_extra={"description_fr": (
+            "les territoires propres au rapport (par exemple les villes apprenantes parmi "
+            "leurs pairs) : en tête de leur niveau, en gras, dans chaque tableau")})
     contact: Line | None = Field(
         default=None, min_length=3, max_length=300,
         description="who answers readers' questions (printed in the colophon of every PDF)",

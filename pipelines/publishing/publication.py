@@ -67,7 +67,8 @@ def write_publication(con: duckdb.DuckDBPyConnection, catalogue: Catalogue, year
     title = settings.title.get(lang)  # type: ignore[call-overload]
     territories = settings.territories or None
     files = write_report(con, catalogue, year, lang, year_dir, territories=territories,
-                         title=title, rows_per_level=settings.rows_per_level)
+                         title=title, rows_per_level=settings.rows_per_level,
+                         highlight=settings.highlight or None)
     written = list(files.all)
     pdf = wants_pdf(settings)
     codes = profile_codes(con, year, settings)
