@@ -3,6 +3,10 @@ for a spreadsheet in its language's conventions), ``indicators.xlsx`` for people
 (:mod:`reports._spreadsheet`) and ``indicators.sdmx.csv`` for statistical exchange
 (:mod:`reports._sdmx`).
 
+A French run's CSV and workbook hold no English: column names, statuses, breakdowns, reasons
+and group names are French. Programs that must not depend on the language read the Parquet
+files or the SDMX-CSV, whose codes never change.
+
 Every cell's text is made in DuckDB, the rules written once here (:func:`number_sql`,
 :func:`text_sql`, :func:`reason_sql`) and shared by the three files, so that two million rows
 stream through in batches. All are deterministic: rows sorted on the table's key, floats written
@@ -22,6 +26,7 @@ import duckdb
 
 from indicators import Catalogue
 from indicators.sql import quote_ident
+from indicators.territories import GROUP_LEVEL
 from reports._i18n import Lang, check_lang
 
 CsvStyle = Literal["standard", "spreadsheet"]
@@ -46,8 +51,18 @@ EXPORT_COLUMNS: tuple[str, ...] = ("indicator_id", "domain", "label", "unit", *V
 """Every column of the CSV and of the workbook's data sheet, by key."""
 CSV_COLUMNS: tuple[str, ...] = ("indicator_id", "domain", "label_en", "unit_en", *VALUE_COLUMNS)
 """The standard CSV's header in an English run (see :func:`standard_header`)."""
+FRENCH_CSV_COLUMNS: tuple[str, ...] = (
+    "code_indicateur", "domaine", "libelle", "unite", "code_territoire", "niveau_territoire",
+    "nom_territoire", "annee", "ventilation", "valeur", "numerateur", "denominateur",
+    "erreur_type", "ic_bas", "ic_haut", "effectif_non_pondere", "statut", "motif_statut")
+"""The standard CSV's header in a French run, column for column :data:`CSV_COLUMNS`: ASCII,
+lower case and underscores, so that R, pandas or SQL take them as names unquoted and a program
+reading the file as Latin-1 or Windows-1252 still finds them (the file has no byte-order mark)."""
 FLOATS = frozenset({"value", "numerator", "denominator", "se", "ci_low", "ci_high"})
 STATUSES: tuple[str, ...] = ("ok", "low_reliability", "suppressed", "missing")
+BREAKDOWNS: tuple[str, ...] = ("total", "sex=F", "sex=M")
+"""Every breakdown the catalogue allows (``breakdowns: [sex]``; sex is F or M): each has its
+words (``breakdown.<code>`` in :data:`_WORDS`); English writes the code itself."""
 _SORT = ("indicator_id", "territory_level", "territory_code", "year", "breakdown")
 
 _WORDS: dict[str, tuple[str, str]] = {
@@ -73,6 +88,9 @@ _WORDS: dict[str, tuple[str, str]] = {
     "status.low_reliability": ("Low reliability", "Fiabilité limitée"),
     "status.suppressed": ("Not published", "Non publié"),
     "status.missing": ("Missing", "Manquant"),
+    "breakdown.total": ("total", "Ensemble"),
+    "breakdown.sex=F": ("sex=F", "Femmes"),
+    "breakdown.sex=M": ("sex=M", "Hommes"),
     "meaning.indicator_id": ("Indicator identifier (see the definitions).",
                              "Identifiant de l'indicateur (voir les définitions)."),
     "meaning.domain": ("Action domain code.", "Code du domaine d'action."),
@@ -94,7 +112,8 @@ _WORDS: dict[str, tuple[str, str]] = {
     "meaning.territory_name": ("The territory's name.", "Nom du territoire."),
     "meaning.year": ("Reference year.", "Année de référence."),
     "meaning.breakdown": ("'total', or a subgroup such as 'sex=F'.",
-                          "«\u00a0total\u00a0», ou un sous-groupe comme «\u00a0sex=F\u00a0»."),
+                          "«\u00a0Ensemble\u00a0», ou un sous-groupe\u00a0: «\u00a0Femmes\u00a0» "
+                          "ou «\u00a0Hommes\u00a0»."),
     "meaning.value": ("The indicator, in its unit; empty when not published.",
                       "L'indicateur, dans son unité\u00a0; vide s'il n'est pas publié."),
     "meaning.numerator": ("The numerator the value is computed from (weighted for survey "
@@ -152,9 +171,9 @@ def column_header(key: str, lang: Lang) -> str:
 
 
 def standard_header(lang: Lang) -> tuple[str, ...]:
-    """The standard CSV's header: the fixed identifiers programs select on, the label and
-    unit columns named by their language (``label_en`` or ``label_fr``)."""
-    return ("indicator_id", "domain", f"label_{lang}", f"unit_{lang}", *VALUE_COLUMNS)
+    """The standard CSV's header: names a program can use unquoted, in the run's language
+    (:data:`CSV_COLUMNS` in English, :data:`FRENCH_CSV_COLUMNS` in French)."""
+    return CSV_COLUMNS if lang == "en" else FRENCH_CSV_COLUMNS
 
 
 def write_exports(con: duckdb.DuckDBPyConnection, catalogue: Catalogue, out_dir: Path,
@@ -247,19 +266,35 @@ def reason_sql(expression: str, lang: Lang) -> tuple[str, dict[str, object]]:
 
 def status_sql(expression: str, lang: Lang) -> tuple[str, dict[str, object]]:
     """The status word a person reads in ``lang`` (an unknown status stays as written)."""
+    return _words_sql(expression, lang, "status", STATUSES)
+
+
+def breakdown_sql(expression: str, lang: Lang) -> tuple[str, dict[str, object]]:
+    """The breakdown in ``lang``: its code in English (``total``, ``sex=F``), its words in
+    French (``Ensemble``, ``Femmes``); a breakdown of no known code stays as written."""
+    if lang == "en":
+        return expression, {}
+    return _words_sql(expression, lang, "breakdown", BREAKDOWNS)
+
+
+def _words_sql(expression: str, lang: Lang, kind: str,
+               codes: Sequence[str]) -> tuple[str, dict[str, object]]:
+    """A CASE from each code to its word in ``lang``, both bound as parameters."""
     params: dict[str, object] = {}
     branches = []
-    for n, status in enumerate(STATUSES):
-        params[f"status_c{n}"], params[f"status_w{n}"] = status, word(f"status.{status}", lang)
-        branches.append(f"WHEN $status_c{n} THEN $status_w{n}")
+    for n, code in enumerate(codes):
+        params[f"{kind}_c{n}"], params[f"{kind}_w{n}"] = code, word(f"{kind}.{code}", lang)
+        branches.append(f"WHEN ${kind}_c{n} THEN ${kind}_w{n}")
     return f"CASE {expression} {' '.join(branches)} ELSE {expression} END", params
 
 
 def export_rows_sql(con: duckdb.DuckDBPyConnection, catalogue: Catalogue, lang: Lang,
                     people: bool) -> tuple[str, dict[str, object]]:
     """A relation of every row of ``indicator_values`` with its domain, label and unit in
-    ``lang`` and its reason in ``lang`` (``reason``); ``people`` adds the status in words
-    (``status_word``) and the catalogue's and the levels' order (``ordinal``, ``level_rank``).
+    ``lang``, its reason, status and breakdown in ``lang`` (``reason``, ``status_word``,
+    ``breakdown_word``: the codes stay in ``status`` and ``breakdown``, to sort on) and, in
+    French, a group's French name as its ``territory_name``; ``people`` adds the catalogue's
+    and the levels' order (``ordinal``, ``level_rank``).
 
     The catalogue joins as a relation of bound lists; only identifiers are quoted into SQL."""
     types = dict(con.execute(
@@ -271,32 +306,45 @@ def export_rows_sql(con: duckdb.DuckDBPyConnection, catalogue: Catalogue, lang: 
             raise TypeError(f"indicator_values.{name} is {kind}: the exports write no such "
                             f"column")
     reason, params = reason_sql("v.status_reason", lang)
+    status, status_params = status_sql("v.status", lang)
+    breakdown, breakdown_params = breakdown_sql("v.breakdown", lang)
+    params.update(status_params)
+    params.update(breakdown_params)
     extra = ""
     if people:
-        status, status_params = status_sql("v.status", lang)
-        params.update(status_params)
         levels = [row[0] for row in con.execute(
-            "SELECT level FROM territory_levels ORDER BY ordinal").fetchall()] if _has_levels(
-            con) else []
+            "SELECT level FROM territory_levels ORDER BY ordinal").fetchall()] if _has_table(
+            con, "territory_levels") else []
         params["levels"] = levels
-        extra = (f", {status} AS status_word, m.ordinal, "
+        extra = (", m.ordinal, "
                  "coalesce(list_position($levels::VARCHAR[], v.territory_level), 1000000) "
                  "AS level_rank")
+    rows, groups = "v.*", ""
+    if lang == "fr" and _has_table(con, "territory_groups"):
+        # indicator_values names a group in English, as the contract's territories do.
+        params["group_level"] = GROUP_LEVEL
+        rows = ("v.* REPLACE (CASE WHEN v.territory_level = $group_level "
+                "THEN coalesce(g.name_fr, v.territory_name) ELSE v.territory_name END "
+                "AS territory_name)")
+        groups = (" LEFT JOIN (SELECT group_code, min(group_name_fr) AS name_fr "
+                  "FROM territory_groups GROUP BY group_code) g "
+                  "ON v.territory_level = $group_level AND g.group_code = v.territory_code")
     params.update({
         "ids": [i.id for i in catalogue], "domains": [i.domain for i in catalogue],
         "labels": [i.label(lang) for i in catalogue], "units": [i.unit(lang) for i in catalogue],
         "ordinals": list(range(len(list(catalogue))))})
     query = (
-        "SELECT v.*, m.domain, m.label, m.unit, " + reason + " AS reason" + extra +
+        f"SELECT {rows}, m.domain, m.label, m.unit, {reason} AS reason, "
+        f"{status} AS status_word, {breakdown} AS breakdown_word{extra}"
         " FROM indicator_values v JOIN (SELECT unnest($ids) AS indicator_id, "
         "unnest($domains) AS domain, unnest($labels) AS label, unnest($units) AS unit, "
-        "unnest($ordinals) AS ordinal) m USING (indicator_id)")
+        f"unnest($ordinals) AS ordinal) m USING (indicator_id){groups}")
     return query, params
 
 
-def _has_levels(con: duckdb.DuckDBPyConnection) -> bool:
+def _has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
     return bool(con.execute("SELECT count(*) FROM information_schema.tables "
-                            "WHERE table_name = 'territory_levels'").fetchone()[0])
+                            "WHERE table_name = ?", [name]).fetchone()[0])
 
 
 _INTEGER_TYPES = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT",
@@ -307,10 +355,11 @@ def write_csv(con: duckdb.DuckDBPyConnection, catalogue: Catalogue, path: Path,
               lang: str = "en", style: str = "standard") -> Path:
     """All rows, sorted on the key, UTF-8, with each indicator's label and unit in ``lang``.
 
-    ``standard`` is for programs: comma, decimal point, no byte-order mark, the header of
-    :func:`standard_header` and statuses as codes. ``spreadsheet`` is for a spreadsheet in
-    ``lang``: headers and statuses in words; in French ``;`` and the decimal comma, in English
-    ``,`` and the point; both with a byte-order mark, so that Excel reads UTF-8.
+    ``standard`` is for programs: comma, decimal point, no byte-order mark and the header of
+    :func:`standard_header`; in English statuses and breakdowns as codes, as ever, in French
+    in words, as the workbook writes them. ``spreadsheet`` is for a spreadsheet in ``lang``:
+    headers, statuses (and French breakdowns) in words; in French ``;`` and the decimal comma,
+    in English ``,`` and the point; both with a byte-order mark, so that Excel reads UTF-8.
 
     Every cell's text is made in DuckDB, so that two million rows cost seconds; Python's
     CSV writer only quotes and joins them, batch by batch, into a file replaced in one step."""
@@ -340,16 +389,15 @@ def _csv_query(con: duckdb.DuckDBPyConnection, catalogue: Catalogue, lang: Lang,
     """The SELECT giving each CSV row as its cells' text, in key order."""
     rows, params = export_rows_sql(con, catalogue, lang, people=False)
     params.update(cell_params(decimal))
-    status = "status"
-    if words:
-        status, status_params = status_sql("status", lang)
-        params.update(status_params)
+    status = "status_word" if words or lang != "en" else "status"
 
     def cell(name: str) -> str:
         if name in FLOATS:
             return number_sql(quote_ident(name))
-        if name in ("territory_code", "territory_level", "territory_name", "breakdown"):
+        if name in ("territory_code", "territory_level", "territory_name"):
             return text_sql(quote_ident(name))
+        if name == "breakdown":
+            return text_sql("breakdown_word")
         if name == "status":
             return text_sql(status)
         if name == "status_reason":

@@ -530,7 +530,7 @@ def _data_sheets(book: Workbook, formats: _Formats, con: duckdb.DuckDBPyConnecti
     cursor; a new sheet (with the header) each time one is full."""
     relation, params = export_rows_sql(con, catalogue, lang, people=True)
     selected = ["indicator_id", "domain", "label", "unit", "territory_code", "territory_level",
-                "territory_name", "year", "breakdown", *_DATA_NUMBERS, "n_unweighted",
+                "territory_name", "year", "breakdown_word", *_DATA_NUMBERS, "n_unweighted",
                 "status_word", "reason"]
     columns = [*EXPORT_COLUMNS[:9], *_DATA_NUMBERS, "n_unweighted", "status",
                "status_reason"]

@@ -78,10 +78,11 @@ def test_a_french_workbook_names_its_sheets_and_columns_in_french(catalogue, fre
     ll01 = catalogue.get("LL01")
     first = next(r for r in data[1:] if r[0] == "LL01")
     assert first[2:4] == [ll01.label.fr, ll01.unit.fr]
+    assert {r[8] for r in data[1:]} == {"Ensemble", "Femmes", "Hommes"}
     by_cell = {(r[0], r[4], int(r[7]), r[8]): r for r in data[1:]}
-    suppressed = by_cell[(*SUPPRESSED, YEAR, "total")]
+    suppressed = by_cell[(*SUPPRESSED, YEAR, "Ensemble")]
     assert suppressed[-2:] == ["Non publié", "effectif non pondéré de 22 < 30"]
-    assert by_cell[(*LOW_RELIABILITY, YEAR, "total")][-2:] == [
+    assert by_cell[(*LOW_RELIABILITY, YEAR, "Ensemble")][-2:] == [
         "Fiabilité limitée", "coefficient de variation de 0,24 > 0,2"]
 
 
@@ -93,24 +94,18 @@ def test_the_french_spreadsheet_csv_says_in_french_what_the_workbook_says(french
                                          "Manquant"}
 
 
-def test_the_standard_csv_keeps_its_identifiers_and_codes_and_names_its_label_language(
-        catalogue, tmp_path):
-    """For programs: column names are fixed identifiers and statuses codes, in every language;
-    the label and unit columns say their language; the reasons follow the run's."""
+def test_the_english_standard_csv_keeps_its_identifiers_and_codes(catalogue, tmp_path):
+    """As it has always been: identifiers, status and breakdown codes; the label and unit
+    columns say their language (a French run's CSV: test_exports_french_csv)."""
     con = build_warehouse(catalogue)
     english = write_exports(con, catalogue, tmp_path / "en", "en")[0]
-    french = write_exports(con, catalogue, tmp_path / "fr", "fr")[0]
     with english.open(encoding="utf-8", newline="") as handle:
-        assert next(csv.reader(handle)) == list(CSV_COLUMNS)
-    with french.open(encoding="utf-8", newline="") as handle:
         rows = list(csv.DictReader(handle))
-    assert list(rows[0]) == ["indicator_id", "domain", "label_fr", "unit_fr",
-                             *CSV_COLUMNS[4:]]
+    assert list(rows[0]) == list(CSV_COLUMNS)
+    assert list(CSV_COLUMNS[:4]) == ["indicator_id", "domain", "label_en", "unit_en"]
     assert {r["status"] for r in rows} == {"ok", "low_reliability", "suppressed", "missing"}
-    ll01 = next(r for r in rows if r["indicator_id"] == "LL01")
-    assert (ll01["label_fr"], ll01["unit_fr"]) == (catalogue.get("LL01").label.fr,
-                                                   catalogue.get("LL01").unit.fr)
-    assert "effectif non pondéré de 22 < 30" in {r["status_reason"] for r in rows}
+    assert {r["breakdown"] for r in rows} == {"total", "sex=F", "sex=M"}
+    assert "unweighted n = 22 < 30" in {r["status_reason"] for r in rows}
 
 
 def test_an_english_run_writes_english_and_a_french_run_other_bytes(catalogue, tmp_path):
