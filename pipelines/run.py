@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import re
 import shutil
 import uuid
 from collections.abc import Callable
@@ -62,10 +63,12 @@ from pipelines.publishing.output_folder import (
     start_building,
     swap_into_place,
 )
+from pipelines.publishing.publication import Publication, write_publication
 from pipelines.publishing.signing import SigningError, SigningKey, resolve_signing_key
 from pipelines.validating.contracts import Contracts
 from pipelines.warehouse import SCRATCH, WarehouseError, connect
-from reports import write_exports, write_report, write_validation_report
+from reports import write_validation_report
+from reports._composite import index_not_built_sentence
 from reports._validation import write_validation_summary
 
 Language = Literal["en", "fr"]
@@ -81,6 +84,26 @@ class RunFailed(Exception):
     def __init__(self, message: str, french: str | None = None) -> None:
         super().__init__(message)
         self.french = french
+
+
+class Note(str):
+    """A note of the run: the English text (the string itself), with its French in
+    ``french``, so that code and tests reading notes as text keep working."""
+
+    french: str
+
+    def __new__(cls, english: str, french: str) -> Note:
+        note = super().__new__(cls, english)
+        note.french = french
+        return note
+
+    def in_(self, lang: str) -> str:
+        return self.french if lang == "fr" else str(self)
+
+
+def said(note: str, lang: str) -> str:
+    """A note in ``lang`` when it was written in both languages, else as it is."""
+    return note.in_(lang) if isinstance(note, Note) else str(note)
 
 
 Progress = Callable[[str, int, int, str], None]
@@ -136,10 +159,24 @@ def stage_validate(ctx: RunContext) -> None:
         f"ORDER BY source, row_number, file_column, check_id").write_csv(str(quarantine),
                                                                           header=True)
     ctx.written.append(quarantine)
+    sources = source_facts(ctx)
     ctx.written.extend(write_validation_report(ctx.con, ctx.restricted_dir / VALIDATION,
-                                               ctx.lang))
-    ctx.written.extend(write_validation_summary(ctx.con, ctx.public_dir / VALIDATION, ctx.lang))
+                                               ctx.lang, sources=sources))
+    ctx.written.extend(write_validation_summary(ctx.con, ctx.public_dir / VALIDATION, ctx.lang,
+                                                sources=sources))
     check_indicator_measures(ctx)
+
+
+def source_facts(ctx: RunContext) -> dict[str, dict[str, object]]:
+    """What the validation report needs of each source besides the warehouse: its format (what
+    its row numbers count), the share of rejected rows it may have before it is refused, and
+    its recodes by the file's column name (the codes the file itself may hold)."""
+    assert ctx.ingest is not None
+    return {s.name: {"format": s.format,
+                     "max_rejected_share": ctx.ingest.max_rejected_share.get(s.name),
+                     "recode": {str(s.columns.get(column) or column): dict(codes)
+                                for column, codes in s.recode.items()}}
+            for s in ctx.config.sources}
 
 
 def _main_reason(con: duckdb.DuckDBPyConnection, source: str, lang: str) -> str:
@@ -252,8 +289,11 @@ def stage_indicators(ctx: RunContext) -> None:
     with_values = ctx.con.execute("SELECT count(DISTINCT indicator_id) FROM indicator_values "
                                   "WHERE year = ? AND value IS NOT NULL", [ctx.year]).fetchone()
     if not with_values[0]:
-        ctx.notes.append(f"no indicator could be computed for {ctx.year} from the project's "
-                         "data; the report lists each indicator with the reason")
+        ctx.notes.append(Note(
+            f"no indicator could be computed for {ctx.year} from the project's data; the "
+            f"report lists each indicator with the reason",
+            f"aucun indicateur n'a pu être calculé pour {ctx.year} à partir des données du "
+            f"projet ; le rapport donne la raison pour chaque indicateur"))
     settings = ctx.config.index
     try:
         compute_learning_city_index(
@@ -262,9 +302,12 @@ def stage_indicators(ctx: RunContext) -> None:
                                 min_domain_share=settings.min_indicator_share_per_domain),
             progress=lambda done, total: ctx.on_progress("index", done, total, ""))
     except IndexNotBuilt as error:  # too little data to compare: said in plain words
-        ctx.notes.append(f"learning-city index not built: {error}")
+        french = index_not_built_sentence(ctx.con, ctx.year, "fr")  # the report's words
+        ctx.notes.append(Note(f"learning-city index not built: {error}", french or
+                              f"indice de la ville apprenante non construit : {error}"))
     except CompositeError as error:  # any other reason the engine gives: said, not hidden
-        ctx.notes.append(f"learning-city index not computed: {error}")
+        ctx.notes.append(Note(f"learning-city index not computed: {error}",
+                              f"indice de la ville apprenante non calculé : {error}"))
 
 
 def explain_availability(ctx: RunContext) -> list[tuple[str, str, bool, str | None]]:
@@ -276,35 +319,40 @@ def explain_availability(ctx: RunContext) -> list[tuple[str, str, bool, str | No
     for table, accepted in ctx.con.execute(
             "SELECT contract_table, sum(rows_accepted) FROM run_sources GROUP BY ALL").fetchall():
         fed[table] = int(accepted or 0)
-    rows = []
-    for indicator_id, computed, reason, needs in ctx.con.execute(
-            "SELECT indicator_id, computed, reason, needs FROM indicator_availability "
-            "ORDER BY ordinal").fetchall():
+    rows: list[tuple[str, str, bool, str | None]] = []
+    for indicator_id, computed, reason, reason_fr, needs in ctx.con.execute(
+            "SELECT indicator_id, computed, reason, reason_fr, needs "
+            "FROM indicator_availability ORDER BY ordinal").fetchall():
+        why: str | None = Note(reason, reason_fr or reason) if reason else None
         if not computed and reason and reason.startswith("no rows in"):
-            parts = []
+            en, fr = [], []
             for need in needs:
                 tables = need.split(" or ")
                 if any(fed.get(t) for t in tables):
                     continue
+                need_fr = need.replace(" or ", " ou ")
                 if not any(t in fed for t in tables):
-                    parts.append(f"needs {need} — no source declared")
+                    en.append(f"needs {need} — no source declared")
+                    fr.append(f"il faut {need_fr} — aucune source déclarée")
                 else:
-                    parts.append(f"needs {need} — its sources gave no valid row")
-            reason = "; ".join(parts) or reason
+                    en.append(f"needs {need} — its sources gave no valid row")
+                    fr.append(f"il faut {need_fr} — ses sources n'ont donné aucune ligne valide")
+            if en:
+                why = Note("; ".join(en), " ; ".join(fr))
         label = ctx.catalogue.get(indicator_id).label(ctx.lang)
-        rows.append((indicator_id, label, bool(computed), reason))
+        rows.append((indicator_id, label, bool(computed), why))
     return rows
 
 
 def stage_report(ctx: RunContext) -> None:
-    """The annual report, its domain tables and the exports, in ``public/<year>/``."""
-    year_dir = ctx.public_dir / str(ctx.year)
-    title = ctx.config.report.title.get(ctx.lang)
-    files = write_report(ctx.con, ctx.catalogue, ctx.year, ctx.lang, year_dir,
-                         territories=ctx.config.report.territories or None, title=title,
-                         rows_per_level=ctx.config.report.rows_per_level)
-    ctx.written.extend(files.all)
-    ctx.written.extend(write_exports(ctx.con, ctx.catalogue, year_dir))
+    """The year's publication in ``public/<year>/``: the annual report and its domain tables,
+    the territory profiles, their PDFs and the exports."""
+    def warn(english: str, french: str) -> None:
+        ctx.notes.append(french if ctx.lang == "fr" else english)
+
+    ctx.written.extend(write_publication(ctx.con, ctx.catalogue, ctx.year, ctx.lang,
+                                         ctx.public_dir / str(ctx.year),
+                                         Publication.of(ctx.config), warn))
 
 
 def stage_bundle(ctx: RunContext, signing_key: SigningKey | None = None) -> None:
@@ -320,9 +368,11 @@ def stage_bundle(ctx: RunContext, signing_key: SigningKey | None = None) -> None
         except SigningError as error:
             raise RunFailed(str(error)) from None
         if signing_key.created:
-            ctx.notes.append(f"created a signing key at {signing_key.path} (fingerprint "
-                             f"{signing_key.fingerprint}): keep it, and give auditors the "
-                             f"fingerprint")
+            ctx.notes.append(Note(
+                f"created a signing key at {signing_key.path} (fingerprint "
+                f"{signing_key.fingerprint}): keep it, and give auditors the fingerprint",
+                f"clé de signature créée dans {signing_key.path} (empreinte "
+                f"{signing_key.fingerprint}) : gardez-la, et donnez l'empreinte aux auditeurs"))
     ctx.signing_key = signing_key
     run_id, run_at = new_run()
     ctx.written.extend(write_published(ctx.con, ctx.public_dir))
@@ -359,7 +409,11 @@ def check_waivers(config: ProjectConfig, today: date) -> None:
     if expired:
         lines = [f"{w.source} / {w.check} (owner {w.owner}) expired on {w.expires}: {w.reason}"
                  for w in expired]
-        raise RunFailed("expired waiver(s) — renew or remove them:\n  " + "\n  ".join(lines))
+        french = [f"{w.source} / {w.check} (responsable {w.owner}) expirée le {w.expires} : "
+                  f"{w.reason}" for w in expired]
+        raise RunFailed("expired waiver(s) — renew or remove them:\n  " + "\n  ".join(lines),
+                        "dérogation(s) expirée(s) — renouvelez-les ou retirez-les :\n  "
+                        + "\n  ".join(french))
 
 
 def run(
@@ -394,10 +448,12 @@ def run(
     except (OutputFolderError, ConfigError) as error:  # e.g. a source's link changed meanwhile
         raise RunFailed(str(error)) from None
     except OSError as error:
-        raise RunFailed(machine_fault(error)) from None
+        raise RunFailed(machine_fault(error), machine_fault(error, "fr")) from None
     except (duckdb.IOException, duckdb.PermissionException,
             duckdb.OutOfMemoryException) as error:
-        raise RunFailed(f"the database could not go on: {_first_line(error)}") from None
+        raise RunFailed(f"the database could not go on: {_first_line(error)}",
+                        f"la base de données n'a pas pu continuer : {_first_line(error)}"
+                        ) from None
     ctx.notes[:0] = notes
     return ctx
 
@@ -423,8 +479,11 @@ def _run_into(config: ProjectConfig, out_dir: Path, year: int, lang: Language,
     if on_progress is not None:
         ctx.on_progress = on_progress
     if previous is None and (out_dir / WAREHOUSE_NAME).exists():
-        ctx.notes.append(f"the previous warehouse {out_dir / WAREHOUSE_NAME} cannot be read: "
-                         f"the validation history starts afresh")
+        ctx.notes.append(Note(
+            f"the previous warehouse {out_dir / WAREHOUSE_NAME} cannot be read: the "
+            f"validation history starts afresh",
+            f"l'entrepôt précédent {out_dir / WAREHOUSE_NAME} ne peut pas être lu : "
+            f"l'historique de validation repart de zéro"))
     try:
         for name, stage in stages:
             on_stage(name)
@@ -464,9 +523,34 @@ def check_indicator_measures(ctx: RunContext) -> None:
     except duckdb.CatalogException:  # no codebook table at all: no measure is declared
         measures = []
     try:
-        ctx.notes.extend(check_measures(ctx.catalogue, measures, root=ctx.config.root))
+        ctx.notes.extend(_measure_note(note) for note in
+                         check_measures(ctx.catalogue, measures, root=ctx.config.root))
     except CatalogueError as error:
         raise RunFailed(str(error)) from None
+
+
+# The notes of ``check_measures``, said again in French (any other note is kept as it is).
+_MEASURE_NOTES = (
+    (re.compile(r"^the codebook declares measures no indicator in use reads: (.*) \(an "
+                r"indicator of your own can read them: indicators: define\)$", re.S),
+     "le dictionnaire des mesures déclare des mesures qu'aucun indicateur utilisé ne lit : {} "
+     "(un indicateur propre au projet peut les lire : indicators: define)"),
+    (re.compile(r"^built-in indicators read measures the codebook does not declare, so they "
+                r"have no values: (.*); leave them out \(indicators: drop\) or add the "
+                r"measures to the codebook$", re.S),
+     "des indicateurs intégrés lisent des mesures que le dictionnaire ne déclare pas, et n'ont "
+     "donc pas de valeur : {} ; retirez-les (indicators: drop) ou ajoutez les mesures au "
+     "dictionnaire"),
+)
+
+
+def _measure_note(note: str) -> str:
+    """A note about the codebook's measures, with its French when its wording is known."""
+    for pattern, french in _MEASURE_NOTES:
+        found = pattern.match(note)
+        if found:
+            return Note(note, french.format(found.group(1)))
+    return note
 
 
 def _project(config: ProjectConfig) -> str:
@@ -498,15 +582,25 @@ def _with_log(warehouse: Path) -> list[Path]:
     return [warehouse, warehouse.with_name(f"{warehouse.name}.wal")]
 
 
-def machine_fault(error: OSError) -> str:
+MACHINE_FAULTS = {
+    errno.ENOSPC: ("the disk is full: free some space and run again",
+                   "le disque est plein : libérez de la place et relancez"),
+    errno.EACCES: ("permission denied: choose a folder you may write in (--out)",
+                   "permission refusée : choisissez un dossier où vous pouvez écrire (--out)"),
+    errno.EPERM: ("permission denied: choose a folder you may write in (--out)",
+                  "permission refusée : choisissez un dossier où vous pouvez écrire (--out)"),
+    errno.EROFS: ("the file system is read-only: choose another output folder (--out)",
+                  "le système de fichiers est en lecture seule : choisissez un autre dossier "
+                  "de sortie (--out)"),
+}
+
+
+def machine_fault(error: OSError, lang: str = "en") -> str:
     """A fault of the machine as one sentence saying where and what to do."""
-    where = f"{error.filename}: " if error.filename else ""
-    if error.errno == errno.ENOSPC:
-        return f"{where}the disk is full: free some space and run again"
-    if error.errno in (errno.EACCES, errno.EPERM):
-        return f"{where}permission denied: choose a folder you may write in (--out)"
-    if error.errno == errno.EROFS:
-        return f"{where}the file system is read-only: choose another output folder (--out)"
+    where = (f"{error.filename} : " if lang == "fr" else f"{error.filename}: ") \
+        if error.filename else ""
+    if error.errno in MACHINE_FAULTS:
+        return where + MACHINE_FAULTS[error.errno][1 if lang == "fr" else 0]
     return f"{where}{error.strerror or error}"
 
 

@@ -6,6 +6,7 @@ every string is checked to exist in both languages when the module loads.
 
 from __future__ import annotations
 
+import re
 from typing import Literal, cast
 
 Lang = Literal["en", "fr"]
@@ -312,6 +313,109 @@ _STRINGS: dict[str, tuple[str, str]] = {
         "{max_cv}.",
     ),
     "target.text": ("{value} ({source})", "{value} ({source})"),
+    "english_only": ("{text}", "{text} (en anglais)"),
+}
+
+# What the ``lci`` commands print, apart from the reports. French typography (no-break
+# spaces before : ; ? ! and inside « », a narrow one before %) is added by ``say``.
+_CONSOLE: dict[str, tuple[str, str]] = {
+    "error": ("Error:", "Erreur :"),
+    "config_error": ("Configuration error:", "Erreur de configuration :"),
+    "signing_key_error": ("Signing key:", "Clé de signature :"),
+    "config.invalid": ("{file}: invalid configuration", "{file} : configuration non valide"),
+    "config.line": ("line {row}", "ligne {row}"),
+    "config.value": (" (value: '{value}')", " (valeur : « {value} »)"),
+    "key_created": (
+        "Created your signing key at {path} (readable by you only): every run signs its "
+        "bundles with it. Keep it, back it up, and give auditors its fingerprint "
+        "{fingerprint}, or its public key {public}.",
+        "Votre clé de signature a été créée dans {path} (lisible par vous seul) : chaque "
+        "exécution signe ses paquets avec elle. Gardez-la, sauvegardez-la, et donnez aux "
+        "auditeurs son empreinte {fingerprint} ou sa clé publique {public}.",
+    ),
+    "stage.ingest": ("Reading and validating sources", "Lecture et validation des sources"),
+    "stage.indicators": ("Computing indicators", "Calcul des indicateurs"),
+    "stage.report": ("Writing tables, report and exports",
+                     "Écriture des tableaux, du rapport et des exports"),
+    "stage.bundle": ("Writing the public and restricted bundles (Parquet, signed manifests)",
+                     "Écriture des paquets public et restreint (Parquet, manifestes signés)"),
+    "progress.ingest": ("sources loaded", "sources chargées"),
+    "progress.indicators": ("indicators computed", "indicateurs calculés"),
+    "progress.index": ("index runs (Monte Carlo)", "tirages de l'indice (Monte-Carlo)"),
+    "progress.left": ("left", "restant"),
+    "run_failed": ("Run failed:", "Échec de l'exécution :"),
+    "untouched": ("Previous outputs in {out} are untouched; this run's files are in {failed}",
+                  "Les sorties précédentes de {out} sont intactes ; les fichiers de cette "
+                  "exécution sont dans {failed}"),
+    "sources.title": ("Sources", "Sources"),
+    "sources.source": ("source", "source"),
+    "sources.file": ("file", "fichier"),
+    "sources.read": ("read", "lues"),
+    "sources.accepted": ("accepted", "acceptées"),
+    "sources.quarantined": ("quarantined", "en quarantaine"),
+    "sources.flagged": ("flagged", "signalées"),
+    "source_not_loaded": ("Source not loaded:", "Source non chargée :"),
+    "example": ("e.g. row {row}, column '{column}': {value}",
+                "p. ex. ligne {row}, colonne « {column} » : {value}"),
+    "example_row": ("e.g. row {row}", "p. ex. ligne {row}"),
+    "example_value": ("e.g. row {row}: {value}", "p. ex. ligne {row} : {value}"),
+    "value": ("'{value}'", "« {value} »"),
+    "empty": ("(empty)", "(vide)"),
+    "values_computed": ("{values} indicator values for {indicators} indicators",
+                        "{values} valeurs d'indicateurs pour {indicators} indicateurs"),
+    "note": ("Note:", "Note :"),
+    "written": ("Written:", "Fichiers écrits :"),
+    "report": ("Report:", "Rapport :"),
+    "publish": ("Publish:", "À publier :"),
+    "restricted": ("Restricted, auditors only:", "Restreint, pour les auditeurs seulement :"),
+    "signed": ("Signed by key", "Signé avec la clé"),
+    "origin.per-user key": ("per-user key", "clé personnelle"),
+    "origin.LCI_SIGNING_KEY": ("LCI_SIGNING_KEY", "LCI_SIGNING_KEY"),
+    "origin.--signing-key": ("--signing-key", "--signing-key"),
+    "availability.title": ("Indicators: {computed} computed, {missing} not computed",
+                           "Indicateurs : {computed} calculés, {missing} non calculés"),
+    "availability.indicator": ("indicator", "indicateur"),
+    "availability.label": ("label", "libellé"),
+    "availability.why": ("why not computed", "raison"),
+    "validation_report": ("Validation report: {report} (restricted); summary: {summary}",
+                          "Rapport de validation : {report} (restreint) ; synthèse : {summary}"),
+    "over_threshold": ("{source}: {share} of rows rejected, above the {allowed} allowed",
+                       "{source} : {share} des lignes rejetées, au-delà des {allowed} admis"),
+    "all_passed": ("All rows passed validation.", "Toutes les lignes ont passé la validation."),
+    "quarantined": (
+        "{rows} row(s) quarantined, not used ({sources}): the rows and their reasons are in "
+        "{path}",
+        "{rows} ligne(s) mises en quarantaine, non utilisées ({sources}) : les lignes et leurs "
+        "motifs sont dans {path}",
+    ),
+    "quarantined_source": ("{source}: {rows}", "{source} : {rows}"),
+    "sources_not_loaded": ("{n} source(s) not loaded: {sources}",
+                           "{n} source(s) non chargée(s) : {sources}"),
+    "catalogue.project": ("{project}: {n} indicators, {own} of the project's own",
+                          "{project} : {n} indicateurs, dont {own} propres au projet"),
+    "catalogue.definitions": ("Indicator definitions:", "Définitions des indicateurs :"),
+    "catalogue.id": ("id", "id"),
+    "catalogue.indicator": ("indicator", "indicateur"),
+    "catalogue.unit": ("unit", "unité"),
+    "catalogue.direction": ("direction", "lecture"),
+    "catalogue.kind": ("kind", "calcul"),
+    "catalogue.defined_in": ("defined in", "défini dans"),
+    "catalogue.own": ("project: {file}", "projet : {file}"),
+    "catalogue.builtin": ("built-in", "intégré"),
+    "catalogue.changed": ("built-in, changed: {changes}", "intégré, modifié : {changes}"),
+    "kind.survey_proportion": ("survey proportion", "proportion d'enquête"),
+    "kind.survey_mean": ("survey mean", "moyenne d'enquête"),
+    "kind.survey_total": ("survey total", "total d'enquête"),
+    "kind.survey_ratio": ("survey ratio", "rapport d'enquête"),
+    "kind.admin_ratio": ("administrative ratio", "ratio administratif"),
+    "kind.commuting": ("commuting flows", "flux domicile-travail"),
+    "keygen.private": ("Private key: {path} (readable by you only: keep it secret)",
+                       "Clé privée : {path} (lisible par vous seul : gardez-la secrète)"),
+    "keygen.public": ("Public key: {path} (give it to auditors)",
+                      "Clé publique : {path} (à donner aux auditeurs)"),
+    "keygen.fingerprint": ("Fingerprint: {fingerprint}", "Empreinte : {fingerprint}"),
+    "keygen.use": ("Sign with it: lci run --signing-key {path}, or LCI_SIGNING_KEY={path}",
+                   "Pour signer avec : lci run --signing-key {path}, ou LCI_SIGNING_KEY={path}"),
 }
 
 _KFLC: dict[str, tuple[str, str]] = {
@@ -396,8 +500,54 @@ def format_percent(share: float, lang: Lang) -> str:
     return f"{number}{NARROW_NBSP}%" if lang == "fr" else f"{number}%"
 
 
+NBSP = "\u00a0"
+"""French no-break space: before ``:`` ``;`` ``?`` ``!`` ``»`` and after ``«``."""
+_FRENCH_SPACES = re.compile(r" ([:;?!»])|(«) | (%)")
+
+
+def typeset(template: str, lang: Lang) -> str:
+    """French typography for a text of ours (never for data): no-break spaces before ``:``
+    ``;`` ``?`` ``!``, inside « », a narrow one before ``%``; English is left as it is."""
+    if lang != "fr":
+        return template
+
+    def space(match: re.Match[str]) -> str:
+        if match.group(1):
+            return NBSP + match.group(1)
+        if match.group(2):
+            return "«" + NBSP
+        return NARROW_NBSP + "%"
+
+    return _FRENCH_SPACES.sub(space, template)
+
+
+def say(key: str, lang: Lang, **values: object) -> str:
+    """What a command prints, ``key`` in ``lang`` with French typography, ``{placeholders}``
+    filled from ``values`` (values are data: they are not retypeset)."""
+    try:
+        pair = _CONSOLE[key]
+    except KeyError:
+        raise KeyError(f"no console string {key!r}") from None
+    return typeset(pair[LANGS.index(lang)], lang).format(**values)
+
+
+def localised(english: str, french: str | None, lang: Lang) -> str:
+    """A catalogue text given in English and, when the catalogue has it, in French: the French
+    with its typography; an older file's English alone is said to be English."""
+    if lang != "fr":
+        return english
+    if french:
+        return typeset(french, lang)
+    return text("english_only", lang, text=english)
+
+
+def format_count(value: int, lang: Lang) -> str:
+    """A count as readers of ``lang`` write it: ``25,874`` or ``25 874``."""
+    return format_number(value, 0, lang)
+
+
 def _check_complete() -> None:
-    for key, pair in _STRINGS.items():
+    for key, pair in (*_STRINGS.items(), *_CONSOLE.items()):
         if len(pair) != len(LANGS) or not all(pair):
             raise AssertionError(f"UI string {key!r} is missing a language")
 

@@ -17,14 +17,18 @@ a row, a value or a record.
 from __future__ import annotations
 
 import json
+import os
+import re
+from collections.abc import Mapping
 from html import escape
 from pathlib import Path
+from typing import Literal
 
 import duckdb
 import pandas as pd
 from great_tables import GT, loc, style
 
-from reports._i18n import Lang, check_lang
+from reports._i18n import Lang, check_lang, format_count, format_percent, say, typeset
 
 WORDS = {
     "title": ("Validation report", "Rapport de validation"),
@@ -36,61 +40,182 @@ WORDS = {
               "d'indicateur. Les lignes en échec sur un contrôle bloquant ont été mises en "
               "quarantaine (avec leurs motifs) ; les avertissements ont été conservés et "
               "signalés ; les échecs couverts par une dérogation déclarée ont été acceptés."),
+    "verdict": ("Verdict", "Verdict"),
+    "verdict.accepted": ("Accepted: every row of every source passed validation.",
+                         "Acceptées : toutes les lignes de toutes les sources ont passé la "
+                         "validation."),
+    "verdict.accepted_with_quarantine": (
+        "Accepted with quarantined rows: {rows} row(s) were set aside and are not used; every "
+        "other row is. Correct the rows listed below in the files and run again.",
+        "Acceptées avec des lignes en quarantaine : {rows} ligne(s) ont été mises de côté et "
+        "ne sont pas utilisées ; toutes les autres le sont. Corrigez dans les fichiers les "
+        "lignes listées ci-dessous, puis relancez."),
+    "verdict.refused": (
+        "Refused: a source could not be read or rejected more rows than allowed; the run stops "
+        "until the sources below are corrected.",
+        "Refusées : une source n'a pas pu être lue ou a rejeté plus de lignes que permis ; "
+        "l'exécution s'arrête tant que les sources ci-dessous ne sont pas corrigées."),
+    "status.accepted": ("accepted: {read} row(s), all used",
+                        "acceptée : {read} ligne(s), toutes utilisées"),
+    "status.accepted_with_quarantine": (
+        "accepted with quarantined rows: {quarantined} of {read} row(s) set aside ({share})",
+        "acceptée avec des lignes en quarantaine : {quarantined} ligne(s) sur {read} mises "
+        "de côté ({share})"),
+    "status.refused": (
+        "refused: {quarantined} of {read} row(s) rejected ({share}, more than the {allowed} "
+        "allowed)",
+        "refusée : {quarantined} ligne(s) rejetées sur {read} ({share}, plus que les "
+        "{allowed} admis)"),
+    "status.not_read": ("refused: not read — {message}", "refusée : non lue — {message}"),
+    "status.word.accepted": ("accepted", "acceptée"),
+    "status.word.accepted_with_quarantine": ("accepted with quarantined rows",
+                                             "acceptée avec des lignes en quarantaine"),
+    "status.word.refused": ("refused", "refusée"),
+    "status.word.not_read": ("refused: not read", "refusée : non lue"),
     "sources": ("Sources", "Sources"),
-    "checks": ("Checks (failing ones first)", "Contrôles (en échec d’abord)"),
+    "checks": ("Checks (failing ones first)", "Contrôles (en échec d'abord)"),
     "waived": ("Accepted failures (waivers)", "Échecs acceptés (dérogations)"),
     "none_waived": ("No failure was waived.", "Aucun échec n'a fait l'objet d'une dérogation."),
     "source": ("Source", "Source"), "file": ("File", "Fichier"),
     "read": ("Rows read", "Lignes lues"), "accepted": ("Accepted", "Acceptées"),
     "quarantined": ("Quarantined", "En quarantaine"), "flagged": ("Flagged", "Signalées"),
-    "waived_rows": ("Waived", "Dérogées"), "notes": ("Reader notes", "Notes de lecture"),
-    "error": ("Not read", "Non lue"),
-    "table": ("Table", "Table"), "check": ("Check", "Contrôle"), "rule": ("Rule", "Règle"),
+    "waived_rows": ("Waived", "Dérogées"), "outcome": ("Outcome", "Résultat"),
+    "notes": ("Reader's notes", "Notes de lecture"),
+    "notes_intro": ("What the readers detected or corrected in the files, with the first value "
+                    "concerned.",
+                    "Ce que la lecture a détecté ou corrigé dans les fichiers, avec la première "
+                    "valeur concernée."),
+    "note": ("Note", "Note"), "example": ("Example from the file", "Exemple tiré du fichier"),
+    "no_notes": ("The readers noted nothing.", "La lecture n'a rien relevé."),
+    "table": ("Contract table", "Table du contrat"),
+    "check": ("Check id (for a waiver)", "Identifiant du contrôle (pour une dérogation)"),
+    "rule": ("Rule", "Règle"),
     "severity": ("Severity", "Gravité"), "checked": ("Rows checked", "Lignes contrôlées"),
     "passed": ("Passed", "Conformes"), "failed": ("Failed", "En échec"),
     "examples": ("Failing values (examples)", "Valeurs en échec (exemples)"),
-    "row": ("Row", "Ligne"), "column": ("Column", "Colonne"), "value": ("Value", "Valeur"),
+    "severity.error": ("error: row quarantined", "erreur : ligne mise en quarantaine"),
+    "severity.warning": ("warning: row kept, flagged", "avertissement : ligne conservée, "
+                         "signalée"),
+    "severity.note": ("note", "note"),
+    "row": ("Row", "Ligne"),
+    "row.csv": ("Line in the file", "Ligne du fichier"),
+    "row.xlsx": ("Spreadsheet row", "Ligne du tableur"),
+    "row.parquet": ("Record (first = 1)", "Enregistrement (1 = le premier)"),
+    "where.csv": ("{file} (CSV): line numbers as a text editor shows them, the header "
+                  "included", "{file} (CSV) : numéros de ligne tels qu'un éditeur de texte "
+                  "les affiche, en-tête compris"),
+    "where.xlsx": ("{file} (Excel): row numbers as the spreadsheet shows them",
+                   "{file} (Excel) : numéros de ligne tels que le tableur les affiche"),
+    "where.parquet": ("{file} (Parquet): records counted from 1",
+                      "{file} (Parquet) : enregistrements comptés à partir de 1"),
+    "file_column": ("Column in the file", "Colonne du fichier"),
+    "file_codes": ("(in the file: {codes})", "(dans le fichier : {codes})"),
+    "value": ("Value as written", "Valeur telle qu'écrite"),
     "waiver": ("Waiver", "Dérogation"),
-    "failing": ("Failing rows", "Lignes en échec"),
+    "failing": ("Rows to correct", "Lignes à corriger"),
+    "failing_intro": ("Each failing row with the file's own column name and the value as "
+                      "written in the file (a recoded column shows the file's code).",
+                      "Chaque ligne en échec, avec le nom de colonne du fichier et la valeur "
+                      "telle qu'écrite dans le fichier (une colonne recodée montre le code du "
+                      "fichier)."),
     "no_failing": ("No row failed a check.", "Aucune ligne n'a échoué à un contrôle."),
     "more": ("… and {n} more: every one is in report.json and quarantine.csv.",
              "… et {n} de plus : toutes figurent dans report.json et quarantine.csv."),
-    "message": ("Message", "Message"), "code": ("Code", "Code"),
+    "empty": ("(empty)", "(vide)"),
     "summary_title": ("Validation summary", "Synthèse de la validation"),
     "summary_intro": ("Counts only: the rows themselves, their values and the full validation "
                       "report are in the restricted bundle given to auditors.",
                       "Des comptes seulement : les lignes, leurs valeurs et le rapport de "
                       "validation complet sont dans le paquet restreint remis aux auditeurs."),
     "rows": ("Rows", "Lignes"),
+    "waiver_label": ("waiver {n}: {reason} ({owner}, until {expires})",
+                     "dérogation {n} : {reason} ({owner}, jusqu'au {expires})"),
 }
 SHOWN_FAILURES = 200  # rows of the failing-rows table in the HTML page
+FORMATS = ("csv", "xlsx", "parquet")
+Verdict = Literal["accepted", "accepted_with_quarantine", "refused"]
+# The label checks give a waived failure (``pipelines.validating.checks``), said again in French.
+_WAIVER_LABEL = re.compile(r"^waiver (\d+): (.*) \((.*), until (\S+)\)$", re.S)
 
 
-def _w(key: str, lang: Lang) -> str:
+def _w(key: str, lang: Lang, **values: object) -> str:
     en, fr = WORDS[key]
-    return fr if lang == "fr" else en
+    return typeset(fr if lang == "fr" else en, lang).format(**values)
 
 
-def validation_facts(con: duckdb.DuckDBPyConnection) -> dict:
-    """The validation outcome as plain data, in a stable order (the JSON report)."""
-    def rows(sql: str) -> list[dict]:
-        result = con.execute(sql)
-        names = [d[0] for d in result.description]
-        return [dict(zip(names, r, strict=True)) for r in result.fetchall()]
+def _rows(con: duckdb.DuckDBPyConnection, sql: str) -> list[dict]:
+    result = con.execute(sql)
+    names = [d[0] for d in result.description]
+    return [dict(zip(names, r, strict=True)) for r in result.fetchall()]
 
+
+def validation_facts(con: duckdb.DuckDBPyConnection,
+                     sources: Mapping[str, Mapping[str, object]] | None = None) -> dict:
+    """The validation outcome as plain data, in a stable order (the JSON report).
+
+    ``sources`` gives what the warehouse does not hold of each source: its ``format`` (what
+    its row numbers count) and its ``max_rejected_share`` (above which it is refused).
+    """
     return {
-        "sources": rows("SELECT source, file, contract_table, sha256, rows_read, rows_accepted, "
-                        "rows_quarantined, rows_flagged, rows_waived FROM run_sources "
-                        "ORDER BY source"),
-        "checks": rows("SELECT contract_table, check_id, \"column\", severity, rule, "
-                       "rows_checked, rows_checked - rows_failed - rows_waived AS rows_passed, "
-                       "rows_failed, rows_waived, examples FROM validation_results "
-                       "ORDER BY rows_failed + rows_waived = 0, contract_table, check_id"),
-        "waived": rows("SELECT source, file, row_number, file_column AS \"column\", check_id, "
-                       "value, waiver FROM validation_failures WHERE outcome = 'waived' "
-                       "ORDER BY source, row_number, check_id"),
-        "problems": rows(PROBLEMS_SQL),
+        "verdict": validation_verdict(con, sources),
+        "sources": _rows(con, "SELECT source, file, contract_table, sha256, rows_read, "
+                              "rows_accepted, rows_quarantined, rows_flagged, rows_waived "
+                              "FROM run_sources ORDER BY source"),
+        "checks": _rows(con, "SELECT contract_table, check_id, \"column\", severity, rule, "
+                             "rows_checked, rows_checked - rows_failed - rows_waived AS "
+                             "rows_passed, rows_failed, rows_waived, examples "
+                             "FROM validation_results "
+                             "ORDER BY rows_failed + rows_waived = 0, contract_table, check_id"),
+        "waived": _rows(con, "SELECT source, file, row_number, file_column AS \"column\", "
+                             "check_id, value, waiver FROM validation_failures "
+                             "WHERE outcome = 'waived' ORDER BY source, row_number, check_id"),
+        "problems": _rows(con, PROBLEMS_SQL),
     }
+
+
+def validation_verdict(con: duckdb.DuckDBPyConnection,
+                       sources: Mapping[str, Mapping[str, object]] | None = None) -> dict:
+    """Accepted, accepted with quarantined rows, or refused; with each source's own outcome.
+
+    A source is refused when it could not be read or rejected a larger share of its rows than
+    it may (``max_rejected_share``); the whole is refused when one source is.
+    """
+    sources = sources or {}
+    per_source = []
+    for source, file, read, quarantined, error in con.execute(
+            "SELECT source, file, rows_read, rows_quarantined, error FROM run_sources "
+            "ORDER BY source").fetchall():
+        facts = sources.get(source, {})
+        allowed = facts.get("max_rejected_share")
+        share = quarantined / read if read else 0.0
+        if error is not None:
+            status = "not_read"
+        elif isinstance(allowed, int | float) and share > allowed:
+            status = "refused"
+        elif quarantined:
+            status = "accepted_with_quarantine"
+        else:
+            status = "accepted"
+        per_source.append({"source": source, "file": file, "format": _format(file, facts),
+                           "status": status, "rows_read": read,
+                           "rows_quarantined": quarantined, "rejected_share": share,
+                           "max_rejected_share": allowed})
+    statuses = {s["status"] for s in per_source}
+    verdict: Verdict = ("refused" if statuses & {"refused", "not_read"} else
+                        "accepted_with_quarantine" if "accepted_with_quarantine" in statuses
+                        else "accepted")
+    return {"verdict": verdict,
+            "rows_quarantined": sum(s["rows_quarantined"] for s in per_source),
+            "sources": per_source}
+
+
+def _format(file: str | None, facts: Mapping[str, object]) -> str:
+    """The source's format as declared, else as its file's name says."""
+    declared = facts.get("format")
+    if declared in FORMATS:
+        return str(declared)
+    suffix = Path(file or "").suffix.lower().lstrip(".")
+    return suffix if suffix in FORMATS else "csv"
 
 
 # One problem as a dict: the shape of ``pipelines.problems.Problem.as_dict()``.
@@ -106,15 +231,16 @@ SUMMARY_CHECK_COLUMNS = ("contract_table", "check_id", "column", "severity", "ru
                          "rows_checked", "rows_passed", "rows_failed", "rows_waived")
 
 
-def validation_summary(con: duckdb.DuckDBPyConnection) -> dict:
+def validation_summary(con: duckdb.DuckDBPyConnection,
+                       sources: Mapping[str, Mapping[str, object]] | None = None) -> dict:
     """What may be published of the validation: counts and source-level messages only.
 
-    ``sources`` and ``checks`` are those of :func:`validation_facts` without the failing
-    values (``examples``); ``waived`` counts the rows each waiver accepted; ``problems`` keeps
-    the messages about whole sources (``source.*``, ``read.*``) without row or value, and
-    ``failing`` counts the rows of every other problem code per source.
+    ``verdict``, ``sources`` and ``checks`` are those of :func:`validation_facts` without the
+    failing values (``examples``); ``waived`` counts the rows each waiver accepted;
+    ``problems`` keeps the messages about whole sources (``source.*``, ``read.*``) without row
+    or value, and ``failing`` counts the rows of every other problem code per source.
     """
-    facts = validation_facts(con)
+    facts = validation_facts(con, sources)
     problems = [{k: p[k] for k in ("code", "severity", "source", "file", "message", "hint")}
                 for p in facts["problems"] if p["code"].startswith(("source.", "read."))]
     failing: dict[tuple[str, str, str], int] = {}
@@ -127,6 +253,7 @@ def validation_summary(con: duckdb.DuckDBPyConnection) -> dict:
               for w in facts["waived"]}:
         waived[w[:2]] = waived.get(w[:2], 0) + 1
     return {
+        "verdict": facts["verdict"],
         "sources": facts["sources"],
         "checks": [{k: c[k] for k in SUMMARY_CHECK_COLUMNS} for c in facts["checks"]],
         "waived": [{"check_id": c, "waiver": w, "rows": n}
@@ -139,61 +266,125 @@ def validation_summary(con: duckdb.DuckDBPyConnection) -> dict:
 
 
 def write_validation_summary(con: duckdb.DuckDBPyConnection, out_dir: Path,
-                             lang: str = "en") -> list[Path]:
+                             lang: str = "en", *,
+                             sources: Mapping[str, Mapping[str, object]] | None = None
+                             ) -> list[Path]:
     """Write the publishable ``summary.html`` and ``summary.json`` into ``out_dir``."""
     lang = check_lang(lang)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    summary = validation_summary(con)
-    json_path = out_dir / "summary.json"
-    json_path.write_text(json.dumps(summary, indent=2, ensure_ascii=False, default=str) + "\n",
-                         encoding="utf-8")
+    summary = validation_summary(con, sources)
+    json_path = _replace(out_dir / "summary.json", _json(summary))
     if summary["waived"]:
         columns = {"check_id": _w("check", lang), "waiver": _w("waiver", lang),
                    "rows": _w("rows", lang)}
-        waived = _gt(summary["waived"], columns, "lci-validation-waived").as_raw_html()
+        rows = [{**w, "waiver": _waiver_label(w["waiver"], lang)} for w in summary["waived"]]
+        waived = _gt(rows, columns, "lci-validation-waived").as_raw_html()
     else:
-        waived = f"<p>{_w('none_waived', lang)}</p>"
-    body = [f"<h1>{_w('summary_title', lang)}</h1>", f"<p>{_w('intro', lang)}</p>",
-            f"<p>{_w('summary_intro', lang)}</p>",
-            f"<h2>{_w('sources', lang)}</h2>",
-            _sources_table(summary["sources"], summary["problems"], lang),
-            f"<h2>{_w('checks', lang)}</h2>",
+        waived = f"<p>{escape(_w('none_waived', lang))}</p>"
+    body = [f"<h1>{escape(_w('summary_title', lang))}</h1>",
+            _verdict_html(summary["verdict"], summary["problems"], lang),
+            f"<p>{escape(_w('intro', lang))}</p>",
+            f"<p>{escape(_w('summary_intro', lang))}</p>",
+            f"<h2>{escape(_w('sources', lang))}</h2>",
+            _sources_table(summary["sources"], summary["verdict"], summary["problems"], lang),
+            f"<h2>{escape(_w('notes', lang))}</h2>",
+            _notes_table(summary["problems"], lang),
+            f"<h2>{escape(_w('checks', lang))}</h2>",
             _checks_table(summary["checks"], lang, examples=False),
-            f"<h2>{_w('waived', lang)}</h2>", waived]
-    page = (f'<!DOCTYPE html>\n<html lang="{lang}"><head><meta charset="utf-8">'
-            f"<title>{_w('summary_title', lang)}</title><style>{CSS}</style></head>"
-            f"<body>{''.join(body)}</body></html>\n")
-    html_path = out_dir / "summary.html"
-    html_path.write_text(page, encoding="utf-8")
+            f"<h2>{escape(_w('waived', lang))}</h2>", waived]
+    html_path = _replace(out_dir / "summary.html", _page(_w("summary_title", lang), body, lang))
     return [html_path, json_path]
 
 
 def _message(problem: dict, lang: Lang) -> str:
+    """A problem's message in ``lang``, with French typography (the messages are ours)."""
     text = problem["message"]
-    return text["fr"] if lang == "fr" else text["en"]
+    return typeset(text["fr"], lang) if lang == "fr" else text["en"]
 
 
 def write_validation_report(con: duckdb.DuckDBPyConnection, out_dir: Path,
-                            lang: str = "en") -> list[Path]:
-    """Write ``report.html`` and ``report.json`` into ``out_dir``; return their paths."""
+                            lang: str = "en", *,
+                            sources: Mapping[str, Mapping[str, object]] | None = None
+                            ) -> list[Path]:
+    """Write ``report.html`` and ``report.json`` into ``out_dir``; return their paths.
+
+    The page is for the person who corrects the files: the verdict first, then each source's
+    outcome, what the readers noted (with an example), the rows to correct file by file (the
+    file's row numbers, column names and values as written), then every check.
+    """
     lang = check_lang(lang)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    facts = validation_facts(con)
-    json_path = out_dir / "report.json"
-    json_path.write_text(json.dumps(facts, indent=2, ensure_ascii=False, default=str) + "\n",
-                         encoding="utf-8")
-    body = [f"<h1>{_w('title', lang)}</h1>", f"<p>{_w('intro', lang)}</p>",
-            f"<h2>{_w('sources', lang)}</h2>",
-            _sources_table(facts["sources"], facts["problems"], lang),
-            f"<h2>{_w('checks', lang)}</h2>", _checks_table(facts["checks"], lang),
-            f"<h2>{_w('failing', lang)}</h2>", _failing_table(facts["problems"], lang),
-            f"<h2>{_w('waived', lang)}</h2>", _waived_table(facts["waived"], lang)]
-    page = (f'<!DOCTYPE html>\n<html lang="{lang}"><head><meta charset="utf-8">'
-            f"<title>{_w('title', lang)}</title><style>{CSS}</style></head>"
-            f"<body>{''.join(body)}</body></html>\n")
-    html_path = out_dir / "report.html"
-    html_path.write_text(page, encoding="utf-8")
+    facts = validation_facts(con, sources)
+    json_path = _replace(out_dir / "report.json", _json(facts))
+    formats = {s["source"]: s["format"] for s in facts["verdict"]["sources"]}
+    recodes = {name: dict(given.get("recode") or {}) for name, given in (sources or {}).items()}
+    body = [f"<h1>{escape(_w('title', lang))}</h1>",
+            _verdict_html(facts["verdict"], facts["problems"], lang),
+            f"<p>{escape(_w('intro', lang))}</p>",
+            f"<h2>{escape(_w('sources', lang))}</h2>",
+            _sources_table(facts["sources"], facts["verdict"], facts["problems"], lang),
+            f"<h2>{escape(_w('notes', lang))}</h2>",
+            _notes_table(facts["problems"], lang, examples=True),
+            f"<h2>{escape(_w('failing', lang))}</h2>",
+            _failing_tables(facts["problems"], formats, recodes, lang),
+            f"<h2>{escape(_w('checks', lang))}</h2>", _checks_table(facts["checks"], lang),
+            f"<h2>{escape(_w('waived', lang))}</h2>", _waived_table(facts["waived"], lang)]
+    html_path = _replace(out_dir / "report.html", _page(_w("title", lang), body, lang))
     return [html_path, json_path]
+
+
+def _json(facts: dict) -> str:
+    return json.dumps(facts, indent=2, ensure_ascii=False, default=str) + "\n"
+
+
+def _page(title: str, body: list[str], lang: Lang) -> str:
+    return (f'<!DOCTYPE html>\n<html lang="{lang}"><head><meta charset="utf-8">'
+            f"<title>{escape(title)}</title><style>{CSS}</style></head>"
+            f"<body>{''.join(body)}</body></html>\n")
+
+
+def _replace(path: Path, content: str) -> Path:
+    """Replace ``path`` in one step (a temporary file beside it, then renamed): readers never
+    see half a file, and a failed write leaves the previous one."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(f".{path.name}.partial")
+    partial.write_bytes(content.encode("utf-8"))
+    os.replace(partial, path)
+    return path
+
+
+def _share(share: float, lang: Lang) -> str:
+    return format_percent(round(share, 3), lang)
+
+
+def _status_text(source: dict, lang: Lang, message: str | None = None) -> str:
+    """One source's outcome in words, with its counts."""
+    status = source["status"]
+    if status == "not_read":
+        return _w("status.not_read", lang, message=message or "")
+    allowed = source.get("max_rejected_share")
+    return _w(f"status.{status}", lang, read=_count(source["rows_read"], lang),
+              quarantined=_count(source["rows_quarantined"], lang),
+              share=_share(source["rejected_share"], lang),
+              allowed=_share(allowed, lang) if isinstance(allowed, int | float) else "")
+
+
+def _verdict_html(verdict: dict, problems: list[dict], lang: Lang) -> str:
+    """The verdict first: one sentence, then each source that is not simply accepted, with
+    its counts (or why it could not be read)."""
+    kind = verdict["verdict"]
+    said = _w(f"verdict.{kind}", lang, rows=_count(verdict["rows_quarantined"], lang))
+    errors = _source_errors(problems, lang)
+    items = "".join(
+        f"<li><strong>{escape(s['source'])}</strong> ({escape(s['file'] or '')}) — "
+        f"{escape(_status_text(s, lang, errors.get(s['source'])))}</li>"
+        for s in verdict["sources"] if s["status"] != "accepted")
+    return (f'<section class="lci-verdict lci-verdict-{kind}" id="verdict">'
+            f"<h2>{escape(_w('verdict', lang))}</h2><p><strong>{escape(said)}</strong></p>"
+            + (f"<ul>{items}</ul>" if items else "") + "</section>")
+
+
+def _source_errors(problems: list[dict], lang: Lang) -> dict[str, str]:
+    """Why each source that could not be read was not, in ``lang``."""
+    return {p["source"]: _message(p, lang) for p in problems if p["code"].startswith("source.")}
 
 
 def _gt(frame_rows: list[dict], columns: dict[str, str], table_id: str) -> GT:
@@ -201,21 +392,18 @@ def _gt(frame_rows: list[dict], columns: dict[str, str], table_id: str) -> GT:
     return GT(frame, id=table_id).cols_label(**columns).sub_missing(missing_text="")
 
 
-def _sources_table(rows: list[dict], problems: list[dict], lang: Lang) -> str:
-    """Each source with its row accounting, and what stopped it or what its reader noted."""
-    not_read = _w("error", lang) + (" : " if lang == "fr" else ": ")
-    errors = {p["source"]: not_read + _message(p, lang) for p in problems
-              if p["code"].startswith("source.")}
-    notes: dict[str, list[str]] = {}
-    for p in problems:
-        if p["code"].startswith("read."):
-            notes.setdefault(p["source"], []).append(_message(p, lang))
-    data = [{**r, "read_notes": errors.get(r["source"]) or "; ".join(notes.get(r["source"], [])),
-             "error": r["source"] in errors} for r in rows]
+def _sources_table(rows: list[dict], verdict: dict, problems: list[dict], lang: Lang) -> str:
+    """Each source with its row accounting and its outcome (why it was refused, if it was)."""
+    status = {s["source"]: s for s in verdict["sources"]}
+    errors = _source_errors(problems, lang)
+    data = [{**r, "outcome": _status_text(status[r["source"]], lang, errors.get(r["source"]))
+             if r["source"] in status else "",
+             "refused": status.get(r["source"], {}).get("status") in ("refused", "not_read")}
+            for r in rows]
     columns = {"source": _w("source", lang), "file": _w("file", lang),
                "rows_read": _w("read", lang), "rows_accepted": _w("accepted", lang),
                "rows_quarantined": _w("quarantined", lang), "rows_flagged": _w("flagged", lang),
-               "rows_waived": _w("waived_rows", lang), "read_notes": _w("notes", lang)}
+               "rows_waived": _w("waived_rows", lang), "outcome": _w("outcome", lang)}
     gt = _gt(data, columns, "lci-validation-sources")
     gt = gt.fmt_integer(columns=["rows_read", "rows_accepted", "rows_quarantined",
                                  "rows_flagged", "rows_waived"], sep_mark=_sep(lang))
@@ -223,19 +411,53 @@ def _sources_table(rows: list[dict], problems: list[dict], lang: Lang) -> str:
                       loc.body(columns="rows_quarantined",
                                rows=[i for i, r in enumerate(data) if r["rows_quarantined"]]))
     gt = gt.tab_style(style.text(color="#b00020", weight="bold"),
-                      loc.body(columns="read_notes",
-                               rows=[i for i, r in enumerate(data) if r["error"]]))
+                      loc.body(columns="outcome",
+                               rows=[i for i, r in enumerate(data) if r["refused"]]))
     return gt.as_raw_html()
+
+
+def note_example(problem: dict, lang: Lang) -> str:
+    """The first value a reader's note is about, where it is in the file: "e.g. row 2,
+    column 'valeur': '5 432,5'" (empty when the note is about the whole file)."""
+    row, column, value = problem.get("row"), problem.get("column"), problem.get("value")
+    if row is None:
+        return ""
+    if column is None:
+        return say("example_row", lang, row=row)
+    shown = say("value", lang, value=value) if value is not None else say("empty", lang)
+    return say("example", lang, row=row, column=column, value=shown)
+
+
+def _notes_table(problems: list[dict], lang: Lang, examples: bool = False) -> str:
+    """What the readers detected or corrected, source by source (with the first value
+    concerned in the full report; the public summary shows no value)."""
+    notes = [p for p in problems if p["code"].startswith("read.")]
+    if not notes:
+        return f"<p>{escape(_w('no_notes', lang))}</p>"
+    columns = {"source": _w("source", lang), "file": _w("file", lang),
+               "note": _w("note", lang), **({"example": _w("example", lang)} if examples
+                                            else {})}
+    data = [{"source": p["source"], "file": p["file"], "note": _message(p, lang),
+             "example": note_example(p, lang) if examples else ""} for p in notes]
+    return (f"<p>{escape(_w('notes_intro', lang))}</p>"
+            + _gt(data, columns, "lci-validation-notes").as_raw_html())
+
+
+def _severity(severity: str, lang: Lang) -> str:
+    key = f"severity.{severity}"
+    return _w(key, lang) if key in WORDS else severity
 
 
 def _checks_table(rows: list[dict], lang: Lang, examples: bool = True) -> str:
     data = [{"contract_table": r["contract_table"], "check_id": r["check_id"],
-             "rule": r["rule"][lang], "severity": r["severity"],
+             "rule": typeset(r["rule"][lang], lang),
+             "severity": _severity(r["severity"], lang),
              "rows_checked": r["rows_checked"], "rows_passed": r["rows_passed"],
              "rows_failed": r["rows_failed"], "rows_waived": r["rows_waived"],
              **({"examples": r["examples"] or ""} if examples else {})} for r in rows]
     columns = {"contract_table": _w("table", lang), "check_id": _w("check", lang),
-               "rule": _w("rule", lang), "severity": _w("severity", lang),
+               "rule": _w("rule", lang),
+               "severity": _w("severity", lang),
                "rows_checked": _w("checked", lang), "rows_passed": _w("passed", lang),
                "rows_failed": _w("failed", lang), "rows_waived": _w("waived_rows", lang),
                **({"examples": _w("examples", lang)} if examples else {})}
@@ -248,28 +470,67 @@ def _checks_table(rows: list[dict], lang: Lang, examples: bool = True) -> str:
     return gt.as_raw_html()
 
 
-def _failing_table(problems: list[dict], lang: Lang) -> str:
-    """Rows failing a check, each with where it is, the value as written and the message."""
+def _failing_tables(problems: list[dict], formats: Mapping[str, str],
+                    recodes: Mapping[str, Mapping[str, Mapping[str, str]]], lang: Lang) -> str:
+    """Rows failing a check, one table per file: its own row numbers (said in the header for
+    its format), its own column names, the value as written and the rule broken; for a
+    recoded column, the codes the file may hold as well (``recodes``: per source, per file
+    column, code → contract value)."""
     failing = [p for p in problems if p["code"].startswith("check.")]
     if not failing:
-        return f"<p>{_w('no_failing', lang)}</p>"
-    columns = {"file": _w("file", lang), "row": _w("row", lang), "column": _w("column", lang),
-               "value": _w("value", lang), "message": _w("message", lang),
-               "code": _w("code", lang)}
-    data = [{**p, "message": _message(p, lang)} for p in failing[:SHOWN_FAILURES]]
-    html = _gt(data, columns, "lci-validation-failing").as_raw_html()
+        return f"<p>{escape(_w('no_failing', lang))}</p>"
+    shown = failing[:SHOWN_FAILURES]
+    parts = [f"<p>{escape(_w('failing_intro', lang))}</p>"]
+    for file in dict.fromkeys(p["file"] for p in shown):
+        mine = [p for p in shown if p["file"] == file]
+        kind = formats.get(mine[0]["source"], "csv")
+        columns = {"row": _w(f"row.{kind}", lang), "column": _w("file_column", lang),
+                   "value": _w("value", lang), "message": _w("rule", lang),
+                   "severity": _w("severity", lang), "check": _w("check", lang)}
+        data = [{"row": p["row"], "column": p["column"],
+                 "value": p["value"] if p["value"] is not None else _w("empty", lang),
+                 "message": _message(p, lang) + _file_codes(
+                     recodes.get(p["source"], {}).get(p["column"] or ""), lang),
+                 "severity": _severity(p["severity"], lang),
+                 "check": p["code"].removeprefix("check.")} for p in mine]
+        parts.append(f"<h3>{escape(_w(f'where.{kind}', lang, file=file))}</h3>")
+        gt = _gt(data, columns, f"lci-validation-failing-{len(parts)}")
+        parts.append(gt.cols_align("left", columns=["value"]).as_raw_html())
     more = len(failing) - SHOWN_FAILURES
-    return html + (f"<p>{escape(_w('more', lang).format(n=more))}</p>" if more > 0 else "")
+    if more > 0:
+        parts.append(f"<p>{escape(_w('more', lang, n=_count(more, lang)))}</p>")
+    return "".join(parts)
+
+
+def _file_codes(recode: Mapping[str, str] | None, lang: Lang) -> str:
+    """The codes a recoded column of the file may hold: " (in the file: 1 → M, 2 → F)"."""
+    if not recode:
+        return ""
+    return " " + _w("file_codes", lang, codes=", ".join(f"{code} → {value}"
+                                                      for code, value in recode.items()))
+
+
+def _waiver_label(label: str | None, lang: Lang) -> str:
+    """A waiver as the checks name it ("waiver 1: reason (owner, until date)"), in ``lang``."""
+    found = _WAIVER_LABEL.match(label or "")
+    if found is None:
+        return label or ""
+    n, reason, owner, expires = found.groups()
+    return _w("waiver_label", lang, n=n, reason=reason, owner=owner, expires=expires)
 
 
 def _waived_table(rows: list[dict], lang: Lang) -> str:
     if not rows:
-        return f"<p>{_w('none_waived', lang)}</p>"
+        return f"<p>{escape(_w('none_waived', lang))}</p>"
     columns = {"source": _w("source", lang), "row_number": _w("row", lang),
-               "column": _w("column", lang), "check_id": _w("check", lang),
+               "column": _w("file_column", lang), "check_id": _w("check", lang),
                "value": _w("value", lang), "waiver": _w("waiver", lang)}
-    return _gt([{k: r[k] for k in columns} for r in rows], columns,
-               "lci-validation-waived").as_raw_html()
+    return _gt([{**{k: r[k] for k in columns}, "waiver": _waiver_label(r["waiver"], lang)}
+                for r in rows], columns, "lci-validation-waived").as_raw_html()
+
+
+def _count(n: int, lang: Lang) -> str:
+    return format_count(int(n), lang)
 
 
 QUALITY = {
@@ -330,4 +591,9 @@ body { font-family: system-ui, sans-serif; margin: 2rem auto; max-width: 1200px;
        color: #1d2327; line-height: 1.45; padding: 0 1rem; }
 h1 { border-bottom: 3px solid #1b5e20; padding-bottom: .3rem; }
 h2 { margin-top: 2rem; border-bottom: 1px solid #1b5e20; }
+h3 { margin-top: 1.5rem; font-size: 1rem; }
+.lci-verdict { border-left: 6px solid #1b5e20; background: #eef6ee; padding: .2rem 1rem .6rem; }
+.lci-verdict h2 { margin-top: .6rem; border: none; }
+.lci-verdict-accepted_with_quarantine { border-color: #8a5a00; background: #fff6e0; }
+.lci-verdict-refused { border-color: #b00020; background: #fdecea; }
 """

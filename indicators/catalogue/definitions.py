@@ -7,7 +7,7 @@ lives in ``_compute.py``, keyed by the definition's ``kind``.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from importlib import resources
 from pathlib import Path
 from typing import Annotated, ClassVar, Literal, TypeVar
@@ -51,9 +51,39 @@ class LocalisedText(_Frozen):
         return self.fr if lang == "fr" else self.en
 
 
+def _split_languages(english: str, french: str) -> Callable[[object], object]:
+    """Read ``{en, fr}`` under ``english`` as the English text and its ``french`` field, so that
+    a definition may give a text in both languages in the catalogue's usual form; older files
+    giving the English alone keep working."""
+    def split(value: object) -> object:
+        if isinstance(value, dict) and isinstance(value.get(english), dict):
+            texts = value[english]
+            if set(texts) - {"en", "fr"} or "en" not in texts:
+                raise PydanticCustomError(
+                    "localised_text", "'{field}' in both languages takes the keys en and fr",
+                    {"field": english})
+            if french in value:
+                raise PydanticCustomError(
+                    "french_twice", "the French of '{field}' is given twice ({field}.fr and "
+                    "{french})", {"field": english, "french": french})
+            return {**value, english: texts["en"], french: texts.get("fr")}
+        return value
+    return split
+
+
 class Target(_Frozen):
+    """A target to reach, with where it comes from (in English, and in French when given:
+    ``source: {en: …, fr: …}`` or ``source_fr``)."""
+
     value: float
-    source: str
+    source: str = Field(min_length=1)
+    source_fr: str | None = Field(default=None, min_length=1)
+
+    _languages = model_validator(mode="before")(_split_languages("source", "source_fr"))
+
+    def source_in(self, lang: str) -> str:
+        """Where the target comes from, in ``lang``; in English when no French was given."""
+        return self.source_fr if lang == "fr" and self.source_fr else self.source
 
 
 class Domain(_Frozen):
@@ -250,6 +280,8 @@ class Indicator(_Frozen):
     direction: Direction
     kflc: tuple[str, ...] = Field(description="UNESCO Key Features of Learning Cities codes")
     reference: str | None = None
+    reference_fr: str | None = Field(default=None, min_length=1,
+                                     description="the reference in French, when it differs")
     target: Target | None = None
     decimals: int = Field(default=1, ge=0, le=3)
     min_n: int = Field(default=30, ge=1, description="suppress below this unweighted count")
@@ -260,6 +292,13 @@ class Indicator(_Frozen):
     computation: Annotated[Computation, BeforeValidator(_known_kind)]
     defined_in: str | None = Field(default=None, exclude=True,
                                    description="the catalogue file that defines it")
+
+    _languages = model_validator(mode="before")(_split_languages("reference", "reference_fr"))
+
+    def reference_in(self, lang: str) -> str | None:
+        """The reference frameworks the indicator answers to, in ``lang``; in English when no
+        French was given."""
+        return self.reference_fr if lang == "fr" and self.reference_fr else self.reference
 
     @field_validator("kflc")
     @classmethod

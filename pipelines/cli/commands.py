@@ -29,8 +29,10 @@ from rich.text import Text
 
 from pipelines.cli.composite import composite_command
 from pipelines.cli.explain import explain_command, trace_command
+from pipelines.cli.profile import profile_command
 from pipelines.cli.survey import survey_command
 from reports import Lang as Language  # pipelines.run.Language, without importing the run
+from reports._i18n import format_count, format_percent, say
 
 if TYPE_CHECKING:
     import duckdb
@@ -39,6 +41,7 @@ if TYPE_CHECKING:
     from indicators import Catalogue, Indicator
     from pipelines.config import ProjectConfig
     from pipelines.ingest import IngestResult
+    from pipelines.publishing.publication import Publication
     from pipelines.publishing.signing import SigningKey
     from pipelines.run import RunContext, Stage
 
@@ -59,37 +62,49 @@ ConfigOption = Annotated[
 ]
 ValidateFormat = Literal["table", "json"]
 OutOption = Annotated[Path, typer.Option("--out", "-o", help="Output folder.")]
-STAGE_LABELS = {"ingest": "Reading and validating sources",
-                "indicators": "Computing indicators",
-                "report": "Writing tables, report and exports",
-                "bundle": "Writing the public and restricted bundles (Parquet, signed "
-                           "manifests)"}
+LangOption = Annotated[Language, typer.Option(help="Language of what is printed: en or fr.")]
 
 
-def _load(config_path: Path | None) -> ProjectConfig:
+def _load(config_path: Path | None, lang: Language = "en") -> ProjectConfig:
     from pipelines.config import ConfigError, bundled_sample_config, load_config
 
     try:
         return load_config(config_path or bundled_sample_config())
     except ConfigError as error:
-        errors.print(f"[red]Configuration error:[/red] {escape(str(error))}")
+        errors.print(f"[red]{escape(say('config_error', lang))}[/red] "
+                     f"{escape(_config_message(error, lang))}")
         raise typer.Exit(2) from None
 
 
-def _signing_key(path: Path | None) -> SigningKey:
+def _config_message(error: Exception, lang: Language) -> str:
+    """A configuration error in ``lang``: in French, each of its problems said again from
+    their French message, with the file, line and field."""
+    problems = getattr(error, "problems", ())
+    if lang != "fr" or not problems:
+        return str(error)
+    lines = [say("config.invalid", lang, file=problems[0].file or "")]
+    for p in problems:
+        where = ", ".join(part for part in (say("config.line", lang, row=p.row) if p.row
+                                            else "", p.field or "") if part)
+        value = say("config.value", lang, value=p.value) if p.value is not None else ""
+        lines.append("  - " + (f"{where}\u00a0: " if where else "") + p.message.in_(lang)
+                     + value)
+    return "\n".join(lines)
+
+
+def _signing_key(path: Path | None, lang: Language = "en") -> SigningKey:
     """The publisher's key (``--signing-key``, ``$LCI_SIGNING_KEY`` or the per-user key)."""
     from pipelines.publishing.signing import SigningError, resolve_signing_key
 
     try:
         key = resolve_signing_key(path)
     except SigningError as error:
-        errors.print(f"[red]Signing key:[/red] {escape(str(error))}")
+        errors.print(f"[red]{escape(say('signing_key_error', lang))}[/red] "
+                     f"{escape(str(error))}")
         raise typer.Exit(2) from None
     if key.created:
-        errors.print(escape(f"Created your signing key at {key.path} (readable by you only): "
-                            f"every run signs its bundles with it. Keep it, back it up, and "
-                            f"give auditors its fingerprint {key.fingerprint}, or its public "
-                            f"key {key.path.with_suffix('.pub')}."))
+        errors.print(Text(say("key_created", lang, path=key.path, fingerprint=key.fingerprint,
+                              public=key.path.with_suffix(".pub"))))
     return key
 
 
@@ -102,12 +117,12 @@ def _signed_stages(key: SigningKey) -> tuple[tuple[str, Stage], ...]:
                   else stage) for name, stage in STAGES)
 
 
-PROGRESS_LABELS = {"ingest": "sources loaded", "indicators": "indicators computed",
-                   "index": "index runs (Monte Carlo)"}
+PROGRESS_STAGES = ("ingest", "indicators", "index")
 
 
 @contextlib.contextmanager
-def _progress_bars(shown: Console) -> Iterator[Callable[[str, int, int, str], None] | None]:
+def _progress_bars(shown: Console, lang: Language = "en"
+                   ) -> Iterator[Callable[[str, int, int, str], None] | None]:
     """Bars with counts, elapsed time and time left for the long stages, on a terminal only:
     a log or a pipe gets the stage lines alone."""
     if not shown.is_terminal:
@@ -123,14 +138,15 @@ def _progress_bars(shown: Console) -> Iterator[Callable[[str, int, int, str], No
     )
 
     with Progress(TextColumn("  {task.description}"), BarColumn(), MofNCompleteColumn(),
-                  TimeElapsedColumn(), TextColumn("left"), TimeRemainingColumn(),
+                  TimeElapsedColumn(), TextColumn(say("progress.left", lang)),
+                  TimeRemainingColumn(),
                   TextColumn("{task.fields[what]}"), console=shown, transient=True) as bars:
         tasks: dict[str, TaskID] = {}
 
         def update(stage: str, done: int, total: int, what: str) -> None:
             if stage not in tasks:
-                tasks[stage] = bars.add_task(PROGRESS_LABELS.get(stage, stage), total=total,
-                                             what="")
+                label = say(f"progress.{stage}", lang) if stage in PROGRESS_STAGES else stage
+                tasks[stage] = bars.add_task(escape(label), total=total, what="")
             bars.update(tasks[stage], completed=done, total=total, what=escape(what))
 
         yield update
@@ -143,44 +159,86 @@ def _run_or_exit(config: ProjectConfig, out: Path, *, announce: Console | None =
     from pipelines.run import RunFailed, run
 
     shown = announce or console
+    lang: Language = options.get("lang", "en")
     try:
-        with _progress_bars(shown) as on_progress:
+        with _progress_bars(shown, lang) as on_progress:
             return run(config, out, on_stage=lambda name: shown.print(
-                f"[bold cyan]▸[/bold cyan] {STAGE_LABELS.get(name, name)}…"),
+                f"[bold cyan]▸[/bold cyan] {escape(_stage_label(name, lang))}…"),
                 on_progress=on_progress, **options)
     except RunFailed as error:
-        said = error.french if options.get("lang") == "fr" and error.french else str(error)
-        label = "Échec de l'exécution" if options.get("lang") == "fr" else "Run failed"
-        errors.print(f"[red]{label}:[/red] {escape(said)}")
+        said = error.french if lang == "fr" and error.french else str(error)
+        errors.print(f"[red]{escape(say('run_failed', lang))}[/red] {escape(said)}")
         from pipelines.publishing.output_folder import failed_folder
 
         failed = failed_folder(out.resolve()) if out.resolve().name else None  # not for "/"
         if failed is not None and failed.exists():
-            errors.print(f"Previous outputs in {out} are untouched; this run's files are in "
-                         f"{failed}", markup=False)
+            errors.print(say("untouched", lang, out=out, failed=failed), markup=False)
         raise typer.Exit(1) from None
     except (ValueError, CatalogueError) as error:
-        errors.print(f"[red]Error:[/red] {escape(str(error))}")
+        errors.print(f"[red]{escape(say('error', lang))}[/red] {escape(str(error))}")
         raise typer.Exit(2) from None
 
 
-def _print_ingest(result: IngestResult) -> None:
-    table = Table(title="Sources", title_justify="left")
+def _stage_label(name: str, lang: Language) -> str:
+    return say(f"stage.{name}", lang) if name in ("ingest", "indicators", "report", "bundle") \
+        else name
+
+
+def _print_ingest(result: IngestResult, lang: Language = "en") -> None:
+    """Rows read, accepted, quarantined and flagged per source; what each reader noted, with
+    the first value concerned; the sources that could not be read."""
+    from reports._validation import note_example
+
+    table = Table(title=say("sources.title", lang), title_justify="left")
     for column in ("source", "file"):
-        table.add_column(column, overflow="fold")
+        table.add_column(say(f"sources.{column}", lang), overflow="fold")
     for column in ("read", "accepted", "quarantined", "flagged"):
-        table.add_column(column, justify="right", no_wrap=True)
+        table.add_column(say(f"sources.{column}", lang), justify="right", no_wrap=True)
     for o in result.outcomes:
         style = "yellow" if o.rows_quarantined else ""
-        table.add_row(Text(o.source), Text(Path(o.file).name), f"{o.rows_read:,}",
-                      f"{o.rows_accepted:,}", f"{o.rows_quarantined:,}", f"{o.rows_flagged:,}",
+        table.add_row(Text(o.source), Text(Path(o.file).name),
+                      *(format_count(n, lang) for n in (o.rows_read, o.rows_accepted,
+                                                        o.rows_quarantined, o.rows_flagged)),
                       style=style)
     console.print(table)
+    colon = "\u00a0: " if lang == "fr" else ": "
     for report in result.reports:
-        for note in report.notes:
-            console.print(f"  [dim]{escape(str(report.file))}:[/dim] {escape(str(note))}")
+        problems = getattr(report, "problems", None)
+        notes = [(p.message.in_(lang), note_example(p.as_dict(), lang)) for p in problems] \
+            if problems is not None else [(str(n), "") for n in report.notes]
+        for note, example in notes:
+            console.print(Text.assemble((f"  {report.file}{colon}", "dim"),
+                                        note + (f" — {example}" if example else "")))
     for error in result.errors:
-        errors.print(f"[red]Source not loaded:[/red] {escape(str(error))}")
+        problem = getattr(error, "problem", None)
+        message = f"{Path(error.path).name} ({error.source}){colon}{problem.message.in_(lang)}" \
+            if problem is not None and lang == "fr" else str(error)
+        errors.print(f"[red]{escape(say('source_not_loaded', lang))}[/red] {escape(message)}")
+
+
+def _print_quarantine(ctx: RunContext, lang: Language) -> bool:
+    """A warning that ends the output when rows were set aside or a source was not loaded:
+    how many, from which sources, and where the quarantine file is. True when one was said."""
+    from pipelines.publishing.bundle import QUARANTINE
+
+    assert ctx.ingest is not None
+    said = False
+    if ctx.ingest.errors:
+        names = ", ".join(dict.fromkeys(e.source for e in ctx.ingest.errors))
+        console.print(Text("⚠ " + say("sources_not_loaded", lang, n=len(ctx.ingest.errors),
+                                      sources=names), style="bold red"))
+        said = True
+    if ctx.ingest.rows_quarantined:
+        sources = ", ".join(say("quarantined_source", lang, source=o.source,
+                                rows=format_count(o.rows_quarantined, lang))
+                            for o in ctx.ingest.outcomes if o.rows_quarantined)
+        console.print(Text("⚠ " + say("quarantined", lang,
+                                      rows=format_count(ctx.ingest.rows_quarantined, lang),
+                                      sources=sources,
+                                      path=ctx.restricted_dir / QUARANTINE),
+                           style="bold yellow"), soft_wrap=True)
+        said = True
+    return said
 
 
 @app.command("run")
@@ -200,43 +258,53 @@ def run_command(
     auditors only), each with a signed manifest.
     """
     from pipelines.publishing.bundle import PUBLIC, RESTRICTED
+    from pipelines.run import said
 
-    project = _load(config)
-    key = _signing_key(signing_key)
+    project = _load(config, lang)
+    key = _signing_key(signing_key, lang)
     ctx = _run_or_exit(project, out, year=year, lang=lang, stages=_signed_stages(key))
     assert ctx.ingest is not None
-    _print_ingest(ctx.ingest)
-    console.print(f"[green]✓[/green] {ctx.indicator_rows:,} indicator values for "
-                  f"{len(ctx.catalogue)} indicators")
-    _print_availability(ctx.availability)
+    _print_ingest(ctx.ingest, lang)
+    console.print(Text.assemble(("✓ ", "green"), say(
+        "values_computed", lang, values=format_count(ctx.indicator_rows, lang),
+        indicators=format_count(len(ctx.catalogue), lang))))
+    _print_availability(ctx.availability, lang)
     for note in ctx.notes:
-        console.print(f"[yellow]Note:[/yellow] {escape(str(note))}")
-    console.print("Written:")
+        console.print(Text.assemble((say("note", lang), "yellow"), " ", said(note, lang)))
+    console.print(say("written", lang), markup=False)
     for path in ctx.written:
         console.print(f"  {path}", markup=False)
     report = out / PUBLIC / str(ctx.year) / "report.html"
-    console.print(f"[bold]Report:[/bold] {escape(str(report.resolve()))}")
-    console.print(f"[bold]Publish:[/bold] {escape(str((out / PUBLIC).resolve()))}  "
-                  f"[bold]Restricted, auditors only:[/bold] "
-                  f"{escape(str((out / RESTRICTED).resolve()))}")
-    console.print(f"[bold]Signed by key[/bold] {key.fingerprint} "
-                  f"({escape(key.origin)}: {escape(str(key.path))})")
+    console.print(Text.assemble((say("report", lang), "bold"), f" {report.resolve()}"))
+    console.print(Text.assemble((say("publish", lang), "bold"), f" {(out / PUBLIC).resolve()}  ",
+                                (say("restricted", lang), "bold"),
+                                f" {(out / RESTRICTED).resolve()}"))
+    origin = say(f"origin.{key.origin}", lang) if key.origin in (
+        "per-user key", "LCI_SIGNING_KEY", "--signing-key") else key.origin
+    colon = "\u00a0: " if lang == "fr" else ": "
+    console.print(Text.assemble((say("signed", lang), "bold"),
+                                f" {key.fingerprint} ({origin}{colon}{key.path})"))
+    _print_quarantine(ctx, lang)
     if ctx.ingest.errors:
         raise typer.Exit(1)
 
 
-def _print_availability(rows: list[tuple[str, str, bool, str | None]]) -> None:
+def _print_availability(rows: list[tuple[str, str, bool, str | None]],
+                        lang: Language = "en") -> None:
     """One table: which indicators were computed, which were not, and why."""
+    from pipelines.run import said
+
     missing = [r for r in rows if not r[2]]
     if not missing:
         return
-    table = Table(title=Text(f"Indicators: {len(rows) - len(missing)} computed, "
-                             f"{len(missing)} not computed"), title_justify="left")
-    table.add_column("indicator", no_wrap=True)
-    table.add_column("label", overflow="fold")
-    table.add_column("why not computed", overflow="fold")
+    table = Table(title=Text(say("availability.title", lang,
+                                 computed=len(rows) - len(missing), missing=len(missing))),
+                  title_justify="left")
+    table.add_column(say("availability.indicator", lang), no_wrap=True)
+    table.add_column(say("availability.label", lang), overflow="fold")
+    table.add_column(say("availability.why", lang), overflow="fold")
     for indicator_id, label, _, reason in missing:
-        table.add_row(Text(indicator_id), Text(label), Text(reason or ""))
+        table.add_row(Text(indicator_id), Text(label), Text(said(reason or "", lang)))
     console.print(table)
 
 
@@ -251,8 +319,8 @@ def validate_command(
     """Ingest and validate the sources only. Exit status 1 when any row was rejected."""
     from pipelines.run import VALIDATION_STAGES
 
-    project = _load(config)
-    from pipelines.publishing.bundle import QUARANTINE, REPORT_HTML, REPORT_JSON, SUMMARY
+    project = _load(config, lang)
+    from pipelines.publishing.bundle import REPORT_HTML, REPORT_JSON, SUMMARY
 
     ctx = _run_or_exit(project, out, stages=VALIDATION_STAGES, lang=lang,
                        announce=errors if output_format == "json" else None)
@@ -265,18 +333,19 @@ def validate_command(
         if not ctx.ingest.clean:
             raise typer.Exit(1)
         return
-    _print_ingest(ctx.ingest)
-    console.print(f"Validation report: {ctx.restricted_dir / REPORT_HTML} (restricted); "
-                  f"summary: {ctx.public_dir / SUMMARY}", markup=False)
+    _print_ingest(ctx.ingest, lang)
+    console.print(say("validation_report", lang, report=ctx.restricted_dir / REPORT_HTML,
+                      summary=(ctx.public_dir / SUMMARY).with_name("summary.html")),
+                  markup=False)
     for o in ctx.ingest.over_threshold:
-        errors.print(Text(f"{o.source}: {o.rejected_share:.1%} of rows rejected, above the "
-                          f"{ctx.ingest.max_rejected_share[o.source]:.1%} allowed",
-                          style="red"))
+        errors.print(Text(say("over_threshold", lang, source=o.source,
+                              share=format_percent(round(o.rejected_share, 3), lang),
+                              allowed=format_percent(ctx.ingest.max_rejected_share[o.source],
+                                                     lang)), style="red"))
     if ctx.ingest.clean:
-        console.print("[green]✓ All rows passed validation.[/green]")
+        console.print(Text("✓ " + say("all_passed", lang), style="green"))
         return
-    console.print(f"[yellow]{ctx.ingest.rows_quarantined:,} row(s) quarantined[/yellow]; "
-                  f"reasons in {escape(str(ctx.restricted_dir / QUARANTINE))}")
+    _print_quarantine(ctx, lang)
     raise typer.Exit(1)
 
 
@@ -309,6 +378,7 @@ app.command("survey")(survey_command)
 app.command("composite")(composite_command)
 app.command("explain")(explain_command)
 app.command("trace")(trace_command)
+app.command("profile")(profile_command)
 
 
 @app.command("audit")
@@ -376,22 +446,19 @@ def audit_command(
 
 
 def render_reports(con: duckdb.DuckDBPyConnection, catalogue: Catalogue, year: int, lang: str,
-                   year_dir: Path, territories, title: str | None,
-                   rows_per_level: int | None = None) -> list[Path]:
-    """The report, its tables and the exports of ``year`` written as ``lci run`` writes them
-    (the report writers ``lci audit`` re-renders the published files with)."""
-    from reports import write_exports, write_report
+                   year_dir: Path, publication: Publication) -> list[Path]:
+    """The publication of ``year`` written as ``lci run`` writes it (the writer ``lci audit``
+    re-renders the published files with)."""
+    from pipelines.publishing.publication import write_publication
 
-    shown = {} if rows_per_level is None else {"rows_per_level": rows_per_level}
-    files = write_report(con, catalogue, year, lang, year_dir, territories=territories,
-                         title=title, **shown)
-    return [*files.all, *write_exports(con, catalogue, year_dir)]
+    return write_publication(con, catalogue, year, lang, year_dir, publication)
 
 
 @app.command("keygen")
 def keygen_command(
     path: Annotated[Path, typer.Argument(help="Where to write the private key (PEM); the "
                                               "public key goes beside it, as .pub.")],
+    lang: LangOption = "en",
 ) -> None:
     """Write a new Ed25519 key pair for signing the bundles (never overwrites a file)."""
     from pipelines.publishing.signing import SigningError, load_private_key, write_key_pair
@@ -400,14 +467,14 @@ def keygen_command(
     try:
         private, public = write_key_pair(path)
     except SigningError as error:
-        errors.print(f"[red]Error:[/red] {escape(str(error))}")
+        errors.print(f"[red]{escape(say('error', lang))}[/red] {escape(str(error))}")
         raise typer.Exit(2) from None
-    console.print(f"Private key: {private} (readable by you only: keep it secret)", markup=False)
-    console.print(f"Public key: {public} (give it to auditors)", markup=False)
-    console.print(f"Fingerprint: {key_fingerprint(load_private_key(private).public_key())}",
+    console.print(say("keygen.private", lang, path=private), markup=False)
+    console.print(say("keygen.public", lang, path=public), markup=False)
+    console.print(say("keygen.fingerprint", lang,
+                      fingerprint=key_fingerprint(load_private_key(private).public_key())),
                   markup=False)
-    console.print(f"Sign with it: lci run --signing-key {private}, or LCI_SIGNING_KEY={private}",
-                  markup=False)
+    console.print(say("keygen.use", lang, path=private), markup=False)
 
 
 @app.command("indicators")
@@ -415,7 +482,7 @@ def indicators_command(
     config: Annotated[Path | None, typer.Option(
         "--config", "-c", help="Project file: list the catalogue it uses, its own indicators "
                                "and changes included (default: the built-in catalogue).")] = None,
-    lang: Annotated[Language, typer.Option(help="Labels in en or fr.")] = "en",
+    lang: LangOption = "en",
 ) -> None:
     """List the indicator catalogue by action domain.
 
@@ -430,28 +497,29 @@ def indicators_command(
     else:
         from pipelines.run import effective_catalogue
 
-        project = _load(config)
+        project = _load(config, lang)
         try:
             catalogue = effective_catalogue(project)
         except CatalogueError as error:
-            errors.print(f"[red]Indicator definitions:[/red] {escape(str(error))}")
+            errors.print(f"[red]{escape(say('catalogue.definitions', lang))}[/red] "
+                         f"{escape(str(error))}")
             raise typer.Exit(2) from None
         own = [i for i in catalogue if _origin(i, project, lang)[0] == "own"]
-        console.print(Text(f"{project.name}: {len(catalogue)} indicators, {len(own)} of the "
-                           f"project's own" if lang == "en" else
-                           f"{project.name} : {len(catalogue)} indicateurs, dont {len(own)} "
-                           f"propres au projet"))
+        console.print(Text(say("catalogue.project", lang, project=project.name,
+                               n=len(catalogue), own=len(own))))
+    from reports._i18n import text
+
     for domain in catalogue.domains:
         table = Table(title=Text(f"{domain.code} — {domain.label(lang)}"),
                       title_justify="left")
-        table.add_column("id", no_wrap=True, min_width=5)
+        table.add_column(say("catalogue.id", lang), no_wrap=True, min_width=5)
         for column in ("indicator", "unit", "direction", "kind"):
-            table.add_column(column, overflow="fold")
+            table.add_column(say(f"catalogue.{column}", lang), overflow="fold")
         if project is not None:
-            table.add_column("defined in", overflow="fold")
+            table.add_column(say("catalogue.defined_in", lang), overflow="fold")
         for i in catalogue.in_domain(domain.code):
-            cells = [i.id, i.label(lang), i.unit(lang), i.direction.replace("_", " "),
-                     i.kind.replace("_", " ")]
+            cells = [i.id, i.label(lang), i.unit(lang), text(f"direction.{i.direction}", lang),
+                     say(f"kind.{i.kind}", lang)]
             if project is not None:
                 cells.append(_origin(i, project, lang)[1])
             table.add_row(*(Text(t) for t in cells))
@@ -462,14 +530,13 @@ def _origin(indicator: Indicator, project: ProjectConfig, lang: str) -> tuple[st
     """Where an indicator of a project's catalogue comes from: ('builtin' or 'own', said)."""
     from indicators.catalogue.project import is_builtin_definition
 
-    fr = lang == "fr"
+    shown: Language = "fr" if lang == "fr" else "en"
     if not is_builtin_definition(indicator):
-        return "own", f"{'projet' if fr else 'project'}: {indicator.defined_in}"
+        return "own", say("catalogue.own", shown, file=indicator.defined_in)
     override = project.indicators.override.get(indicator.id)
     if override is None:
-        return "builtin", "intégré" if fr else "built-in"
-    changed = ", ".join(override.changes())
-    return "builtin", (f"intégré, modifié : {changed}" if fr else f"built-in, changed: {changed}")
+        return "builtin", say("catalogue.builtin", shown)
+    return "builtin", say("catalogue.changed", shown, changes=", ".join(override.changes()))
 
 
 @app.command("sample-data")

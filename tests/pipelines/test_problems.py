@@ -118,8 +118,8 @@ def test_report_json_lists_every_kind_of_problem_and_the_html_speaks_its_languag
     assert (douze["file"], douze["row"], douze["column"], douze["value"]) == (
         "admin.csv", 4, "valeur", "douze")
     html = (out / "restricted" / "validation" / "report.html").read_text(encoding="utf-8")
-    assert "Non lue : fichier introuvable" in html
-    assert "Lignes en échec" in html and "douze" in html and "doit être un nombre" in html
+    assert "refusée\u00a0: non lue — fichier introuvable" in html
+    assert "Lignes à corriger" in html and "douze" in html and "doit être un nombre" in html
     zero = next(p for p in problems if p["code"] == "read.leading_zero")
     assert (zero["severity"], zero["row"], zero["column"], zero["value"]) == (
         "note", 2, "code_commune", "1053")
