@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import sys
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cache, cached_property
 from html import unescape
 from importlib.metadata import version
 from pathlib import Path
@@ -26,7 +26,9 @@ BAND = 6 * MM  # the outer band of every page, where nothing may be drawn
 CONTACT = "Observatoire des territoires apprenants, observatoire@example.org"
 
 
+@cache
 def colophon(lang: str) -> Colophon:
+    """The colophon a run of the sample project gives its PDFs (read once)."""
     config = load_config(bundled_sample_config())
     sources = sorted({i.source(lang) for i in load_catalogue()})
     return Colophon(project=config.name, title=config.report.title[lang],
@@ -99,6 +101,19 @@ def test_a_table_too_wide_for_portrait_is_on_landscape_pages_and_prose_on_portra
                         and i > index_page + 1)
     width, height = printed.doc[methods_page].get_size()
     assert width < height
+
+
+def test_the_contents_give_the_page_each_section_starts_on(printed):
+    entries = [(spaced(m.group(1)), int(m.group(2))) for m in
+               re.finditer(r"^(?:\d+\.\s*)?(.+?)\s*\.{3,}\s*(\d+)\s*$", printed.texts[0],
+                           flags=re.M)]
+    assert len(entries) >= 10  # the index, eight domains and the methods
+    headings = [spaced(unescape(re.sub(r"<[^>]+>", " ", h)))
+                for h in re.findall(r"<h2[^>]*>(.*?)</h2>", printed.page_html, flags=re.S)]
+    for label, number in entries:
+        heading = next(h for h in headings if h.startswith(label))  # with the domain's code
+        assert heading in spaced(printed.texts[number - 1]), (heading, number)
+        assert all(heading not in spaced(t) for t in printed.texts[1:number - 1]), heading
 
 
 def test_every_page_has_its_number_and_the_running_header(printed):
