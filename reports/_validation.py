@@ -50,6 +50,12 @@ WORDS = {
         "Acceptées avec des lignes en quarantaine : {rows} ligne(s) ont été mises de côté et "
         "ne sont pas utilisées ; toutes les autres le sont. Corrigez dans les fichiers les "
         "lignes listées ci-dessous, puis relancez."),
+    "verdict.accepted_with_quarantine.public": (
+        "Accepted with quarantined rows: {rows} row(s) were set aside and are not used; every "
+        "other row is. The rows are listed in the full validation report (restricted bundle).",
+        "Acceptées avec des lignes en quarantaine : {rows} ligne(s) ont été mises de côté et "
+        "ne sont pas utilisées ; toutes les autres le sont. Les lignes figurent dans le "
+        "rapport de validation complet (paquet restreint)."),
     "verdict.refused": (
         "Refused: a source could not be read or rejected more rows than allowed; the run stops "
         "until the sources below are corrected.",
@@ -281,7 +287,7 @@ def write_validation_summary(con: duckdb.DuckDBPyConnection, out_dir: Path,
     else:
         waived = f"<p>{escape(_w('none_waived', lang))}</p>"
     body = [f"<h1>{escape(_w('summary_title', lang))}</h1>",
-            _verdict_html(summary["verdict"], summary["problems"], lang),
+            _verdict_html(summary["verdict"], summary["problems"], lang, public=True),
             f"<p>{escape(_w('intro', lang))}</p>",
             f"<p>{escape(_w('summary_intro', lang))}</p>",
             f"<h2>{escape(_w('sources', lang))}</h2>",
@@ -367,11 +373,14 @@ def _status_text(source: dict, lang: Lang, message: str | None = None) -> str:
               allowed=_share(allowed, lang) if isinstance(allowed, int | float) else "")
 
 
-def _verdict_html(verdict: dict, problems: list[dict], lang: Lang) -> str:
+def _verdict_html(verdict: dict, problems: list[dict], lang: Lang,
+                  public: bool = False) -> str:
     """The verdict first: one sentence, then each source that is not simply accepted, with
-    its counts (or why it could not be read)."""
+    its counts (or why it could not be read); ``public``: the page lists no row."""
     kind = verdict["verdict"]
-    said = _w(f"verdict.{kind}", lang, rows=_count(verdict["rows_quarantined"], lang))
+    key = f"verdict.{kind}" + (".public" if public and f"verdict.{kind}.public" in WORDS
+                               else "")
+    said = _w(key, lang, rows=_count(verdict["rows_quarantined"], lang))
     errors = _source_errors(problems, lang)
     items = "".join(
         f"<li><strong>{escape(s['source'])}</strong> ({escape(s['file'] or '')}) — "

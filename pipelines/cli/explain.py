@@ -16,6 +16,8 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
+from reports._i18n import Lang, say
+
 if TYPE_CHECKING:
     import duckdb
 
@@ -30,14 +32,16 @@ OutOption = Annotated[Path, typer.Option("--out", "-o",
 ConfigOption = Annotated[Path | None, typer.Option(
     "--config", "-c", help="Project file, used when the output folder holds no run "
                            "(default: the bundled sample project).")]
+LangOption = Annotated[Lang, typer.Option(help="Language of what is printed: en or fr.")]
 
 
-def _fail(message: str, code: int = 2) -> typer.Exit:
-    errors.print(f"[red]Error:[/red] {escape(message)}", markup=True, soft_wrap=True)
+def _fail(message: str, code: int = 2, lang: Lang = "en") -> typer.Exit:
+    errors.print(f"[red]{escape(say('error', lang))}[/red] {escape(message)}", markup=True,
+                 soft_wrap=True)
     return typer.Exit(code)
 
 
-def _catalogue(out: Path, config_path: Path | None = None) -> Catalogue:
+def _catalogue(out: Path, config_path: Path | None = None, lang: Lang = "en") -> Catalogue:
     """The project's catalogue (its own indicators and changes): from ``--config`` when given,
     else from the project file the run in ``out`` kept, else the built-in one."""
     from indicators import CatalogueError, load_catalogue
@@ -51,9 +55,9 @@ def _catalogue(out: Path, config_path: Path | None = None) -> Catalogue:
         kept = _kept_project_file(out)
         return read_project_catalogue(kept) if kept is not None else load_catalogue()
     except ConfigError as error:
-        raise _fail(f"configuration: {error}") from None
+        raise _fail(say("explain.configuration", lang, error=error), lang=lang) from None
     except CatalogueError as error:
-        raise _fail(f"indicator catalogue: {error}") from None
+        raise _fail(say("explain.catalogue", lang, error=error), lang=lang) from None
 
 
 def _kept_project_file(out: Path) -> Path | None:
@@ -69,7 +73,7 @@ def _kept_project_file(out: Path) -> Path | None:
     return path if name and path.is_file() else None
 
 
-def _warehouse(out: Path) -> duckdb.DuckDBPyConnection | None:
+def _warehouse(out: Path, lang: Lang = "en") -> duckdb.DuckDBPyConnection | None:
     """The run's warehouse, read-only and without access to anything else on the machine."""
     import duckdb
 
@@ -80,7 +84,8 @@ def _warehouse(out: Path) -> duckdb.DuckDBPyConnection | None:
         return duckdb.connect(str(path), read_only=True,
                               config={"enable_external_access": False})
     except duckdb.Error as error:
-        raise _fail(f"{path}: not a readable LCI warehouse ({error})") from None
+        raise _fail(say("explain.not_warehouse", lang, path=path, error=error),
+                    lang=lang) from None
 
 
 def _indicator_ids(catalogue: Catalogue) -> str:
@@ -91,30 +96,32 @@ def explain_command(
     indicator: Annotated[str, typer.Argument(help="Indicator id, e.g. LL01.")],
     out: OutOption = Path("output"),
     config: ConfigOption = None,
+    lang: LangOption = "en",
 ) -> None:
     """Print the SQL behind an indicator, with the definition it came from.
 
     Taken from the run in --out when there is one (the statement that produced its published
     numbers); otherwise planned afresh on the project's data.
     """
-    catalogue = _catalogue(out, config)
+    catalogue = _catalogue(out, config, lang)
     chosen = next((i for i in catalogue if i.id == indicator.upper()), None)
     if chosen is None:
-        raise _fail(f"no indicator {indicator!r} in the catalogue; "
-                    f"known: {_indicator_ids(catalogue)}")
-    con = _warehouse(out)
+        raise _fail(say("explain.unknown", lang, indicator=indicator,
+                        known=_indicator_ids(catalogue)), lang=lang)
+    con = _warehouse(out, lang)
     if con is not None:
         found = con.execute("SELECT sql FROM indicator_sql WHERE indicator_id = ?",
                             [chosen.id]).fetchall()
         con.close()
         if found:
-            errors.print(f"-- from the run in {out}", highlight=False, markup=False)
+            errors.print(say("explain.from_run", lang, out=out), highlight=False, markup=False)
             typer.echo(found[0][0], nl=False)
             return
-    typer.echo(_plan_afresh(chosen.id, config, catalogue), nl=False)
+    typer.echo(_plan_afresh(chosen.id, config, catalogue, lang), nl=False)
 
 
-def _plan_afresh(indicator_id: str, config_path: Path | None, catalogue: Catalogue) -> str:
+def _plan_afresh(indicator_id: str, config_path: Path | None, catalogue: Catalogue,
+                 lang: Lang = "en") -> str:
     """The plan on the project's data, read and validated in memory (nothing is written)."""
     import duckdb
 
@@ -126,8 +133,8 @@ def _plan_afresh(indicator_id: str, config_path: Path | None, catalogue: Catalog
     try:
         config = load_config(config_path or bundled_sample_config())
     except ConfigError as error:
-        raise _fail(f"configuration: {error}") from None
-    errors.print(f"-- planned on the data of {config.file or 'the project'} (no run found)",
+        raise _fail(say("explain.configuration", lang, error=error), lang=lang) from None
+    errors.print(say("explain.planned", lang, project=config.file or config.name),
                  markup=False)
     con = duckdb.connect()
     ingest(con, config)
@@ -147,6 +154,7 @@ def trace_command(
     limit: Annotated[int, typer.Option(help="Records to print (all go to --csv).")] = 20,
     csv_file: Annotated[Path | None, typer.Option(
         "--csv", help="Write every record behind the cell to this CSV file.")] = None,
+    lang: LangOption = "en",
 ) -> None:
     """List the records behind one published cell and check they reproduce it.
 
@@ -156,50 +164,49 @@ def trace_command(
 
     from indicators.compute.trace import TraceError, trace_cell
 
-    catalogue = _catalogue(out)
-    con = _warehouse(out)
+    catalogue = _catalogue(out, lang=lang)
+    con = _warehouse(out, lang)
     if con is None:
-        raise _fail(f"no run in {out} (no {WAREHOUSE}): run 'lci run --out {out}' first, "
-                    f"or give the output folder with --out")
+        raise _fail(say("trace.no_run", lang, out=out, warehouse=WAREHOUSE), lang=lang)
     try:
         trace = trace_cell(con, catalogue, indicator.upper(), territory, year, breakdown)
         name = con.execute("SELECT any_value(territory_name) FROM territory_members "
                            "WHERE territory_code = ? AND territory_level = ?",
                            [trace.territory, trace.level]).fetchall()[0][0]
     except TraceError as error:
-        raise _fail(str(error)) from None
+        raise _fail(str(error), lang=lang) from None
     except duckdb.Error as error:  # e.g. a warehouse written before records kept their rows
-        raise _fail(f"{out / WAREHOUSE} cannot be traced ({str(error).splitlines()[0]}); "
-                    f"run 'lci run --out {out}' again") from None
+        raise _fail(say("trace.old", lang, path=out / WAREHOUSE,
+                        error=str(error).splitlines()[0], out=out), lang=lang) from None
     finally:
         con.close()
     published = trace.published
     status = ", ".join(s for s in (published["status"], published["status_reason"]) if s)
     console.print(f"[bold]{escape(trace.indicator_id)}[/bold] · "
                   + escape(f"{trace.level}:{trace.territory} {name or ''} · {year} · "
-                           f"{trace.breakdown} — published value "
-                           f"{_number(published['value'])} ({status})"))
-    _print_records(trace.records, limit)
+                           f"{trace.breakdown} — "
+                           + say("trace.published", lang, value=_number(published["value"]),
+                                 status=status)))
+    _print_records(trace.records, limit, lang)
     if csv_file is not None:
-        _write_csv(trace.records, csv_file)
-        console.print(f"All {trace.records.num_rows} records written to {csv_file}",
+        _write_csv(trace.records, csv_file, lang)
+        console.print(say("trace.written", lang, n=trace.records.num_rows, path=csv_file),
                       markup=False)
-    checks = Table(title="Do the records reproduce the published cell?", title_justify="left")
-    for column in ("", "from the records", "published", ""):
+    checks = Table(title=say("trace.question", lang), title_justify="left")
+    for column in ("", say("trace.from_records", lang), say("trace.published_column", lang), ""):
         checks.add_column(column)
     for what, found, shown, ok in trace.checks:
-        mark = "[green]✓[/green]" if ok else ("withheld" if shown is None else "[red]✗[/red]")
+        mark = "[green]✓[/green]" if ok else (escape(say("trace.withheld", lang))
+                                              if shown is None else "[red]✗[/red]")
         checks.add_row(Text(what), Text(_number(found)), Text(_number(shown)), mark)
     console.print(checks)
     if trace.withheld:
-        console.print("The published cell withholds its parts (suppressed): the records are "
-                      "listed, there is nothing published to compare them with.")
+        console.print(Text(say("trace.withheld_cell", lang)))
     elif not trace.reproduces:
-        errors.print("[red bold]The records do not reproduce the published cell.[/red bold]")
+        errors.print(Text(say("trace.differ", lang), style="red bold"))
         raise typer.Exit(1)
     else:
-        console.print("[green]✓[/green] The records reproduce the published numerator, "
-                      "denominator and n.")
+        console.print(Text.assemble(("✓ ", "green"), say("trace.reproduce", lang)))
 
 
 def _number(value: object) -> str:
@@ -210,9 +217,9 @@ def _number(value: object) -> str:
     return str(value)  # row numbers and counts as written, no thousands separator
 
 
-def _print_records(records, limit: int) -> None:
-    table = Table(title=f"{records.num_rows} records (first {min(limit, records.num_rows)})",
-                  title_justify="left")
+def _print_records(records, limit: int, lang: Lang = "en") -> None:
+    table = Table(title=say("trace.records", lang, n=records.num_rows,
+                            shown=min(limit, records.num_rows)), title_justify="left")
     for name in records.column_names:
         table.add_column(Text(name), overflow="fold")
     for row in records.slice(0, limit).to_pylist():
@@ -220,7 +227,7 @@ def _print_records(records, limit: int) -> None:
     console.print(table)
 
 
-def _write_csv(records, path: Path) -> None:
+def _write_csv(records, path: Path, lang: Lang = "en") -> None:
     try:
         with path.open("w", newline="", encoding="utf-8") as handle:
             writer = csv.writer(handle)
@@ -228,4 +235,5 @@ def _write_csv(records, path: Path) -> None:
             for row in records.to_pylist():
                 writer.writerow(["" if v is None else v for v in row.values()])
     except OSError as error:
-        raise _fail(f"cannot write {path}: {error.strerror}") from None
+        raise _fail(say("cannot_write", lang, path=path, error=error.strerror),
+                    lang=lang) from None

@@ -152,7 +152,21 @@ def test_keygen_speaks_french(tmp_path: Path):
     assert english_left(result.output) == []
 
 
-@pytest.mark.parametrize("command", ["run", "validate", "indicators", "init", "keygen"])
+@pytest.mark.parametrize("command", ["run", "validate", "indicators", "init", "keygen",
+                                     "explain", "trace"])
 def test_every_command_printing_for_people_takes_lang(command):
     result = runner.invoke(app, [command, "--help"], env=WIDE)
     assert "--lang" in result.output
+
+
+def test_explain_and_trace_speak_french(french_run, tmp_path: Path):
+    out, _ = french_run
+    unknown = runner.invoke(app, ["explain", "XX99", "--out", str(out), "--lang", "fr"],
+                            env=WIDE)
+    assert unknown.exit_code == 2
+    assert "Erreur\u00a0: aucun indicateur 'XX99' dans le catalogue\u00a0; connus\u00a0:" in \
+        unknown.output
+    no_run = runner.invoke(app, ["trace", "LL01", "01053", "2024", "--out",
+                                 str(tmp_path / "nothing"), "--lang", "fr"], env=WIDE)
+    assert no_run.exit_code == 2
+    assert "aucune exécution dans" in no_run.output and english_left(no_run.output) == []
