@@ -344,11 +344,11 @@ def _definition_row(indicator: Indicator, lang: Lang) -> tuple:
     shown = ""
     if target:
         decimals = 0 if float(target.value).is_integer() else 1
-        shown = f"{format_number(target.value, decimals, lang)} ({target.source})"
+        shown = f"{format_number(target.value, decimals, lang)} ({target.source_in(lang)})"
     return (indicator.id, indicator.label(lang), indicator.description(lang), indicator.domain,
             indicator.unit(lang), text(f"direction.{indicator.direction}", lang),
-            indicator.source(lang), ", ".join(indicator.kflc), indicator.reference or "",
-            shown, indicator.decimals)
+            indicator.source(lang), ", ".join(indicator.kflc),
+            indicator.reference_in(lang) or "", shown, indicator.decimals)
 
 
 def _parts(indicator: Indicator) -> tuple[str, ...]:

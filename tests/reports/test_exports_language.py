@@ -44,6 +44,9 @@ def _english_words(catalogue: Catalogue) -> set[str]:
     for indicator in catalogue:
         pairs += [(t.en, t.fr) for t in (indicator.label, indicator.unit, indicator.description,
                                          indicator.source)]
+        pairs.append((indicator.reference_in("en") or "", indicator.reference_in("fr") or ""))
+        if indicator.target:
+            pairs.append((indicator.target.source_in("en"), indicator.target.source_in("fr")))
     pairs += [(d.label("en"), d.label("fr")) for d in catalogue.domains]
     english = set()
     for en, fr in pairs:

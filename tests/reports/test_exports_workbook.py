@@ -126,6 +126,8 @@ def test_the_read_me_explains_every_mark_and_defines_every_indicator(catalogue, 
     ll01 = catalogue.get("LL01")
     assert defined[0][:6] == ["LL01", ll01.label.fr, ll01.description.fr, "LL", ll01.unit.fr,
                               "Plus élevé = mieux"]
+    assert defined[0][8:10] == [ll01.reference_fr,  # the catalogue's French words
+                                f"60 ({ll01.target.source_fr})"]
 
 
 def test_a_domain_sheet_as_read_in_french(french, data_regression):
