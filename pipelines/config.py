@@ -568,14 +568,16 @@ class ExportSettings(_Frozen):
 
     csv: Literal["standard", "spreadsheet"] = Field(
         default="standard",
-        description="'standard': comma, decimal point, UTF-8 (for programs); 'spreadsheet': "
-                    "the run language's spreadsheet conventions (French: ';', decimal comma "
-                    "and a byte-order mark, as French Excel opens it)",
+        description="'standard': comma, decimal point, UTF-8; 'spreadsheet': the run "
+                    "language's spreadsheet conventions (French: ';', decimal comma and a "
+                    "byte-order mark, as French Excel opens it); both in the run's language "
+                    "(programs read the Parquet files or the SDMX-CSV, whose codes never change)",
         json_schema_extra={"description_fr": (
-            "« standard » : virgule, point décimal, UTF-8 (pour les programmes) ; "
+            "« standard » : virgule, point décimal, UTF-8 ; "
             "« spreadsheet » : les conventions du tableur de la langue du rapport (français : "
             "« ; », virgule décimale et marque d'ordre d'octets, comme Excel en français "
-            "l'ouvre)")})
+            "l'ouvre) ; l'un et l'autre dans la langue du rapport (les programmes lisent les "
+            "fichiers Parquet ou le SDMX-CSV, dont les codes ne changent jamais)")})
 
 
 class PopulationSettings(_Frozen):
