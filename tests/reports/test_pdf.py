@@ -16,6 +16,7 @@ from indicators import load_catalogue
 from pipelines.config import bundled_sample_config, load_config
 from pipelines.run import run
 from reports._composite import index_title
+from reports._i18n import text
 from reports._pdf import Colophon, PdfUnavailable, write_pdf
 
 pdfium = pytest.importorskip("pypdfium2")
@@ -116,6 +117,21 @@ def test_the_contents_give_the_page_each_section_starts_on(printed):
         assert all(heading not in spaced(t) for t in printed.texts[1:number - 1]), heading
 
 
+def test_a_table_continued_on_the_next_page_repeats_its_title_and_header_rows(printed):
+    entries = [(spaced(m.group(1)), int(m.group(2))) for m in
+               re.finditer(r"^(?:\d+\.\s*)?(.+?)\s*\.{3,}\s*(\d+)\s*$", printed.texts[0],
+                           flags=re.M)]
+    stubhead = text("table.stubhead", printed.lang)
+    continued = 0
+    # The domains, between the index (its chart follows its table) and the methods.
+    for (label, first), (_, after) in zip(entries[1:-1], entries[2:], strict=True):
+        for number in range(first, after):
+            page = spaced(printed.texts[number - 1])
+            assert label in page and stubhead in page, (label, number)
+        continued += after - first - 1
+    assert continued >= 1  # some table of the sample runs over two pages
+
+
 def test_every_page_has_its_number_and_the_running_header(printed):
     total = len(printed.doc)
     title = colophon(printed.lang).title
@@ -142,14 +158,14 @@ def test_nothing_is_drawn_in_the_outer_band_of_any_page(printed):
 
 
 def test_every_territory_of_every_table_is_printed(printed):
-    text = flat("".join(printed.texts))
+    everything = flat("".join(printed.texts))
     tables = re.findall(r"<table.*?</table>", printed.page_html, flags=re.S)
     assert len(tables) >= 9  # the index and eight domains
     for table in tables:
         names = [unescape(re.sub(r"<[^>]+>", "", n))
                  for n in re.findall(r'<th scope="row"[^>]*>(.*?)</th>', table, flags=re.S)]
         assert names
-        missing = [n for n in names if flat(n) not in text]
+        missing = [n for n in names if flat(n) not in everything]
         assert not missing
 
 
@@ -183,12 +199,12 @@ def test_the_colophon_closes_the_document_with_the_years_sources_contact_and_ver
 def test_the_french_pdf_has_french_page_numbers_and_no_english_words(printed):
     if printed.lang != "fr":
         pytest.skip("the French PDF only")
-    text = spaced(" ".join(printed.texts))
-    assert "page 1 sur " in text and "page 1 / " not in text
+    everything = spaced(" ".join(printed.texts))
+    assert "page 1 sur " in everything and "page 1 / " not in everything
     for english in ("Contents", "Territory", "Estimate", "Change", "Methods", "Data years",
                     "Produced with", "About this report", "Learning-city index", "Project"):
-        assert english not in text, english
-    assert "Années des données" in text and "Produit avec" in text
+        assert english not in everything, english
+    assert "Années des données" in everything and "Produit avec" in everything
 
 
 def test_a_second_write_gives_identical_bytes(printed, tmp_path):
