@@ -396,7 +396,7 @@ def _block(batch: Batch, indicator: Indicator, place: Place, references: Sequenc
         facts.append(change)
     if (target := _target_text(cell, indicator, lang)) is not None:
         assert indicator.target is not None
-        source = indicator.target.source
+        source = indicator.target.source_in(lang)
         source = french_spaces(source) if lang == "fr" else source
         facts.append((escape(t("target", lang)),
                       f'{escape(target)} <span class="lci-source">({escape(source)})</span>'))
