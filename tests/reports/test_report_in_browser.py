@@ -1,4 +1,5 @@
-"""The annual report as a reader sees it: rendered by headless Chromium, not just parsed.
+"""The annual report, a territory profile and the validation report as readers see them:
+rendered by headless Chromium, not just parsed.
 
 One run of the sample project per language (module-scoped); each page is laid out once to
 measure it (a copy with a measuring script) and once to take its screenshot.
@@ -40,7 +41,7 @@ MEASURE = """<script>
     tables: tables.length,
     visible: visible.length,
     widest: Math.max(...visible.map((t) => t.getBoundingClientRect().right)),
-    charts: [...document.querySelectorAll("svg")].map((svg) => ({
+    charts: [...document.querySelectorAll("svg:not([aria-hidden=true])")].map((svg) => ({
       role: svg.getAttribute("role"),
       names: (svg.getAttribute("aria-labelledby") || "").split(" ").filter(Boolean)
         .map((id) => (document.getElementById(id) || {}).textContent || ""),
@@ -56,29 +57,40 @@ def chromium(profile: Path, *args: str) -> subprocess.CompletedProcess:
                           capture_output=True, text=True, timeout=120, check=False)
 
 
+PAGES = {"report": "public/2024/report.html", "profile": "public/2024/profiles/91228.html",
+         "validation": "restricted/validation/report.html"}
+"""The pages looked at: the annual report, the profile of Évry-Courcouronnes, the clerk's
+validation report."""
+
+
+def look(page: Path, folder: Path, name: str) -> dict:
+    """The page's DOM as Chromium builds it, its measures and a screenshot of the window."""
+    measured = page.with_name(f"measured-{page.name}")
+    measured.write_text(page.read_text(encoding="utf-8").replace(
+        "</body>", f"{MEASURE}\n</body>"), encoding="utf-8")
+    size = f"--window-size={WIDTH},{HEIGHT}"
+    result = chromium(folder / "profile", size, "--dump-dom", measured.as_uri())
+    assert result.returncode == 0, result.stderr
+    dom = result.stdout
+    measures = json.loads(unescape(re.search(r'<pre id="lci-measure">(.*?)</pre>', dom,
+                                             flags=re.S).group(1)))
+    shot = folder / f"{name}.png"
+    result = chromium(folder / "profile", f"--screenshot={shot}", size, page.as_uri())
+    assert result.returncode == 0 and shot.is_file(), result.stderr
+    return {"dom": dom, "measures": measures, "shot": shot}
+
+
 @pytest.fixture(scope="module")
 def pages(tmp_path_factory) -> dict[str, dict]:
-    """Per language: the report's path, its DOM as Chromium builds it, the measures, and a
-    screenshot of the window."""
+    """Per language, then per page of ``PAGES``: its DOM, measures and screenshot."""
     folder = tmp_path_factory.mktemp("browser")
     found = {}
     for lang in LANGS:
         out = folder / lang / "out"
         run(load_config(bundled_sample_config()), out, lang=lang)
-        report = out / "public" / "2024" / "report.html"
-        measured = report.with_name("measured.html")
-        measured.write_text(report.read_text(encoding="utf-8").replace(
-            "</body>", f"{MEASURE}\n</body>"), encoding="utf-8")
-        size = f"--window-size={WIDTH},{HEIGHT}"
-        result = chromium(folder / "profile", size, "--dump-dom", measured.as_uri())
-        assert result.returncode == 0, result.stderr
-        dom = result.stdout
-        measures = json.loads(unescape(re.search(r'<pre id="lci-measure">(.*?)</pre>', dom,
-                                                 flags=re.S).group(1)))
-        shot = folder / f"report-{lang}.png"
-        result = chromium(folder / "profile", f"--screenshot={shot}", size, report.as_uri())
-        assert result.returncode == 0 and shot.is_file(), result.stderr
-        found[lang] = {"report": report, "dom": dom, "measures": measures, "shot": shot}
+        found[lang] = {name: look(out / path, folder, f"{name}-{lang}")
+                       for name, path in PAGES.items()}
+        found[lang].update(found[lang]["report"])  # the report's, for the tests below
     return found
 
 
@@ -122,3 +134,29 @@ def test_the_screenshot_is_a_page_with_shaded_tables_not_a_blank(pages, lang):
     colours = {colour for _, colour in image.getcolors(maxcolors=WIDTH * HEIGHT)}
     darkest = tuple(int(PALETTE[-1][i:i + 2], 16) for i in (1, 3, 5))
     assert darkest in colours  # the index's best class is painted in the first screen
+
+
+@pytest.mark.parametrize("lang", LANGS)
+@pytest.mark.parametrize("name", ["profile", "validation"])
+def test_the_profile_and_the_validation_report_fit_the_window_and_are_not_blank(pages, lang,
+                                                                              name):
+    from PIL import Image
+
+    seen = pages[lang][name]
+    measures = seen["measures"]
+    assert measures["tables"] >= 1 and measures["visible"] == measures["tables"]
+    assert measures["page"] <= measures["window"] == WIDTH
+    for chart in measures["charts"]:
+        assert chart["role"] == "img" and all(n.strip() for n in chart["names"])
+    small = Image.open(seen["shot"]).convert("RGB").resize((140, 200))
+    assert len(small.getcolors(maxcolors=140 * 200)) > 30
+
+
+@pytest.mark.parametrize(("lang", "words"), [
+    ("en", ("Évry-Courcouronnes", "Key figures", "Grand Paris Sud")),
+    ("fr", ("Évry-Courcouronnes", "Chiffres clés", "Grand Paris Sud"))])
+def test_the_profile_shows_its_territory_key_figures_references_and_charts(pages, lang, words):
+    seen = pages[lang]["profile"]
+    for word in words:
+        assert word in seen["dom"]
+    assert len(seen["measures"]["charts"]) >= 10  # a trend chart per indicator shown
