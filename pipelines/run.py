@@ -241,10 +241,11 @@ def compute_options(lonely_psu: str, contracts: Contracts) -> ComputeOptions:
 
 
 def check_report_territories(ctx: RunContext) -> None:
-    """Every territory the report is asked to show exists, and names one territory: said
+    """Every territory the report is asked to show or highlight exists, and names one: said
     before anything is computed, as an error in the project file. A code that two levels share
     (a région and a département) is written ``LEVEL:CODE``."""
-    wanted = list(ctx.config.report.territories)
+    wanted = [(f"report.territories[{n}]", r) for n, r in enumerate(ctx.config.report.territories)]
+    wanted += [(f"report.highlight[{n}]", r) for n, r in enumerate(ctx.config.report.highlight)]
     if not wanted:
         return
     known: dict[str, list[str]] = {}
@@ -253,14 +254,14 @@ def check_report_territories(ctx: RunContext) -> None:
             "SELECT 'GROUP', group_code FROM territory_groups ORDER BY 1, 2").fetchall():
         known.setdefault(code, []).append(level)
     unknown, ambiguous = [], []
-    for n, reference in enumerate(wanted):
+    for field_name, reference in wanted:
         level, code = split_reference(reference)
         levels = known.get(code, [])
         if level is not None and level not in levels or not levels:
-            unknown.append(f"report.territories[{n}] = {reference!r}")
+            unknown.append(f"{field_name} = {reference!r}")
         elif level is None and len(levels) > 1:
             options = " or ".join(f"{lv}:{code}" for lv in levels)
-            ambiguous.append((f"report.territories[{n}] = {reference!r}", options))
+            ambiguous.append((f"{field_name} = {reference!r}", options))
     where = ctx.config.file or "project file"
     if unknown:
         fields = ", ".join(unknown)

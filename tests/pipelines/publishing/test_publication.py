@@ -70,3 +70,15 @@ def test_the_audit_re_renders_every_page_and_pdf_identically(printed):
     checked = {f.subject for f in findings if f.ok}
     assert any(s.endswith(f"{YEAR}/report.pdf") for s in checked)
     assert any("/profiles/" in s and s.endswith(".pdf") for s in checked)
+
+
+def test_a_highlighted_territory_that_does_not_exist_stops_the_run_naming_the_setting(tmp_path):
+    from pipelines.config import bundled_sample_config
+    from pipelines.run import RunFailed
+
+    config = load_config(bundled_sample_config())
+    report = config.report.model_copy(update={"highlight": ("63113", "99999")})
+    with pytest.raises(RunFailed) as raised:
+        run(config.model_copy(update={"report": report}), tmp_path / "out")
+    assert "report.highlight[1] = '99999': no territory or group has this code" in str(
+        raised.value)
