@@ -32,7 +32,7 @@ from pipelines.cli.explain import explain_command, trace_command
 from pipelines.cli.profile import profile_command
 from pipelines.cli.survey import survey_command
 from reports import Lang as Language  # pipelines.run.Language, without importing the run
-from reports._i18n import format_count, format_percent, say
+from reports._i18n import format_count, format_percent, say, typeset
 
 if TYPE_CHECKING:
     import duckdb
@@ -204,7 +204,8 @@ def _print_ingest(result: IngestResult, lang: Language = "en") -> None:
     colon = "\u00a0: " if lang == "fr" else ": "
     for report in result.reports:
         problems = getattr(report, "problems", None)
-        notes = [(p.message.in_(lang), note_example(p.as_dict(), lang)) for p in problems] \
+        notes = [(typeset(p.message.in_(lang), lang), note_example(p.as_dict(), lang))
+                 for p in problems] \
             if problems is not None else [(str(n), "") for n in report.notes]
         for note, example in notes:
             console.print(Text.assemble((f"  {report.file}{colon}", "dim"),
@@ -270,7 +271,8 @@ def run_command(
         indicators=format_count(len(ctx.catalogue), lang))))
     _print_availability(ctx.availability, lang)
     for note in ctx.notes:
-        console.print(Text.assemble((say("note", lang), "yellow"), " ", said(note, lang)))
+        console.print(Text.assemble((say("note", lang), "yellow"), " ",
+                                    typeset(said(note, lang), lang)))
     console.print(say("written", lang), markup=False)
     for path in ctx.written:
         console.print(f"  {path}", markup=False)
@@ -304,7 +306,8 @@ def _print_availability(rows: list[tuple[str, str, bool, str | None]],
     table.add_column(say("availability.label", lang), overflow="fold")
     table.add_column(say("availability.why", lang), overflow="fold")
     for indicator_id, label, _, reason in missing:
-        table.add_row(Text(indicator_id), Text(label), Text(said(reason or "", lang)))
+        table.add_row(Text(indicator_id), Text(label),
+                      Text(typeset(said(reason or "", lang), lang)))
     console.print(table)
 
 
