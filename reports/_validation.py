@@ -328,7 +328,7 @@ def write_validation_report(con: duckdb.DuckDBPyConnection, out_dir: Path,
             f"<h2>{escape(_w('sources', lang))}</h2>",
             _sources_table(facts["sources"], facts["verdict"], facts["problems"], lang),
             f"<h2>{escape(_w('notes', lang))}</h2>",
-            _notes_table(facts["problems"], lang, examples=True),
+            _notes_table(facts["problems"], lang, examples=True, formats=formats),
             f"<h2>{escape(_w('failing', lang))}</h2>",
             _failing_tables(facts["problems"], formats, recodes, lang),
             f"<h2>{escape(_w('checks', lang))}</h2>", _checks_table(facts["checks"], lang),
@@ -425,19 +425,22 @@ def _sources_table(rows: list[dict], verdict: dict, problems: list[dict], lang: 
     return gt.as_raw_html()
 
 
-def note_example(problem: dict, lang: Lang) -> str:
-    """The first value a reader's note is about, where it is in the file: "e.g. row 2,
-    column 'valeur': '5 432,5'" (empty when the note is about the whole file)."""
+def note_example(problem: dict, lang: Lang, kind: str = "xlsx") -> str:
+    """The first value a reader's note is about, where it is in the file: "e.g. line 2,
+    column 'valeur': '5 432,5'" (a CSV file counts lines, a sheet rows); empty when the note
+    is about the whole file."""
     row, column, value = problem.get("row"), problem.get("column"), problem.get("value")
     if row is None:
         return ""
+    suffix = ".csv" if kind == "csv" else ""
     if column is None:
-        return say("example_row", lang, row=row)
+        return say("example_row" + suffix, lang, row=row)
     shown = say("value", lang, value=value) if value is not None else say("empty", lang)
-    return say("example", lang, row=row, column=column, value=shown)
+    return say("example" + suffix, lang, row=row, column=column, value=shown)
 
 
-def _notes_table(problems: list[dict], lang: Lang, examples: bool = False) -> str:
+def _notes_table(problems: list[dict], lang: Lang, examples: bool = False,
+                 formats: Mapping[str, str] | None = None) -> str:
     """What the readers detected or corrected, source by source (with the first value
     concerned in the full report; the public summary shows no value)."""
     notes = [p for p in problems if p["code"].startswith("read.")]
@@ -447,7 +450,8 @@ def _notes_table(problems: list[dict], lang: Lang, examples: bool = False) -> st
                "note": _w("note", lang), **({"example": _w("example", lang)} if examples
                                             else {})}
     data = [{"source": p["source"], "file": p["file"], "note": _message(p, lang),
-             "example": note_example(p, lang) if examples else ""} for p in notes]
+             "example": note_example(p, lang, (formats or {}).get(p["source"], "csv"))
+             if examples else ""} for p in notes]
     return (f"<p>{escape(_w('notes_intro', lang))}</p>"
             + _gt(data, columns, "lci-validation-notes").as_raw_html())
 

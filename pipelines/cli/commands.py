@@ -204,7 +204,8 @@ def _print_ingest(result: IngestResult, lang: Language = "en") -> None:
     colon = "\u00a0: " if lang == "fr" else ": "
     for report in result.reports:
         problems = getattr(report, "problems", None)
-        notes = [(typeset(p.message.in_(lang), lang), note_example(p.as_dict(), lang))
+        kind = str(getattr(report, "format", "csv"))
+        notes = [(typeset(p.message.in_(lang), lang), note_example(p.as_dict(), lang, kind))
                  for p in problems] \
             if problems is not None else [(str(n), "") for n in report.notes]
         for note, example in notes:

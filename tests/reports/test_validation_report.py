@@ -160,7 +160,7 @@ def test_a_recoded_column_shows_the_files_own_code_and_the_codes_it_may_hold(rep
 
 def test_a_readers_note_gives_the_first_value_concerned_with_its_row(reports):
     english = seen(reports["en"] / "report.html")
-    assert "admin | admin.csv | decimal comma detected (1 values) | e.g. row 2, column " \
+    assert "admin | admin.csv | decimal comma detected (1 values) | e.g. line 2, column " \
            "'valeur': '5 432,5'" in english
     french = seen(reports["fr"] / "report.html")
     assert "virgule décimale détectée (1 valeurs) | p. ex. ligne 2, colonne «\u00a0valeur\u00a0»" \
