@@ -213,7 +213,8 @@ def _print_ingest(result: IngestResult, lang: Language = "en") -> None:
                                         note + (f" — {example}" if example else "")))
     for error in result.errors:
         problem = getattr(error, "problem", None)
-        message = f"{Path(error.path).name} ({error.source}){colon}{problem.message.in_(lang)}" \
+        message = say("source_error", lang, file=Path(error.path).name, source=error.source,
+                      message=problem.message.in_(lang)) \
             if problem is not None and lang == "fr" else str(error)
         errors.print(f"[red]{escape(say('source_not_loaded', lang))}[/red] {escape(message)}")
 

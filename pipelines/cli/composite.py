@@ -17,6 +17,8 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
+from reports._i18n import Lang, say
+
 if TYPE_CHECKING:  # the composite engine (pandas, SciPy) is imported when the command runs
     import pandas as pd
 
@@ -51,6 +53,7 @@ def composite_command(
     out: Annotated[Path | None, typer.Option(
         "--out", help="Write uCode, normalised indicators, aggregates and Rank to this CSV; "
                       "without it, a table is printed.")] = None,
+    lang: Annotated[Lang, typer.Option(help="Language of what is printed: en or fr.")] = "en",
 ) -> None:
     """Build a composite index from COINr-format DATA and META files."""
     from pydantic import ValidationError
@@ -70,14 +73,15 @@ def composite_command(
         )
         result = build_composite(coin, spec)
     except (CompositeError, ValidationError) as error:
-        errors.print(f"[red]Error:[/red] {escape(_message(error))}")
+        errors.print(f"[red]{escape(say('error', lang))}[/red] {escape(_message(error))}")
         raise typer.Exit(2) from None
     if out is not None:
         _write_csv(result, out)
-        console.print(f"[green]✓[/green] {len(result.ranks)} units, "
-                      f"{len(result.hierarchy.indicators)} indicators → {escape(str(out))}")
+        console.print(Text.assemble(("✓ ", "green"), say(
+            "composite.written", lang, units=len(result.ranks),
+            indicators=len(result.hierarchy.indicators), path=out)))
         return
-    _print(result, coin.names, normalise, spec)
+    _print(result, coin.names, normalise, spec, lang)
 
 
 def _normalisation(method: str, range_: str | None) -> Normalisation:
@@ -135,19 +139,19 @@ def _write_csv(result: CompositeResult, out: Path) -> None:
 
 
 def _print(result: CompositeResult, names: pd.Series | None, method: str,
-           spec: CompositeSpec) -> None:
+           spec: CompositeSpec, lang: Lang = "en") -> None:
     """The index and its children, by rank; the full table is one --out away."""
     import pandas as pd
 
     hierarchy = result.hierarchy
     shown = [hierarchy.root, *hierarchy.children(hierarchy.root)]
-    choices = (f"normalisation {_describe(spec.normalise)} · aggregation "
-               f"{spec.aggregate.method} · outlier treatment "
-               f"{'COINr Treat' if spec.treat else 'none'}")
-    table = Table(title=f"Composite index — {len(result.ranks)} units, "
-                        f"{len(hierarchy.indicators)} indicators", title_justify="left",
+    choices = say("composite.choices", lang, normalise=_describe(spec.normalise),
+                  aggregate=spec.aggregate.method,
+                  treat="COINr Treat" if spec.treat else say("composite.none", lang))
+    table = Table(title=say("composite.title", lang, units=len(result.ranks),
+                            indicators=len(hierarchy.indicators)), title_justify="left",
                   caption=Text(choices), caption_justify="left")
-    table.add_column("Rank", justify="right", no_wrap=True)
+    table.add_column(say("composite.rank", lang), justify="right", no_wrap=True)
     table.add_column("uCode", no_wrap=True)
     if names is not None:
         table.add_column("uName", overflow="fold")
@@ -165,9 +169,9 @@ def _print(result: CompositeResult, names: pd.Series | None, method: str,
     console.print(table)
     treated = (next(e for e in result.log if e.step == "treat").effect or {}).get("treated", {})
     if treated:
-        console.print(f"Outliers treated in {len(treated)} indicators: "
-                      f"{', '.join(sorted(treated))}", markup=False)
-    console.print("All normalised indicators and aggregates: add --out RESULTS.csv")
+        console.print(say("composite.treated", lang, n=len(treated),
+                          codes=", ".join(sorted(treated))), markup=False)
+    console.print(say("composite.more", lang), markup=False)
 
 
 def _describe(spec: Normalisation) -> str:

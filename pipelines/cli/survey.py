@@ -16,7 +16,10 @@ from typing import TYPE_CHECKING, Annotated, Literal
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
+
+from reports._i18n import Lang, say
 
 if TYPE_CHECKING:  # DuckDB and the survey engine are imported when the command runs
     import duckdb
@@ -35,12 +38,12 @@ def _columns(text: str | None) -> tuple[str, ...]:
     return tuple(c.strip() for c in text.split(",") if c.strip()) if text else ()
 
 
-def _fail(message: str) -> typer.Exit:
-    errors.print(f"[red]Error:[/red] {message}")
+def _fail(message: str, lang: Lang = "en") -> typer.Exit:
+    errors.print(f"[red]{escape(say('error', lang))}[/red] {escape(message)}")
     return typer.Exit(2)
 
 
-def _open(path: Path) -> duckdb.DuckDBPyConnection:
+def _open(path: Path, lang: Lang = "en") -> duckdb.DuckDBPyConnection:
     """The file as a table named ``survey`` (CSV or Parquet, by extension).
 
     The connection may read that one file and nothing else, loads no extension and cannot
@@ -52,7 +55,7 @@ def _open(path: Path) -> duckdb.DuckDBPyConnection:
     from pipelines.warehouse import WarehouseError, connect
 
     if not path.is_file():
-        raise _fail(f"{path}: file not found")
+        raise _fail(say("survey.not_found", lang, path=path), lang)
     try:
         con = connect(readable=[path])
     except WarehouseError as error:
@@ -143,6 +146,7 @@ def survey_command(
     lonely_psu: Annotated[LonelyPsu, typer.Option(
         help="Strata with one PSU: fail, adjust, average, certainty, remove.")] = "fail",
     output: Annotated[OutputFormat, typer.Option("--format", help="table or json.")] = "table",
+    lang: Annotated[Lang, typer.Option(help="Language of what is printed: en or fr.")] = "en",
 ) -> None:
     """Design-based estimates (Taylor linearisation) that agree with R's survey package."""
     import duckdb
@@ -159,20 +163,21 @@ def survey_command(
     chosen = {k: v for k, v in {"mean": mean, "total": total, "proportion": proportion,
                                 "ratio": ratio}.items() if v is not None}
     if len(chosen) != 1:
-        raise _fail("give exactly one of --mean, --total, --proportion, --ratio")
+        raise _fail(say("survey.one_statistic", lang), lang)
     statistic, target = next(iter(chosen.items()))
     if not 0 < level < 1:
-        raise _fail(f"--level must be between 0 and 1, got {level}")
+        raise _fail(say("survey.level", lang, level=level), lang)
     if ci in {"logit", "beta"} and statistic != "proportion":
-        raise _fail(f"--ci {ci} is for proportions; use normal or t for a {statistic}")
-    con = _open(file)
+        raise _fail(say("survey.ci", lang, ci=ci, statistic=say(f"survey.{statistic}", lang)),
+                    lang)
+    con = _open(file, lang)
     design = SurveyDesign(source="survey", weights=weights, strata=strata, psu=_columns(psu),
                           fpc=_columns(fpc), lonely_psu=lonely_psu)
     options = {"by": _columns(by), "where": where, "na_rm": na_rm, "level": level}
     try:
         if statistic == "ratio":
             if target.count(":") != 1:
-                raise _fail("--ratio takes NUM:DEN, e.g. --ratio api.stu:enroll")
+                raise _fail(say("survey.ratio_form", lang), lang)
             numerator, denominator = target.split(":")
             estimates = survey_ratio(con, design, numerator, denominator, ci=ci or "normal",
                                      **options)
@@ -182,13 +187,16 @@ def survey_command(
             estimator = survey_mean if statistic == "mean" else survey_total
             estimates = estimator(con, design, target, ci=ci or "normal", **options)
     except SurveyDesignError as error:
-        raise _fail(str(error)) from None
+        raise _fail(str(error), lang) from None
     except duckdb.Error as error:  # e.g. a condition comparing text with a number
         reason = str(error).strip().splitlines()[0]  # not the statement that follows it
-        raise _fail(f"the estimate cannot be computed on {file.name}: {reason}") from None
+        raise _fail(say("survey.cannot_compute", lang, file=file.name, reason=reason),
+                    lang) from None
     finally:
         con.close()
     if output == "json":
         print(estimates_as_json(estimates))
     else:
-        _print_table(estimates, f"{statistic} of {target} — {file.name}")
+        _print_table(estimates, say("survey.title", lang, statistic=say(f"survey.{statistic}",
+                                                                        lang),
+                                    target=target, file=file.name))

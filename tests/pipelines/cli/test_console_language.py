@@ -153,7 +153,7 @@ def test_keygen_speaks_french(tmp_path: Path):
 
 
 @pytest.mark.parametrize("command", ["run", "validate", "indicators", "init", "keygen",
-                                     "explain", "trace"])
+                                     "explain", "trace", "survey", "composite"])
 def test_every_command_printing_for_people_takes_lang(command):
     result = runner.invoke(app, [command, "--help"], env=WIDE)
     assert "--lang" in result.output
@@ -170,3 +170,15 @@ def test_explain_and_trace_speak_french(french_run, tmp_path: Path):
                                  str(tmp_path / "nothing"), "--lang", "fr"], env=WIDE)
     assert no_run.exit_code == 2
     assert "aucune exécution dans" in no_run.output and english_left(no_run.output) == []
+
+
+def test_survey_speaks_french(tmp_path: Path):
+    data = tmp_path / "survey.csv"
+    data.write_text("w,y\n1,2\n2,3\n", encoding="utf-8")
+    result = runner.invoke(app, ["survey", str(data), "--lang", "fr"], env=WIDE)
+    assert result.exit_code == 2
+    assert "Erreur\u00a0: donnez exactement une option parmi --mean" in result.output
+    table = runner.invoke(app, ["survey", str(data), "--weights", "w", "--mean", "y",
+                                "--lang", "fr"], env=WIDE)
+    assert table.exit_code == 0, table.output
+    assert "moyenne de y — survey.csv" in table.output
