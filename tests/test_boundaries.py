@@ -43,9 +43,10 @@ ALLOWED: dict[str, tuple[str, ...]] = {
                           "pipelines.problems", "pipelines.warehouse", "indicators.sql"),
     "pipelines.ingest": ("pipelines.reading", "pipelines.validating", "pipelines.config",
                          "pipelines.problems", "pipelines.warehouse", "indicators.sql"),
+    # Publishing writes the year's publication (reports) and re-renders it in the audit.
     "pipelines.publishing": ("pipelines.publishing", "pipelines.ingest", "pipelines.reading",
                              "pipelines.validating", "pipelines.config", "pipelines.problems",
-                             "pipelines.warehouse", "indicators"),
+                             "pipelines.warehouse", "indicators", "reports"),
     "pipelines.run": ("pipelines.publishing", "pipelines.ingest", "pipelines.reading",
                       "pipelines.validating", "pipelines.config", "pipelines.problems",
                       "pipelines.warehouse", "indicators", "reports"),

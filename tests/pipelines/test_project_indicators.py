@@ -192,7 +192,7 @@ def test_indicators_with_config_shows_the_effective_catalogue(own_run):
     assert "Our own indicators" in result.output
     french = runner.invoke(app, ["indicators", "--config", str(config), "--lang", "fr"],
                            env=WIDE)
-    assert "intégré, modifié : label, target, min_n" in french.output
+    assert "intégré, modifié\u00a0: label, target, min_n" in french.output
     assert "Nos indicateurs" in french.output
 
 

@@ -235,8 +235,8 @@ def test_unreadable_sources_and_read_notes_speak_the_report_language(tmp_path: P
     config.write_text(detect, encoding="utf-8")
     run(load_config(config), tmp_path / "out", lang="fr")
     html = (tmp_path / "out" / "restricted" / "validation" / "report.html").read_text()
-    assert "Non lue : " in html  # the unreadable workbook, in French
-    assert "encodage détecté : Windows-1252" in html
+    assert "non lue — " in html  # the unreadable workbook, in French
+    assert "encodage détecté\u00a0: Windows-1252" in html
     assert "cannot be read as Excel" not in html and "encoding detected" not in html
 
 
