@@ -507,6 +507,38 @@ class ValidationSettings(_Frozen):
         default=0.005, description="relative gap allowed between detail and totals")
 
 
+class ReliabilitySettings(_Frozen):
+    """When a published survey cell is flagged as of low reliability, besides the indicator's
+    ``reliable_n`` and ``max_cv``; the defaults are the NCHS Data Presentation Standards for
+    Proportions (2017). A minimum of 0, or a width of 100, turns a rule off."""
+
+    min_df: Int = Field(
+        default=8, ge=0, le=1000,
+        description="fewest design degrees of freedom (the cell's PSUs minus its strata)",
+        json_schema_extra={"description_fr": (
+            "nombre minimal de degrés de liberté du plan de sondage (unités primaires de la "
+            "case moins ses strates)")})
+    min_effective_n: Annotated[float, BeforeValidator(_no_bool)] = Field(
+        default=30.0, ge=0, le=100_000, allow_inf_nan=False,
+        description="smallest effective sample size (respondents over the design effect)",
+        json_schema_extra={"description_fr": (
+            "taille d'échantillon effective minimale (répondants divisés par l'effet de plan)")})
+    max_interval_width: Annotated[float, BeforeValidator(_no_bool)] = Field(
+        default=30.0, gt=0, le=100, allow_inf_nan=False,
+        description="widest 95 % interval of a proportion, in percentage points",
+        json_schema_extra={"description_fr": (
+            "largeur maximale de l'intervalle à 95 % d'une proportion, en points")})
+    symmetric_cv: bool = Field(
+        default=True,
+        description="a proportion's coefficient of variation is taken on the smaller of p and "
+                    "1 − p, so that a share and its complement get the same verdict (false: "
+                    "on p)",
+        json_schema_extra={"description_fr": (
+            "le coefficient de variation d'une proportion est calculé sur la plus petite de p "
+            "et 1 − p, de sorte qu'une part et son complément reçoivent le même verdict "
+            "(false : sur p)")})
+
+
 class ReportSettings(_Frozen):
     """What the annual report shows and in which words."""
 
@@ -649,6 +681,7 @@ class ProjectConfig(_Frozen):
     report: ReportSettings = ReportSettings()
     exports: ExportSettings = ExportSettings()
     validation: ValidationSettings = ValidationSettings()
+    reliability: ReliabilitySettings = ReliabilitySettings()
     database: DatabaseSettings = DatabaseSettings()
     index: IndexSettings = IndexSettings()
     waivers: tuple[Waiver, ...] = ()
@@ -808,6 +841,15 @@ class ProjectConfig(_Frozen):
     @property
     def latest_year(self) -> int:
         return max(self.years)
+
+
+def project_reliability(raw: dict) -> ReliabilitySettings:
+    """The ``reliability`` section of a project file's parsed YAML, for readers of a bundle
+    that hold only the project file; the defaults when it is absent or cannot be read."""
+    try:
+        return ReliabilitySettings.model_validate(raw.get("reliability") or {})
+    except (ValidationError, TypeError, AttributeError):
+        return ReliabilitySettings()
 
 
 def project_contracts(raw: dict) -> Contracts:

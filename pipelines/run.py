@@ -32,10 +32,10 @@ from indicators import (
     compute_learning_city_index,
 )
 from indicators.catalogue.project import check_measures, project_catalogue
-from indicators.compute.options import ComputeOptions
+from indicators.compute.options import ComputeOptions, ReliabilityRules
 from indicators.learning_index import IndexNotBuilt, Screening
 from indicators.territories import FRENCH_LEVELS, split_reference
-from pipelines.config import ConfigError, ProjectConfig
+from pipelines.config import ConfigError, ProjectConfig, ReliabilitySettings
 from pipelines.ingest import IngestResult, ingest
 from pipelines.publishing.bundle import (
     PUBLIC,
@@ -233,11 +233,18 @@ def stage_ingest(ctx: RunContext) -> None:
     check_report_territories(ctx)
 
 
-def compute_options(lonely_psu: str, contracts: Contracts) -> ComputeOptions:
-    """The project's settings a computation needs: the single-PSU rule and what its
-    population table gives (age bands, sex split)."""
+def compute_options(lonely_psu: str, contracts: Contracts,
+                    reliability: ReliabilitySettings | None = None) -> ComputeOptions:
+    """The project's settings a computation needs: the single-PSU rule, what its
+    population table gives (age bands, sex split) and its reliability rules (the same
+    function for the run and the audit, so that both judge cells alike)."""
+    rules = reliability or ReliabilitySettings()
     return ComputeOptions(lonely_psu=lonely_psu, age_bands=contracts.age_bands,
-                          population_sex=contracts.sex)
+                          population_sex=contracts.sex,
+                          reliability=ReliabilityRules(
+                              min_df=rules.min_df, min_effective_n=rules.min_effective_n,
+                              max_interval_width=rules.max_interval_width,
+                              symmetric_cv=rules.symmetric_cv))
 
 
 def check_report_territories(ctx: RunContext) -> None:

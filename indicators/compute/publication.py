@@ -3,10 +3,18 @@
 - ``missing``: no denominator (no data, or zero);
 - ``suppressed``: survey cell with fewer respondents than the indicator's ``min_n`` — value,
   numerator, denominator and interval are withheld wherever the table is published;
-- ``low_reliability``: survey cell below ``reliable_n`` or with a coefficient of variation above
-  ``max_cv``; a ratio whose member communes did not all report; a commuting cell resting on fewer
-  than 200 workers (INSEE's caution threshold);
+- ``low_reliability``: a survey cell below ``reliable_n``, or resting on fewer design degrees
+  of freedom than ``min_df`` (the domain's PSUs minus its strata), or on an effective sample
+  size (n / design effect) below ``min_effective_n``, or a proportion whose 95 % interval is
+  wider than ``max_interval_width`` points, or whose coefficient of variation exceeds
+  ``max_cv`` (a proportion's CV is taken on the smaller of p and 1 − p, so that p and 1 − p
+  get the same verdict); a ratio whose member communes did not all report; a commuting cell
+  resting on fewer than 200 workers (INSEE's caution threshold);
 - ``ok`` otherwise.
+
+The reason given is the first rule a cell fails, in the order above, so that every reason has
+one form the exports can translate. The project's ``ReliabilityRules`` default to the NCHS Data
+Presentation Standards for Proportions (2017).
 
 A change compares a year with the previous year the indicator has values for (not necessarily
 the year before: a survey may run every five years). A change between years is marked
@@ -21,8 +29,11 @@ from __future__ import annotations
 
 import duckdb
 import pandas as pd
+import pyarrow as pa
 
-from indicators.catalogue.definitions import Catalogue
+from indicators.catalogue.definitions import Catalogue, Indicator
+from indicators.compute.options import ReliabilityRules
+from indicators.sql import quote_ident
 
 RAW_COLUMNS = (
     "indicator_id VARCHAR, territory_code VARCHAR, territory_level VARCHAR, year INTEGER, "
@@ -30,20 +41,54 @@ RAW_COLUMNS = (
     "numerator DOUBLE, denominator DOUBLE, estimate DOUBLE, se DOUBLE, ci_low DOUBLE, "
     "ci_high DOUBLE, n_unweighted BIGINT, members_reporting BIGINT, members_total BIGINT"
 )
+DESIGN_COLUMNS = (
+    "indicator_id VARCHAR, territory_code VARCHAR, territory_level VARCHAR, year INTEGER, "
+    "breakdown VARCHAR, df DOUBLE, deff DOUBLE"
+)
+"""What a survey cell's reliability rests on besides its raw row: the domain's design degrees
+of freedom, and (means, totals, ratios) the engine's design effect; kept apart from
+``_raw_values`` so that the other kinds' rows keep their columns."""
+KEYS = ("indicator_id", "territory_code", "territory_level", "year", "breakdown")
 COMMUTING_CAUTION_WORKERS = 200
 Z_95 = 1.959963984540054
 
 
-def _register_metadata(con: duckdb.DuckDBPyConnection, catalogue: Catalogue) -> None:
+def add_design_rows(con: duckdb.DuckDBPyConnection, table: pa.Table) -> None:
+    """Insert the raw rows of ``table`` into ``_raw_values`` and its keys with ``df`` and
+    ``deff`` into ``_raw_design`` (created when a caller set up ``_raw_values`` alone)."""
+    con.execute(f"CREATE TEMP TABLE IF NOT EXISTS _raw_design ({DESIGN_COLUMNS})")
+    raw = [quote_ident(c) for c in table.column_names if c not in ("df", "deff")]
+    con.register("_design_rows", table)
+    try:
+        con.execute(f"INSERT INTO _raw_values SELECT {', '.join(raw)} FROM _design_rows")
+        con.execute(f"INSERT INTO _raw_design SELECT {', '.join(KEYS)}, df, deff "
+                    f"FROM _design_rows")
+    finally:
+        con.unregister("_design_rows")
+
+
+def _is_percentage(indicator: Indicator) -> bool:
+    """A proportion, published in percent between 0 and 100, whose interval width is read in
+    points (a ratio or mean scaled by 100 may exceed 100: its width is no number of points)."""
+    return indicator.kind == "survey_proportion"
+
+
+def _register_metadata(con: duckdb.DuckDBPyConnection, catalogue: Catalogue,
+                       rules: ReliabilityRules) -> None:
     rows = [
         {"indicator_id": i.id, "ordinal": n, "kind": i.kind, "min_n": i.min_n,
-         "reliable_n": i.reliable_n, "max_cv": i.max_cv}
+         "reliable_n": i.reliable_n, "max_cv": float(i.max_cv),
+         "min_df": float(rules.min_df), "min_effective_n": float(rules.min_effective_n),
+         "max_interval_width": float(rules.max_interval_width) if _is_percentage(i) else None,
+         "symmetric_cv": rules.symmetric_cv and i.kind == "survey_proportion"}
         for n, i in enumerate(catalogue)
     ]
-    con.register("_indicator_meta_frame", pd.DataFrame(rows))
+    frame = pd.DataFrame(rows).astype({"max_interval_width": "float64"})
+    con.register("_indicator_meta_frame", frame)
     con.execute("CREATE OR REPLACE TEMP TABLE _indicator_meta AS "
                 "SELECT * FROM _indicator_meta_frame")
     con.unregister("_indicator_meta_frame")
+    con.execute(f"CREATE TEMP TABLE IF NOT EXISTS _raw_design ({DESIGN_COLUMNS})")
 
 
 STATUS_SQL = f"""
@@ -51,36 +96,61 @@ CREATE OR REPLACE TABLE indicator_values AS
 WITH names AS (SELECT DISTINCT territory_code, territory_level, territory_name
                FROM territory_members),
 levels AS (SELECT level AS territory_level, ordinal AS level_ordinal FROM territory_levels),
+measured AS (
+    SELECT r.*, m.ordinal, m.kind, m.min_n, m.reliable_n, m.max_cv, m.min_df,
+        m.min_effective_n, m.max_interval_width, d.df,
+        -- n / deff, deff floored at 1 and taken as 1 where undefined (p = 0 or 1), as NCHS
+        r.n_unweighted / greatest(coalesce(CASE
+            WHEN m.kind = 'survey_proportion' THEN CASE
+                WHEN r.estimate > 0 AND r.estimate < 100 AND r.n_unweighted > 0
+                THEN r.se * r.se / (r.estimate * (100 - r.estimate) / r.n_unweighted) END
+            ELSE d.deff END, 1), 1) AS effective_n,
+        r.ci_high - r.ci_low AS interval_width,
+        CASE WHEN m.symmetric_cv
+             THEN r.se / nullif(least(r.estimate, 100 - r.estimate), 0)
+             ELSE r.se / nullif(abs(r.estimate), 0) END AS cv,
+        m.kind LIKE 'survey%' AS survey
+    FROM _raw_values r JOIN _indicator_meta m USING (indicator_id)
+    LEFT JOIN _raw_design d USING (indicator_id, territory_code, territory_level, year,
+                                   breakdown)),
 judged AS (
-    SELECT r.*, m.ordinal, m.kind,
+    SELECT *,
         CASE
-            WHEN r.estimate IS NULL THEN 'missing'
-            WHEN m.kind LIKE 'survey%' AND r.n_unweighted < m.min_n THEN 'suppressed'
-            WHEN m.kind LIKE 'survey%' AND (r.n_unweighted < m.reliable_n
-                 OR r.se / nullif(abs(r.estimate), 0) > m.max_cv) THEN 'low_reliability'
-            WHEN r.members_reporting < r.members_total THEN 'low_reliability'
-            WHEN m.kind = 'commuting' AND r.denominator < {COMMUTING_CAUTION_WORKERS}
+            WHEN estimate IS NULL THEN 'missing'
+            WHEN survey AND n_unweighted < min_n THEN 'suppressed'
+            WHEN survey AND (n_unweighted < reliable_n OR df < min_df
+                 OR effective_n < min_effective_n OR interval_width > max_interval_width
+                 OR cv > max_cv) THEN 'low_reliability'
+            WHEN members_reporting < members_total THEN 'low_reliability'
+            WHEN kind = 'commuting' AND denominator < {COMMUTING_CAUTION_WORKERS}
                  THEN 'low_reliability'
             ELSE 'ok'
         END AS status,
         CASE
-            WHEN r.estimate IS NULL AND r.members_reporting = 0 THEN 'no data reported'
-            WHEN r.estimate IS NULL THEN 'denominator is zero or missing'
-            WHEN m.kind LIKE 'survey%' AND r.n_unweighted < m.min_n
-                THEN format('unweighted n = {{}} < {{}}', r.n_unweighted, m.min_n)
-            WHEN m.kind LIKE 'survey%' AND r.n_unweighted < m.reliable_n
-                THEN format('unweighted n = {{}} < {{}}', r.n_unweighted, m.reliable_n)
-            WHEN m.kind LIKE 'survey%' AND r.se / nullif(abs(r.estimate), 0) > m.max_cv
-                THEN format('coefficient of variation {{:.3f}} > {{}}',
-                            r.se / abs(r.estimate), m.max_cv)
-            WHEN r.members_reporting < r.members_total
+            WHEN estimate IS NULL AND members_reporting = 0 THEN 'no data reported'
+            WHEN estimate IS NULL THEN 'denominator is zero or missing'
+            WHEN survey AND n_unweighted < min_n
+                THEN format('unweighted n = {{}} < {{}}', n_unweighted, min_n)
+            WHEN survey AND n_unweighted < reliable_n
+                THEN format('unweighted n = {{}} < {{}}', n_unweighted, reliable_n)
+            WHEN survey AND df < min_df
+                THEN format('design degrees of freedom {{:.0f}} < {{:g}}', df, min_df)
+            WHEN survey AND effective_n < min_effective_n
+                THEN format('effective sample size {{:.1f}} < {{:g}}', effective_n,
+                            min_effective_n)
+            WHEN survey AND interval_width > max_interval_width
+                THEN format('95% interval width {{:.2f}} points > {{:g}}', interval_width,
+                            max_interval_width)
+            WHEN survey AND cv > max_cv
+                THEN format('coefficient of variation {{:.3f}} > {{}}', cv, max_cv)
+            WHEN members_reporting < members_total
                 THEN format('{{}} of {{}} member communes reported',
-                            r.members_reporting, r.members_total)
-            WHEN m.kind = 'commuting' AND r.denominator < {COMMUTING_CAUTION_WORKERS}
+                            members_reporting, members_total)
+            WHEN kind = 'commuting' AND denominator < {COMMUTING_CAUTION_WORKERS}
                 THEN format('fewer than {COMMUTING_CAUTION_WORKERS} workers ({{:.0f}})',
-                            r.denominator)
+                            denominator)
         END AS status_reason
-    FROM _raw_values r JOIN _indicator_meta m USING (indicator_id))
+    FROM measured)
 SELECT j.indicator_id, j.territory_code, j.territory_level, n.territory_name, j.year,
        j.breakdown,
        CASE WHEN status NOT IN ('suppressed', 'missing') THEN _sig12(estimate) END AS value,
@@ -136,10 +206,12 @@ CREATE OR REPLACE TEMP MACRO _sig12(x) AS
 """
 
 
-def finalise_values(con: duckdb.DuckDBPyConnection, catalogue: Catalogue) -> int:
-    """Turn raw estimates into the published ``indicator_values`` and ``indicator_changes``."""
+def finalise_values(con: duckdb.DuckDBPyConnection, catalogue: Catalogue,
+                    rules: ReliabilityRules | None = None) -> int:
+    """Turn raw estimates into the published ``indicator_values`` and ``indicator_changes``,
+    judging survey cells by the project's ``rules`` (NCHS's by default)."""
     con.execute(SIGNIFICANT_DIGITS_SQL)
-    _register_metadata(con, catalogue)
+    _register_metadata(con, catalogue, rules or ReliabilityRules())
     con.execute(STATUS_SQL)
     con.execute(CHANGES_SQL)
     return con.execute("SELECT count(*) FROM indicator_values").fetchall()[0][0]

@@ -25,7 +25,12 @@ from indicators.catalogue.definitions import (
 from indicators.compute import admin_ratio, commuting, survey_estimates, survey_proportion
 from indicators.compute.options import ComputeOptions
 from indicators.compute.plan import IndicatorPlan, Statement
-from indicators.compute.publication import RAW_COLUMNS, STATUS_SQL, finalise_values
+from indicators.compute.publication import (
+    DESIGN_COLUMNS,
+    RAW_COLUMNS,
+    STATUS_SQL,
+    finalise_values,
+)
 from indicators.conditions import columns_used
 from indicators.territories import FRENCH_LEVELS, TerritoryModel, build_membership
 
@@ -139,6 +144,7 @@ def compute_indicator_values(con: duckdb.DuckDBPyConnection, catalogue: Catalogu
     options = options or ComputeOptions(lonely_psu=lonely_psu)
     build_membership(con, territory_model)
     con.execute(f"CREATE OR REPLACE TEMP TABLE _raw_values ({RAW_COLUMNS})")
+    con.execute(f"CREATE OR REPLACE TEMP TABLE _raw_design ({DESIGN_COLUMNS})")
     scripts, availability = [], []
     for n, indicator in enumerate(catalogue):
         planned = plan_indicator(con, indicator, options=options)
@@ -163,4 +169,4 @@ def compute_indicator_values(con: duckdb.DuckDBPyConnection, catalogue: Catalogu
     if availability:
         con.executemany("INSERT INTO indicator_availability VALUES (?, ?, ?, ?, ?, ?)",
                         availability)
-    return finalise_values(con, catalogue)
+    return finalise_values(con, catalogue, options.reliability)

@@ -38,7 +38,9 @@ from indicators.catalogue.definitions import (
 )
 from indicators.compute.options import ComputeOptions
 from indicators.compute.plan import IndicatorPlan, Statement
+from indicators.compute.publication import add_design_rows
 from indicators.compute.survey_proportion import (
+    DESIGN_FIELDS,
     POOLED_RESPONSES,
     RAW_FIELDS,
     breakdown_filter,
@@ -179,8 +181,10 @@ def run(con: duckdb.DuckDBPyConnection, planned: IndicatorPlan, options: Compute
                             where=spec.population, na_rm=True)
         estimates = to_estimates(result, statistic, CI, LEVEL)
         numerators = _numerators(con, estimated, checked, statistic, result, by)
-        for e, numerator, b in zip(estimates, numerators, result.denominator.tolist(),
-                                   strict=True):
+        # The reliability rules read the domain's own degrees of freedom (its PSUs minus its
+        # strata), not the whole design's that the interval uses.
+        for e, numerator, b, df in zip(estimates, numerators, result.denominator.tolist(),
+                                       result.df_domain.tolist(), strict=True):
             label = "total" if len(by) == 3 else f"{by[3]}={e.by[by[3]]}"
             value = _scaled(spec.scale, e.estimate)
             rows.append((
@@ -188,16 +192,12 @@ def run(con: duckdb.DuckDBPyConnection, planned: IndicatorPlan, options: Compute
                 numerator, b, value,
                 *((_scaled(spec.scale, x) for x in (e.se, e.ci_low, e.ci_high))
                   if value is not None else (None, None, None)),
-                e.n, None, None,
+                e.n, None, None, df, e.deff,
             ))
     if rows:
         # Columnar insert: one row at a time costs milliseconds each at national scale.
-        table = pa.table(list(zip(*rows, strict=True)), names=list(RAW_FIELDS))
-        con.register("_survey_estimate_rows", table)
-        try:
-            con.execute("INSERT INTO _raw_values SELECT * FROM _survey_estimate_rows")
-        finally:
-            con.unregister("_survey_estimate_rows")
+        add_design_rows(con, pa.table(list(zip(*rows, strict=True)),
+                                      names=[*RAW_FIELDS, *DESIGN_FIELDS]))
 
 
 def _numerators(con: duckdb.DuckDBPyConnection, estimated: SurveyDesign,

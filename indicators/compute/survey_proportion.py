@@ -14,6 +14,7 @@ import pyarrow as pa
 from indicators.catalogue.definitions import CatalogueError, Indicator, SurveyProportion
 from indicators.compute.options import ComputeOptions
 from indicators.compute.plan import IndicatorPlan, Statement
+from indicators.compute.publication import add_design_rows
 from indicators.conditions import ConditionError, check_expression
 from indicators.sql import quote_ident
 from indicators.survey import SurveyDesign, survey_proportion, survey_query
@@ -31,6 +32,7 @@ RAW_FIELDS = ("indicator_id", "territory_code", "territory_level", "year", "brea
               "numerator", "denominator",
               "value", "se", "ci_low", "ci_high", "n_unweighted", "members_reporting",
               "members_total")
+DESIGN_FIELDS = ("df", "deff")  # the domain's degrees of freedom; the engine's design effect
 
 
 def design(options: ComputeOptions) -> SurveyDesign:
@@ -111,15 +113,12 @@ def run(con: duckdb.DuckDBPyConnection, planned: IndicatorPlan, options: Compute
                 indicator.id, e.by["_territory"], e.by["_level"], int(e.by["year"]), label,
                 e.estimate * e.sum_weights, e.sum_weights, PERCENT * e.estimate,
                 PERCENT * e.se, PERCENT * e.ci_low, PERCENT * e.ci_high, e.n, None, None,
+                e.df, None,  # a proportion's design effect is p(1 - p)/n's, in publication
             ))
     if rows:
         # Columnar insert: one row at a time costs milliseconds each at national scale.
-        table = pa.table(list(zip(*rows, strict=True)), names=list(RAW_FIELDS))
-        con.register("_survey_raw_rows", table)
-        try:
-            con.execute("INSERT INTO _raw_values SELECT * FROM _survey_raw_rows")
-        finally:
-            con.unregister("_survey_raw_rows")
+        add_design_rows(con, pa.table(list(zip(*rows, strict=True)),
+                                      names=[*RAW_FIELDS, *DESIGN_FIELDS]))
 
 
 def breakdown_filter(indicator: Indicator, breakdown: tuple[str, str] | None,

@@ -62,11 +62,11 @@ from indicators import (
 )
 from indicators.catalogue import CatalogueError
 from indicators.catalogue.project import read_project_catalogue
-from indicators.compute.options import ComputeOptions
+from indicators.compute.options import ComputeOptions, ReliabilityRules
 from indicators.compute.publication import CHANGES_SQL, SIGNIFICANT_DIGITS_SQL
 from indicators.learning_index import Screening
 from indicators.sql import quote_ident
-from pipelines.config import IndexSettings, project_contracts
+from pipelines.config import IndexSettings, project_contracts, project_reliability
 from pipelines.ingest import file_sha256
 from pipelines.publishing.bundle import (
     MANIFEST,
@@ -680,7 +680,8 @@ def _recompute(public: Bundle, restricted: Bundle, catalogue: Catalogue) -> list
                                  options=ComputeOptions(
                                      lonely_psu=_lonely_psu(public),
                                      age_bands=contracts.age_bands,
-                                     population_sex=contracts.sex))
+                                     population_sex=contracts.sex,
+                                     reliability=_reliability(public)))
         mismatches = _compare(con, published)
         findings += _check_sql(con, public, public.path / str(public.manifest["year"]) /
                                SQL_FOLDER)
@@ -762,6 +763,15 @@ def _catalogue(public: Bundle) -> tuple[Catalogue, Finding | None]:
         return load_catalogue(), Finding("indicators", public.subject(f"project/{path.name}"),
                                          False, f"its indicator definitions cannot be read: "
                                                 f"{error}")
+
+
+def _reliability(public: Bundle) -> ReliabilityRules:
+    """The run's reliability rules, from the project file kept in the bundle."""
+    raw = _project_yaml(public)
+    rules = project_reliability(raw if isinstance(raw, dict) else {})
+    return ReliabilityRules(min_df=rules.min_df, min_effective_n=rules.min_effective_n,
+                            max_interval_width=rules.max_interval_width,
+                            symmetric_cv=rules.symmetric_cv)
 
 
 def _lonely_psu(public: Bundle) -> str:
