@@ -291,7 +291,8 @@ def stage_indicators(ctx: RunContext) -> None:
     """Every indicator for every territory and year, then the learning-city index."""
     ctx.indicator_rows = compute_indicator_values(
         ctx.con, ctx.catalogue, territory_model=ctx.config.territory_model,
-        options=compute_options(ctx.config.validation.lonely_psu, ctx.config.contracts),
+        options=compute_options(ctx.config.validation.lonely_psu, ctx.config.contracts,
+                                ctx.config.reliability),
         progress=lambda done, total, what: ctx.on_progress("indicators", done, total, what))
     ctx.availability = explain_availability(ctx)
     with_values = ctx.con.execute("SELECT count(DISTINCT indicator_id) FROM indicator_values "

@@ -153,6 +153,16 @@ _REASONS_FR: tuple[tuple[str, str], ...] = (
      r"coefficient de variation de \1,\2 > \3,\4"),
     (r"^(\d+) of (\d+) member communes reported$", r"\1 communes membres sur \2 ont répondu"),
     (r"^fewer than (\d+) workers \((\d+)\)$", r"moins de \1 actifs occupés (\2)"),
+    (r"^design degrees of freedom (\d+) < (\d+)$",
+     r"\1 degrés de liberté du plan de sondage < \2"),
+    (r"^effective sample size (\d+)\.(\d+) < (\d+)$",
+     r"taille d'échantillon effective de \1,\2 < \3"),
+    (r"^effective sample size (\d+)\.(\d+) < (\d+)\.(\d+)$",
+     r"taille d'échantillon effective de \1,\2 < \3,\4"),
+    (r"^95% interval width (\d+)\.(\d+) points > (\d+)$",
+     r"intervalle à 95 % large de \1,\2 points > \3"),
+    (r"^95% interval width (\d+)\.(\d+) points > (\d+)\.(\d+)$",
+     r"intervalle à 95 % large de \1,\2 points > \3,\4"),
 )
 
 
