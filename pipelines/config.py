@@ -503,6 +503,11 @@ class ValidationSettings(_Frozen):
     lonely_psu: LonelyPsu = Field(
         default="fail",
         description="rule for survey strata with a single PSU; 'fail' rejects their rows")
+    panel_psus: bool = Field(
+        default=True,
+        description="a PSU code found in two survey years is the same PSU, surveyed again: "
+                    "changes between those years take the covariance of its answers (false "
+                    "when each year draws new PSUs under reused codes)")
     population_tolerance: Share = Field(
         default=0.005, description="relative gap allowed between detail and totals")
 

@@ -234,12 +234,14 @@ def stage_ingest(ctx: RunContext) -> None:
 
 
 def compute_options(lonely_psu: str, contracts: Contracts,
-                    reliability: ReliabilitySettings | None = None) -> ComputeOptions:
+                    reliability: ReliabilitySettings | None = None,
+                    panel: bool = True) -> ComputeOptions:
     """The project's settings a computation needs: the single-PSU rule, what its
-    population table gives (age bands, sex split) and its reliability rules (the same
-    function for the run and the audit, so that both judge cells alike)."""
+    population table gives (age bands, sex split), its reliability rules and whether its
+    PSU codes name the same PSUs every year (the same function for the run and the audit,
+    so that both judge cells alike)."""
     rules = reliability or ReliabilitySettings()
-    return ComputeOptions(lonely_psu=lonely_psu, age_bands=contracts.age_bands,
+    return ComputeOptions(lonely_psu=lonely_psu, age_bands=contracts.age_bands, panel=panel,
                           population_sex=contracts.sex,
                           reliability=ReliabilityRules(
                               min_df=rules.min_df, min_effective_n=rules.min_effective_n,
@@ -292,7 +294,7 @@ def stage_indicators(ctx: RunContext) -> None:
     ctx.indicator_rows = compute_indicator_values(
         ctx.con, ctx.catalogue, territory_model=ctx.config.territory_model,
         options=compute_options(ctx.config.validation.lonely_psu, ctx.config.contracts,
-                                ctx.config.reliability),
+                                ctx.config.reliability, ctx.config.validation.panel_psus),
         progress=lambda done, total, what: ctx.on_progress("indicators", done, total, what))
     ctx.availability = explain_availability(ctx)
     with_values = ctx.con.execute("SELECT count(DISTINCT indicator_id) FROM indicator_values "

@@ -226,19 +226,59 @@ _STRINGS: dict[str, tuple[str, str]] = {
         "previous year the indicator has values for (the year before, or an earlier one when "
         "the source skips years, such as a survey run every five years), for the same "
         "territory; every territory of an indicator is compared with the same year. For "
-        "survey indicators it is tested with a "
-        "design-based test at the 5{nbsp}% level (using the standard error of the difference); "
-        "only significant changes are marked. Changes of administrative indicators come from "
+        "survey indicators it is tested at the 5{nbsp}% level with the sampling design: the "
+        "primary sampling units surveyed both years make the two estimates correlated, so "
+        "the standard error of the difference takes their covariance, and the test uses "
+        "Student's t with the design degrees of freedom of both years (a unit surveyed twice "
+        "counted once); strata whose units were replaced count as independent samples. Only "
+        "significant changes are marked. Changes of administrative indicators come from "
         "exhaustive counts and are not tested.",
         "Une évolution est l'écart entre la valeur de l'année de référence et celle de la "
         "dernière année antérieure où l'indicateur a des valeurs (l'année précédente, ou une "
         "année plus ancienne quand la source saute des années, comme une enquête "
         "quinquennale), pour un même territoire ; tous les territoires d'un indicateur sont "
-        "comparés à la même année. Pour les indicateurs d'enquête, elle est testée au "
-        "seuil de 5{nbsp}% en tenant compte du plan de sondage (erreur type de l'écart) ; seules "
-        "les évolutions significatives sont signalées. Les évolutions des indicateurs "
-        "administratifs proviennent de comptages exhaustifs et ne sont pas testées.",
+        "comparés à la même année. Pour les indicateurs d'enquête, elle est testée au seuil "
+        "de 5{nbsp}% en tenant compte du plan de sondage : les unités primaires enquêtées les "
+        "deux années rendent les deux estimations corrélées, l'erreur type de l'écart tient "
+        "donc compte de leur covariance, et le test suit la loi de Student avec les degrés "
+        "de liberté du plan des deux années (une unité enquêtée deux fois comptée une "
+        "fois) ; les strates dont les unités ont été renouvelées comptent comme des "
+        "échantillons indépendants. Seules les évolutions significatives sont signalées. Les "
+        "évolutions des indicateurs administratifs proviennent de comptages exhaustifs et ne "
+        "sont pas testées.",
     ),
+    "report.reliability_title": ("Reliability of survey estimates",
+                                 "Fiabilité des estimations d'enquête"),
+    "report.reliability_text": (
+        "A survey value is not published below the indicator's minimum number of respondents "
+        "(shown with each indicator). A published value is flagged ◊ low reliability at the "
+        "first of these rules it fails: fewer respondents than the indicator's reliability "
+        "threshold; fewer than {min_df} design degrees of freedom (the primary sampling "
+        "units holding its respondents minus their strata); an effective sample size (the "
+        "number of respondents divided by the design effect) below {min_effective_n}; for a "
+        "percentage, a 95{nbsp}% interval wider than {max_interval_width} points; a "
+        "coefficient of variation above the indicator's maximum, {cv_rule}. The defaults "
+        "are those of the NCHS Data Presentation Standards for Proportions (2017); each "
+        "flagged value gives the rule it failed in the data exports.",
+        "Une valeur d'enquête n'est pas publiée sous le nombre minimal de répondants de "
+        "l'indicateur (indiqué avec chaque indicateur). Une valeur publiée est signalée ◊ "
+        "fiabilité limitée à la première de ces règles qu'elle ne respecte pas : moins de "
+        "répondants que le seuil de fiabilité de l'indicateur ; moins de {min_df} degrés de "
+        "liberté du plan (les unités primaires de ses répondants moins leurs strates) ; une "
+        "taille d'échantillon effective (nombre de répondants divisé par l'effet de plan) "
+        "inférieure à {min_effective_n} ; pour un pourcentage, un intervalle à 95{nbsp}% "
+        "plus large que {max_interval_width} points ; un coefficient de variation supérieur "
+        "au maximum de l'indicateur, {cv_rule}. Les valeurs par défaut sont celles des normes "
+        "de présentation des proportions du NCHS (2017) ; chaque valeur signalée indique dans "
+        "les exports de données la règle non respectée.",
+    ),
+    "report.cv_symmetric": (
+        "taken for a percentage on the smaller of p and 100 − p so that p and its complement "
+        "are judged alike",
+        "calculé pour un pourcentage sur le plus petit de p et 100 − p, pour juger de même p "
+        "et son complément",
+    ),
+    "report.cv_plain": ("the standard error over the value", "erreur type rapportée à la valeur"),
     "report.kflc_title": (
         "UNESCO Key Features of Learning Cities (KFLC)",
         "Caractéristiques clés des villes apprenantes de l'UNESCO (KFLC)",
@@ -257,11 +297,14 @@ _STRINGS: dict[str, tuple[str, str]] = {
         "Design-based estimate from the survey (weights, strata and primary sampling units), "
         "variance by Taylor linearisation, 95{nbsp}% confidence interval on the logit scale. "
         "Not published below {min_n} respondents; flagged as low reliability below "
-        "{reliable_n} respondents or when the coefficient of variation exceeds {max_cv}.",
+        "{reliable_n} respondents or by the rules of the reliability section below "
+        "(coefficient of variation above {max_cv}).",
         "Estimation tenant compte du plan de sondage (poids, strates et unités primaires), "
         "variance par linéarisation de Taylor, intervalle de confiance à 95{nbsp}% sur l'échelle "
         "logit. Non publié sous {min_n} répondants ; signalé comme peu fiable sous "
-        "{reliable_n} répondants ou si le coefficient de variation dépasse {max_cv}.",
+        "{reliable_n} répondants ou par les "
+        "règles de la section sur la fiabilité ci-dessous (coefficient de variation "
+        "supérieur à {max_cv}).",
     ),
     "method.admin_ratio": (
         "Ratio of sums: the numerator and the denominator are summed over the territory's "
@@ -280,37 +323,43 @@ _STRINGS: dict[str, tuple[str, str]] = {
         "units), variance by Taylor linearisation, 95{nbsp}% confidence interval (estimate "
         "± 1.96 standard errors). Respondents without an answer are left out of the mean. "
         "Not published below {min_n} respondents; flagged as low reliability below "
-        "{reliable_n} respondents or when the coefficient of variation exceeds {max_cv}.",
+        "{reliable_n} respondents or by the rules of the reliability section below "
+        "(coefficient of variation above {max_cv}).",
         "Moyenne pondérée tenant compte du plan de sondage (poids, strates et unités "
         "primaires), variance par linéarisation de Taylor, intervalle de confiance à 95{nbsp}% "
         "(estimation ± 1,96 erreur type). Les répondants sans réponse sont exclus de la "
         "moyenne. Non publié sous {min_n} répondants ; signalé comme peu fiable sous "
-        "{reliable_n} répondants ou si le coefficient de variation dépasse {max_cv}.",
+        "{reliable_n} répondants ou par les "
+        "règles de la section sur la fiabilité ci-dessous (coefficient de variation "
+        "supérieur à {max_cv}).",
     ),
     "method.survey_total": (
         "Design-based estimate of a population total from the survey (weights, strata and "
         "primary sampling units), variance by Taylor linearisation, 95{nbsp}% confidence "
         "interval (estimate ± 1.96 standard errors). Not published below {min_n} respondents; "
-        "flagged as low reliability below {reliable_n} respondents or when the coefficient of "
-        "variation exceeds {max_cv}.",
+        "flagged as low reliability below {reliable_n} respondents or by the "
+        "rules of the reliability section below (coefficient of variation above {max_cv}).",
         "Estimation d'un total de population tenant compte du plan de sondage (poids, strates "
         "et unités primaires), variance par linéarisation de Taylor, intervalle de confiance "
         "à 95{nbsp}% (estimation ± 1,96 erreur type). Non publié sous {min_n} répondants ; "
-        "signalé comme peu fiable sous {reliable_n} répondants ou si le coefficient de "
-        "variation dépasse {max_cv}.",
+        "signalé comme peu fiable sous {reliable_n} répondants ou par les "
+        "règles de la section sur la fiabilité ci-dessous (coefficient de variation "
+        "supérieur à {max_cv}).",
     ),
     "method.survey_ratio": (
         "Ratio of two totals estimated from the survey with its design (weights, strata and "
         "primary sampling units), never an average of individual ratios; variance by Taylor "
         "linearisation, 95{nbsp}% confidence interval (estimate ± 1.96 standard errors). Not "
         "published below {min_n} respondents; flagged as low reliability below {reliable_n} "
-        "respondents or when the coefficient of variation exceeds {max_cv}.",
+        "respondents or by the "
+        "rules of the reliability section below (coefficient of variation above {max_cv}).",
         "Rapport de deux totaux estimés à partir de l'enquête et de son plan de sondage "
         "(poids, strates et unités primaires), jamais une moyenne de rapports individuels ; "
         "variance par linéarisation de Taylor, intervalle de confiance à 95{nbsp}% "
         "(estimation ± 1,96 erreur type). Non publié sous {min_n} répondants ; signalé comme "
-        "peu fiable sous {reliable_n} répondants ou si le coefficient de variation dépasse "
-        "{max_cv}.",
+        "peu fiable sous {reliable_n} répondants ou par les "
+        "règles de la section sur la fiabilité ci-dessous (coefficient de variation "
+        "supérieur à {max_cv}).",
     ),
     "target.text": ("{value} ({source})", "{value} ({source})"),
     "english_only": ("{text}", "{text} (en anglais)"),

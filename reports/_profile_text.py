@@ -94,27 +94,33 @@ _STRINGS: dict[str, tuple[str, str]] = {
     ),
     "methods.gap": (
         "Gap to a reference: the difference between the territory's estimate and the "
-        "reference's, tested at the 5{nbsp}% level with the standard errors of both, the "
-        "estimates taken as independent. A territory inside its reference shares respondents "
-        "with it; the covariance this creates is not available yet, and leaving it out "
-        "overstates the variance of the difference: the test is conservative there (a "
-        "significant gap is significant; some real gaps go unnoticed). Administrative values "
-        "come from exhaustive counts: their gaps are exact and not tested.",
+        "reference's, tested at the 5{nbsp}% level. A territory inside its reference shares "
+        "respondents with it: the test takes the covariance this creates and Student's t "
+        "with the design degrees of freedom of both (their PSUs minus their strata, a shared "
+        "PSU counted once). A reference that does not contain the territory is tested as an "
+        "independent estimate. Administrative values come from exhaustive counts: their gaps "
+        "are exact and not tested.",
         "Écart à une référence : différence entre l'estimation du territoire et celle de la "
-        "référence, testée au seuil de 5{nbsp}% avec les erreurs types des deux, les "
-        "estimations étant traitées comme indépendantes. Un territoire inclus dans sa "
-        "référence partage avec elle des répondants ; la covariance qui en résulte n'est pas "
-        "encore disponible, et l'ignorer surestime la variance de l'écart : le test est alors "
-        "prudent (un écart significatif l'est bien ; certains écarts réels passent inaperçus). "
-        "Les valeurs administratives proviennent de comptages exhaustifs : leurs écarts sont "
-        "exacts et ne sont pas testés.",
+        "référence, testée au seuil de 5{nbsp}%. Un territoire inclus dans sa référence "
+        "partage avec elle des répondants : le test tient compte de la covariance qui en "
+        "résulte et suit la loi de Student avec les degrés de liberté du plan des deux "
+        "(leurs unités primaires moins leurs strates, une unité commune comptée une fois). "
+        "Une référence qui ne contient pas le territoire est traitée comme une estimation "
+        "indépendante. Les valeurs administratives proviennent de comptages exhaustifs : "
+        "leurs écarts sont exacts et ne sont pas testés.",
     ),
     "methods.change": (
         "Change: the difference from the previous year the indicator has values for, tested "
-        "at the 5{nbsp}% level for survey indicators (independent samples each year).",
+        "at the 5{nbsp}% level for survey indicators. PSUs surveyed both years make the two "
+        "estimates correlated: the test takes their covariance, and Student's t with the "
+        "design degrees of freedom of both years (a PSU surveyed twice counted once); "
+        "strata whose PSUs were replaced count as independent samples.",
         "Évolution : écart à la dernière année antérieure où l'indicateur a des valeurs, "
-        "testé au seuil de 5{nbsp}% pour les indicateurs d'enquête (échantillons indépendants "
-        "chaque année).",
+        "testé au seuil de 5{nbsp}% pour les indicateurs d'enquête. Les unités primaires "
+        "enquêtées les deux années rendent les deux estimations corrélées : le test tient "
+        "compte de leur covariance et suit la loi de Student avec les degrés de liberté du "
+        "plan des deux années (une unité enquêtée deux fois comptée une fois) ; les strates "
+        "dont les unités ont été renouvelées comptent comme des échantillons indépendants.",
     ),
     "methods.target": (
         "Targets come from the indicator catalogue, with their source; the distance is the "

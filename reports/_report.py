@@ -28,6 +28,7 @@ from string import Template
 import duckdb
 
 from indicators import Catalogue, Indicator
+from indicators.compute.options import ReliabilityRules
 from reports._composite import (
     SECTION_ID,
     index_methods,
@@ -131,7 +132,7 @@ def write_report(
                             *(_domain_section(catalogue, code, html, lang_, what_shown)
                               for code, html in tables.items()),
                             *([quality_html] if quality_html else [])]),
-        methods=_methods(catalogue, [d.code for d in domains], lang_,
+        methods=_methods(con, catalogue, [d.code for d in domains], lang_,
                          index_methods(con, year, lang_) if index_html else None,
                          _missing_entries(catalogue, coverage, year, lang_), year),
     )
@@ -279,8 +280,25 @@ def _domain_section(catalogue: Catalogue, code: str, table_html: str, lang: Lang
             "</section>")
 
 
-def _methods(catalogue: Catalogue, codes: list[str], lang: Lang,
-             index_methods_html: str | None = None,
+def _reliability_text(con: duckdb.DuckDBPyConnection, lang: Lang) -> str:
+    """The reliability rules as the run applied them (``reliability_rules``; a warehouse
+    without it was judged by the defaults, which it states then)."""
+    defaults = ReliabilityRules()
+    rules = (defaults.min_df, defaults.min_effective_n, defaults.max_interval_width,
+             defaults.symmetric_cv)
+    if con.execute("SELECT count(*) FROM duckdb_tables() "
+                   "WHERE table_name = 'reliability_rules'").fetchall()[0][0]:
+        rules = con.execute("SELECT min_df, min_effective_n, max_interval_width, symmetric_cv "
+                            "FROM reliability_rules").fetchone() or rules
+    min_df, effective, width, symmetric = rules
+    return text("report.reliability_text", lang, min_df=format_number(min_df, 0, lang),
+                min_effective_n=format_number(effective, 0, lang),
+                max_interval_width=format_number(width, 0, lang),
+                cv_rule=text("report.cv_symmetric" if symmetric else "report.cv_plain", lang))
+
+
+def _methods(con: duckdb.DuckDBPyConnection, catalogue: Catalogue, codes: list[str],
+             lang: Lang, index_methods_html: str | None = None,
              missing: Sequence[str] = (), year: int | None = None) -> str:
     parts = [
         '<section id="methods" class="lci-methods" aria-labelledby="methods-title">',
@@ -299,6 +317,8 @@ def _methods(catalogue: Catalogue, codes: list[str], lang: Lang,
     if index_methods_html:
         parts.append(index_methods_html)
     parts += [
+        f"  <h3>{escape(text('report.reliability_title', lang))}</h3>",
+        f"  <p>{escape(_reliability_text(con, lang))}</p>",
         f"  <h3>{escape(text('report.changes_title', lang))}</h3>",
         f"  <p>{escape(text('report.changes_text', lang))}</p>",
         f"  <h3>{escape(text('report.kflc_title', lang))}</h3>",

@@ -5,12 +5,12 @@ Territory profiles read these; they are computed here so that reports compute no
 Ranks and gaps are computed in DuckDB for a whole batch of territories at once (one query each,
 whatever the batch's size), from the published rows of ``indicator_values``.
 
-The gap test treats the two estimates as independent: the variance of the difference is the
-sum of the two variances. A territory inside its reference (a commune in its département)
-shares respondents with it, so the covariance is positive and the true variance smaller: the
-test is conservative there (it finds fewer significant gaps than a test with the covariance
-would). Administrative values come from exhaustive counts and carry no standard error: their
-gaps are exact and not tested.
+A territory inside its reference (a commune in its département) shares respondents with it:
+the run tests those gaps with the covariance of the two estimates and the pair's degrees of
+freedom (``indicator_gaps``, as R's ``svycontrast`` over both domains of one design). Any other
+pair is tested as if the two estimates were independent: the variance of the difference is
+the sum of the two variances. Administrative values come from exhaustive counts and carry no
+standard error: their gaps are exact and not tested.
 """
 
 from __future__ import annotations
@@ -121,11 +121,24 @@ def reference_gaps(con: duckdb.DuckDBPyConnection, year: int,
                    ) -> dict[tuple[str, str, str, str, str], Gap]:
     """(indicator, level, code, reference level, reference code) → :class:`Gap` for each pair
     (level, code, reference level, reference code) and each indicator both have a published
-    value for in ``year`` (breakdown total); the test of :func:`gap_test`, in one query."""
+    value for in ``year`` (breakdown total), in one query.
+
+    A pair the run tested with the design (``indicator_gaps``: a survey cell against a
+    territory containing it) takes that test; any other pair :func:`gap_test`'s.
+    """
     if not pairs:
         return {}
+    tested = bool(con.execute("SELECT count(*) FROM duckdb_tables() "
+                              "WHERE table_name = 'indicator_gaps'").fetchall()[0][0])
+    design = ("SELECT indicator_id, territory_level, territory_code, reference_level, "
+              "reference_code, se_gap, significant FROM indicator_gaps "
+              "WHERE year = $year AND breakdown = 'total'") if tested else (
+              "SELECT NULL::VARCHAR AS indicator_id, NULL::VARCHAR AS territory_level, "
+              "NULL::VARCHAR AS territory_code, NULL::VARCHAR AS reference_level, "
+              "NULL::VARCHAR AS reference_code, NULL::DOUBLE AS se_gap, "
+              "NULL::BOOLEAN AS significant WHERE FALSE")
     rows = con.execute(
-        """
+        f"""
         WITH pairs AS (
           SELECT unnest($levels) AS territory_level, unnest($codes) AS territory_code,
                  unnest($reference_levels) AS reference_level,
@@ -135,19 +148,25 @@ def reference_gaps(con: duckdb.DuckDBPyConnection, year: int,
           FROM indicator_values
           WHERE year = $year AND breakdown = 'total' AND value IS NOT NULL
             AND list_contains($statuses, status)),
+        design AS ({design}),
         gaps AS (
           SELECT a.indicator_id, p.territory_level, p.territory_code, p.reference_level,
                  p.reference_code, a.value - b.value AS gap,
-                 sqrt(a.se * a.se + b.se * b.se) AS se_gap
+                 sqrt(a.se * a.se + b.se * b.se) AS se_independent
           FROM pairs p
           JOIN published a ON a.territory_level = p.territory_level
                           AND a.territory_code = p.territory_code
           JOIN published b ON b.indicator_id = a.indicator_id
                           AND b.territory_level = p.reference_level
                           AND b.territory_code = p.reference_code)
-        SELECT *, CASE WHEN se_gap IS NULL OR se_gap = 0 THEN NULL
-                       ELSE abs(gap) / se_gap > $z END AS significant
-        FROM gaps
+        SELECT g.indicator_id, g.territory_level, g.territory_code, g.reference_level,
+               g.reference_code, g.gap,
+               CASE WHEN d.indicator_id IS NOT NULL THEN d.se_gap ELSE g.se_independent END,
+               CASE WHEN d.indicator_id IS NOT NULL THEN d.significant
+                    WHEN g.se_independent IS NULL OR g.se_independent = 0 THEN NULL
+                    ELSE abs(g.gap) / g.se_independent > $z END
+        FROM gaps g LEFT JOIN design d USING (indicator_id, territory_level, territory_code,
+                                              reference_level, reference_code)
         """,
         {"levels": [p[0] for p in pairs], "codes": [p[1] for p in pairs],
          "reference_levels": [p[2] for p in pairs], "reference_codes": [p[3] for p in pairs],

@@ -30,3 +30,4 @@ class ComputeOptions:
     age_bands: tuple[str, ...] | None = AGE_GROUPS  # the population's bands (None: totals only)
     population_sex: bool = True  # the population is split by sex
     reliability: ReliabilityRules = field(default_factory=ReliabilityRules)
+    panel: bool = True  # a PSU code found in two survey years is the same PSU, revisited

@@ -18,8 +18,11 @@ Presentation Standards for Proportions (2017).
 
 A change compares a year with the previous year the indicator has values for (not necessarily
 the year before: a survey may run every five years). A change between years is marked
-significant only for survey indicators, by a design-based test
-(independent samples each year: the variance of the difference is the sum of the variances).
+significant only for survey indicators, by a design-based t test: the variance of the
+difference is V1 + V2 - 2 C, C the covariance the two years' estimates have through the PSUs
+surveyed both years (zero for independent samples: ``indicators.compute.survey_pairs``), with
+the degrees of freedom of both years' PSUs taken once each (R's ``svycontrast`` over the
+pooled design, ``degf`` of the pair's cells).
 
 Published numbers are rounded to 12 significant digits: parallel sums in DuckDB may differ in the
 last bits from one run to the next, and outputs must be byte-identical for the same inputs.
@@ -27,9 +30,12 @@ last bits from one run to the next, and outputs must be byte-identical for the s
 
 from __future__ import annotations
 
+import contextlib
+
 import duckdb
 import pandas as pd
 import pyarrow as pa
+from scipy import stats
 
 from indicators.catalogue.definitions import Catalogue, Indicator
 from indicators.compute.options import ReliabilityRules
@@ -48,6 +54,11 @@ DESIGN_COLUMNS = (
 """What a survey cell's reliability rests on besides its raw row: the domain's design degrees
 of freedom, and (means, totals, ratios) the engine's design effect; kept apart from
 ``_raw_values`` so that the other kinds' rows keep their columns."""
+COVARIANCE_COLUMNS = (
+    "indicator_id VARCHAR, breakdown VARCHAR, territory_level VARCHAR, territory_code VARCHAR, "
+    "year INTEGER, other_level VARCHAR, other_code VARCHAR, other_year INTEGER, "
+    "covariance DOUBLE, shared_psus BIGINT, shared_strata BIGINT"
+)
 KEYS = ("indicator_id", "territory_code", "territory_level", "year", "breakdown")
 COMMUTING_CAUTION_WORKERS = 200
 Z_95 = 1.959963984540054
@@ -173,30 +184,129 @@ with_values AS (SELECT DISTINCT indicator_id, year FROM indicator_values
 previous AS (
     SELECT y.indicator_id, y.year, max(w.year) AS previous_year
     FROM years y JOIN with_values w ON w.indicator_id = y.indicator_id AND w.year < y.year
-    GROUP BY y.indicator_id, y.year)
-SELECT cur.indicator_id, cur.territory_code, cur.territory_level, cur.breakdown, cur.year,
-       prev.year AS previous_year,
-       _sig12(cur.value - prev.value) AS change,
-       _sig12(sqrt(cur.se * cur.se + prev.se * prev.se)) AS se_change,
-       CASE WHEN cur.se IS NOT NULL AND prev.se IS NOT NULL
-                 AND cur.value IS NOT NULL AND prev.value IS NOT NULL
-            THEN abs(cur.value - prev.value) > {Z_95} * sqrt(cur.se * cur.se + prev.se * prev.se)
-       END AS significant
-FROM indicator_values cur
-JOIN previous p ON p.indicator_id = cur.indicator_id AND p.year = cur.year
-JOIN indicator_values prev ON prev.indicator_id = cur.indicator_id
-     AND prev.territory_code = cur.territory_code
-     AND prev.territory_level = cur.territory_level AND prev.breakdown = cur.breakdown
-     AND prev.year = p.previous_year
-JOIN _indicator_meta m ON m.indicator_id = cur.indicator_id
-ORDER BY m.ordinal, cur.territory_level, cur.territory_code, cur.breakdown, cur.year
+    GROUP BY y.indicator_id, y.year),
+paired AS (
+    SELECT cur.indicator_id, cur.territory_code, cur.territory_level, cur.breakdown, cur.year,
+           prev.year AS previous_year, cur.value - prev.value AS change,
+           CASE WHEN cur.se IS NOT NULL AND prev.se IS NOT NULL
+                THEN sqrt(greatest(cur.se * cur.se + prev.se * prev.se
+                                   - 2 * coalesce(t.covariance, 0), 0)) END AS se_change,
+           t.covariance, t.df AS df_change,
+           cur.se IS NOT NULL AND prev.se IS NOT NULL AND cur.value IS NOT NULL
+             AND prev.value IS NOT NULL AS tested, m.ordinal
+    FROM indicator_values cur
+    JOIN previous p ON p.indicator_id = cur.indicator_id AND p.year = cur.year
+    JOIN indicator_values prev ON prev.indicator_id = cur.indicator_id
+         AND prev.territory_code = cur.territory_code
+         AND prev.territory_level = cur.territory_level AND prev.breakdown = cur.breakdown
+         AND prev.year = p.previous_year
+    JOIN _indicator_meta m ON m.indicator_id = cur.indicator_id
+    LEFT JOIN _change_terms t ON t.indicator_id = cur.indicator_id
+         AND t.territory_code = cur.territory_code AND t.territory_level = cur.territory_level
+         AND t.breakdown = cur.breakdown AND t.year = cur.year
+         AND t.previous_year = p.previous_year)
+SELECT indicator_id, territory_code, territory_level, breakdown, year, previous_year,
+       _sig12(change) AS change,
+       _sig12(se_change) AS se_change,
+       CASE WHEN tested THEN
+            CASE WHEN df_change IS NULL THEN abs(change) > {Z_95} * se_change
+                 WHEN df_change > 0 THEN abs(change) > _t975(df_change) * se_change END
+       END AS significant,
+       -- A withheld cell's terms are withheld with it.
+       CASE WHEN tested THEN _sig12(covariance) END AS covariance,
+       CASE WHEN tested THEN df_change END AS df_change
+FROM paired
+ORDER BY ordinal, territory_level, territory_code, breakdown, year
 """
 """Each year against the previous year present for the indicator: the latest earlier year in
 which the indicator has a value for some territory (2016 for 2021 when the survey ran in 2016
 and 2021). Every territory and breakdown of an indicator compares with that same year, so a
 table column holds changes over one period; a territory without a value that year has no
-change. Reads only ``indicator_values`` and ``_indicator_meta``, so the audit can recompute it
-from the published values."""
+change. Reads ``indicator_values``, ``_indicator_meta`` and ``_change_terms`` (the survey
+cells' covariance and degrees of freedom, which the changes publish), so the audit can
+recompute it from what is published. A cell without terms (no design behind it) is tested
+with the normal quantile."""
+
+CHANGE_TERMS_SQL = """
+CREATE OR REPLACE TEMP TABLE _change_terms AS
+SELECT d.indicator_id, d.territory_code, d.territory_level, d.breakdown, d.year,
+       p.year AS previous_year, coalesce(c.covariance, 0) AS covariance,
+       d.df + p.df - coalesce(c.shared_psus, 0) + coalesce(c.shared_strata, 0) AS df
+FROM _raw_design d
+JOIN _raw_design p ON p.indicator_id = d.indicator_id AND p.territory_code = d.territory_code
+     AND p.territory_level = d.territory_level AND p.breakdown = d.breakdown AND p.year < d.year
+LEFT JOIN _raw_covariances c ON c.indicator_id = d.indicator_id AND c.breakdown = d.breakdown
+     AND c.territory_level = d.territory_level AND c.territory_code = d.territory_code
+     AND c.year = d.year AND c.other_level = d.territory_level
+     AND c.other_code = d.territory_code AND c.other_year = p.year
+"""
+"""Each survey cell against each earlier year of the same cell: the covariance of the two
+estimates (zero without shared PSUs) and the degrees of freedom of the pair: the PSUs of both
+years minus their strata, a PSU or stratum surveyed both years counted once."""
+
+
+GAPS_SQL = """
+CREATE OR REPLACE TABLE indicator_gaps AS
+WITH paired AS (
+    SELECT c.indicator_id, c.territory_level, c.territory_code,
+           c.other_level AS reference_level, c.other_code AS reference_code, c.year,
+           c.breakdown, a.value - b.value AS gap,
+           sqrt(greatest(a.se * a.se + b.se * b.se - 2 * c.covariance, 0)) AS se_gap,
+           c.covariance, da.df + db.df - c.shared_psus + c.shared_strata AS df_gap, m.ordinal
+    FROM _raw_covariances c
+    JOIN indicator_values a ON a.indicator_id = c.indicator_id
+         AND a.territory_level = c.territory_level AND a.territory_code = c.territory_code
+         AND a.year = c.year AND a.breakdown = c.breakdown
+    JOIN indicator_values b ON b.indicator_id = c.indicator_id
+         AND b.territory_level = c.other_level AND b.territory_code = c.other_code
+         AND b.year = c.year AND b.breakdown = c.breakdown
+    JOIN _raw_design da ON da.indicator_id = c.indicator_id
+         AND da.territory_level = c.territory_level AND da.territory_code = c.territory_code
+         AND da.year = c.year AND da.breakdown = c.breakdown
+    JOIN _raw_design db ON db.indicator_id = c.indicator_id
+         AND db.territory_level = c.other_level AND db.territory_code = c.other_code
+         AND db.year = c.year AND db.breakdown = c.breakdown
+    JOIN _indicator_meta m ON m.indicator_id = c.indicator_id
+    WHERE c.other_year = c.year AND a.value IS NOT NULL AND b.value IS NOT NULL
+      AND a.se IS NOT NULL AND b.se IS NOT NULL)
+SELECT indicator_id, territory_level, territory_code, reference_level, reference_code, year,
+       breakdown, _sig12(gap) AS gap, _sig12(se_gap) AS se_gap, _sig12(covariance) AS covariance,
+       df_gap,
+       CASE WHEN se_gap > 0 AND df_gap > 0 THEN abs(gap) > _t975(df_gap) * se_gap END
+         AS significant
+FROM paired
+ORDER BY ordinal, territory_level, territory_code, reference_level, reference_code, year,
+         breakdown
+"""
+"""Each published survey cell against the same cell of each territory containing it, in the
+same year: the gap, its standard error with the covariance of their shared respondents, the
+pair's degrees of freedom (both cells' PSUs, a shared one counted once) and the t test.
+Profiles read it; a pair not in it is tested as of independent estimates."""
+
+CHANGE_TERMS_DDL = """
+CREATE TEMP TABLE IF NOT EXISTS _change_terms (indicator_id VARCHAR, territory_code VARCHAR,
+    territory_level VARCHAR, breakdown VARCHAR, year INTEGER, previous_year INTEGER,
+    covariance DOUBLE, df DOUBLE)
+"""
+
+
+def compute_changes(con: duckdb.DuckDBPyConnection) -> None:
+    """``indicator_changes`` from ``indicator_values``, ``_indicator_meta`` and the change
+    terms when a caller wrote them (none: every change tested as of independent samples)."""
+    con.execute(CHANGE_TERMS_DDL)
+    register_t_quantile(con)
+    con.execute(CHANGES_SQL)
+
+
+def register_t_quantile(con: duckdb.DuckDBPyConnection) -> None:
+    """``_t975(df)``: Student's 97.5 % quantile, which DuckDB lacks (scipy's, vectorised)."""
+    def quantile(df: pa.Array) -> pa.Array:
+        return pa.array(stats.t.ppf(0.975, df.to_numpy(zero_copy_only=False)))
+
+    with contextlib.suppress(duckdb.InvalidInputException):
+        con.remove_function("_t975")
+    con.create_function("_t975", quantile, ["DOUBLE"], "DOUBLE", type="arrow",
+                        side_effects=False)
 
 
 SIGNIFICANT_DIGITS_SQL = """
@@ -211,7 +321,20 @@ def finalise_values(con: duckdb.DuckDBPyConnection, catalogue: Catalogue,
     """Turn raw estimates into the published ``indicator_values`` and ``indicator_changes``,
     judging survey cells by the project's ``rules`` (NCHS's by default)."""
     con.execute(SIGNIFICANT_DIGITS_SQL)
-    _register_metadata(con, catalogue, rules or ReliabilityRules())
+    rules = rules or ReliabilityRules()
+    _register_metadata(con, catalogue, rules)
+    # The rules as the run applied them: the report's methods state them.
+    con.execute("CREATE OR REPLACE TABLE reliability_rules AS SELECT "
+                "CAST($min_df AS DOUBLE) AS min_df, "
+                "CAST($min_effective_n AS DOUBLE) AS min_effective_n, "
+                "CAST($max_interval_width AS DOUBLE) AS max_interval_width, "
+                "CAST($symmetric_cv AS BOOLEAN) AS symmetric_cv",
+                {"min_df": rules.min_df, "min_effective_n": rules.min_effective_n,
+                 "max_interval_width": rules.max_interval_width,
+                 "symmetric_cv": rules.symmetric_cv})
     con.execute(STATUS_SQL)
-    con.execute(CHANGES_SQL)
+    con.execute(f"CREATE TEMP TABLE IF NOT EXISTS _raw_covariances ({COVARIANCE_COLUMNS})")
+    con.execute(CHANGE_TERMS_SQL)
+    compute_changes(con)
+    con.execute(GAPS_SQL)
     return con.execute("SELECT count(*) FROM indicator_values").fetchall()[0][0]

@@ -22,10 +22,17 @@ from indicators.catalogue.definitions import (
     PopulationQuantity,
     SurveyComputation,
 )
-from indicators.compute import admin_ratio, commuting, survey_estimates, survey_proportion
+from indicators.compute import (
+    admin_ratio,
+    commuting,
+    survey_estimates,
+    survey_pairs,
+    survey_proportion,
+)
 from indicators.compute.options import ComputeOptions
 from indicators.compute.plan import IndicatorPlan, Statement
 from indicators.compute.publication import (
+    COVARIANCE_COLUMNS,
     DESIGN_COLUMNS,
     RAW_COLUMNS,
     STATUS_SQL,
@@ -126,6 +133,14 @@ CREATE OR REPLACE TABLE indicator_availability (indicator_id VARCHAR PRIMARY KEY
 """
 
 
+def _has_survey(con: duckdb.DuckDBPyConnection) -> bool:
+    """The warehouse holds survey responses (the pairs of cells need them)."""
+    return bool(con.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'survey_responses' "
+        "AND NOT temporary").fetchall()[0][0]) and bool(con.execute(
+        "SELECT count(*) FROM survey_responses").fetchall()[0][0])
+
+
 def compute_indicator_values(con: duckdb.DuckDBPyConnection, catalogue: Catalogue,
                              lonely_psu: str = "fail",
                              territory_model: TerritoryModel = FRENCH_LEVELS,
@@ -145,6 +160,9 @@ def compute_indicator_values(con: duckdb.DuckDBPyConnection, catalogue: Catalogu
     build_membership(con, territory_model)
     con.execute(f"CREATE OR REPLACE TEMP TABLE _raw_values ({RAW_COLUMNS})")
     con.execute(f"CREATE OR REPLACE TEMP TABLE _raw_design ({DESIGN_COLUMNS})")
+    con.execute(f"CREATE OR REPLACE TEMP TABLE _raw_covariances ({COVARIANCE_COLUMNS})")
+    if _has_survey(con):
+        survey_pairs.prepare(con, options.panel)
     scripts, availability = [], []
     for n, indicator in enumerate(catalogue):
         planned = plan_indicator(con, indicator, options=options)

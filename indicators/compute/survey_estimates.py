@@ -36,6 +36,7 @@ from indicators.catalogue.definitions import (
     SurveyRatio,
     SurveyTotal,
 )
+from indicators.compute import survey_pairs
 from indicators.compute.options import ComputeOptions
 from indicators.compute.plan import IndicatorPlan, Statement
 from indicators.compute.publication import add_design_rows
@@ -50,7 +51,7 @@ from indicators.compute.survey_proportion import (
 from indicators.conditions import ConditionError, check_expression
 from indicators.sql import quote_ident
 from indicators.survey import SurveyDesign, survey_query, survey_total
-from indicators.survey.results import DomainResult, run_linear, to_estimates
+from indicators.survey.results import DomainResult, prepare, run_domains, to_estimates
 from indicators.territories import member_in_year
 
 SurveyEstimate = SurveyMean | SurveyTotal | SurveyRatio
@@ -174,11 +175,14 @@ def run(con: duckdb.DuckDBPyConnection, planned: IndicatorPlan, options: Compute
     checked = checked_definition(con, indicator)
     estimated = estimated_design(checked, options)
     variable, denominator = _estimated(spec)
-    rows = []
+    rows, covariances = [], []
     for by in breakdowns(indicator):
         # What survey_mean/survey_total/survey_ratio run, keeping the domains' sums (B).
-        result = run_linear(con, estimated, statistic, variable, denominator, by=by,
-                            where=spec.population, na_rm=True)
+        prep = prepare(con, estimated, statistic, variable, denominator, by=by,
+                       where=spec.population)
+        result = run_domains(con, prep, na_rm=True,
+                             pairs=survey_pairs.pairs(con, by, options.panel))
+        covariances += survey_pairs.rows(indicator.id, by, result, spec.scale)
         estimates = to_estimates(result, statistic, CI, LEVEL)
         numerators = _numerators(con, estimated, checked, statistic, result, by)
         # The reliability rules read the domain's own degrees of freedom (its PSUs minus its
@@ -194,6 +198,7 @@ def run(con: duckdb.DuckDBPyConnection, planned: IndicatorPlan, options: Compute
                   if value is not None else (None, None, None)),
                 e.n, None, None, df, e.deff,
             ))
+    survey_pairs.insert(con, covariances)
     if rows:
         # Columnar insert: one row at a time costs milliseconds each at national scale.
         add_design_rows(con, pa.table(list(zip(*rows, strict=True)),

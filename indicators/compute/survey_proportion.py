@@ -12,12 +12,14 @@ import duckdb
 import pyarrow as pa
 
 from indicators.catalogue.definitions import CatalogueError, Indicator, SurveyProportion
+from indicators.compute import survey_pairs
 from indicators.compute.options import ComputeOptions
 from indicators.compute.plan import IndicatorPlan, Statement
 from indicators.compute.publication import add_design_rows
 from indicators.conditions import ConditionError, check_expression
 from indicators.sql import quote_ident
-from indicators.survey import SurveyDesign, survey_proportion, survey_query
+from indicators.survey import SurveyDesign, survey_query
+from indicators.survey.results import prepare, run_domains, to_estimates
 from indicators.territories import member_in_year
 
 POOLED_RESPONSES = f"""
@@ -103,11 +105,16 @@ def run(con: duckdb.DuckDBPyConnection, planned: IndicatorPlan, options: Compute
     indicator = planned.indicator
     spec = indicator.computation
     assert isinstance(spec, SurveyProportion)
-    rows = []
+    rows, covariances = [], []
     for by in breakdowns(indicator):
-        estimates = survey_proportion(con, design(options), spec.condition, by=by,
-                                      where=spec.population, na_rm=True, ci="logit")
-        for e in estimates:
+        # What survey_proportion(..., ci="logit") runs, with the covariances of the pairs
+        # the changes and gaps are tested on, from the same scan.
+        prep = prepare(con, design(options), "proportion", spec.condition, None, by=by,
+                       where=spec.population)
+        result = run_domains(con, prep, na_rm=True,
+                             pairs=survey_pairs.pairs(con, by, options.panel))
+        covariances += survey_pairs.rows(indicator.id, by, result, PERCENT)
+        for e in to_estimates(result, "proportion", "logit", 0.95):
             label = "total" if len(by) == 3 else f"{by[3]}={e.by[by[3]]}"
             rows.append((
                 indicator.id, e.by["_territory"], e.by["_level"], int(e.by["year"]), label,
@@ -115,6 +122,7 @@ def run(con: duckdb.DuckDBPyConnection, planned: IndicatorPlan, options: Compute
                 PERCENT * e.se, PERCENT * e.ci_low, PERCENT * e.ci_high, e.n, None, None,
                 e.df, None,  # a proportion's design effect is p(1 - p)/n's, in publication
             ))
+    survey_pairs.insert(con, covariances)
     if rows:
         # Columnar insert: one row at a time costs milliseconds each at national scale.
         add_design_rows(con, pa.table(list(zip(*rows, strict=True)),

@@ -25,13 +25,15 @@ from indicators.survey.cells import (
     weighted_cte,
 )
 from indicators.survey.checks import check_cte
+from indicators.survey.covariance import Pairs, pair_ctes
 from indicators.survey.design import DesignLayout
 from indicators.survey.variance import variance_ctes
 
 # The number of a domain within one query (see ``domain_query``).
 DOMAIN = "_domain"
 
-__all__ = ["Contrast", "Linear", "domain_keys", "domain_query", "unit_columns", "with_body"]
+__all__ = ["Contrast", "Linear", "Pairs", "domain_keys", "domain_query", "unit_columns",
+           "with_body"]
 
 
 @dataclass(frozen=True)
@@ -53,11 +55,14 @@ def domain_query(
     where: str | None,
     only: str | None = None,
     contrast: Contrast | None = None,
+    pairs: Pairs | None = None,
 ) -> str:
     """The check row, then one row per domain: sums, ``theta``, ``var`` and ``df``.
 
     ``only`` is an optional SQL filter on the domain keys that narrows which domains are
-    computed without changing the design (used to compare two domains cheaply).
+    computed without changing the design (used to compare two domains cheaply). With
+    ``pairs``, each domain also has its number ``_id`` and ``_pairs``: the covariance with
+    each domain it is paired with (``indicators.survey.covariance``).
     """
     keys = domain_keys(by)
     k = ", ".join(keys)
@@ -105,6 +110,17 @@ def domain_query(
             f" LEFT JOIN (SELECT var AS _cvar, lonely1 AS _clonely1, lonely2 AS _clonely2 "
             f"FROM {cvar.relation}) ON TRUE"
         )
+    paired = ""
+    if pairs is not None:
+        ctes += pair_ctes(layout, pairs)
+        paired = (
+            f", domains.{DOMAIN} AS _id, _pl._pairs FROM domains LEFT JOIN (SELECT p._a AS "
+            f"{DOMAIN}, list(struct_pack(other := p._b, cov := coalesce(c.cov, 0.0), "
+            "shared_psus := coalesce(c.shared_psus, 0), "
+            "shared_strata := coalesce(c.shared_strata, 0)) ORDER BY p._b) AS _pairs "
+            "FROM pair_list p LEFT JOIN pair_covariances c ON c._d1 = p._a AND c._d2 = p._b "
+            f"GROUP BY p._a) AS _pl USING ({DOMAIN})"
+        )
     ddf = f"(SELECT {'chk_df_where' if where else 'chk_df'} FROM design_checks)"
     body = with_body(ctes)
     v = var.relation
@@ -115,7 +131,7 @@ def domain_query(
         f"EXCLUDE ({DOMAIN}), {v}.var, "
         f"CAST({v}.df AS DOUBLE) AS df_dom, {v}.lonely1, {v}.lonely2, "
         f"CAST({ddf} AS DOUBLE) AS ddf, TRUE AS _found "
-        f"FROM domains JOIN {v} USING ({DOMAIN}) WHERE domains.nnz_all > 0) ON TRUE "
+        f"{paired or 'FROM domains'} JOIN {v} USING ({DOMAIN}) WHERE domains.nnz_all > 0) ON TRUE "
         f"ORDER BY {k}"
     )
 

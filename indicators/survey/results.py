@@ -30,7 +30,7 @@ from indicators.survey.design import (
     resolve,
 )
 from indicators.survey.intervals import proportion_interval, wald
-from indicators.survey.query import Contrast, Linear, domain_query
+from indicators.survey.query import Contrast, Linear, Pairs, domain_query
 
 
 class Estimate(NamedTuple):
@@ -76,6 +76,18 @@ class DomainResult:
     denominator: np.ndarray
     srs_variance: np.ndarray
     contrast: tuple[float | None, str | None, str | None] | None = None
+    pairs: list[PairCovariance] | None = None
+
+
+class PairCovariance(NamedTuple):
+    """The design covariance of two domains (indices into a DomainResult's arrays), with
+    the PSUs and strata they share (where both have rows of nonzero weight)."""
+
+    first: int
+    second: int
+    covariance: float
+    shared_psus: int
+    shared_strata: int
 
 
 def statistic_sql(
@@ -138,9 +150,10 @@ def prepare(
 
 
 def compile_query(prep: Prepared, only: str | None = None,
-                  contrast: Contrast | None = None) -> str:
+                  contrast: Contrast | None = None, pairs: Pairs | None = None) -> str:
     """The SQL that ``run_domains`` runs for ``prep``: the check row, then one row per domain."""
-    return domain_query(prep.layout, prep.stat, prep.by_sql, prep.where_sql, only, contrast)
+    return domain_query(prep.layout, prep.stat, prep.by_sql, prep.where_sql, only, contrast,
+                        pairs)
 
 
 def run_domains(
@@ -150,12 +163,14 @@ def run_domains(
     na_rm: bool,
     only: tuple[str, dict[str, object]] | None = None,
     contrast: Contrast | None = None,
+    pairs: Pairs | None = None,
 ) -> DomainResult:
     """Run the domain query and turn its rows into arrays; raises on R's error cases.
 
-    With a ``contrast``, its variance and lonely-PSU flags come back in ``contrast``.
+    With a ``contrast``, its variance and lonely-PSU flags come back in ``contrast``; with
+    ``pairs``, the covariance of each pair in ``pairs``.
     """
-    sql = compile_query(prep, only and only[0], contrast)
+    sql = compile_query(prep, only and only[0], contrast, pairs)
     try:
         # Columnar: 100,000 domains would cost seconds as Python tuples.
         table = con.sql(sql, params=only[1] if only else None).to_arrow_table()
@@ -208,7 +223,22 @@ def run_domains(
         denominator=arr("b"),
         srs_variance=srs,
         contrast=contrasted,
+        pairs=_pair_covariances(cols) if pairs is not None and found else None,
     )
+
+
+def _pair_covariances(cols: dict[str, pa.ChunkedArray]) -> list[PairCovariance]:
+    """The ``_pairs`` lists of the domain rows as indices into the result's arrays."""
+    ids = cols["_id"].to_pylist()
+    index = {d: i for i, d in enumerate(ids)}
+    found = []
+    for i, paired in enumerate(cols["_pairs"].to_pylist()):
+        for p in paired or ():
+            j = index.get(p["other"])
+            if j is not None:  # a domain without rows of nonzero weight is not returned
+                found.append(PairCovariance(i, j, p["cov"], p["shared_psus"],
+                                            p["shared_strata"]))
+    return found
 
 
 def run_linear(

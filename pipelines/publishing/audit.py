@@ -63,7 +63,10 @@ from indicators import (
 from indicators.catalogue import CatalogueError
 from indicators.catalogue.project import read_project_catalogue
 from indicators.compute.options import ComputeOptions, ReliabilityRules
-from indicators.compute.publication import CHANGES_SQL, SIGNIFICANT_DIGITS_SQL
+from indicators.compute.publication import (
+    SIGNIFICANT_DIGITS_SQL,
+    compute_changes,
+)
 from indicators.learning_index import Screening
 from indicators.sql import quote_ident
 from pipelines.config import IndexSettings, project_contracts, project_reliability
@@ -423,7 +426,8 @@ def _rederive(public: Bundle, catalogue: Catalogue, render: Render | None) -> li
         con.execute("CREATE TABLE indicator_values AS SELECT * FROM read_parquet(?)",
                     [str(values)])
         # The report and the profiles show them.
-        for table in ("territory_levels", "territory_members", "indicator_availability"):
+        for table in ("territory_levels", "territory_members", "indicator_availability",
+                      "indicator_gaps", "reliability_rules"):
             path = public.path / "published" / f"{table}.parquet"
             if path.is_file():
                 con.execute(f"CREATE TABLE {quote_ident(table)} AS SELECT * FROM read_parquet(?)",
@@ -475,11 +479,18 @@ def _rederive_changes(con: duckdb.DuckDBPyConnection, public: Bundle,
                 "(indicator_id VARCHAR, ordinal INTEGER)")
     con.executemany("INSERT INTO _indicator_meta VALUES (?, ?)",
                     [(i.id, n) for n, i in enumerate(catalogue)])
-    con.execute(CHANGES_SQL)
+    # The survey cells' covariance and degrees of freedom rest on the microdata: taken as
+    # published, while change, standard error and significance are derived again from them.
+    con.execute("CREATE OR REPLACE TEMP TABLE _change_terms AS SELECT indicator_id, "
+                "territory_code, territory_level, breakdown, year, previous_year, covariance, "
+                "df_change AS df FROM read_parquet($path) WHERE df_change IS NOT NULL",
+                {"path": str(path)})
+    compute_changes(con)
     mismatches = _differences(con, "indicator_changes", path,
                               ("indicator_id", "territory_level", "territory_code", "breakdown",
                                "year"),
-                              ("previous_year", "change", "se_change", "significant"))
+                              ("previous_year", "change", "se_change", "significant",
+                               "covariance", "df_change"))
     return _verdict("published", public.subject(name), mismatches,
                     "the changes between years recomputed from indicator_values")
 
@@ -681,7 +692,8 @@ def _recompute(public: Bundle, restricted: Bundle, catalogue: Catalogue) -> list
                                      lonely_psu=_lonely_psu(public),
                                      age_bands=contracts.age_bands,
                                      population_sex=contracts.sex,
-                                     reliability=_reliability(public)))
+                                     reliability=_reliability(public),
+                                     panel=_panel_psus(public)))
         mismatches = _compare(con, published)
         findings += _check_sql(con, public, public.path / str(public.manifest["year"]) /
                                SQL_FOLDER)
@@ -779,6 +791,13 @@ def _lonely_psu(public: Bundle) -> str:
     raw = _project_yaml(public)
     settings = raw.get("validation") if isinstance(raw, dict) else None
     return (settings if isinstance(settings, dict) else {}).get("lonely_psu", "fail")
+
+
+def _panel_psus(public: Bundle) -> bool:
+    """Whether the run took PSU codes as the same PSUs every year, from the project file."""
+    raw = _project_yaml(public)
+    settings = raw.get("validation") if isinstance(raw, dict) else None
+    return (settings if isinstance(settings, dict) else {}).get("panel_psus", True) is not False
 
 
 def _accounting(public: Bundle, restricted: Bundle) -> list[Finding]:
@@ -946,10 +965,24 @@ def _verdict(step: str, subject: str, mismatches: list[tuple[str, str]],
 
 
 def _compare(con: duckdb.DuckDBPyConnection, published: Path) -> list[tuple[str, str]]:
-    return _differences(con, "indicator_values", published,
-                        ("indicator_id", "territory_level", "territory_code", "year",
-                         "breakdown"),
-                        (*COMPARED, "n_unweighted", "status"))
+    """The values, and the design terms of their changes and gaps (which rest on the
+    microdata, so that only this recomputation checks them)."""
+    found = _differences(con, "indicator_values", published,
+                         ("indicator_id", "territory_level", "territory_code", "year",
+                          "breakdown"),
+                         (*COMPARED, "n_unweighted", "status"))
+    changes = published.with_name("indicator_changes.parquet")
+    if changes.is_file():
+        found += _differences(con, "indicator_changes", changes,
+                              ("indicator_id", "territory_level", "territory_code", "year",
+                               "breakdown"), ("covariance", "df_change", "significant"))
+    gaps = published.with_name("indicator_gaps.parquet")
+    if gaps.is_file():
+        found += _differences(con, "indicator_gaps", gaps,
+                              ("indicator_id", "territory_level", "territory_code",
+                               "reference_level", "reference_code", "year", "breakdown"),
+                              ("gap", "se_gap", "covariance", "df_gap", "significant"))
+    return found
 
 
 def _same(old: object, new: object) -> bool:

@@ -75,6 +75,11 @@ PUBLISHED = {  # table: the columns its rows are ordered by
                          "breakdown"),
     "indicator_changes": ("indicator_id", "territory_level", "territory_code", "year",
                           "breakdown"),
+    # Each survey cell against the territories containing it: the profiles' gap tests.
+    "indicator_gaps": ("indicator_id", "territory_level", "territory_code", "reference_level",
+                       "reference_code", "year", "breakdown"),
+    # The reliability rules the run judged survey cells by: the report states them.
+    "reliability_rules": ("min_df",),
     "territory_levels": ("ordinal",),
     # Which communes each territory aggregates: what every aggregate value is the sum of.
     "territory_members": ("territory_level", "territory_code", "commune_code", "valid_from"),

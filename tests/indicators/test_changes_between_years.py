@@ -5,7 +5,7 @@ from __future__ import annotations
 import duckdb
 import pytest
 
-from indicators.compute.publication import CHANGES_SQL, SIGNIFICANT_DIGITS_SQL
+from indicators.compute.publication import SIGNIFICANT_DIGITS_SQL, compute_changes
 
 VALUES_DDL = """
 CREATE TABLE indicator_values (indicator_id VARCHAR, territory_code VARCHAR,
@@ -39,7 +39,7 @@ def con() -> duckdb.DuckDBPyConnection:
     con.execute(SIGNIFICANT_DIGITS_SQL)
     con.execute("CREATE TEMP TABLE _indicator_meta (indicator_id VARCHAR, ordinal INTEGER)")
     con.executemany("INSERT INTO _indicator_meta VALUES (?, ?)", [("SURV", 0), ("ADM", 1)])
-    con.execute(CHANGES_SQL)
+    compute_changes(con)
     return con
 
 
@@ -72,7 +72,7 @@ def test_a_year_without_any_value_is_skipped_and_every_territory_uses_the_same_y
 def test_consecutive_years_still_compare_with_the_year_before(con):
     con.execute("INSERT INTO indicator_values VALUES ('ADM', 'A', 'COM', 'A', 2022, 'total', "
                 "15, NULL, NULL, NULL, NULL, NULL, NULL, 'ok', NULL)")
-    con.execute(CHANGES_SQL)
+    compute_changes(con)
     assert ("COM", "A", 2022, 2021, 3.0, None) in _changes(con, "ADM")
 
 

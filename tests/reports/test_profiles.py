@@ -285,8 +285,29 @@ def test_an_unknown_reference_is_one_clear_error(con, catalogue, tmp_path):
     assert "ni un niveau de territoire ni un code de groupe" in raised.value.french
 
 
-def test_a_gap_is_tested_with_both_standard_errors_as_independent_estimates(con):
+def test_a_gap_to_a_containing_territory_is_the_design_based_one(con):
+    """A commune inside its EPCI and région: the run's test, with their covariance."""
     pairs = [("COM", CORBEIL, "EPCI", "200059228"), ("COM", CORBEIL, "REG", "11")]
+    gaps = reference_gaps(con, YEAR, pairs)
+    assert gaps
+    tested = 0
+    for (indicator, level, code, ref_level, ref_code), gap in gaps.items():
+        row = con.execute(
+            "SELECT gap, se_gap, significant FROM indicator_gaps WHERE indicator_id = ? "
+            "AND territory_level = ? AND territory_code = ? AND reference_level = ? "
+            "AND reference_code = ? AND year = ? AND breakdown = 'total'",
+            [indicator, level, code, ref_level, ref_code, YEAR]).fetchone()
+        if row is None:
+            assert gap.significant is None  # administrative: exact, not tested
+            continue
+        tested += 1
+        assert (gap.gap, gap.se, gap.significant) == pytest.approx(row)
+    assert tested
+    assert any(g.significant for g in gaps.values())
+
+
+def test_a_gap_to_a_territory_not_containing_it_is_tested_as_independent(con):
+    pairs = [("COM", CORBEIL, "COM", "91228")]  # another commune
     gaps = reference_gaps(con, YEAR, pairs)
     assert gaps
     for (indicator, _, code, ref_level, ref_code), gap in gaps.items():
@@ -300,8 +321,6 @@ def test_a_gap_is_tested_with_both_standard_errors_as_independent_estimates(con)
         expected = gap_test(mine[0], mine[1], theirs[0], theirs[1])
         assert gap.significant == expected.significant
         assert gap.gap == pytest.approx(expected.gap)
-    assert any(g.significant for g in gaps.values())
-    assert any(g.significant is None for g in gaps.values())  # administrative: not tested
 
 
 def test_the_gap_test_is_two_sided_at_five_percent():
@@ -326,10 +345,11 @@ def test_significant_gaps_are_in_bold_with_an_arrow_and_the_others_say_so(con, p
         assert "lci-sig" not in row and ">not significant<" in row
 
 
-def test_the_methods_note_says_the_independent_test_is_conservative_inside_a_reference(pages):
+def test_the_methods_note_says_gaps_and_changes_take_the_covariance(pages):
     methods = plain(pages[(CORBEIL, "en")].split('id="methods"')[1])
-    assert "estimates taken as independent" in methods and "conservative" in methods
-    assert "prudent" in plain(pages[(CORBEIL, "fr")].split('id="methods"')[1])
+    assert methods.count("covariance") >= 2 and "Student" in methods
+    french = plain(pages[(CORBEIL, "fr")].split('id="methods"')[1])
+    assert french.count("covariance") >= 2 and "Student" in french
 
 
 # The trend chart.

@@ -14,7 +14,7 @@ import yaml
 from typer.testing import CliRunner
 
 from indicators import compute_learning_city_index, load_catalogue
-from indicators.compute.publication import CHANGES_SQL, SIGNIFICANT_DIGITS_SQL
+from indicators.compute.publication import SIGNIFICANT_DIGITS_SQL, compute_changes
 from indicators.learning_index import IndexNotBuilt, Screening, index_not_built
 from indicators.sql import quote_ident
 from pipelines.cli.commands import app, render_reports
@@ -43,7 +43,7 @@ def _recompute_changes(con: duckdb.DuckDBPyConnection, catalogue) -> None:
                 "(indicator_id VARCHAR, ordinal INTEGER)")
     con.executemany("INSERT INTO _indicator_meta VALUES (?, ?)",
                     [(i.id, n) for n, i in enumerate(catalogue)])
-    con.execute(CHANGES_SQL)
+    compute_changes(con)
 
 
 def _report(con, catalogue, lang: str, out: Path) -> str:

@@ -1,7 +1,11 @@
 """Indicator values: aggregation rules, publication rules and the sample's known patterns."""
 
+import math
+import statistics
+
 import duckdb
 import pytest
+from scipy import stats
 
 from indicators import load_catalogue
 
@@ -93,12 +97,31 @@ def test_survey_indicators_have_sex_breakdowns(sample_warehouse):
 
 
 def test_a_change_is_significant_only_when_the_design_based_test_says_so(sample_warehouse):
+    """A t test on the design's degrees of freedom for the pair of years."""
     rows = sample_warehouse.execute("""
-        SELECT change, se_change, significant FROM indicator_changes
+        SELECT change, se_change, df_change, significant FROM indicator_changes
         WHERE indicator_id = 'LL01' AND significant IS NOT NULL""").fetchall()
     assert rows
-    for change, se_change, significant in rows:
-        assert significant == (abs(change) > 1.959963984540054 * se_change)
+    for change, se_change, df_change, significant in rows:
+        assert significant == (abs(change) > stats.t.ppf(0.975, df_change) * se_change)
+
+
+def test_changes_take_the_covariance_of_psus_surveyed_both_years(sample_warehouse):
+    """The sample revisits its PSUs: the standard error of a change is sqrt(V1 + V2 - 2C),
+    below the independent samples' one where the covariance is positive."""
+    rows = sample_warehouse.execute("""
+        SELECT c.se_change, c.covariance, a.se, b.se FROM indicator_changes c
+        JOIN indicator_values a USING (indicator_id, territory_code, territory_level,
+                                       breakdown, year)
+        JOIN indicator_values b ON b.indicator_id = c.indicator_id
+         AND b.territory_code = c.territory_code AND b.territory_level = c.territory_level
+         AND b.breakdown = c.breakdown AND b.year = c.previous_year
+        WHERE a.se IS NOT NULL AND b.se IS NOT NULL""").fetchall()
+    ratios = [se / math.sqrt(s1 * s1 + s2 * s2) for se, _, s1, s2 in rows]
+    assert sum(cov > 0 for _, cov, _, _ in rows) > len(rows) / 2
+    assert statistics.median(ratios) < 0.95
+    for se, cov, s1, s2 in rows:
+        assert se == pytest.approx(math.sqrt(max(s1 * s1 + s2 * s2 - 2 * cov, 0)), rel=1e-9)
 
 
 def test_indicator_values_snapshot(sample_warehouse, dataframe_regression):
