@@ -97,6 +97,10 @@ def test_survey_table_is_the_estimators_result_as_a_table(warehouse, by_commune)
                                                               by=("sex",))))
 
 
+def test_a_design_effect_r_gives_as_na_is_nan(by_commune):
+    assert np.isnan(estimates_table([by_commune[0]._replace(deff=None)])["deff"].item())
+
+
 def test_no_estimate_is_an_empty_table_with_the_columns():
     table = estimates_table([])
     assert list(table.columns) == list(ESTIMATE_COLUMNS) and table.empty
