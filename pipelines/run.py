@@ -34,6 +34,7 @@ from indicators import (
 from indicators.catalogue.project import check_measures, project_catalogue
 from indicators.compute.options import ComputeOptions, ReliabilityRules
 from indicators.learning_index import IndexNotBuilt, Screening
+from indicators.survey.recorded import record_design, responses_design
 from indicators.territories import FRENCH_LEVELS, split_reference
 from pipelines.config import ConfigError, ProjectConfig, ReliabilitySettings
 from pipelines.ingest import IngestResult, ingest
@@ -290,7 +291,9 @@ def check_report_territories(ctx: RunContext) -> None:
 
 
 def stage_indicators(ctx: RunContext) -> None:
-    """Every indicator for every territory and year, then the learning-city index."""
+    """Every indicator for every territory and year, then the learning-city index; the
+    survey design of the published cells is recorded (``survey_design``) for ``design_for``."""
+    record_design(ctx.con, responses_design(ctx.config.validation.lonely_psu))
     ctx.indicator_rows = compute_indicator_values(
         ctx.con, ctx.catalogue, territory_model=ctx.config.territory_model,
         options=compute_options(ctx.config.validation.lonely_psu, ctx.config.contracts,

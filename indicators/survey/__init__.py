@@ -5,7 +5,9 @@ Modules, as a statistician looks for them: ``design`` (the sampling design, as `
 as ``svyrecvar``), ``intervals`` (``confint``, ``svyciprop``), ``contrasts`` (``svycontrast``),
 ``estimators`` (``svymean``, ``svytotal``, ``svyciprop``, ``svyratio``, by domain as ``svyby``),
 ``checks`` (design checks run in the same query), ``query`` (the SQL plan) and ``results``
-(running a plan and turning its rows into estimates). Imports nothing else of ``indicators``.
+(running a plan and turning its rows into estimates); ``tables`` (estimates and comparisons as
+pandas tables) and ``recorded`` (the design a run recorded in its warehouse, read back).
+Imports nothing else of ``indicators``.
 """
 
 from indicators.survey.estimators import (
@@ -20,6 +22,8 @@ from indicators.survey.estimators import (
     survey_ratio,
     survey_total,
 )
+from indicators.survey.recorded import design_for
+from indicators.survey.tables import comparisons_table, estimates_table, survey_table
 
 __all__ = [
     "Comparison",
@@ -27,9 +31,13 @@ __all__ = [
     "SurveyDesign",
     "SurveyDesignError",
     "compare_domains",
+    "comparisons_table",
+    "design_for",
+    "estimates_table",
     "survey_mean",
     "survey_proportion",
     "survey_query",
     "survey_ratio",
+    "survey_table",
     "survey_total",
 ]

@@ -13,9 +13,10 @@ alone: it is signed, and every published number that can be derived again is der
 3. *input*: every input file still has its SHA-256 (when the project folder is at hand:
    ``project_dir``, else the one ``run.json`` names; without either, not checked);
 4. *published*: the indicator changes are recomputed from ``indicator_values``, the
-   learning-city index (scores and ranks) from the same values, and the report, its domain
-   tables, the CSV and the workbook are re-rendered from them and compared byte for byte (the
-   writers are deterministic); the validation summary agrees with the manifest's row counts.
+   learning-city index (scores and ranks) from the same values, the survey design from the
+   project file, and the report, its domain tables, the CSV and the workbook are re-rendered
+   from them and compared byte for byte (the writers are deterministic); the validation
+   summary agrees with the manifest's row counts.
 
 **With the restricted bundle** (``<out>/restricted``, or ``restricted=``), also:
 
@@ -69,6 +70,7 @@ from indicators.compute.publication import (
 )
 from indicators.learning_index import Screening
 from indicators.sql import quote_ident
+from indicators.survey.recorded import DESIGN_TABLE, record_design, responses_design
 from pipelines.config import IndexSettings, project_contracts, project_reliability
 from pipelines.ingest import file_sha256
 from pipelines.publishing.bundle import (
@@ -437,6 +439,7 @@ def _rederive(public: Bundle, catalogue: Catalogue, render: Render | None) -> li
             if path.is_file():
                 con.execute(f"CREATE TABLE {table} AS SELECT * FROM read_parquet(?)", [str(path)])
         findings += _rederive_changes(con, public, catalogue)
+        findings += _rederive_design(con, public)
         findings += _rederive_index(con, public, catalogue, year)
         findings += _rerender(con, public, catalogue, year, lang, render)
     except duckdb.Error as error:
@@ -493,6 +496,19 @@ def _rederive_changes(con: duckdb.DuckDBPyConnection, public: Bundle,
                                "covariance", "df_change"))
     return _verdict("published", public.subject(name), mismatches,
                     "the changes between years recomputed from indicator_values")
+
+
+def _rederive_design(con: duckdb.DuckDBPyConnection, public: Bundle) -> list[Finding]:
+    """The recorded survey design is the one the project file gives (its single-PSU rule)."""
+    name = f"published/{DESIGN_TABLE}.parquet"
+    path = public.path / name
+    if not path.is_file():
+        return []  # a run before designs were recorded; a removed file fails its hash
+    record_design(con, responses_design(_lonely_psu(public)))
+    mismatches = _differences(con, DESIGN_TABLE, path, PUBLISHED[DESIGN_TABLE],
+                              ("weights", "strata", "psu", "strata_within", "lonely_psu"))
+    return _verdict("published", public.subject(name), mismatches,
+                    "the survey design the project file gives")
 
 
 def _rederive_index(con: duckdb.DuckDBPyConnection, public: Bundle, catalogue: Catalogue,

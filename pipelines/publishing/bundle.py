@@ -8,7 +8,7 @@
   each indicator;
 - ``published/indicator_values.parquet``, ``indicator_changes``, ``composite_scores``,
   ``composite_ranks``: the numbers published, at full precision; ``territory_members``: the
-  communes each territory aggregates;
+  communes each territory aggregates; ``survey_design``: the design of the survey cells;
 - ``reference/territories.parquet``, ``territory_groups.parquet``: the territories the report
   names (no respondent in them), so that the report can be re-rendered from the values;
 - ``validation/summary.json`` and ``summary.html``: counts of rows read, accepted, quarantined,
@@ -87,6 +87,8 @@ PUBLISHED = {  # table: the columns its rows are ordered by
     "composite_ranks": ("year", "territory_code"),
     # Which indicators the data could give and why not: the report lists them.
     "indicator_availability": ("ordinal",),
+    # The survey design the published intervals were computed with (column names, options).
+    "survey_design": ("table_name",),
 }
 HISTORY_DDL = """
 CREATE TABLE IF NOT EXISTS validation_history (

@@ -13,6 +13,7 @@ import pytest
 from typer.testing import CliRunner
 
 from indicators import load_catalogue
+from indicators.survey import design_for
 from pipelines.cli.commands import app, render_reports
 from pipelines.config import bundled_sample_config, load_config
 from pipelines.ingest import file_sha256
@@ -69,6 +70,21 @@ def test_the_manifests_hash_every_output_and_input_with_versions(sample_bundle: 
     assert survey["sha256"] == file_sha256(
         bundled_sample_config().parent / "raw" / "aes_survey.parquet")
     assert "run_id" not in (sample_bundle / "public" / "manifest.json").read_text()
+
+
+def test_the_run_records_the_survey_design_of_its_cells_and_publishes_it(sample_bundle: Path):
+    con = duckdb.connect(str(sample_bundle / "warehouse.duckdb"), read_only=True)
+    try:
+        design = design_for(con, "survey_responses")
+    finally:
+        con.close()
+    assert (design.weights, design.strata, design.psu, design.lonely_psu) == (
+        "weight", "_stratum", ("_psu",), "fail")
+    assert '"year" || \'/\' || "stratum" AS _stratum' in design.source
+    published = duckdb.sql("SELECT * FROM read_parquet($path)", params={
+        "path": str(sample_bundle / "public" / "published" / "survey_design.parquet")})
+    assert published.fetchall() == [("survey_responses", "weight", "stratum", ["psu"], "year",
+                                     "fail")]
 
 
 def _files(folder: Path) -> dict[str, bytes]:

@@ -131,6 +131,13 @@ def edit_ranks(out: Path) -> str:
     return "public/published/composite_ranks.parquet"
 
 
+def edit_design(out: Path) -> str:
+    """The design said to be another than the one the intervals were computed with."""
+    rewrite_parquet(out / "public" / "published" / "survey_design.parquet",
+                    "* REPLACE ('adjust' AS lonely_psu)")
+    return "public/published/survey_design.parquet"
+
+
 def edit_validated(out: Path) -> str:
     rewrite_parquet(out / "restricted" / "validated" / "survey_responses.parquet",
                     "* REPLACE (CASE WHEN territory_code = '34172' AND year = 2024 "
@@ -153,7 +160,7 @@ def delete_validation_report(out: Path) -> str:
 
 
 PUBLIC_EDITS: list[Callable[[Path], str]] = [edit_csv_value, edit_report_number, edit_changes,
-                                             edit_ranks]
+                                             edit_ranks, edit_design]
 RESTRICTED_EDITS: list[tuple[str, Callable[[Path], str]]] = [
     ("sample", edit_validated), ("small", drop_quarantine_row),
     ("small", delete_validation_report)]
