@@ -26,6 +26,7 @@ from indicators.survey.cells import (
 )
 from indicators.survey.checks import check_cte
 from indicators.survey.design import DesignLayout
+from indicators.survey.residuals import CALIBRATED_VALUES, calibrated_ctes
 from indicators.survey.variance import variance_ctes
 
 # The number of a domain within one query (see ``domain_query``).
@@ -94,11 +95,16 @@ def domain_query(
         )
     )
     ctes.append(("unit_values", _unit_values(layout, stat, keys, where, only, cells)))
-    var = variance_ctes(layout, "unit_values", [DOMAIN])
+    values = "unit_values"
+    if layout.design.calibration is not None:
+        ctes += calibrated_ctes(layout, stat, keys, where, only, DOMAIN)
+        values = CALIBRATED_VALUES
+    var = variance_ctes(layout, values, [DOMAIN])
     ctes += var.ctes
     contrast_cols = ""
     if contrast is not None:
-        ctes.append(("contrast_values", _contrast_values(layout, stat, keys, contrast, where_in)))
+        ctes.append(("contrast_values",
+                     _contrast_values(layout, stat, keys, contrast, where_in, values)))
         cvar = variance_ctes(layout, "contrast_values", ["_c"], prefix="contrast_variance")
         ctes += cvar.ctes
         contrast_cols = (
@@ -167,7 +173,8 @@ def _weighted_rows(layout: DesignLayout) -> tuple[str, str]:
 
 
 def _contrast_values(
-    layout: DesignLayout, stat: Linear, keys: list[str], contrast: Contrast, where: bool
+    layout: DesignLayout, stat: Linear, keys: list[str], contrast: Contrast, where: bool,
+    values: str = "unit_values",
 ) -> str:
     """``_cz``: the linearised difference per unit, over every unit of the subset design.
 
@@ -182,7 +189,7 @@ def _contrast_values(
         every = f"SELECT DISTINCT {u} FROM psu_totals{inside}"
         return (
             f"SELECT 0 AS _c, {u}, coalesce(_t.z, 0.0) AS z, TRUE AS present, TRUE AS nz "
-            f"FROM ({every}) LEFT JOIN (SELECT {u}, sum({sign} * z) AS z FROM unit_values "
+            f"FROM ({every}) LEFT JOIN (SELECT {u}, sum({sign} * z) AS z FROM {values} "
             f"GROUP BY {u}) AS _t USING ({u})"
         )
     source, weight = _weighted_rows(layout)
