@@ -35,7 +35,12 @@ from indicators.catalogue.project import check_measures, project_catalogue
 from indicators.compute.options import ComputeOptions, ReliabilityRules
 from indicators.learning_index import IndexNotBuilt, Screening
 from indicators.territories import FRENCH_LEVELS, split_reference
-from pipelines.config import ConfigError, ProjectConfig, ReliabilitySettings
+from pipelines.config import (
+    CalibrationSettings,
+    ConfigError,
+    ProjectConfig,
+    ReliabilitySettings,
+)
 from pipelines.ingest import IngestResult, ingest
 from pipelines.publishing.bundle import (
     PUBLIC,
@@ -234,13 +239,16 @@ def stage_ingest(ctx: RunContext) -> None:
 
 
 def compute_options(lonely_psu: str, contracts: Contracts,
-                    reliability: ReliabilitySettings | None = None) -> ComputeOptions:
+                    reliability: ReliabilitySettings | None = None,
+                    calibration: CalibrationSettings | None = None) -> ComputeOptions:
     """The project's settings a computation needs: the single-PSU rule, what its
-    population table gives (age bands, sex split) and its reliability rules (the same
-    function for the run and the audit, so that both judge cells alike)."""
+    population table gives (age bands, sex split), its reliability rules (the same
+    function for the run and the audit, so that both judge cells alike) and whether the
+    survey weights are calibrated."""
     rules = reliability or ReliabilitySettings()
     return ComputeOptions(lonely_psu=lonely_psu, age_bands=contracts.age_bands,
                           population_sex=contracts.sex,
+                          calibration=calibration.rules() if calibration else None,
                           reliability=ReliabilityRules(
                               min_df=rules.min_df, min_effective_n=rules.min_effective_n,
                               max_interval_width=rules.max_interval_width,
@@ -292,7 +300,7 @@ def stage_indicators(ctx: RunContext) -> None:
     ctx.indicator_rows = compute_indicator_values(
         ctx.con, ctx.catalogue, territory_model=ctx.config.territory_model,
         options=compute_options(ctx.config.validation.lonely_psu, ctx.config.contracts,
-                                ctx.config.reliability),
+                                ctx.config.reliability, ctx.config.calibration),
         progress=lambda done, total, what: ctx.on_progress("indicators", done, total, what))
     ctx.availability = explain_availability(ctx)
     with_values = ctx.con.execute("SELECT count(DISTINCT indicator_id) FROM indicator_values "

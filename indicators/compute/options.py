@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from indicators.catalogue.definitions import AGE_GROUPS
+from indicators.compute.calibration import CalibrationRules
 
 
 @dataclass(frozen=True)
@@ -30,3 +31,4 @@ class ComputeOptions:
     age_bands: tuple[str, ...] | None = AGE_GROUPS  # the population's bands (None: totals only)
     population_sex: bool = True  # the population is split by sex
     reliability: ReliabilityRules = field(default_factory=ReliabilityRules)
+    calibration: CalibrationRules | None = None  # survey weights calibrated to the population

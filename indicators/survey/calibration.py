@@ -96,8 +96,13 @@ def calibrate(
     bounds: tuple[float, float] | None = None,
     epsilon: float = 1e-7,
     maxit: int = 50,
+    once: str | None = None,
 ) -> SurveyDesign:
     """The design with weights calibrated to ``margins`` within each ``by`` group.
+
+    ``once`` names a boolean column for a source that repeats its respondents (a pooled
+    design with one copy per territory level): true on one copy of each. Only those count
+    in the calibration and in the variance's unit totals; every copy gets its weight.
 
     As ``calibrate(design, ~m1 + m2, population, calfun=, bounds=, epsilon=, maxit=)``,
     ``by`` giving each group its own intercept and contrasts (its own population). A linear
@@ -134,7 +139,8 @@ def calibrate(
     tag = uuid.uuid4().hex[:12]
     names = {n: f"_lci_calibration_{tag}_{n}" for n in ("cells", "terms", "inverse", "g")}
     cells = quote_ident(names["cells"])
-    _build_cells(con, layout.relation, layout.weight, keys, key_sql, cells, len(by))
+    once_sql = column_sql(layout.columns, once, "once") if once else None
+    _build_cells(con, layout.relation, layout.weight, keys, key_sql, cells, len(by), once_sql)
     model = _Model(con, cells, keys, by, margins, tag)
     model.write_terms(quote_ident(names["terms"]))
     system = _System(con, cells, quote_ident(names["terms"]), model, tag)
@@ -142,8 +148,8 @@ def calibrate(
         eta, iterations = system.closed_form(), 0
         g_sql, params = "1 + _u", {}
     else:
-        eta, iterations, scale = system.iterate(calfun, lo, hi, epsilon, maxit)
-        g_sql, params = f"({_fm1(calfun)} + 1) * $scale", {"lo": lo, "hi": hi, "scale": scale}
+        eta, iterations = system.iterate(calfun, lo, hi, epsilon, maxit)
+        g_sql, params = f"({_fm1(calfun)} + 1) * c.scale", {"lo": lo, "hi": hi}
     g_table = quote_ident(names["g"])
     system.store_factors(g_table, eta, g_sql, params)
     _check_factors(con, g_table, keys)
@@ -154,17 +160,25 @@ def calibrate(
         f"{quote_ident(WEIGHT_COLUMN)}, _k._c AS {quote_ident(CELL_COLUMN)} "
         f"FROM (SELECT * FROM {layout.relation}) AS _s JOIN {g_table} AS _k ON {joined}"
     )
+    if once_sql:
+        alone = con.execute(f"SELECT count(*) FROM (SELECT * FROM {layout.relation}) AS _s "
+                            f"ANTI JOIN {g_table} AS _k ON {joined}").fetchall()[0][0]
+        if alone:
+            raise CalibrationError(f"{alone} rows are copies of no row where {once} holds: "
+                                   f"their weights cannot be calibrated")
     tables = CalibrationTables(cells=names["g"], terms=names["terms"],
                                inverse=names["inverse"], cell_column=CELL_COLUMN,
-                               iterations=iterations)
+                               iterations=iterations, once_column=once)
     return SurveyDesign(source=source, weights=WEIGHT_COLUMN, strata=design.strata,
                         psu=design.psu, fpc=design.fpc, lonely_psu=design.lonely_psu,
                         calibration=tables)
 
 
 def _build_cells(con: duckdb.DuckDBPyConnection, relation: str, weight: str,
-                 keys: list[str], key_sql: list[str], cells: str, n_by: int) -> None:
+                 keys: list[str], key_sql: list[str], cells: str, n_by: int,
+                 once: str | None) -> None:
     """The one scan of the rows: design weights summed per cell (``_b0``... the keys)."""
+    counted = f" WHERE {once}" if once else ""
     w = f"CAST({weight} AS DOUBLE)"
     cols = ", ".join(f"{k} AS _b{i}" for i, k in enumerate(key_sql))
     group = ", ".join(f"_b{i}" for i in range(n_by))
@@ -172,9 +186,9 @@ def _build_cells(con: duckdb.DuckDBPyConnection, relation: str, weight: str,
     order = ", ".join(f"_b{i}" for i in range(len(keys)))
     _run(con,
         f"CREATE TEMP TABLE {cells} AS SELECT row_number() OVER (ORDER BY {order}) AS _c, "
-        f"{gi} AS _gi, * FROM (SELECT {cols}, sum({w}) AS d, count(*) AS n, "
+        f"{gi} AS _gi, *, 1.0 AS scale FROM (SELECT {cols}, sum({w}) AS d, count(*) AS n, "
         f"count_if(({w} >= 0 AND {w} < 'inf') IS NOT TRUE) AS bad "
-        f"FROM {relation} GROUP BY ALL)"
+        f"FROM {relation}{counted} GROUP BY ALL)"
     )
     nulls = ", ".join(f"coalesce(sum(n) FILTER (_b{i} IS NULL), 0)" for i in range(len(keys)))
     *missing, bad = con.execute(f"SELECT {nulls}, sum(bad) FROM {cells}").fetchall()[0]
@@ -367,7 +381,7 @@ class _System:
         self.group = np.repeat(np.arange(len(widths)), widths)
         self.slot = np.arange(self.size) - starts[:-1][self.group]
         self.population = np.asarray(model.population, dtype=float)
-        self.sample = self._sums(np.zeros(self.size), "linear", -np.inf, np.inf, 1.0)[2]
+        self.sample = self._sums(np.zeros(self.size), "linear", -np.inf, np.inf)[2]
 
     def _predictor(self) -> str:
         return (f"SELECT t._c, sum(e.eta) AS _u FROM {self.terms} AS t "
@@ -377,14 +391,16 @@ class _System:
         self.con.register(self.eta_view, pa.table({"_k": pa.array(np.arange(self.size)),
                                                    "eta": pa.array(eta)}))
 
-    def _sums(self, eta: np.ndarray, calfun: str, lo: float, hi: float, scale: float
-              ) -> tuple[np.ndarray, np.ndarray, np.ndarray, bool]:
+    def _sums(self, eta: np.ndarray, calfun: str, lo: float, hi: float, scaled: bool = False
+              ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """One query over the cells at ``eta``: sum(d F(u) x), sum(d F'(u) x x'), sum(d x)
-        (d scaled by ``scale``), and whether every g and derivative is finite."""
+        (d times its group's ``scale`` if ``scaled``), and per group whether every g and
+        derivative is finite."""
         self._register(eta)
+        d = "c.d * c.scale" if scaled else "c.d"
         try:
             rows = self.con.execute(
-                f"WITH f AS (SELECT c._c, c.d * $scale AS d, {_fm1(calfun)} AS fm1, "
+                f"WITH f AS (SELECT c._c, c._gi, {d} AS d, {_fm1(calfun)} AS fm1, "
                 f"{_dfm1(calfun)} AS deriv FROM {self.cells} AS c "
                 f"JOIN ({self._predictor()}) USING (_c)) "
                 f"SELECT 0 AS kind, t1._k AS k, t2._k AS k2, sum(f.d * f.deriv) AS v "
@@ -394,9 +410,9 @@ class _System:
                 f"GROUP BY ALL UNION ALL "
                 f"SELECT 2, t._k, 0, sum(f.d) FROM {self.terms} AS t JOIN f USING (_c) "
                 f"GROUP BY ALL UNION ALL "
-                f"SELECT 3, 0, 0, CAST(bool_and(isfinite(fm1) AND isfinite(deriv)) AS DOUBLE) "
-                f"FROM f",
-                {"lo": lo, "hi": hi, "scale": scale},
+                f"SELECT 3, _gi, 0, CAST(bool_and(isfinite(fm1) AND isfinite(deriv)) AS DOUBLE) "
+                f"FROM f GROUP BY _gi",
+                {"lo": lo, "hi": hi},
             ).fetchnumpy()
         finally:
             self.con.unregister(self.eta_view)
@@ -408,7 +424,9 @@ class _System:
         fit, total = np.zeros(self.size), np.zeros(self.size)
         fit[k[kind == 1]] = v[kind == 1]
         total[k[kind == 2]] = v[kind == 2]
-        return fit, matrix, total, bool(v[kind == 3][0] == 1)
+        finite = np.ones(len(self.model.groups), dtype=bool)
+        finite[k[kind == 3]] = v[kind == 3] == 1
+        return fit, matrix, total, finite
 
     def _blocks(self, vector: np.ndarray) -> np.ndarray:
         out = np.zeros((len(self.model.groups), self.width))
@@ -420,46 +438,71 @@ class _System:
 
     def closed_form(self) -> np.ndarray:
         """R's regcalibrate: g = 1 + x' solve(sum d x x', population - sample totals)."""
-        _, matrix, _, _ = self._sums(np.zeros(self.size), "linear", -np.inf, np.inf, 1.0)
+        _, matrix, _, _ = self._sums(np.zeros(self.size), "linear", -np.inf, np.inf)
         padded = matrix + np.eye(self.width) * (self._blocks(np.ones(self.size)) == 0)[:, None]
         rhs = self._blocks(self.population - self.sample)
         return self._flat(np.linalg.solve(padded, rhs[..., None])[..., 0])
 
     def iterate(self, calfun: str, lo: float, hi: float, epsilon: float, maxit: int
-                ) -> tuple[np.ndarray, int, float]:
-        """R's grake(), step for step: Newton steps solved by a generalised inverse, step
-        halving while a g is not finite, convergence on |misfit| / (1 + |population|)."""
+                ) -> tuple[np.ndarray, int]:
+        """R's grake(), step for step, for each group as if calibrated alone: Newton steps
+        solved by a generalised inverse, step halving while a g is not finite, weights
+        first scaled to the population when all its ratios exceed 20, convergence on
+        |misfit| / (1 + |population|). A group stops when it has converged."""
         pop = self.population
-        scales = pop / self.sample
-        scale = float(np.mean(scales)) if np.min(scales) > _RESCALE_THRESHOLD else 1.0
-        sample = self.sample * scale
+        ratio = self._blocks(pop / self.sample)
+        real = self._blocks(np.ones(self.size)) > 0
+        low = np.where(real, ratio, np.inf).min(axis=1)
+        mean = np.where(real, ratio, 0).sum(axis=1) / real.sum(axis=1)
+        scale = np.where(low > _RESCALE_THRESHOLD, mean, 1.0)
+        self._set_scales(scale)
+        sample = self.sample * scale[self.group]
         eta = np.zeros(self.size)
-        fit, matrix, _, _ = self._sums(eta, calfun, lo, hi, scale)
-        iteration = 1
+        fit, matrix, _, _ = self._sums(eta, calfun, lo, hi, scaled=True)
+        groups = len(self.model.groups)
+        active = np.ones(groups, dtype=bool)
+        iteration = np.ones(groups, dtype=int)
         while True:
             misfit = pop - sample - fit
             # MASS::ginv, which grake uses: numpy's pinv with the same relative cut-off.
             inverse = np.linalg.pinv(matrix, rcond=_GINV_TOL)
-            deta = self._flat(np.einsum("gij,gj->gi", inverse, self._blocks(misfit)))
+            step = np.einsum("gij,gj->gi", inverse, self._blocks(misfit)) * active[:, None]
+            deta = self._flat(step)
             eta = eta + deta
-            fit, matrix, _, finite = self._sums(eta, calfun, lo, hi, scale)
-            while iteration < maxit and not finite:
-                iteration += 1
-                deta = deta / 2
-                eta = eta - deta
-                fit, matrix, _, finite = self._sums(eta, calfun, lo, hi, scale)
+            fit, matrix, _, finite = self._sums(eta, calfun, lo, hi, scaled=True)
+            halve = active & ~finite & (iteration < maxit)
+            while halve.any():
+                iteration[halve] += 1
+                deta = np.where(halve[self.group], deta / 2, deta)
+                eta = eta - np.where(halve[self.group], deta, 0.0)
+                fit, matrix, _, finite = self._sums(eta, calfun, lo, hi, scaled=True)
+                halve = active & ~finite & (iteration < maxit)
             misfit = pop - sample - fit
             relative = np.abs(misfit) / (1 + np.abs(pop))
-            if np.all(relative < epsilon):
-                return eta, iteration, scale
-            iteration += 1
-            if iteration > maxit:
-                worst = int(np.nanargmax(np.where(np.isnan(relative), np.inf, relative)))
+            worst = np.where(real, self._blocks(np.where(np.isnan(relative), np.inf, relative)),
+                             0).max(axis=1)
+            active &= ~(worst < epsilon)
+            if not active.any():
+                return eta, int(iteration.max())
+            iteration[active] += 1
+            if (iteration[active] > maxit).any():
+                flat = np.where(active[self.group], np.nan_to_num(relative, nan=np.inf), -1.0)
+                k = int(np.argmax(flat))
                 raise CalibrationError(
                     f"the calibration did not converge in {maxit} iterations: "
-                    f"{self.model.describe(worst)} is still off by {misfit[worst]:.6g} "
-                    f"({relative[worst]:.3g} of 1 + its population, epsilon {epsilon:g}); "
+                    f"{self.model.describe(k)} is still off by {misfit[k]:.6g} "
+                    f"({relative[k]:.3g} of 1 + its population, epsilon {epsilon:g}); "
                     f"widen the bounds or merge small categories")
+
+    def _set_scales(self, scale: np.ndarray) -> None:
+        view = f"{self.eta_view}_scale"
+        self.con.register(view, pa.table({"_gi": pa.array(np.arange(len(scale))),
+                                          "scale": pa.array(scale)}))
+        try:
+            _run(self.con, f"UPDATE {self.cells} SET scale = s.scale FROM {quote_ident(view)} "
+                           f"AS s WHERE {self.cells}._gi = s._gi")
+        finally:
+            self.con.unregister(view)
 
     def store_factors(self, table: str, eta: np.ndarray, g_sql: str,
                       params: dict[str, float]) -> None:
@@ -475,7 +518,7 @@ class _System:
 
     def inverse(self) -> pa.Table:
         """(sum d x x')^-1 over the design weights, the projection R's qr.resid makes."""
-        _, matrix, _, _ = self._sums(np.zeros(self.size), "linear", -np.inf, np.inf, 1.0)
+        _, matrix, _, _ = self._sums(np.zeros(self.size), "linear", -np.inf, np.inf)
         inverse = np.linalg.pinv(matrix, rcond=_GINV_TOL)
         k, k2 = self._pairs()
         return pa.table({"_k": pa.array(k), "_k2": pa.array(k2),

@@ -57,7 +57,8 @@ class CalibrationTables:
     each cell of calibration variables), ``terms`` (``_c``, ``_k``: the model-matrix
     columns equal to 1 in a cell) and ``inverse`` (``_k``, ``_k2``, ``v``: the inverse of
     sum(d * x * x') over the design weights d). ``cell_column`` names each row's cell in
-    the calibrated source.
+    the calibrated source; ``once_column``, if any, the rows that count once per respondent
+    when the source repeats them.
     """
 
     cells: str
@@ -65,6 +66,7 @@ class CalibrationTables:
     inverse: str
     cell_column: str
     iterations: int = 0
+    once_column: str | None = None
 
 
 @dataclass(frozen=True)
@@ -152,6 +154,9 @@ class DesignLayout:
         if self.design.calibration is not None:
             cell = column_sql(self.columns, self.design.calibration.cell_column, "calibration")
             cols.append(f"{cell} AS _c")
+            if self.design.calibration.once_column is not None:
+                once = column_sql(self.columns, self.design.calibration.once_column, "once")
+                cols.append(f"CAST({once} AS BOOLEAN) AS _once")
         return cols
 
 

@@ -45,6 +45,8 @@ def calibrated_ctes(layout: DesignLayout, stat: Linear, keys: list[str], where: 
     known = " AND ".join(f"{c} IS NOT NULL" for c in keys)
     # The domain's sum of d * z in a cell: the calibrated sum divided by the cell's g.
     share = ("s.a" if stat.kind == "total" else "(s.a - d.theta * s.bx) / d.b")
+    # A source repeating its respondents counts each once in the units' calibrated weights.
+    once = " WHERE _once" if cal.once_column is not None else ""
     return [
         ("calibration_sums",
          f"SELECT * FROM (SELECT {key_cols}, _c, sum(_v * _y) AS a, sum(_v * _x) AS bx "
@@ -59,7 +61,7 @@ def calibrated_ctes(layout: DesignLayout, stat: Linear, keys: list[str], where: 
         ("calibration_gamma",
          f"SELECT b.{domain}, t._c, sum(b.beta) AS gamma FROM calibration_beta AS b "
          f"JOIN {terms} AS t USING (_k) GROUP BY ALL"),
-        ("unit_cells", f"SELECT {u}, _c, sum(_w) AS wc FROM respondents GROUP BY ALL"),
+        ("unit_cells", f"SELECT {u}, _c, sum(_w) AS wc FROM respondents{once} GROUP BY ALL"),
         ("unit_adjustments",
          f"SELECT g.{domain}, {', '.join(f'w.{c}' for c in units)}, "
          f"sum(w.wc * g.gamma) AS adj FROM unit_cells AS w "

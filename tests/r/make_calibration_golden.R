@@ -225,6 +225,58 @@ failure <- tryCatch(withCallingHandlers(eval(parse(text = failing)),
 lines <- c(lines, "]", "", "# R's warning then error for bounds no weights can meet.",
            sprintf("NOT_CONVERGING = {\"r\": %s, \"r_warning\": %s, \"r_error\": %s}",
                    py_value(failing), py_value(r_warning), py_value(failure)))
+
+# The sample project (data/sample): its respondents of département 34 in 2024 (the rows of
+# data/sample/raw/aes_survey.parquet for communes 34057, 34129, 34172, as
+# tests/data/calibration/aes_dep34_2024.csv), raked to the département's population of
+# 18-69 year olds by sex and by age band (data/sample/raw/population.xlsx), as a project
+# with `calibration: {level: DEP}` does. Strata lie within communes, so these rows hold
+# whole strata of the sample's design.
+aes <- read.csv("tests/data/calibration/aes_dep34_2024.csv",
+                colClasses = c(IDENT = "character", COM = "character", STRATE = "character",
+                               GRAPPE = "character", SEXE = "character"))
+aes <- transform(aes, sex = ifelse(SEXE == "1", "M", "F"), stratum = paste(ANNEE, STRATE, sep = "/"),
+                 psu = paste(ANNEE, STRATE, GRAPPE, sep = "/"))
+popx <- as.data.frame(readxl::read_excel("data/sample/raw/population.xlsx", sheet = "Population", skip = 2))
+popx <- subset(popx, CODGEO %in% c("34057", "34129", "34172") & ANNEE == 2024 &
+                 TRANCHE_AGE %in% c("18-24", "25-34", "35-44", "45-54", "55-64", "65-69"))
+n_sex <- tapply(popx$POP, ifelse(popx$SEXE == "1", "M", "F"), sum)
+n_age <- tapply(popx$POP, popx$TRANCHE_AGE, sum)
+sample_pop <- c(`(Intercept)` = sum(popx$POP), sexM = n_sex[["M"]],
+                setNames(n_age[-1], paste0("TRAGE", names(n_age)[-1])))
+daes <- svydesign(id = ~psu, strata = ~stratum, weights = ~POIDS, data = aes)
+sample_r <- "calibrate(daes, ~sex + TRAGE, sample_pop, calfun = \"raking\")"
+cal <- eval(parse(text = sample_r))
+dep <- svyciprop(~I(FED12 == 1), cal, na.rm = TRUE)
+dep_mean <- svymean(~as.numeric(FED12 == 1), cal, na.rm = TRUE)
+com <- svyby(~I(FED12 == 1), ~COM, cal, svyciprop, vartype = c("se", "ci"), na.rm = TRUE)
+com_mean <- svyby(~as.numeric(FED12 == 1), ~COM, cal, svymean, na.rm = TRUE)
+sample_rows <- c(
+  list(list(by = list(`_territory` = "34", `_level` = "DEP", year = 2024L),
+            estimate = unname(coef(dep_mean)[[1]]), se = unname(SE(dep)[[1]]),
+            ci_low = unname(attr(dep, "ci")[[1]]), ci_high = unname(attr(dep, "ci")[[2]]))),
+  lapply(seq_len(nrow(com)), function(i) {
+    list(by = list(`_territory` = com$COM[[i]], `_level` = "COM", year = 2024L),
+         estimate = unname(coef(com_mean)[[i]]), se = unname(SE(com)[[i]]),
+         ci_low = com$ci_l[[i]], ci_high = com$ci_u[[i]])
+  }))
+sample_entry <- list(
+  r_design = "svydesign(id = ~psu, strata = ~stratum, weights = ~POIDS, data = aes)",
+  r = sample_r,
+  r_estimates = c("svyciprop(~I(FED12 == 1), cal, na.rm = TRUE)",
+                  "svyby(~I(FED12 == 1), ~COM, cal, svyciprop, vartype = c(\"se\", \"ci\"), na.rm = TRUE)"),
+  r_estimate = "svymean / svyby(svymean) of ~as.numeric(FED12 == 1), na.rm = TRUE",
+  rules = list(method = "raking", level = "DEP"),
+  condition = "formal_12m = 1",
+  population = as.list(sample_pop),
+  weights = lapply(order(aes$IDENT), function(i) list(aes$IDENT[[i]], unname(weights(cal)[[i]]))),
+  expected = sample_rows)
+lines <- c(lines, "", "# The sample project's département 34 in 2024, calibrated by raking to its population.",
+           "SAMPLE = {")
+for (k in names(sample_entry)) {
+  lines <- c(lines, sprintf("    %s: %s,", py_value(k), py_value(sample_entry[[k]])))
+}
+lines <- c(lines, "}")
 writeLines(lines, output)
 cat(sprintf("wrote %d calibrations and %d cases to %s\n", length(calibrations),
             length(cases), output))
