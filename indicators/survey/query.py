@@ -26,7 +26,12 @@ from indicators.survey.cells import (
 )
 from indicators.survey.checks import check_cte
 from indicators.survey.design import DesignLayout
-from indicators.survey.residuals import CALIBRATED_VALUES, calibrated_ctes
+from indicators.survey.residuals import (
+    CALIBRATED_STRATA,
+    CALIBRATED_VALUES,
+    calibrated_ctes,
+    stratum_ctes,
+)
 from indicators.survey.variance import variance_ctes
 
 # The number of a domain within one query (see ``domain_query``).
@@ -95,11 +100,19 @@ def domain_query(
         )
     )
     ctes.append(("unit_values", _unit_values(layout, stat, keys, where, only, cells)))
-    values = "unit_values"
+    values, strata = "unit_values", None
     if layout.design.calibration is not None:
-        ctes += calibrated_ctes(layout, stat, keys, where, only, DOMAIN)
+        calibrated = calibrated_ctes(layout, stat, keys, where, only, DOMAIN)
+        if layout.ssu is None:
+            # One stage: per-stratum sums, no row per unit outside each domain; the
+            # residual of every unit is still needed for a contrast.
+            ctes += calibrated if contrast is not None else calibrated[:-1]
+            ctes += stratum_ctes(layout, DOMAIN)
+            strata = CALIBRATED_STRATA
+        else:
+            ctes += calibrated
         values = CALIBRATED_VALUES
-    var = variance_ctes(layout, values, [DOMAIN])
+    var = variance_ctes(layout, values, [DOMAIN], stratum_totals=strata)
     ctes += var.ctes
     contrast_cols = ""
     if contrast is not None:

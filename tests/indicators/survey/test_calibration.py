@@ -149,4 +149,7 @@ def test_the_uncalibrated_design_is_untouched(con: duckdb.DuckDBPyConnection,
     plain = survey_mean(con, CLUS1, "api00")[0]
     weighted = survey_mean(con, calibrated["clus1_linear"], "api00")[0]
     assert plain.estimate != weighted.estimate and plain.se != weighted.se
-    assert "calibrated_values" in survey_query(con, calibrated["clus1_linear"], "mean", "api00")
+    # One stage: residual sums per stratum; two stages: a residual per unit.
+    assert "calibrated_strata" in survey_query(con, calibrated["clus1_linear"], "mean", "api00")
+    assert "calibrated_strata" not in survey_query(con, calibrated["clus2_linear"], "mean",
+                                                   "api00")
