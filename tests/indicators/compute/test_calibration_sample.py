@@ -18,7 +18,8 @@ from indicators.compute.options import ComputeOptions
 from indicators.compute.survey_proportion import design
 from indicators.survey import survey_proportion
 from indicators.survey.calibration import CalibrationError
-from pipelines.config import CalibrationSettings
+from pipelines.config import CalibrationSettings, bundled_sample_config, load_config
+from pipelines.run import compute_options
 from tests.calibration_golden import SAMPLE
 
 RULES = CalibrationSettings.model_validate(SAMPLE["rules"]).rules()
@@ -71,3 +72,18 @@ def test_without_rules_the_design_is_unchanged(sample_warehouse: duckdb.DuckDBPy
                                                ) -> None:
     pooled = design(ComputeOptions())
     assert calibrated_design(sample_warehouse, pooled, ComputeOptions()) is pooled
+
+
+def test_the_project_section_reaches_the_computation() -> None:
+    config = load_config(bundled_sample_config())
+    assert config.calibration is None
+    assert compute_options("fail", config.contracts).calibration is None
+    settings = CalibrationSettings.model_validate(
+        {"method": "linear", "margins": [["sex", "age_group"]], "bounds": [0.5, 2]})
+    rules = compute_options("fail", config.contracts, None, settings).calibration
+    assert rules == CalibrationRules(method="linear", margins=(("sex", "age_group"),),
+                                     age_bands=("18-24", "25-34", "35-44", "45-54", "55-64",
+                                                "65-69"), bounds=(0.5, 2.0))
+    for bad in ({"margins": ["income"]}, {"bounds": [1.2, 2]}, {"method": "logit"}):
+        with pytest.raises(ValueError):
+            CalibrationSettings.model_validate(bad)
