@@ -141,3 +141,18 @@ def _tables_exist(con: duckdb.DuckDBPyConnection, design: SurveyDesign) -> bool:
     found = con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name IN ($a, $b, $c)",
                         {"a": cal.cells, "b": cal.terms, "c": cal.inverse}).fetchall()
     return found[0][0] == 3
+
+
+def calibrated_weights(con: duckdb.DuckDBPyConnection, design: SurveyDesign,
+                       options: ComputeOptions) -> str | None:
+    """A temporary table of each respondent's calibrated weight (``year``,
+    ``respondent_id``, ``weight``), for what lists respondents (``lci trace``); None
+    without calibration."""
+    calibrated = calibrated_design(con, design, options)
+    if calibrated.calibration is None:
+        return None
+    table = quote_ident(f"{calibrated.calibration.cells}_weights")
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT year, respondent_id, "
+                f"{quote_ident(calibrated.weights)} AS weight FROM ({calibrated.source}) "
+                f"WHERE {quote_ident(_ONCE)}").fetchall()
+    return table

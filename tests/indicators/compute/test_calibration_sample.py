@@ -13,7 +13,7 @@ import math
 import duckdb
 import pytest
 
-from indicators.compute.calibration import CalibrationRules, calibrated_design
+from indicators.compute.calibration import CalibrationRules, calibrated_design, calibrated_weights
 from indicators.compute.options import ComputeOptions
 from indicators.compute.survey_proportion import design
 from indicators.survey import survey_proportion
@@ -87,3 +87,16 @@ def test_the_project_section_reaches_the_computation() -> None:
     for bad in ({"margins": ["income"]}, {"bounds": [1.2, 2]}, {"method": "logit"}):
         with pytest.raises(ValueError):
             CalibrationSettings.model_validate(bad)
+
+
+def test_each_respondent_has_one_calibrated_weight(sample_warehouse: duckdb.DuckDBPyConnection,
+                                                   calibrated) -> None:
+    table = calibrated_weights(sample_warehouse, design(OPTIONS), OPTIONS)
+    rows, respondents, total = sample_warehouse.sql(
+        f"SELECT count(*), count(DISTINCT (year, respondent_id)), "
+        f"sum(weight) FILTER (year = 2024 AND respondent_id IN (SELECT respondent_id FROM "
+        f"survey_responses WHERE year = 2024 AND territory_code IN ('34057', '34129', "
+        f"'34172'))) FROM {table}").fetchall()[0]
+    assert rows == respondents == sample_warehouse.sql(
+        "SELECT count(*) FROM survey_responses").fetchall()[0][0]
+    assert math.isclose(total, sum(w for _, w in SAMPLE["weights"]), rel_tol=1e-12)
