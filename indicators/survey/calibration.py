@@ -20,7 +20,7 @@ variance needs (``CalibrationTables``): R's residuals on the calibration variabl
 
 from __future__ import annotations
 
-import uuid
+import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
@@ -136,7 +136,10 @@ def calibrate(
         raise CalibrationError(f"a group column cannot be a calibration variable: {by}")
     keys = [*by, *variables]
     key_sql = [column_sql(layout.columns, c, "calibration") for c in keys]
-    tag = uuid.uuid4().hex[:12]
+    # Named after what they calibrate, so that the same calibration writes the same SQL
+    # (a run and its audit compare the statements they ran); a repeat replaces them.
+    tag = hashlib.sha256(repr((design, tuple(margins), by, calfun, bounds, epsilon, maxit,
+                               once)).encode()).hexdigest()[:12]
     names = {n: f"_lci_calibration_{tag}_{n}" for n in ("cells", "terms", "inverse", "g")}
     cells = quote_ident(names["cells"])
     once_sql = column_sql(layout.columns, once, "once") if once else None
@@ -185,7 +188,8 @@ def _build_cells(con: duckdb.DuckDBPyConnection, relation: str, weight: str,
     gi = f"dense_rank() OVER (ORDER BY {group}) - 1" if n_by else "0"
     order = ", ".join(f"_b{i}" for i in range(len(keys)))
     _run(con,
-        f"CREATE TEMP TABLE {cells} AS SELECT row_number() OVER (ORDER BY {order}) AS _c, "
+        f"CREATE OR REPLACE TEMP TABLE {cells} AS "
+        f"SELECT row_number() OVER (ORDER BY {order}) AS _c, "
         f"{gi} AS _gi, *, 1.0 AS scale FROM (SELECT {cols}, sum({w}) AS d, count(*) AS n, "
         f"count_if(({w} >= 0 AND {w} < 'inf') IS NOT TRUE) AS bad "
         f"FROM {relation}{counted} GROUP BY ALL)"
@@ -330,7 +334,7 @@ class _Model:
         for name, table in tables.items():
             self.con.register(self._view(name), table)
         try:
-            _run(self.con, f"CREATE TEMP TABLE {terms} AS {' UNION ALL '.join(parts)}")
+            _run(self.con, f"CREATE OR REPLACE TEMP TABLE {terms} AS {' UNION ALL '.join(parts)}")
         finally:
             for name in tables:
                 self.con.unregister(self._view(name))
@@ -511,7 +515,8 @@ class _System:
         try:
             _run(
                 self.con,
-                f"CREATE TEMP TABLE {table} AS SELECT c.*, {g_sql} AS g FROM {self.cells} AS c "
+                f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT c.*, {g_sql} AS g "
+                f"FROM {self.cells} AS c "
                 f"JOIN ({self._predictor()}) USING (_c)", params)
         finally:
             self.con.unregister(self.eta_view)
@@ -553,7 +558,7 @@ def _write_table(con: duckdb.DuckDBPyConnection, table: str, data: pa.Table, tag
     view = f"_lci_calibration_{tag}_upload"
     con.register(view, data)
     try:
-        _run(con, f"CREATE TEMP TABLE {table} AS SELECT * FROM {quote_ident(view)}")
+        _run(con, f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT * FROM {quote_ident(view)}")
     finally:
         con.unregister(view)
 

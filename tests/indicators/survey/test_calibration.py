@@ -153,3 +153,11 @@ def test_the_uncalibrated_design_is_untouched(con: duckdb.DuckDBPyConnection,
     assert "calibrated_strata" in survey_query(con, calibrated["clus1_linear"], "mean", "api00")
     assert "calibrated_strata" not in survey_query(con, calibrated["clus2_linear"], "mean",
                                                    "api00")
+
+
+def test_the_same_calibration_writes_the_same_sql(con: duckdb.DuckDBPyConnection) -> None:
+    margins = [Margin(("stype",), "pop_stype")]
+    first = calibrate(con, CLUS1, margins)
+    again = calibrate(con, CLUS1, margins)
+    assert survey_query(con, first, "mean", "api00") == survey_query(con, again, "mean", "api00")
+    assert survey_mean(con, first, "api00") == survey_mean(con, again, "api00")
