@@ -29,6 +29,7 @@ from indicators.survey.design import DesignLayout
 from indicators.survey.residuals import (
     CALIBRATED_STRATA,
     CALIBRATED_VALUES,
+    CALIBRATION_ONCE,
     calibrated_ctes,
     stratum_ctes,
 )
@@ -220,9 +221,10 @@ def _contrast_values(
 # Relations over every row, read by one consumer each (the aggregate, and without
 # clusters the pass that gives each row its linearised value): never buffered. The
 # aggregate ``psu_totals`` is read by several and is small: computed once; so are the
-# domains, whose numbers must be the same wherever they are read.
+# domains, whose numbers must be the same wherever they are read, and a calibrated
+# design's units by cell and domains' gammas, each read by several.
 _INLINE = ("respondents",)
-_ONCE = ("psu_totals", "domains")
+_ONCE = ("psu_totals", "domains", *CALIBRATION_ONCE)
 
 
 def with_body(ctes: list[tuple[str, str]]) -> str:

@@ -25,6 +25,8 @@ from indicators.survey.design import DesignLayout
 
 CALIBRATED_VALUES = "calibrated_values"
 CALIBRATED_STRATA = "calibrated_strata"
+# Read by several CTEs: computed once (see ``query.with_body``).
+CALIBRATION_ONCE = ("unit_cells", "calibration_gamma")
 
 
 def calibrated_ctes(layout: DesignLayout, stat: Linear, keys: list[str], where: str | None,
@@ -94,9 +96,12 @@ def stratum_ctes(layout: DesignLayout, domain: str) -> list[tuple[str, str]]:
     pair = "_h, _p"
     return [
         ("stratum_cells", "SELECT _h, _c, sum(wc) AS w FROM unit_cells GROUP BY ALL"),
+        # G_h is symmetric: its upper triangle, the terms off the diagonal counted twice.
         ("stratum_pairs",
-         f"SELECT a._h, a._c, b._c AS _c2, sum(a.wc * b.wc) AS g FROM unit_cells AS a "
-         f"JOIN unit_cells AS b USING ({pair}) GROUP BY ALL"),
+         f"SELECT a._h, a._c, b._c AS _c2, "
+         f"sum(a.wc * b.wc) * CASE WHEN a._c = b._c THEN 1.0 ELSE 2.0 END AS g "
+         f"FROM unit_cells AS a JOIN unit_cells AS b USING ({pair}) WHERE a._c <= b._c "
+         f"GROUP BY a._h, a._c, b._c"),
         ("stratum_quadratic",
          f"SELECT g1.{domain}, p._h, sum(g1.gamma * p.g * g2.gamma) AS aa "
          f"FROM calibration_gamma AS g1 JOIN stratum_pairs AS p ON p._c = g1._c "
