@@ -81,6 +81,8 @@ def test_estimates_match_r(con: duckdb.DuckDBPyConnection, calibrated: dict[str,
             assert close(getattr(estimate, field), want[field], tol), (
                 f"{case['r']} {want['by']}: {field} {getattr(estimate, field)!r}, "
                 f"R {want[field]!r}")
+        if want.get("deff") is not None:
+            assert close(estimate.deff, want["deff"], EST_TOL), (case["r"], want["by"])
 
 
 def test_calibrated_totals_equal_the_margins(con: duckdb.DuckDBPyConnection,
