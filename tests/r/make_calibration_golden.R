@@ -40,11 +40,16 @@ n_sw_by <- with(pop_stype_sch_wide, setNames(total, paste0(stype, ":", sch.wide)
 dclus1 <- svydesign(id = ~dnum, weights = ~pw, data = apiclus1, fpc = ~fpc)
 dclus2 <- svydesign(id = ~dnum + snum, fpc = ~fpc1 + fpc2, weights = ~pw, data = apiclus2)
 dstrat <- svydesign(id = ~1, strata = ~stype, weights = ~pw, data = apistrat, fpc = ~fpc)
+# The crossed margin stype x sch.wide as one factor (levels "E No", "E Yes", ...).
+apiclus1x <- transform(apiclus1, stsw = paste(stype, sch.wide))
+dclus1x <- svydesign(id = ~dnum, weights = ~pw, data = apiclus1x, fpc = ~fpc)
 
 # R's population vectors, in model.matrix order (intercept, treatment contrasts).
 pop1 <- c(`(Intercept)` = sum(n_stype), stypeH = n_stype[["H"]], stypeM = n_stype[["M"]])
 pop2 <- c(pop1, sch.wideYes = n_sw[["Yes"]])
 pop3 <- c(`(Intercept)` = sum(n_sw), sch.wideYes = n_sw[["Yes"]], awardsYes = n_aw[["Yes"]])
+n_stsw <- with(pop_stype_sch_wide, setNames(total, paste(stype, sch.wide)))[sort(unique(apiclus1x$stsw))]
+pop5 <- c(`(Intercept)` = sum(n_stsw), setNames(n_stsw[-1], paste0("stsw", names(n_stsw)[-1])))
 pop4 <- c(pop1, `stypeE:sch.wideYes` = n_sw_by[["E:Yes"]],
           `stypeH:sch.wideYes` = n_sw_by[["H:Yes"]], `stypeM:sch.wideYes` = n_sw_by[["M:Yes"]])
 
@@ -74,6 +79,10 @@ calibrations <- list(
        list(source = "apiclus1", psu = list("dnum"), weights = "pw", fpc = list("fpc")),
        list(list(variables = list("sch.wide"), population = "pop_stype_sch_wide")),
        list("stype"), "linear", NULL, "snum", dclus1),
+  list("clus1_crossed", "calibrate(dclus1x, ~stsw, pop5, calfun = \"raking\")",
+       list(source = "apiclus1", psu = list("dnum"), weights = "pw", fpc = list("fpc")),
+       list(list(variables = list("stype", "sch.wide"), population = "pop_stype_sch_wide")),
+       list(), "raking", NULL, "snum", dclus1x),
   list("strat_raking", "calibrate(dstrat, ~sch.wide + awards, pop3, calfun = \"raking\")",
        list(source = "apistrat", strata = "stype", psu = list("snum"), weights = "pw",
             fpc = list("fpc")),
