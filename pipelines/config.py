@@ -676,6 +676,69 @@ class SurveyItemSetting(_Frozen):
                           integer=self.integer, required=self.required, missing=self.missing)
 
 
+class CalibrationSettings(_Frozen):
+    """Survey weights calibrated to the population table by sex and age (as R's
+    ``survey::calibrate``), within each territory and year; off unless the section is given.
+    Estimates and their standard errors then use the calibrated weights and the calibration
+    residuals."""
+
+    method: Literal["linear", "raking"] = Field(
+        default="raking",
+        description="'raking' (multiplicative, weights stay positive) or 'linear' (GREG)",
+        json_schema_extra={"description_fr": (
+            "« raking » (calage multiplicatif, les poids restent positifs) ou « linear » "
+            "(estimateur GREG)")})
+    margins: tuple[Annotated[tuple[Literal["sex", "age_group"], ...], BeforeValidator(
+        lambda v: (v,) if isinstance(v, str) else v), Field(min_length=1, max_length=2)],
+        ...] = Field(
+        default=(("sex",), ("age_group",)), min_length=1, max_length=3,
+        description="population margins the weights must reproduce: sex, age_group, or "
+                    "[sex, age_group] for the two crossed",
+        json_schema_extra={"description_fr": (
+            "marges de population que les poids doivent reproduire : sex, age_group, ou "
+            "[sex, age_group] pour les deux croisés")})
+    level: Annotated[str, Field(min_length=1, max_length=20)] | None = Field(
+        default=None,
+        description="territory level whose territories each have their own population "
+                    "(default: the base unit, the respondents' own commune)",
+        json_schema_extra={"description_fr": (
+            "niveau territorial dont chaque territoire a sa propre population (par défaut : "
+            "l'unité de base, la commune des répondants)")})
+    age_bands: tuple[Annotated[Line, Field(min_length=1, max_length=20)], ...] = Field(
+        default_factory=lambda: tuple(next(i.codes for i in AES_ITEMS if i.name == "age_group")),
+        min_length=1, max_length=100,
+        description="the population's age bands the survey covers (default: the survey's "
+                    "age_group codes)",
+        json_schema_extra={"description_fr": (
+            "tranches d'âge de la population que l'enquête couvre (par défaut : les codes "
+            "age_group de l'enquête)")})
+    bounds: tuple[Annotated[float, BeforeValidator(_no_bool)],
+                  Annotated[float, BeforeValidator(_no_bool)]] | None = Field(
+        default=None,
+        description="[lower, upper] limits of each calibrated weight over its sampling weight",
+        json_schema_extra={"description_fr": (
+            "[minimum, maximum] du rapport entre chaque poids calé et son poids de sondage")})
+    max_iterations: Int = Field(
+        default=50, ge=1, le=1000, description="iterations before the calibration gives up",
+        json_schema_extra={"description_fr": "itérations avant que le calage n'abandonne"})
+
+    @field_validator("bounds")
+    @classmethod
+    def _bounds_surround_one(cls, bounds: tuple[float, float] | None
+                             ) -> tuple[float, float] | None:
+        if bounds is not None and not bounds[0] < 1 < bounds[1]:
+            raise ValueError("bounds are [lower, upper] with lower < 1 < upper")
+        return bounds
+
+    def rules(self):  # noqa: ANN201 - indicators' CalibrationRules, imported when asked
+        """The rules the survey indicators read (``ComputeOptions.calibration``)."""
+        from indicators.compute.calibration import CalibrationRules
+
+        return CalibrationRules(method=self.method, margins=self.margins, level=self.level,
+                                age_bands=self.age_bands, bounds=self.bounds,
+                                maxit=self.max_iterations)
+
+
 class ProjectConfig(_Frozen):
     """A project: its sources, the years it covers and its report settings."""
 
@@ -687,6 +750,9 @@ class ProjectConfig(_Frozen):
     exports: ExportSettings = ExportSettings()
     validation: ValidationSettings = ValidationSettings()
     reliability: ReliabilitySettings = ReliabilitySettings()
+    calibration: CalibrationSettings | None = Field(
+        default=None, description="calibrate the survey weights to the population "
+                                  "(off unless given)")
     database: DatabaseSettings = DatabaseSettings()
     index: IndexSettings = IndexSettings()
     waivers: tuple[Waiver, ...] = ()

@@ -36,7 +36,12 @@ from indicators.compute.options import ComputeOptions, ReliabilityRules
 from indicators.learning_index import IndexNotBuilt, Screening
 from indicators.survey.recorded import record_design, responses_design
 from indicators.territories import FRENCH_LEVELS, split_reference
-from pipelines.config import ConfigError, ProjectConfig, ReliabilitySettings
+from pipelines.config import (
+    CalibrationSettings,
+    ConfigError,
+    ProjectConfig,
+    ReliabilitySettings,
+)
 from pipelines.ingest import IngestResult, ingest
 from pipelines.publishing.bundle import (
     PUBLIC,
@@ -236,14 +241,16 @@ def stage_ingest(ctx: RunContext) -> None:
 
 def compute_options(lonely_psu: str, contracts: Contracts,
                     reliability: ReliabilitySettings | None = None,
-                    panel: bool = True) -> ComputeOptions:
+                    panel: bool = True,
+                    calibration: CalibrationSettings | None = None) -> ComputeOptions:
     """The project's settings a computation needs: the single-PSU rule, what its
-    population table gives (age bands, sex split), its reliability rules and whether its
-    PSU codes name the same PSUs every year (the same function for the run and the audit,
-    so that both judge cells alike)."""
+    population table gives (age bands, sex split), its reliability rules, whether its PSU
+    codes name the same PSUs every year and whether the survey weights are calibrated (the
+    same function for the run and the audit, so that both judge cells alike)."""
     rules = reliability or ReliabilitySettings()
     return ComputeOptions(lonely_psu=lonely_psu, age_bands=contracts.age_bands, panel=panel,
                           population_sex=contracts.sex,
+                          calibration=calibration.rules() if calibration else None,
                           reliability=ReliabilityRules(
                               min_df=rules.min_df, min_effective_n=rules.min_effective_n,
                               max_interval_width=rules.max_interval_width,
@@ -297,7 +304,8 @@ def stage_indicators(ctx: RunContext) -> None:
     ctx.indicator_rows = compute_indicator_values(
         ctx.con, ctx.catalogue, territory_model=ctx.config.territory_model,
         options=compute_options(ctx.config.validation.lonely_psu, ctx.config.contracts,
-                                ctx.config.reliability, ctx.config.validation.panel_psus),
+                                ctx.config.reliability, ctx.config.validation.panel_psus,
+                                ctx.config.calibration),
         progress=lambda done, total, what: ctx.on_progress("indicators", done, total, what))
     ctx.availability = explain_availability(ctx)
     with_values = ctx.con.execute("SELECT count(DISTINCT indicator_id) FROM indicator_values "

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from indicators.catalogue.definitions import AGE_GROUPS
+from indicators.compute.calibration import CalibrationRules
 
 
 @dataclass(frozen=True)
@@ -31,3 +32,4 @@ class ComputeOptions:
     population_sex: bool = True  # the population is split by sex
     reliability: ReliabilityRules = field(default_factory=ReliabilityRules)
     panel: bool = True  # a PSU code found in two survey years is the same PSU, revisited
+    calibration: CalibrationRules | None = None  # survey weights calibrated to the population

@@ -37,12 +37,12 @@ from indicators.catalogue.definitions import (
     SurveyTotal,
 )
 from indicators.compute import survey_pairs
+from indicators.compute.calibration import calibrated_design
 from indicators.compute.options import ComputeOptions
 from indicators.compute.plan import IndicatorPlan, Statement
 from indicators.compute.publication import add_design_rows
 from indicators.compute.survey_proportion import (
     DESIGN_FIELDS,
-    POOLED_RESPONSES,
     RAW_FIELDS,
     breakdown_filter,
     breakdowns,
@@ -113,14 +113,16 @@ def _check_number(con: duckdb.DuckDBPyConnection, indicator: Indicator, field: s
         raise _refusal(indicator, field, f"{field} {text!r} must give a number; it gives {kind}")
 
 
-def estimated_design(checked: dict[str, str], options: ComputeOptions) -> SurveyDesign:
-    """The pooled design whose rows also hold the checked variable (or numerator and
-    denominator) as the columns of ``ESTIMATED``, for the engine to estimate."""
+def estimated_design(checked: dict[str, str], options: ComputeOptions,
+                     pooled: SurveyDesign | None = None) -> SurveyDesign:
+    """The pooled design (``pooled``, calibrated or not; by default the plain one) whose rows
+    also hold the checked variable (or numerator and denominator) as the columns of
+    ``ESTIMATED``, for the engine to estimate."""
     added = ", ".join(f"({checked[field]}) AS {quote_ident(column)}"
                       for field, column in ESTIMATED.items() if field in checked)
-    pooled = design(options)
+    pooled = pooled or design(options)
     return dataclasses.replace(
-        pooled, source=f"SELECT *, {added} FROM ({POOLED_RESPONSES}) AS _pooled")
+        pooled, source=f"SELECT *, {added} FROM ({pooled.source}) AS _pooled")
 
 
 def _estimated(spec: SurveyEstimate) -> tuple[str, str | None]:
@@ -173,7 +175,8 @@ def run(con: duckdb.DuckDBPyConnection, planned: IndicatorPlan, options: Compute
     spec = _spec(indicator)
     statistic = STATISTICS[spec.kind]
     checked = checked_definition(con, indicator)
-    estimated = estimated_design(checked, options)
+    estimated = estimated_design(checked, options,
+                                 calibrated_design(con, design(options), options))
     variable, denominator = _estimated(spec)
     rows, covariances = [], []
     for by in breakdowns(indicator):

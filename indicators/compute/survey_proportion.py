@@ -13,6 +13,7 @@ import pyarrow as pa
 
 from indicators.catalogue.definitions import CatalogueError, Indicator, SurveyProportion
 from indicators.compute import survey_pairs
+from indicators.compute.calibration import calibrated_design
 from indicators.compute.options import ComputeOptions
 from indicators.compute.plan import IndicatorPlan, Statement
 from indicators.compute.publication import add_design_rows
@@ -106,10 +107,11 @@ def run(con: duckdb.DuckDBPyConnection, planned: IndicatorPlan, options: Compute
     spec = indicator.computation
     assert isinstance(spec, SurveyProportion)
     rows, covariances = [], []
+    pooled = calibrated_design(con, design(options), options)  # itself without calibration
     for by in breakdowns(indicator):
         # What survey_proportion(..., ci="logit") runs, with the covariances of the pairs
         # the changes and gaps are tested on, from the same scan.
-        prep = prepare(con, design(options), "proportion", spec.condition, None, by=by,
+        prep = prepare(con, pooled, "proportion", spec.condition, None, by=by,
                        where=spec.population)
         result = run_domains(con, prep, na_rm=True,
                              pairs=survey_pairs.pairs(con, by, options.panel))

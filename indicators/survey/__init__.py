@@ -4,10 +4,13 @@ Modules, as a statistician looks for them: ``design`` (the sampling design, as `
 ``cells`` (rows aggregated per domain and sampling unit), ``variance`` (Taylor linearisation,
 as ``svyrecvar``), ``intervals`` (``confint``, ``svyciprop``), ``contrasts`` (``svycontrast``),
 ``estimators`` (``svymean``, ``svytotal``, ``svyciprop``, ``svyratio``, by domain as ``svyby``),
-``checks`` (design checks run in the same query), ``query`` (the SQL plan) and ``results``
-(running a plan and turning its rows into estimates); ``tables`` (estimates and comparisons as
-pandas tables) and ``recorded`` (the design a run recorded in its warehouse, read back).
-Imports nothing else of ``indicators``.
+``checks`` (design checks run in the same query), ``query`` (the SQL plan), ``results``
+(running a plan and turning its rows into estimates), ``covariance`` (the covariance of two
+domains, for ``svycontrast``), ``calibration`` (weights calibrated to population margins, as
+``calibrate``) and ``residuals`` (the linearised values of a calibrated design, as
+``svyrecvar`` takes them); ``tables`` (estimates and comparisons as pandas tables) and
+``recorded`` (the design a run recorded in its warehouse, read back). Imports nothing else of
+``indicators`` but its SQL quoting and condition checks.
 """
 
 from indicators.survey.estimators import (

@@ -51,13 +51,14 @@ def supported(layout: DesignLayout) -> bool:
     return layout.psu is not None and not layout.second_stage and layout.lonely != "average"
 
 
-def pair_ctes(layout: DesignLayout, pairs: Pairs) -> list[tuple[str, str]]:
+def pair_ctes(layout: DesignLayout, pairs: Pairs,
+              values: str = "unit_values") -> list[tuple[str, str]]:
     """CTEs ending in ``pair_covariances``: ``_d1``, ``_d2``, ``cov`` (0 when nothing is
     shared), ``shared_psus`` and ``shared_strata`` (linked PSUs and strata where both
     domains have rows of nonzero weight, for the pair's degrees of freedom).
 
-    Reads ``unit_values`` (one row per domain and unit it has rows in), ``psu_counts`` and
-    ``strata`` of the domain query.
+    Reads ``values`` (one row per domain and unit it has values in: ``unit_values``, or a
+    calibrated design's residuals), ``psu_counts`` and ``strata`` of the domain query.
     """
     link = pairs.link or "(SELECT _h, _p, _p AS link_p FROM psu_counts)"
     single = {"adjust": "s.f * coalesce(c.sab, 0)"}.get(layout.lonely, "0.0")
@@ -73,7 +74,7 @@ def pair_ctes(layout: DesignLayout, pairs: Pairs) -> list[tuple[str, str]]:
          "WHERE m.m = s1.n_h AND m.m = s2.n_h AND s1.f1 = s2.f1"),
         ("linked_units",
          "SELECT u._domain, u._h, u._p, l.link_p, u.z, u.nz "
-         "FROM unit_values u JOIN unit_link l USING (_h, _p) "
+         f"FROM {values} u JOIN unit_link l USING (_h, _p) "
          "WHERE u._domain IN (SELECT _a FROM pair_list UNION SELECT _b FROM pair_list)"),
         ("stratum_sums",
          "SELECT _domain, _h, sum(z) AS zt FROM linked_units GROUP BY _domain, _h"),

@@ -49,6 +49,27 @@ class SurveyConditionError(SurveyDesignError, ConditionError):
 
 
 @dataclass(frozen=True)
+class CalibrationTables:
+    """What the variance of a calibrated design reads, as R keeps it in ``postStrata``.
+
+    Temporary tables of the connection the calibration ran on (see
+    ``indicators.survey.calibration``): ``cells`` (``_c``, the calibration factor ``g`` of
+    each cell of calibration variables), ``terms`` (``_c``, ``_k``: the model-matrix
+    columns equal to 1 in a cell) and ``inverse`` (``_k``, ``_k2``, ``v``: the inverse of
+    sum(d * x * x') over the design weights d). ``cell_column`` names each row's cell in
+    the calibrated source; ``once_column``, if any, the rows that count once per respondent
+    when the source repeats them.
+    """
+
+    cells: str
+    terms: str
+    inverse: str
+    cell_column: str
+    iterations: int = 0
+    once_column: str | None = None
+
+
+@dataclass(frozen=True)
 class SurveyDesign:
     """A complex sample design over a DuckDB table, view or SELECT query.
 
@@ -57,6 +78,8 @@ class SurveyDesign:
     population sizes (>1) or sampling fractions (<=1). Without ``weights`` the weights are
     implied by ``fpc`` (product over stages of N/n), or 1 without ``fpc``, as in R.
     ``lonely_psu`` is R's ``options(survey.lonely.psu=)`` for strata with a single PSU.
+    ``calibration`` is set by ``indicators.survey.calibration.calibrate`` only: the weights
+    are then calibrated ones and variances are taken on the calibration residuals.
     """
 
     source: str
@@ -65,6 +88,7 @@ class SurveyDesign:
     psu: tuple[str, ...] = ()
     fpc: tuple[str, ...] = ()
     lonely_psu: LonelyPSU = "fail"
+    calibration: CalibrationTables | None = None
 
     def __post_init__(self) -> None:
         # A single column given as a string is the commonest slip; accept it.
@@ -127,6 +151,12 @@ class DesignLayout:
             cols.append(f"CAST({self.fpc1} AS DOUBLE) AS _f1")
         if self.fpc2 is not None and self.second_stage:
             cols.append(f"CAST({self.fpc2} AS DOUBLE) AS _f2")
+        if self.design.calibration is not None:
+            cell = column_sql(self.columns, self.design.calibration.cell_column, "calibration")
+            cols.append(f"{cell} AS _c")
+            if self.design.calibration.once_column is not None:
+                once = column_sql(self.columns, self.design.calibration.once_column, "once")
+                cols.append(f"CAST({once} AS BOOLEAN) AS _once")
         return cols
 
 
@@ -215,6 +245,10 @@ def resolve(con: duckdb.DuckDBPyConnection, design: SurveyDesign) -> DesignLayou
     psus = [column_sql(columns, c, "psu") for c in design.psu]
     fpcs = [column_sql(columns, c, "fpc") for c in design.fpc]
     second_stage = len(psus) == 2 and len(fpcs) == 2
+    if design.calibration is not None and not psus:
+        raise SurveyDesignError(
+            "a calibrated design needs its sampling units: without clusters, give a "
+            "respondent identifier as psu (the same design as R's id = ~1)")
     return DesignLayout(
         design=design,
         relation=relation,

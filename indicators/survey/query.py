@@ -25,8 +25,15 @@ from indicators.survey.cells import (
     weighted_cte,
 )
 from indicators.survey.checks import check_cte
-from indicators.survey.covariance import Pairs, pair_ctes
+from indicators.survey.covariance import Pairs, pair_ctes, supported
 from indicators.survey.design import DesignLayout
+from indicators.survey.residuals import (
+    CALIBRATED_STRATA,
+    CALIBRATED_VALUES,
+    CALIBRATION_ONCE,
+    calibrated_ctes,
+    stratum_ctes,
+)
 from indicators.survey.variance import variance_ctes
 
 # The number of a domain within one query (see ``domain_query``).
@@ -99,11 +106,24 @@ def domain_query(
         )
     )
     ctes.append(("unit_values", _unit_values(layout, stat, keys, where, only, cells)))
-    var = variance_ctes(layout, "unit_values", [DOMAIN])
+    values, strata = "unit_values", None
+    if layout.design.calibration is not None:
+        calibrated = calibrated_ctes(layout, stat, keys, where, only, DOMAIN)
+        if layout.ssu is None:
+            # One stage: per-stratum sums, no row per unit outside each domain; the
+            # residual of every unit is still needed for a contrast or pairs.
+            ctes += calibrated if contrast is not None or pairs is not None else calibrated[:-1]
+            ctes += stratum_ctes(layout, DOMAIN)
+            strata = CALIBRATED_STRATA
+        else:
+            ctes += calibrated
+        values = CALIBRATED_VALUES
+    var = variance_ctes(layout, values, [DOMAIN], stratum_totals=strata)
     ctes += var.ctes
     contrast_cols = ""
     if contrast is not None:
-        ctes.append(("contrast_values", _contrast_values(layout, stat, keys, contrast, where_in)))
+        ctes.append(("contrast_values",
+                     _contrast_values(layout, stat, keys, contrast, where_in, values)))
         cvar = variance_ctes(layout, "contrast_values", ["_c"], prefix="contrast_variance")
         ctes += cvar.ctes
         contrast_cols = (
@@ -111,8 +131,8 @@ def domain_query(
             f"FROM {cvar.relation}) ON TRUE"
         )
     paired = ""
-    if pairs is not None:
-        ctes += pair_ctes(layout, pairs)
+    if pairs is not None and supported(layout):
+        ctes += pair_ctes(layout, pairs, values)
         paired = (
             f", domains.{DOMAIN} AS _id, _pl._pairs FROM domains LEFT JOIN (SELECT p._a AS "
             f"{DOMAIN}, list(struct_pack(other := p._b, cov := coalesce(c.cov, 0.0), "
@@ -183,7 +203,8 @@ def _weighted_rows(layout: DesignLayout) -> tuple[str, str]:
 
 
 def _contrast_values(
-    layout: DesignLayout, stat: Linear, keys: list[str], contrast: Contrast, where: bool
+    layout: DesignLayout, stat: Linear, keys: list[str], contrast: Contrast, where: bool,
+    values: str = "unit_values",
 ) -> str:
     """``_cz``: the linearised difference per unit, over every unit of the subset design.
 
@@ -198,7 +219,7 @@ def _contrast_values(
         every = f"SELECT DISTINCT {u} FROM psu_totals{inside}"
         return (
             f"SELECT 0 AS _c, {u}, coalesce(_t.z, 0.0) AS z, TRUE AS present, TRUE AS nz "
-            f"FROM ({every}) LEFT JOIN (SELECT {u}, sum({sign} * z) AS z FROM unit_values "
+            f"FROM ({every}) LEFT JOIN (SELECT {u}, sum({sign} * z) AS z FROM {values} "
             f"GROUP BY {u}) AS _t USING ({u})"
         )
     source, weight = _weighted_rows(layout)
@@ -216,9 +237,10 @@ def _contrast_values(
 # Relations over every row, read by one consumer each (the aggregate, and without
 # clusters the pass that gives each row its linearised value): never buffered. The
 # aggregate ``psu_totals`` is read by several and is small: computed once; so are the
-# domains, whose numbers must be the same wherever they are read.
+# domains, whose numbers must be the same wherever they are read, and a calibrated
+# design's units by cell and domains' gammas, each read by several.
 _INLINE = ("respondents",)
-_ONCE = ("psu_totals", "domains")
+_ONCE = ("psu_totals", "domains", *CALIBRATION_ONCE)
 
 
 def with_body(ctes: list[tuple[str, str]]) -> str:

@@ -223,7 +223,7 @@ def run_domains(
         denominator=arr("b"),
         srs_variance=srs,
         contrast=contrasted,
-        pairs=_pair_covariances(cols) if pairs is not None and found else None,
+        pairs=_pair_covariances(cols) if "_pairs" in cols and found else None,
     )
 
 

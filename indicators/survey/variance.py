@@ -42,8 +42,13 @@ class VarianceSQL:
 
 
 def variance_ctes(layout: DesignLayout, z: str, keys: list[str],
-                  prefix: str = "variance") -> VarianceSQL:
-    """Build the variance CTEs for relation ``z`` with group columns ``keys``."""
+                  prefix: str = "variance", stratum_totals: str | None = None) -> VarianceSQL:
+    """Build the variance CTEs for relation ``z`` with group columns ``keys``.
+
+    ``stratum_totals`` (one-stage designs only) replaces the per-stratum totals of the
+    units of ``z`` by a relation that already has them: the group keys, ``_h``, ``zt``,
+    ``m``, ``q``, ``psus_nz``, ``v2`` and ``lonely2`` (see ``indicators.survey.residuals``).
+    """
     k = ", ".join(keys)
     ctes: list[tuple[str, str]] = []
     psu_level = z
@@ -64,6 +69,8 @@ def variance_ctes(layout: DesignLayout, z: str, keys: list[str],
         )
         extra = "sum(v2) AS v2, min(lonely2) AS lonely2"
     stratum, out = f"{prefix}_by_stratum", prefix
+    stratum_totals_sql = (f"SELECT * FROM {stratum_totals}" if stratum_totals is not None
+                          else _unit_totals(psu_level, k, '_h', extra))
     stage1 = _stratum_variance(layout.lonely, "strata.f1", "strata.n_h", stage=1)
     ctes.append(
         (
@@ -72,7 +79,7 @@ def variance_ctes(layout: DesignLayout, z: str, keys: list[str],
             f"CASE WHEN _a.m > 0 THEN {stage1} END AS vh, "
             f"CASE WHEN _a.m > 0 AND strata.f1 >= {_TOL} AND strata.n_h = 1 "
             f"THEN CAST(_a._h AS VARCHAR) END AS lonely1 "
-            f"FROM ({_unit_totals(psu_level, k, '_h', extra)}) AS _a JOIN strata USING (_h)",
+            f"FROM ({stratum_totals_sql}) AS _a JOIN strata USING (_h)",
         )
     )
     # onestage(): strata with NA variance ("average") are dropped and the rest scaled up

@@ -63,6 +63,7 @@ from indicators import (
 )
 from indicators.catalogue import CatalogueError
 from indicators.catalogue.project import read_project_catalogue
+from indicators.compute.calibration import CalibrationRules
 from indicators.compute.options import ComputeOptions, ReliabilityRules
 from indicators.compute.publication import (
     SIGNIFICANT_DIGITS_SQL,
@@ -71,7 +72,12 @@ from indicators.compute.publication import (
 from indicators.learning_index import Screening
 from indicators.sql import quote_ident
 from indicators.survey.recorded import DESIGN_TABLE, record_design, responses_design
-from pipelines.config import IndexSettings, project_contracts, project_reliability
+from pipelines.config import (
+    CalibrationSettings,
+    IndexSettings,
+    project_contracts,
+    project_reliability,
+)
 from pipelines.ingest import file_sha256
 from pipelines.publishing.bundle import (
     MANIFEST,
@@ -709,7 +715,8 @@ def _recompute(public: Bundle, restricted: Bundle, catalogue: Catalogue) -> list
                                      age_bands=contracts.age_bands,
                                      population_sex=contracts.sex,
                                      reliability=_reliability(public),
-                                     panel=_panel_psus(public)))
+                                     panel=_panel_psus(public),
+                                     calibration=_calibration(public)))
         mismatches = _compare(con, published)
         findings += _check_sql(con, public, public.path / str(public.manifest["year"]) /
                                SQL_FOLDER)
@@ -800,6 +807,13 @@ def _reliability(public: Bundle) -> ReliabilityRules:
     return ReliabilityRules(min_df=rules.min_df, min_effective_n=rules.min_effective_n,
                             max_interval_width=rules.max_interval_width,
                             symmetric_cv=rules.symmetric_cv)
+
+
+def _calibration(public: Bundle) -> CalibrationRules | None:
+    """The run's calibration of the survey weights, from the project file in the bundle."""
+    raw = _project_yaml(public)
+    section = raw.get("calibration") if isinstance(raw, dict) else None
+    return CalibrationSettings.model_validate(section).rules() if section else None
 
 
 def _lonely_psu(public: Bundle) -> str:
