@@ -542,6 +542,17 @@ class ReliabilitySettings(_Frozen):
             "le coefficient de variation d'une proportion est calculé sur la plus petite de p "
             "et 1 − p, de sorte qu'une part et son complément reçoivent le même verdict "
             "(false : sur p)")})
+    max_item_nonresponse: Share = Field(
+        default=0.3,
+        description="largest share of a cell's respondents without an answer to the "
+                    "indicator's questions (OMB Standards for Statistical Surveys, 2006, "
+                    "guideline 3.2.9: below a 70 % item response rate, nonresponse may bias "
+                    "the estimate); 1 turns the rule off",
+        json_schema_extra={"description_fr": (
+            "part maximale des répondants d'une case sans réponse aux questions de "
+            "l'indicateur (normes OMB des enquêtes statistiques, 2006, ligne directrice "
+            "3.2.9 : sous 70 % de réponse à une question, la non-réponse peut biaiser "
+            "l'estimation) ; 1 désactive la règle")})
 
 
 class ReportSettings(_Frozen):

@@ -254,7 +254,8 @@ def compute_options(lonely_psu: str, contracts: Contracts,
                           reliability=ReliabilityRules(
                               min_df=rules.min_df, min_effective_n=rules.min_effective_n,
                               max_interval_width=rules.max_interval_width,
-                              symmetric_cv=rules.symmetric_cv))
+                              symmetric_cv=rules.symmetric_cv,
+                              max_item_nonresponse=rules.max_item_nonresponse))
 
 
 def check_report_territories(ctx: RunContext) -> None:

@@ -163,6 +163,9 @@ _REASONS_FR: tuple[tuple[str, str], ...] = (
      r"intervalle à 95 % large de \1,\2 points > \3"),
     (r"^95% interval width (\d+)\.(\d+) points > (\d+)\.(\d+)$",
      r"intervalle à 95 % large de \1,\2 points > \3,\4"),
+    (r"^item non-response (\d+)\.(\d+)% > (\d+)%$", r"non-réponse partielle de \1,\2 % > \3 %"),
+    (r"^item non-response (\d+)\.(\d+)% > (\d+)\.(\d+)%$",
+     r"non-réponse partielle de \1,\2 % > \3,\4 %"),
 )
 
 

@@ -257,9 +257,13 @@ _STRINGS: dict[str, tuple[str, str]] = {
         "units holding its respondents minus their strata); an effective sample size (the "
         "number of respondents divided by the design effect) below {min_effective_n}; for a "
         "percentage, a 95{nbsp}% interval wider than {max_interval_width} points; a "
-        "coefficient of variation above the indicator's maximum, {cv_rule}. The defaults "
-        "are those of the NCHS Data Presentation Standards for Proportions (2017); each "
-        "flagged value gives the rule it failed in the data exports.",
+        "coefficient of variation above the indicator's maximum, {cv_rule}; more than "
+        "{max_item_nonresponse} of the respondents in its population without an answer to its "
+        "questions (item non-response, which may bias the estimate: OMB Standards for "
+        "Statistical Surveys, 2006, guideline 3.2.9). The other defaults are those of the "
+        "NCHS Data Presentation Standards for Proportions (2017); each flagged value gives "
+        "the rule it failed in the data exports, and each survey value its item non-response "
+        "share.",
         "Une valeur d'enquête n'est pas publiée sous le nombre minimal de répondants de "
         "l'indicateur (indiqué avec chaque indicateur). Une valeur publiée est signalée ◊ "
         "fiabilité limitée à la première de ces règles qu'elle ne respecte pas : moins de "
@@ -268,9 +272,13 @@ _STRINGS: dict[str, tuple[str, str]] = {
         "taille d'échantillon effective (nombre de répondants divisé par l'effet de plan) "
         "inférieure à {min_effective_n} ; pour un pourcentage, un intervalle à 95{nbsp}% "
         "plus large que {max_interval_width} points ; un coefficient de variation supérieur "
-        "au maximum de l'indicateur, {cv_rule}. Les valeurs par défaut sont celles des normes "
-        "de présentation des proportions du NCHS (2017) ; chaque valeur signalée indique dans "
-        "les exports de données la règle non respectée.",
+        "au maximum de l'indicateur, {cv_rule} ; plus de {max_item_nonresponse} des "
+        "répondants de sa population sans réponse à ses questions (non-réponse partielle, qui "
+        "peut biaiser l'estimation : normes OMB des enquêtes statistiques, 2006, ligne "
+        "directrice 3.2.9). Les autres valeurs par défaut sont celles des normes de "
+        "présentation des proportions du NCHS (2017) ; chaque valeur signalée indique dans "
+        "les exports de données la règle non respectée, et chaque valeur d'enquête sa part "
+        "de non-réponse partielle.",
     ),
     "report.cv_symmetric": (
         "taken for a percentage on the smaller of p and 100 − p so that p and its complement "
@@ -293,6 +301,12 @@ _STRINGS: dict[str, tuple[str, str]] = {
     "field.target": ("Target", "Cible"),
     "field.method": ("Estimation", "Estimation"),
     "field.none": ("none", "aucune"),
+    "field.item_nonresponse": ("Item non-response", "Non-réponse partielle"),
+    "item_nonresponse.text": (
+        "respondents in the population without an answer to its questions: {median} in the "
+        "median cell of {year}, {largest} at most (they are left out of the estimate)",
+        "répondants de la population sans réponse à ses questions : {median} dans la case "
+        "médiane de {year}, {largest} au plus (ils sont exclus de l'estimation)"),
     "method.survey_proportion": (
         "Design-based estimate from the survey (weights, strata and primary sampling units), "
         "variance by Taylor linearisation, 95{nbsp}% confidence interval on the logit scale. "

@@ -280,26 +280,41 @@ def _domain_section(catalogue: Catalogue, code: str, table_html: str, lang: Lang
             "</section>")
 
 
+def _item_nonresponse(con: duckdb.DuckDBPyConnection,
+                      year: int | None) -> dict[str, tuple[float, float]]:
+    """indicator → (median, largest) share of unanswered questions over its cells of the
+    year (breakdown totals), for the indicators that publish one (the survey's)."""
+    if year is None:
+        return {}
+    rows = con.execute(
+        "SELECT indicator_id, median(item_nonresponse), max(item_nonresponse) "
+        "FROM indicator_values WHERE year = $year AND breakdown = 'total' "
+        "AND item_nonresponse IS NOT NULL GROUP BY indicator_id", {"year": year}).fetchall()
+    return {i: (float(m), float(x)) for i, m, x in rows}
+
+
 def _reliability_text(con: duckdb.DuckDBPyConnection, lang: Lang) -> str:
     """The reliability rules as the run applied them (``reliability_rules``; a warehouse
     without it was judged by the defaults, which it states then)."""
     defaults = ReliabilityRules()
     rules = (defaults.min_df, defaults.min_effective_n, defaults.max_interval_width,
-             defaults.symmetric_cv)
+             defaults.symmetric_cv, defaults.max_item_nonresponse)
     if con.execute("SELECT count(*) FROM duckdb_tables() "
                    "WHERE table_name = 'reliability_rules'").fetchall()[0][0]:
-        rules = con.execute("SELECT min_df, min_effective_n, max_interval_width, symmetric_cv "
-                            "FROM reliability_rules").fetchone() or rules
-    min_df, effective, width, symmetric = rules
+        rules = con.execute("SELECT min_df, min_effective_n, max_interval_width, symmetric_cv, "
+                            "max_item_nonresponse FROM reliability_rules").fetchone() or rules
+    min_df, effective, width, symmetric, nonresponse = rules
     return text("report.reliability_text", lang, min_df=format_number(min_df, 0, lang),
                 min_effective_n=format_number(effective, 0, lang),
                 max_interval_width=format_number(width, 0, lang),
-                cv_rule=text("report.cv_symmetric" if symmetric else "report.cv_plain", lang))
+                cv_rule=text("report.cv_symmetric" if symmetric else "report.cv_plain", lang),
+                max_item_nonresponse=format_percent(nonresponse, lang))
 
 
 def _methods(con: duckdb.DuckDBPyConnection, catalogue: Catalogue, codes: list[str],
              lang: Lang, index_methods_html: str | None = None,
              missing: Sequence[str] = (), year: int | None = None) -> str:
+    nonresponse = _item_nonresponse(con, year)
     parts = [
         '<section id="methods" class="lci-methods" aria-labelledby="methods-title">',
         f'  <h2 id="methods-title">{escape(text("report.methods", lang))}</h2>',
@@ -308,7 +323,8 @@ def _methods(con: duckdb.DuckDBPyConnection, catalogue: Catalogue, codes: list[s
     for code in codes:
         parts.append(f"  <h3>{escape(catalogue.domain(code).label(lang))}</h3>")
         parts.append('  <div class="lci-indicators">')
-        parts += [_indicator_entry(i, lang) for i in catalogue.in_domain(code)]
+        parts += [_indicator_entry(i, lang, nonresponse.get(i.id), year)
+                  for i in catalogue.in_domain(code)]
         parts.append("  </div>")
     if missing:
         parts += [f"  <h3>{escape(text('report.missing_title', lang, year=year))}</h3>",
@@ -331,8 +347,11 @@ def _methods(con: duckdb.DuckDBPyConnection, catalogue: Catalogue, codes: list[s
     return "\n".join(parts)
 
 
-def _indicator_entry(indicator: Indicator, lang: Lang) -> str:
-    """One definition card: everything needed to read and reproduce the indicator."""
+def _indicator_entry(indicator: Indicator, lang: Lang,
+                     nonresponse: tuple[float, float] | None = None,
+                     year: int | None = None) -> str:
+    """One definition card: everything needed to read and reproduce the indicator, and for a
+    survey indicator the share of unanswered questions among its cells of the year."""
     fields = [
         ("field.id", indicator.id),
         ("field.definition", indicator.description(lang)),
@@ -345,6 +364,10 @@ def _indicator_entry(indicator: Indicator, lang: Lang) -> str:
         ("field.target", _target(indicator, lang)),
         ("field.method", _method(indicator, lang)),
     ]
+    if nonresponse is not None:
+        fields.append(("field.item_nonresponse", text(
+            "item_nonresponse.text", lang, median=format_percent(nonresponse[0], lang),
+            largest=format_percent(nonresponse[1], lang), year=year)))
     rows = "\n".join(f"      <dt>{escape(text(key, lang))}</dt><dd>{escape(value)}</dd>"
                      for key, value in fields)
     return (f'    <article class="lci-indicator" id="indicator-{indicator.id}">\n'

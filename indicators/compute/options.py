@@ -21,6 +21,8 @@ class ReliabilityRules:
     min_effective_n: float = 30.0  # n / design effect
     max_interval_width: float = 30.0  # points, percentages only
     symmetric_cv: bool = True  # a proportion's CV taken on min(p, 1 - p)
+    # OMB Standards for Statistical Surveys (2006), 3.2.9: item response below 70 %
+    max_item_nonresponse: float = 0.3
 
 
 @dataclass(frozen=True)

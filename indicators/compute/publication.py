@@ -8,7 +8,9 @@
   size (n / design effect) below ``min_effective_n``, or a proportion whose 95 % interval is
   wider than ``max_interval_width`` points, or whose coefficient of variation exceeds
   ``max_cv`` (a proportion's CV is taken on the smaller of p and 1 − p, so that p and 1 − p
-  get the same verdict); a ratio whose member communes did not all report; a commuting cell
+  get the same verdict), or where more than ``max_item_nonresponse`` of the respondents in
+  the indicator's population left its questions unanswered (``item_nonresponse``, published
+  for every survey cell); a ratio whose member communes did not all report; a commuting cell
   resting on fewer than 200 workers (INSEE's caution threshold);
 - ``ok`` otherwise.
 
@@ -49,16 +51,18 @@ RAW_COLUMNS = (
 )
 DESIGN_COLUMNS = (
     "indicator_id VARCHAR, territory_code VARCHAR, territory_level VARCHAR, year INTEGER, "
-    "breakdown VARCHAR, df DOUBLE, deff DOUBLE"
+    "breakdown VARCHAR, df DOUBLE, deff DOUBLE, n_population BIGINT"
 )
 """What a survey cell's reliability rests on besides its raw row: the domain's design degrees
-of freedom, and (means, totals, ratios) the engine's design effect; kept apart from
+of freedom, (means, totals, ratios) the engine's design effect, and its respondents in the
+indicator's population, answers or not (item non-response); kept apart from
 ``_raw_values`` so that the other kinds' rows keep their columns."""
 COVARIANCE_COLUMNS = (
     "indicator_id VARCHAR, breakdown VARCHAR, territory_level VARCHAR, territory_code VARCHAR, "
     "year INTEGER, other_level VARCHAR, other_code VARCHAR, other_year INTEGER, "
     "covariance DOUBLE, shared_psus BIGINT, shared_strata BIGINT"
 )
+DESIGN_ONLY = ("df", "deff", "n_population")
 KEYS = ("indicator_id", "territory_code", "territory_level", "year", "breakdown")
 COMMUTING_CAUTION_WORKERS = 200
 Z_95 = 1.959963984540054
@@ -68,12 +72,12 @@ def add_design_rows(con: duckdb.DuckDBPyConnection, table: pa.Table) -> None:
     """Insert the raw rows of ``table`` into ``_raw_values`` and its keys with ``df`` and
     ``deff`` into ``_raw_design`` (created when a caller set up ``_raw_values`` alone)."""
     con.execute(f"CREATE TEMP TABLE IF NOT EXISTS _raw_design ({DESIGN_COLUMNS})")
-    raw = [quote_ident(c) for c in table.column_names if c not in ("df", "deff")]
+    raw = [quote_ident(c) for c in table.column_names if c not in DESIGN_ONLY]
     con.register("_design_rows", table)
     try:
         con.execute(f"INSERT INTO _raw_values SELECT {', '.join(raw)} FROM _design_rows")
-        con.execute(f"INSERT INTO _raw_design SELECT {', '.join(KEYS)}, df, deff "
-                    f"FROM _design_rows")
+        con.execute(f"INSERT INTO _raw_design SELECT {', '.join(KEYS)}, df, deff, "
+                    f"n_population FROM _design_rows")
     finally:
         con.unregister("_design_rows")
 
@@ -91,7 +95,8 @@ def _register_metadata(con: duckdb.DuckDBPyConnection, catalogue: Catalogue,
          "reliable_n": i.reliable_n, "max_cv": float(i.max_cv),
          "min_df": float(rules.min_df), "min_effective_n": float(rules.min_effective_n),
          "max_interval_width": float(rules.max_interval_width) if _is_percentage(i) else None,
-         "symmetric_cv": rules.symmetric_cv and i.kind == "survey_proportion"}
+         "symmetric_cv": rules.symmetric_cv and i.kind == "survey_proportion",
+         "max_item_nonresponse": float(rules.max_item_nonresponse)}
         for n, i in enumerate(catalogue)
     ]
     frame = pd.DataFrame(rows).astype({"max_interval_width": "float64"})
@@ -109,7 +114,8 @@ WITH names AS (SELECT DISTINCT territory_code, territory_level, territory_name
 levels AS (SELECT level AS territory_level, ordinal AS level_ordinal FROM territory_levels),
 measured AS (
     SELECT r.*, m.ordinal, m.kind, m.min_n, m.reliable_n, m.max_cv, m.min_df,
-        m.min_effective_n, m.max_interval_width, d.df,
+        m.min_effective_n, m.max_interval_width, m.max_item_nonresponse, d.df,
+        1 - r.n_unweighted / nullif(d.n_population, 0) AS item_nonresponse,
         -- n / deff, deff floored at 1 and taken as 1 where undefined (p = 0 or 1), as NCHS
         r.n_unweighted / greatest(coalesce(CASE
             WHEN m.kind = 'survey_proportion' THEN CASE
@@ -131,7 +137,8 @@ judged AS (
             WHEN survey AND n_unweighted < min_n THEN 'suppressed'
             WHEN survey AND (n_unweighted < reliable_n OR df < min_df
                  OR effective_n < min_effective_n OR interval_width > max_interval_width
-                 OR cv > max_cv) THEN 'low_reliability'
+                 OR cv > max_cv OR item_nonresponse > max_item_nonresponse)
+                 THEN 'low_reliability'
             WHEN members_reporting < members_total THEN 'low_reliability'
             WHEN kind = 'commuting' AND denominator < {COMMUTING_CAUTION_WORKERS}
                  THEN 'low_reliability'
@@ -154,6 +161,9 @@ judged AS (
                             max_interval_width)
             WHEN survey AND cv > max_cv
                 THEN format('coefficient of variation {{:.3f}} > {{}}', cv, max_cv)
+            WHEN survey AND item_nonresponse > max_item_nonresponse
+                THEN format('item non-response {{:.1f}}% > {{:g}}%', 100 * item_nonresponse,
+                            100 * max_item_nonresponse)
             WHEN members_reporting < members_total
                 THEN format('{{}} of {{}} member communes reported',
                             members_reporting, members_total)
@@ -170,7 +180,7 @@ SELECT j.indicator_id, j.territory_code, j.territory_level, n.territory_name, j.
        CASE WHEN status <> 'suppressed' THEN _sig12(se) END AS se,
        CASE WHEN status <> 'suppressed' THEN _sig12(ci_low) END AS ci_low,
        CASE WHEN status <> 'suppressed' THEN _sig12(ci_high) END AS ci_high,
-       n_unweighted, status, status_reason
+       n_unweighted, status, status_reason, _sig12(item_nonresponse) AS item_nonresponse
 FROM judged j JOIN names n USING (territory_code, territory_level)
 JOIN levels l USING (territory_level)
 ORDER BY j.ordinal, l.level_ordinal, j.territory_code, j.year, j.breakdown
@@ -328,10 +338,12 @@ def finalise_values(con: duckdb.DuckDBPyConnection, catalogue: Catalogue,
                 "CAST($min_df AS DOUBLE) AS min_df, "
                 "CAST($min_effective_n AS DOUBLE) AS min_effective_n, "
                 "CAST($max_interval_width AS DOUBLE) AS max_interval_width, "
-                "CAST($symmetric_cv AS BOOLEAN) AS symmetric_cv",
+                "CAST($symmetric_cv AS BOOLEAN) AS symmetric_cv, "
+                "CAST($max_item_nonresponse AS DOUBLE) AS max_item_nonresponse",
                 {"min_df": rules.min_df, "min_effective_n": rules.min_effective_n,
                  "max_interval_width": rules.max_interval_width,
-                 "symmetric_cv": rules.symmetric_cv})
+                 "symmetric_cv": rules.symmetric_cv,
+                 "max_item_nonresponse": rules.max_item_nonresponse})
     con.execute(STATUS_SQL)
     con.execute(f"CREATE TEMP TABLE IF NOT EXISTS _raw_covariances ({COVARIANCE_COLUMNS})")
     con.execute(CHANGE_TERMS_SQL)

@@ -190,8 +190,9 @@ def run(con: duckdb.DuckDBPyConnection, planned: IndicatorPlan, options: Compute
         numerators = _numerators(con, estimated, checked, statistic, result, by)
         # The reliability rules read the domain's own degrees of freedom (its PSUs minus its
         # strata), not the whole design's that the interval uses.
-        for e, numerator, b, df in zip(estimates, numerators, result.denominator.tolist(),
-                                       result.df_domain.tolist(), strict=True):
+        for e, numerator, b, df, n_population in zip(
+                estimates, numerators, result.denominator.tolist(), result.df_domain.tolist(),
+                result.n_rows.astype("int64").tolist(), strict=True):
             label = "total" if len(by) == 3 else f"{by[3]}={e.by[by[3]]}"
             value = _scaled(spec.scale, e.estimate)
             rows.append((
@@ -199,7 +200,7 @@ def run(con: duckdb.DuckDBPyConnection, planned: IndicatorPlan, options: Compute
                 numerator, b, value,
                 *((_scaled(spec.scale, x) for x in (e.se, e.ci_low, e.ci_high))
                   if value is not None else (None, None, None)),
-                e.n, None, None, df, e.deff,
+                e.n, None, None, df, e.deff, n_population,
             ))
     survey_pairs.insert(con, covariances)
     if rows:

@@ -35,7 +35,9 @@ RAW_FIELDS = ("indicator_id", "territory_code", "territory_level", "year", "brea
               "numerator", "denominator",
               "value", "se", "ci_low", "ci_high", "n_unweighted", "members_reporting",
               "members_total")
-DESIGN_FIELDS = ("df", "deff")  # the domain's degrees of freedom; the engine's design effect
+# The domain's degrees of freedom; the engine's design effect; its respondents in the
+# population, answering or not (the item non-response is the share of the latter).
+DESIGN_FIELDS = ("df", "deff", "n_population")
 
 
 def design(options: ComputeOptions) -> SurveyDesign:
@@ -116,13 +118,15 @@ def run(con: duckdb.DuckDBPyConnection, planned: IndicatorPlan, options: Compute
         result = run_domains(con, prep, na_rm=True,
                              pairs=survey_pairs.pairs(con, by, options.panel))
         covariances += survey_pairs.rows(indicator.id, by, result, PERCENT)
-        for e in to_estimates(result, "proportion", "logit", 0.95):
+        for e, n_population in zip(to_estimates(result, "proportion", "logit", 0.95),
+                                   result.n_rows.astype("int64").tolist(), strict=True):
             label = "total" if len(by) == 3 else f"{by[3]}={e.by[by[3]]}"
             rows.append((
                 indicator.id, e.by["_territory"], e.by["_level"], int(e.by["year"]), label,
                 e.estimate * e.sum_weights, e.sum_weights, PERCENT * e.estimate,
                 PERCENT * e.se, PERCENT * e.ci_low, PERCENT * e.ci_high, e.n, None, None,
                 e.df, None,  # a proportion's design effect is p(1 - p)/n's, in publication
+                n_population,
             ))
     survey_pairs.insert(con, covariances)
     if rows:

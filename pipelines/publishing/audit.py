@@ -806,7 +806,8 @@ def _reliability(public: Bundle) -> ReliabilityRules:
     rules = project_reliability(raw if isinstance(raw, dict) else {})
     return ReliabilityRules(min_df=rules.min_df, min_effective_n=rules.min_effective_n,
                             max_interval_width=rules.max_interval_width,
-                            symmetric_cv=rules.symmetric_cv)
+                            symmetric_cv=rules.symmetric_cv,
+                            max_item_nonresponse=rules.max_item_nonresponse)
 
 
 def _calibration(public: Bundle) -> CalibrationRules | None:

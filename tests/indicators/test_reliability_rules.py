@@ -16,8 +16,10 @@ LL01 = CATALOGUE.get("LL01")  # a survey proportion, in percent: min_n 30, relia
 
 
 def _judge(p: float, se: float, n: int = 400, df: float = 20.0, width: float | None = None,
-           rules: ReliabilityRules | None = None) -> tuple[str, str | None]:
-    """The status and reason of one LL01 cell with estimate ``p`` % and standard error ``se``."""
+           rules: ReliabilityRules | None = None,
+           population: int | None = None) -> tuple[str, str | None]:
+    """The status and reason of one LL01 cell with estimate ``p`` % and standard error ``se``
+    (``n`` answers among ``population`` respondents, all of them by default)."""
     con = duckdb.connect()
     con.execute("CREATE TABLE territory_members AS SELECT 'C1' AS territory_code, "
                 "'COM' AS territory_level, 'One' AS territory_name")
@@ -27,8 +29,8 @@ def _judge(p: float, se: float, n: int = 400, df: float = 20.0, width: float | N
     half = (width if width is not None else 2 * 1.96 * se) / 2
     con.execute("INSERT INTO _raw_values VALUES ('LL01', 'C1', 'COM', 2024, 'total', ?, ?, ?, ?, "
                 "?, ?, ?, NULL, NULL)", [p * n / 100, n, p, se, p - half, p + half, n])
-    con.execute("INSERT INTO _raw_design VALUES ('LL01', 'C1', 'COM', 2024, 'total', ?, NULL)",
-                [df])
+    con.execute("INSERT INTO _raw_design VALUES ('LL01', 'C1', 'COM', 2024, 'total', ?, NULL, ?)",
+                [df, population if population is not None else n])
     finalise_values(con, CATALOGUE, rules)
     return con.execute("SELECT status, status_reason FROM indicator_values").fetchone()
 
@@ -100,3 +102,24 @@ def test_the_settings_default_to_nchs_and_are_bounded():
             ReliabilitySettings.model_validate(bad)
     for name, field in ReliabilitySettings.model_fields.items():
         assert field.description and field.json_schema_extra["description_fr"], name
+
+
+def test_a_cell_whose_questions_too_many_respondents_left_unanswered_is_flagged():
+    """OMB's guideline 3.2.9: below a 70 % item response rate the estimate may be biased."""
+    assert _judge(40.0, 2.0, width=8.0, n=400, population=560)[0] == "ok"  # 28.6 %
+    assert _judge(40.0, 2.0, width=8.0, n=400, population=600) == (
+        "low_reliability", "item non-response 33.3% > 30%")
+    loose = ReliabilityRules(max_item_nonresponse=1.0)
+    assert _judge(40.0, 2.0, width=8.0, n=400, population=600, rules=loose)[0] == "ok"
+
+
+def test_the_item_nonresponse_share_is_published_with_each_survey_cell(sample_warehouse):
+    shares = sample_warehouse.execute(
+        "SELECT item_nonresponse FROM indicator_values v JOIN (SELECT DISTINCT indicator_id "
+        "FROM indicator_sql WHERE kind LIKE 'survey%') USING (indicator_id)").fetchall()
+    assert shares and all(s is not None and 0 <= s < 1 for (s,) in shares)
+    assert any(s > 0 for (s,) in shares)  # the sample has unanswered questions
+    admin = sample_warehouse.execute(
+        "SELECT count(item_nonresponse) FROM indicator_values v JOIN indicator_sql USING "
+        "(indicator_id) WHERE kind NOT LIKE 'survey%'").fetchone()[0]
+    assert admin == 0
