@@ -33,6 +33,7 @@ import pyarrow as pa
 
 from indicators.catalogue.definitions import Catalogue, Indicator
 from indicators.compute.options import ReliabilityRules
+from indicators.compute.suppression import complementary_suppression
 from indicators.sql import quote_ident
 
 RAW_COLUMNS = (
@@ -213,5 +214,6 @@ def finalise_values(con: duckdb.DuckDBPyConnection, catalogue: Catalogue,
     con.execute(SIGNIFICANT_DIGITS_SQL)
     _register_metadata(con, catalogue, rules or ReliabilityRules())
     con.execute(STATUS_SQL)
+    complementary_suppression(con)
     con.execute(CHANGES_SQL)
     return con.execute("SELECT count(*) FROM indicator_values").fetchall()[0][0]
