@@ -163,6 +163,8 @@ _REASONS_FR: tuple[tuple[str, str], ...] = (
      r"intervalle à 95 % large de \1,\2 points > \3"),
     (r"^95% interval width (\d+)\.(\d+) points > (\d+)\.(\d+)$",
      r"intervalle à 95 % large de \1,\2 points > \3,\4"),
+    (r"^complementary suppression \(protects ([^,]+), (.+)\)$",
+     r"suppression secondaire (protège \1, \2)"),
 )
 
 

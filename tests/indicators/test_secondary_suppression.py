@@ -13,6 +13,7 @@ import pandas as pd
 import pytest
 
 from indicators.compute.suppression import complementary_suppression
+from reports._exports import reason_sql
 from tests.test_disclosure_attack import attack
 
 MIN_N = 30
@@ -188,3 +189,13 @@ def test_the_same_cells_are_withheld_whatever_the_order_of_the_rows(order):
                              ("COM", "E", "total"):
                              "complementary suppression (protects COM:D, total)"}
     assert recalculated(con) == {}
+
+
+def test_a_complement_says_in_french_which_cell_it_protects():
+    con = warehouse({("EPCI", "E1"): ["A", "B"]},
+                    [("COM", "A", "total", 10), ("COM", "B", "total", 50),
+                     ("EPCI", "E1", "total", 60)])
+    complementary_suppression(con)
+    expression, params = reason_sql("status_reason", "fr")
+    assert con.execute(f"SELECT {expression} FROM indicator_values WHERE territory_code = 'B'",
+                       params).fetchone() == ("suppression secondaire (protège COM:A, total)",)
