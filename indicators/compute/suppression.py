@@ -96,17 +96,56 @@ SELECT part, whole, 'members' AS kind, piece FROM pieces JOIN exact USING (part,
 cells of the same breakdown in that year, where their n add up; a member commune without a
 cell has no respondent there and adds nothing."""
 
+RELATION_IDS_SQL = """
+CREATE OR REPLACE TEMP TABLE _sdc_relation_ids AS
+SELECT part, whole, kind, dense_rank() OVER (PARTITION BY part ORDER BY whole, kind) - 1
+       AS relation
+FROM (SELECT DISTINCT part, whole, kind FROM _sdc_relations)
+"""
+
 INCIDENCE_SQL = """
-WITH relations AS (
-    SELECT part, whole, kind, dense_rank() OVER (PARTITION BY part ORDER BY whole, kind) - 1
-           AS relation
-    FROM (SELECT DISTINCT part, whole, kind FROM _sdc_relations))
-SELECT part, relation, whole AS cell, 1.0 AS coefficient FROM relations
+SELECT part, relation, whole AS cell, 1.0 AS coefficient FROM _sdc_relation_ids
 UNION ALL
 SELECT r.part, r.relation, s.piece, -1.0
-FROM _sdc_relations s JOIN relations r USING (part, whole, kind)
+FROM _sdc_relations s JOIN _sdc_relation_ids r USING (part, whole, kind)
 ORDER BY part, relation, cell
 """
+
+TILED_SQL = """
+WITH members AS (SELECT part, whole, piece FROM _sdc_relations WHERE kind = 'members'),
+wholes AS (
+    SELECT m.part, m.whole, any_value(l.ordinal) AS level_ordinal,
+           bool_or(c.withheld) AS withheld, count(*) AS pieces
+    FROM members m JOIN _sdc_cells c ON c.part = m.part AND c.cell = m.whole
+    JOIN territory_levels l ON l.level = c.territory_level
+    GROUP BY m.part, m.whole),
+shared AS (
+    SELECT a.part, a.whole, b.whole AS tile, count(*) AS shared
+    FROM members a JOIN members b ON b.part = a.part AND b.piece = a.piece
+         AND b.whole <> a.whole
+    GROUP BY a.part, a.whole, b.whole),
+tiles AS (
+    SELECT s.part, s.whole, s.tile, t.level_ordinal AS tile_level, t.pieces
+    FROM shared s JOIN wholes w ON w.part = s.part AND w.whole = s.whole
+    JOIN wholes t ON t.part = s.part AND t.whole = s.tile
+    WHERE s.shared = t.pieces AND t.level_ordinal < w.level_ordinal
+      AND NOT w.withheld AND NOT t.withheld),
+covers AS (
+    SELECT part, whole, tile_level, sum(pieces) AS pieces, list(tile ORDER BY tile) AS tiles
+    FROM tiles GROUP BY part, whole, tile_level)
+SELECT r.part, r.relation, c.whole, c.tiles
+FROM covers c JOIN wholes w USING (part, whole)
+JOIN _sdc_relation_ids r ON r.part = c.part AND r.whole = c.whole AND r.kind = 'members'
+WHERE c.pieces = w.pieces
+QUALIFY row_number() OVER (PARTITION BY c.part, c.whole ORDER BY c.tile_level) = 1
+ORDER BY r.part, r.relation
+"""
+"""Aggregate relations that published aggregates of a lower level tile exactly (a région
+by its départements, a département by its EPCIs): restricted to the withheld cells, such a
+row is the sum of its tiles' rows, so it tells the attacker nothing more while the aggregate
+and its tiles stay published. Dropping it keeps the components to the size of the lowest
+level; a tile chosen as a complement brings it back. Levels come in order, so no two
+relations can each stand for the other."""
 
 
 @dataclass(frozen=True)
@@ -119,6 +158,9 @@ class _Part:
     publishable: np.ndarray
     by_row: sparse.csr_matrix
     by_column: sparse.csc_matrix
+    tiled: dict[int, frozenset[int]]
+    """Relations standing for the sum of others while these cells (the aggregate and its
+    tiles) are published."""
 
 
 def complementary_suppression(con: duckdb.DuckDBPyConnection) -> int:
@@ -133,7 +175,11 @@ def complementary_suppression(con: duckdb.DuckDBPyConnection) -> int:
         con.execute(HIERARCHY_RELATIONS_SQL)  # a warehouse of communes alone has no members
     cells = con.execute("SELECT part, cell, n_unweighted, withheld, publishable FROM _sdc_cells "
                         "ORDER BY part, cell").fetchnumpy()
+    con.execute(RELATION_IDS_SQL)
     incidence = con.execute(INCIDENCE_SQL).fetchnumpy()
+    tiled = con.execute(TILED_SQL).fetchall() if (
+        con.execute("SELECT count(*) FROM _sdc_relations WHERE kind = 'members'"
+                    ).fetchall()[0][0]) else []
     chosen: list[tuple[int, int, int]] = []  # (part, complementary cell, protected cell)
     cell_parts, relation_parts = cells["part"], incidence["part"]
     for part in np.unique(cell_parts).tolist():
@@ -148,9 +194,12 @@ def complementary_suppression(con: duckdb.DuckDBPyConnection) -> int:
         found = _Part(n=cells["n_unweighted"][in_part].astype(np.int64),
                       withheld=np.asarray(cells["withheld"][in_part], dtype=bool),
                       publishable=np.asarray(cells["publishable"][in_part], dtype=bool),
-                      by_row=matrix.tocsr(), by_column=matrix.tocsc())
+                      by_row=matrix.tocsr(), by_column=matrix.tocsc(),
+                      tiled={relation: frozenset([whole, *tiles])
+                             for p, relation, whole, tiles in tiled if p == part})
         chosen += [(part, cell, protected) for cell, protected in _protect(found)]
     con.execute("DROP TABLE _sdc_relations")
+    con.execute("DROP TABLE _sdc_relation_ids")
     _withhold(con, chosen)
     return len(chosen)
 
@@ -162,7 +211,7 @@ def _protect(part: _Part) -> list[tuple[int, int]]:
     for cell in sorted(unknown):
         if cell not in components:
             members = _component(part, unknown, cell)
-            entry = (members, _determined(part, members))
+            entry = (members, _determined(part, unknown, members))
             components.update(dict.fromkeys(members, entry))
     chosen: list[tuple[int, int]] = []
     while True:
@@ -181,8 +230,9 @@ Trial = tuple[list[int], frozenset[int], frozenset[int]]
 
 
 def _try(part: _Part, unknown: set[int], added: list[int]) -> Trial:
-    members = _component(part, unknown | set(added), added[0])
-    return added, members, _determined(part, members)
+    trial = unknown | set(added)
+    members = _component(part, trial, added[0])
+    return added, members, _determined(part, trial, members)
 
 
 def _complement(part: _Part, unknown: set[int], target: int) -> Trial:
@@ -209,7 +259,7 @@ def _complement(part: _Part, unknown: set[int], target: int) -> Trial:
 
 def _candidates(part: _Part, unknown: set[int], cells: Iterable[int]) -> list[int]:
     """The publishable cells sharing a relation with ``cells``, the smallest n first."""
-    found = {int(c) for r in _rows(part, cells)
+    found = {int(c) for r in _rows(part, unknown, cells)
              for c in part.by_row.indices[part.by_row.indptr[r]:part.by_row.indptr[r + 1]]}
     return sorted((c for c in found if c not in unknown and part.publishable[c]),
                   key=lambda c: (int(part.n[c]), c))
@@ -220,7 +270,7 @@ def _component(part: _Part, unknown: set[int], start: int) -> frozenset[int]:
     seen, stack = {start}, [start]
     while stack:
         cell = stack.pop()
-        for r in _rows(part, [cell]):
+        for r in _rows(part, unknown, [cell]):
             for other in part.by_row.indices[part.by_row.indptr[r]:part.by_row.indptr[r + 1]]:
                 other = int(other)
                 if other in unknown and other not in seen:
@@ -229,22 +279,23 @@ def _component(part: _Part, unknown: set[int], start: int) -> frozenset[int]:
     return frozenset(seen)
 
 
-def _rows(part: _Part, cells: Iterable[int]) -> list[int]:
+def _rows(part: _Part, unknown: set[int], cells: Iterable[int]) -> list[int]:
+    """The relations holding ``cells``, but those a tiling stands for."""
     rows: set[int] = set()
     for cell in cells:
         rows.update(part.by_column.indices[part.by_column.indptr[cell]:
                                            part.by_column.indptr[cell + 1]].tolist())
-    return sorted(rows)
+    return sorted(r for r in rows if r not in part.tiled or part.tiled[r] & unknown)
 
 
-def _determined(part: _Part, members: frozenset[int]) -> frozenset[int]:
+def _determined(part: _Part, unknown: set[int], members: frozenset[int]) -> frozenset[int]:
     """The cells of one component that the relations and the published cells determine.
 
     The published cells fix the right-hand side; the withheld ones are free up to the null
     space of the relations restricted to them: a cell is determined when every null vector is
     zero on it."""
     columns = sorted(members)
-    rows = _rows(part, columns)
+    rows = _rows(part, unknown, columns)
     if not rows:
         return frozenset()
     block = part.by_row[rows][:, columns].toarray()
