@@ -19,7 +19,8 @@ category, or a territory with a member commune left out, is no exact sum). The t
 per indicator × year (a total links all its breakdown variables) and, within it, per
 connected component of the withheld cells, by the null space of the relations restricted to
 the withheld cells (SciPy's SVD): a cell is determined exactly when every null vector is zero
-on it.
+on it. Numerators and denominators are withheld together and obey the same relations, so one
+test serves both.
 """
 
 from __future__ import annotations
@@ -52,8 +53,9 @@ SELECT dense_rank() OVER (ORDER BY v.indicator_id, v.year) - 1 AS part,
        v.indicator_id, v.year, v.territory_code, v.territory_level, v.breakdown,
        split_part(v.breakdown, '=', 1) AS variable, v.n_unweighted,
        v.status = 'suppressed' AS withheld,
-       v.status IN ('ok', 'low_reliability') AND v.numerator IS NOT NULL
-           AND v.denominator IS NOT NULL AS publishable,
+       CASE WHEN v.status = 'suppressed' OR v.numerator IS NULL OR v.denominator IS NULL
+                 OR coalesce(v.n_unweighted, 0) = 0 THEN NULL
+            ELSE v.status IN ('ok', 'low_reliability') END AS publishable,
        l.level_ordinal = (SELECT min(ordinal) FROM territory_levels) AS base
 FROM indicator_values v JOIN parts USING (indicator_id, year) JOIN levels l USING (territory_level)
 """
@@ -156,6 +158,9 @@ class _Part:
     n: np.ndarray
     withheld: np.ndarray
     publishable: np.ndarray
+    """True for a published cell with a value, False for one without (``missing``), taken
+    only when no other is left; an empty cell (n = 0) is never taken: n tells it is zero."""
+    can_withhold: np.ndarray
     by_row: sparse.csr_matrix
     by_column: sparse.csc_matrix
     tiled: dict[int, frozenset[int]]
@@ -193,7 +198,9 @@ def complementary_suppression(con: duckdb.DuckDBPyConnection) -> int:
             shape=(n_rows, size))
         found = _Part(n=cells["n_unweighted"][in_part].astype(np.int64),
                       withheld=np.asarray(cells["withheld"][in_part], dtype=bool),
-                      publishable=np.asarray(cells["publishable"][in_part], dtype=bool),
+                      publishable=np.ma.filled(np.ma.asarray(cells["publishable"][in_part],
+                                                             dtype=bool), False),
+                      can_withhold=~np.ma.getmaskarray(cells["publishable"][in_part]),
                       by_row=matrix.tocsr(), by_column=matrix.tocsc(),
                       tiled={relation: frozenset([whole, *tiles])
                              for p, relation, whole, tiles in tiled if p == part})
@@ -258,11 +265,12 @@ def _complement(part: _Part, unknown: set[int], target: int) -> Trial:
 
 
 def _candidates(part: _Part, unknown: set[int], cells: Iterable[int]) -> list[int]:
-    """The publishable cells sharing a relation with ``cells``, the smallest n first."""
+    """The published cells sharing a relation with ``cells``: those with a value first, then
+    the smallest n, then the first by code."""
     found = {int(c) for r in _rows(part, unknown, cells)
              for c in part.by_row.indices[part.by_row.indptr[r]:part.by_row.indptr[r + 1]]}
-    return sorted((c for c in found if c not in unknown and part.publishable[c]),
-                  key=lambda c: (int(part.n[c]), c))
+    return sorted((c for c in found if c not in unknown and part.can_withhold[c]),
+                  key=lambda c: (not part.publishable[c], int(part.n[c]), c))
 
 
 def _component(part: _Part, unknown: set[int], start: int) -> frozenset[int]:
