@@ -32,6 +32,8 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 from scipy import linalg, sparse
+from scipy.sparse import csgraph
+from scipy.sparse.linalg import lsqr
 
 from indicators.territories import member_in_year
 
@@ -39,6 +41,9 @@ REASON = "complementary suppression (protects {}:{}, {})"
 """The reason of a complementary cell: the withheld cell it keeps from being recalculated
 (the first one it protects, in the table's order)."""
 NULL_TOLERANCE = 1e-9
+RESIDUAL_TOLERANCE = 1e-6  # distance of a free cell's unit vector from the row space: ≫ 1e-6
+EXACT_SIZE = 150  # cells of a component tested at once by its SVD
+LEAST_SQUARES = (2, 5)  # LSQR's stops on a least-squares solution of an inconsistent system
 CANDIDATES_TRIED = 25  # per disclosed cell, alone; then pairs of the first PAIRS_TRIED
 PAIRS_TRIED = 6
 
@@ -214,35 +219,39 @@ def complementary_suppression(con: duckdb.DuckDBPyConnection) -> int:
 def _protect(part: _Part) -> list[tuple[int, int]]:
     """The complementary cells of one part, each with the withheld cell it protects."""
     unknown = set(np.flatnonzero(part.withheld).tolist())
-    components: dict[int, tuple[frozenset[int], frozenset[int]]] = {}  # cell → (cells, determined)
+    components: dict[int, frozenset[int]] = {}
+    disclosed: set[int] = set()
     for cell in sorted(unknown):
         if cell not in components:
             members = _component(part, unknown, cell)
-            entry = (members, _determined(part, unknown, members))
-            components.update(dict.fromkeys(members, entry))
+            disclosed |= _determined(part, unknown, members)
+            components.update(dict.fromkeys(members, members))
     chosen: list[tuple[int, int]] = []
     while True:
-        disclosed = sorted(c for c, (_, determined) in components.items() if c in determined)
         if not disclosed:
             return chosen
-        target = disclosed[0]
-        added, members, determined = _complement(part, unknown, target)
+        target = min(disclosed)
+        added, members, determined = _complement(part, unknown, target, frozenset(disclosed))
         unknown.update(added)
         chosen += [(cell, target) for cell in added]
-        components.update(dict.fromkeys(members, (members, determined)))
+        components.update(dict.fromkeys(members, members))
+        disclosed = (disclosed - members) | determined
 
 
 Trial = tuple[list[int], frozenset[int], frozenset[int]]
 """Cells withheld, and the component they join with its determined cells."""
 
 
-def _try(part: _Part, unknown: set[int], added: list[int]) -> Trial:
+def _try(part: _Part, unknown: set[int], added: list[int], disclosed: frozenset[int]) -> Trial:
+    """Withholding more cells never determines a cell that was not: only the disclosed cells
+    and the added ones are tested."""
     trial = unknown | set(added)
     members = _component(part, trial, added[0])
-    return added, members, _determined(part, trial, members)
+    return added, members, _determined(part, trial, members, (disclosed & members) | set(added))
 
 
-def _complement(part: _Part, unknown: set[int], target: int) -> Trial:
+def _complement(part: _Part, unknown: set[int], target: int,
+                disclosed: frozenset[int]) -> Trial:
     """The published cells to withhold for ``target``, among those of its relations: the one
     of smallest n (then first by code) whose withholding leaves ``target`` and itself
     undetermined; failing that, the first such pair, the second cell taken from the first's
@@ -253,15 +262,15 @@ def _complement(part: _Part, unknown: set[int], target: int) -> Trial:
     if not candidates:
         raise RuntimeError(f"no published cell is left to protect cell {target}")
     for cell in candidates[:CANDIDATES_TRIED]:
-        trial = _try(part, unknown, [cell])
+        trial = _try(part, unknown, [cell], disclosed)
         if not trial[2] & {target, cell}:
             return trial
     for cell in candidates[:PAIRS_TRIED]:
         for partner in _candidates(part, unknown | {cell}, [cell])[:PAIRS_TRIED]:
-            trial = _try(part, unknown, [cell, partner])
+            trial = _try(part, unknown, [cell, partner], disclosed)
             if not trial[2] & {target, cell, partner}:
                 return trial
-    return _try(part, unknown, candidates[:1])
+    return _try(part, unknown, candidates[:1], disclosed)
 
 
 def _candidates(part: _Part, unknown: set[int], cells: Iterable[int]) -> list[int]:
@@ -274,17 +283,21 @@ def _candidates(part: _Part, unknown: set[int], cells: Iterable[int]) -> list[in
 
 
 def _component(part: _Part, unknown: set[int], start: int) -> frozenset[int]:
-    """The withheld cells linked to ``start`` by relations holding withheld cells."""
-    seen, stack = {start}, [start]
-    while stack:
-        cell = stack.pop()
-        for r in _rows(part, unknown, [cell]):
-            for other in part.by_row.indices[part.by_row.indptr[r]:part.by_row.indptr[r + 1]]:
-                other = int(other)
-                if other in unknown and other not in seen:
-                    seen.add(other)
-                    stack.append(other)
-    return frozenset(seen)
+    """The withheld cells linked to ``start`` by relations holding withheld cells (SciPy's
+    connected components of the graph of cells and relations)."""
+    cells = np.fromiter(sorted(unknown), dtype=np.int64, count=len(unknown))
+    held = part.by_column[:, cells].tocsr()
+    inactive = [r for r, guards in part.tiled.items() if not guards & unknown]
+    if inactive:  # the rows a tiling stands for link nothing
+        keep = np.ones(held.shape[0])
+        keep[inactive] = 0.0
+        held = sparse.diags(keep) @ held
+        held.eliminate_zeros()
+    n_rows = held.shape[0]
+    graph = sparse.bmat([[None, held], [held.T, None]], format="csr")
+    _, labels = csgraph.connected_components(graph, directed=False)
+    start_label = labels[n_rows + int(np.searchsorted(cells, start))]
+    return frozenset(cells[labels[n_rows:] == start_label].tolist())
 
 
 def _rows(part: _Part, unknown: set[int], cells: Iterable[int]) -> list[int]:
@@ -296,21 +309,39 @@ def _rows(part: _Part, unknown: set[int], cells: Iterable[int]) -> list[int]:
     return sorted(r for r in rows if r not in part.tiled or part.tiled[r] & unknown)
 
 
-def _determined(part: _Part, unknown: set[int], members: frozenset[int]) -> frozenset[int]:
-    """The cells of one component that the relations and the published cells determine.
+def _determined(part: _Part, unknown: set[int], members: frozenset[int],
+                suspects: Iterable[int] | None = None) -> frozenset[int]:
+    """The cells of one component (of ``suspects`` only, if given) that the relations and
+    the published cells determine.
 
     The published cells fix the right-hand side; the withheld ones are free up to the null
     space of the relations restricted to them: a cell is determined when every null vector is
-    zero on it."""
+    zero on it (SciPy's SVD). In a component larger than ``EXACT_SIZE``, the suspects are
+    tested one by one, a cell being determined when it is a combination of the relations
+    (SciPy's sparse least squares, LSQR, whose dense SVD would take minutes); a test LSQR
+    leaves without a verdict counts the cell as determined, so that it is protected."""
     columns = sorted(members)
     rows = _rows(part, unknown, columns)
     if not rows:
         return frozenset()
-    block = part.by_row[rows][:, columns].toarray()
-    null = linalg.null_space(block)
-    free = np.abs(null).max(axis=1) > NULL_TOLERANCE if null.size else np.zeros(len(columns),
-                                                                                 dtype=bool)
-    return frozenset(c for c, f in zip(columns, free.tolist(), strict=True) if not f)
+    block = part.by_row[rows][:, columns]
+    if len(columns) <= EXACT_SIZE:
+        null = linalg.null_space(block.toarray())
+        free = (np.abs(null).max(axis=1) > NULL_TOLERANCE if null.size
+                else np.zeros(len(columns), dtype=bool))
+        found = {c for c, f in zip(columns, free.tolist(), strict=True) if not f}
+        return frozenset(found if suspects is None else found & set(suspects))
+    position = {c: i for i, c in enumerate(columns)}
+    transposed = block.T.tocsr()
+    found = set()
+    for cell in columns if suspects is None else suspects:
+        unit = np.zeros(len(columns))
+        unit[position[cell]] = 1.0
+        stop, residual = lsqr(transposed, unit, atol=1e-14, btol=1e-14,
+                              iter_lim=20 * len(columns))[1:4:2]
+        if not (residual > RESIDUAL_TOLERANCE and stop in LEAST_SQUARES):
+            found.add(cell)  # an exact combination, or no verdict: taken as determined
+    return frozenset(found)
 
 
 def _withhold(con: duckdb.DuckDBPyConnection, chosen: list[tuple[int, int, int]]) -> None:
