@@ -166,6 +166,8 @@ _REASONS_FR: tuple[tuple[str, str], ...] = (
     (r"^item non-response (\d+)\.(\d+)% > (\d+)%$", r"non-réponse partielle de \1,\2 % > \3 %"),
     (r"^item non-response (\d+)\.(\d+)% > (\d+)\.(\d+)%$",
      r"non-réponse partielle de \1,\2 % > \3,\4 %"),
+    (r"^complementary suppression \(protects ([^,]+), (.+)\)$",
+     r"suppression secondaire (protège \1, \2)"),
 )
 
 

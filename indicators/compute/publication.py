@@ -41,6 +41,7 @@ from scipy import stats
 
 from indicators.catalogue.definitions import Catalogue, Indicator
 from indicators.compute.options import ReliabilityRules
+from indicators.compute.suppression import complementary_suppression
 from indicators.sql import quote_ident
 
 RAW_COLUMNS = (
@@ -345,6 +346,7 @@ def finalise_values(con: duckdb.DuckDBPyConnection, catalogue: Catalogue,
                  "symmetric_cv": rules.symmetric_cv,
                  "max_item_nonresponse": rules.max_item_nonresponse})
     con.execute(STATUS_SQL)
+    complementary_suppression(con)
     con.execute(f"CREATE TEMP TABLE IF NOT EXISTS _raw_covariances ({COVARIANCE_COLUMNS})")
     con.execute(CHANGE_TERMS_SQL)
     compute_changes(con)
