@@ -166,6 +166,10 @@ def test_the_stored_log_replays_the_published_scores(con, catalogue):
 
 def test_previous_year_imputation_flags_the_cells_it_fills(sample_warehouse, catalogue):
     con = _copy(sample_warehouse)
+    # A 2024 cell withheld whose 2023 value was published: the imputation fills it.
+    con.execute("UPDATE indicator_values SET value = NULL, status = 'suppressed' "
+                "WHERE indicator_id = 'LL01' AND territory_code = '34172' AND year = 2024 "
+                "AND breakdown = 'total'")
     compute_learning_city_index(con, catalogue, YEAR, draws=20,
                                 spec=CompositeSpec(impute=Impute(method="previous_year")))
     imputed = frame(con, "SELECT * FROM composite_scores WHERE imputed")

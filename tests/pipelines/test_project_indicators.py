@@ -129,11 +129,14 @@ def test_the_own_ratio_is_the_ratio_of_the_sums_it_defines(own_run):
 
 def test_the_overridden_min_n_decides_what_is_suppressed(own_run):
     _, out, _ = own_run
-    rows = values(out, "SELECT n_unweighted, status FROM indicator_values "
+    rows = values(out, "SELECT n_unweighted, status, coalesce(status_reason LIKE "
+                       "'complementary suppression%', FALSE) FROM indicator_values "
                        "WHERE indicator_id = 'LL01' AND n_unweighted < 100")
-    assert all(status == "suppressed" for n, status in rows if n < 50)
-    assert any(30 <= n < 50 for n, _ in rows)  # published under the built-in min_n of 30
-    assert all(status != "suppressed" for n, status in rows if n >= 50)
+    assert all(status == "suppressed" for n, status, _ in rows if n < 50)
+    assert any(30 <= n < 50 for n, _, _ in rows)  # published under the built-in min_n of 30
+    # Above the overridden min_n only a complement (protecting a cell below it) is withheld.
+    assert all(status != "suppressed" or complement for n, status, complement in rows
+               if n >= 50)
 
 
 def test_the_report_shows_the_own_indicators_and_the_changes(own_run):

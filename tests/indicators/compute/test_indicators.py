@@ -85,7 +85,9 @@ def test_a_survey_cell_below_min_n_is_suppressed_with_its_reason(sample_warehous
 
 
 def test_a_small_survey_cell_is_flagged_low_reliability(sample_warehouse):
-    assert value(sample_warehouse, "CIT03", "56003", column="status") == "low_reliability"
+    assert value(sample_warehouse, "LL04", "63124", column="status") == "low_reliability"
+    assert value(sample_warehouse, "LL04", "63124", column="status_reason") == (
+        "unweighted n = 51 < 100")
 
 
 def test_survey_indicators_have_sex_breakdowns(sample_warehouse):
