@@ -241,8 +241,8 @@ def stage_ingest(ctx: RunContext) -> None:
 
 def compute_options(lonely_psu: str, contracts: Contracts,
                     reliability: ReliabilitySettings | None = None,
-                    panel: bool = True,
-                    calibration: CalibrationSettings | None = None) -> ComputeOptions:
+                    calibration: CalibrationSettings | None = None,
+                    panel: bool = True) -> ComputeOptions:
     """The project's settings a computation needs: the single-PSU rule, what its
     population table gives (age bands, sex split), its reliability rules, whether its PSU
     codes name the same PSUs every year and whether the survey weights are calibrated (the
@@ -305,8 +305,8 @@ def stage_indicators(ctx: RunContext) -> None:
     ctx.indicator_rows = compute_indicator_values(
         ctx.con, ctx.catalogue, territory_model=ctx.config.territory_model,
         options=compute_options(ctx.config.validation.lonely_psu, ctx.config.contracts,
-                                ctx.config.reliability, ctx.config.validation.panel_psus,
-                                ctx.config.calibration),
+                                ctx.config.reliability, ctx.config.calibration,
+                                ctx.config.validation.panel_psus),
         progress=lambda done, total, what: ctx.on_progress("indicators", done, total, what))
     ctx.availability = explain_availability(ctx)
     with_values = ctx.con.execute("SELECT count(DISTINCT indicator_id) FROM indicator_values "

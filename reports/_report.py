@@ -280,12 +280,17 @@ def _domain_section(catalogue: Catalogue, code: str, table_html: str, lang: Lang
             "</section>")
 
 
+def _has_column(con: duckdb.DuckDBPyConnection, table: str, column: str) -> bool:
+    return bool(con.execute("SELECT count(*) FROM duckdb_columns() WHERE table_name = $t "
+                            "AND column_name = $c", {"t": table, "c": column}).fetchall()[0][0])
+
+
 def _item_nonresponse(con: duckdb.DuckDBPyConnection,
                       year: int | None) -> dict[str, tuple[float, float]]:
     """indicator → (median, largest) share of unanswered questions over its cells of the
     year (breakdown totals), for the indicators that publish one (the survey's)."""
-    if year is None:
-        return {}
+    if year is None or not _has_column(con, "indicator_values", "item_nonresponse"):
+        return {}  # a warehouse written before item non-response was published
     rows = con.execute(
         "SELECT indicator_id, median(item_nonresponse), max(item_nonresponse) "
         "FROM indicator_values WHERE year = $year AND breakdown = 'total' "
@@ -299,10 +304,10 @@ def _reliability_text(con: duckdb.DuckDBPyConnection, lang: Lang) -> str:
     defaults = ReliabilityRules()
     rules = (defaults.min_df, defaults.min_effective_n, defaults.max_interval_width,
              defaults.symmetric_cv, defaults.max_item_nonresponse)
-    if con.execute("SELECT count(*) FROM duckdb_tables() "
-                   "WHERE table_name = 'reliability_rules'").fetchall()[0][0]:
-        rules = con.execute("SELECT min_df, min_effective_n, max_interval_width, symmetric_cv, "
-                            "max_item_nonresponse FROM reliability_rules").fetchone() or rules
+    if _has_column(con, "reliability_rules", "max_item_nonresponse"):
+        found = con.execute("SELECT min_df, min_effective_n, max_interval_width, symmetric_cv, "
+                            "max_item_nonresponse FROM reliability_rules").fetchall()
+        rules = found[0] if found else rules
     min_df, effective, width, symmetric, nonresponse = rules
     return text("report.reliability_text", lang, min_df=format_number(min_df, 0, lang),
                 min_effective_n=format_number(effective, 0, lang),

@@ -31,7 +31,7 @@ ALLOWED: dict[str, tuple[str, ...]] = {
     "pipelines.problems": (),
     # its indicators:, territory levels, and the contracts they shape (which import no config)
     "pipelines.config": ("pipelines.problems", "indicators.catalogue", "indicators.territories",
-                         "pipelines.validating.contracts"),
+                         "pipelines.validating.contracts", "indicators.compute.calibration"),
     "pipelines.validating.contracts": ("indicators.territories", "indicators.sql"),
     "pipelines.project_init": ("pipelines.config", "pipelines.reading", "pipelines.validating",
                                "pipelines.problems", "pipelines.warehouse", "indicators.sql"),

@@ -477,7 +477,8 @@ def test_report_has_every_domain_its_tables_and_the_methods(report_en, catalogue
     for indicator in catalogue:
         assert f'id="indicator-{indicator.id}"' in page
     for words in ("Taylor linearisation", "logit scale", "Not published below 30 respondents",
-                  "coefficient of variation exceeds 20%", "KFLC", "About this report"):
+                  "coefficient of variation above 20%", "fewer than 8 design degrees of freedom",
+                  "Reliability of survey estimates", "KFLC", "About this report"):
         assert words in page, words
     assert "<script" not in page and "http" not in page.split("<main>")[0]
 

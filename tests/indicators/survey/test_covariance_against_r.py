@@ -118,7 +118,7 @@ def test_the_sample_changes_agree_with_r(sample_warehouse):
         row = sample_warehouse.execute(
             "SELECT change, se_change, df_change FROM indicator_changes WHERE indicator_id = "
             "'LL01' AND breakdown = 'total' AND territory_level = $level AND year = 2024 "
-            "AND territory_code = $code", {"level": level, "code": code}).fetchone()
+            "AND territory_code = $code", {"level": level, "code": code}).fetchall()[0]
         # Published to 12 significant digits, the SE from the published SEs.
         assert row[0] == pytest.approx(change, rel=1e-9)
         assert row[1] == pytest.approx(se, rel=1e-9)
@@ -129,6 +129,6 @@ def test_the_sample_gap_between_a_commune_and_its_departement_agrees_with_r(samp
     gap, se = sample_warehouse.execute(
         "SELECT gap, se_gap FROM indicator_gaps WHERE indicator_id = 'LL01' "
         "AND breakdown = 'total' AND year = 2024 AND territory_code = '34172' "
-        "AND reference_level = 'DEP'").fetchone()
+        "AND reference_level = 'DEP'").fetchall()[0]
     assert gap == pytest.approx(SAMPLE_GAP[0], rel=1e-9)
     assert se == pytest.approx(SAMPLE_GAP[1], rel=1e-9)
