@@ -94,12 +94,9 @@ _STRINGS: dict[str, tuple[str, str]] = {
         "pas de valeur\u00a0: pas de donnée, ou pas de valeur publiable l'une des deux années "
         "comparées"),
     "mark.low_reliability": (
-        "low reliability (too few respondents, design degrees of freedom or effective sample "
-        "size, too wide an interval or too large a coefficient of variation): interpret with "
-        "caution",
-        "fiabilité limitée (trop peu de répondants, de degrés de liberté du plan ou de taille "
-        "d'échantillon effective, intervalle trop large ou coefficient de variation trop "
-        "élevé)\u00a0: à interpréter avec prudence"),
+        "low reliability (a rule of the methods' reliability section): interpret with caution",
+        "fiabilité limitée (règles de fiabilité des méthodes)\u00a0: à interpréter avec "
+        "prudence"),
     "mark.significant_up": (
         "statistically significant increase (survey indicators, 5{nbsp}% level)",
         "hausse statistiquement significative (indicateurs d'enquête, seuil de 5{nbsp}%)"),
