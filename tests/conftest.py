@@ -5,7 +5,9 @@ points at another temporary folder, for the tests of the per-user key)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import hashlib
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
@@ -17,6 +19,14 @@ from pipelines.ingest import ingest
 from pipelines.publishing import publication
 from pipelines.publishing.signing import write_key_pair
 from tests import printing  # noqa: F401 - holds the real wants_pdf before the session patches it
+
+
+@dataclass(frozen=True)
+class SampleRun:
+    """The sample project run by ``lci run`` as a person types it: its folder and console."""
+
+    out: Path
+    console: str
 
 
 @pytest.fixture(scope="session")
@@ -48,3 +58,36 @@ def html_only_publication() -> Iterator[None]:
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(publication, "wants_pdf", lambda settings: False)
         yield
+
+
+def _hashes(folder: Path) -> dict[str, str]:
+    return {p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+@pytest.fixture(scope="session")
+def sample_run(tmp_path_factory, signing_key) -> Iterator[Callable[[str], SampleRun]]:
+    """``lci run --lang LANG`` on the sample project, once per language for the whole session
+    (a full run is the tests' costliest step). Tests only read these folders: a test that
+    changes a bundle changes a copy, and the session checks at its end that nothing changed."""
+    from typer.testing import CliRunner
+
+    from pipelines.cli.commands import app
+
+    runs: dict[str, SampleRun] = {}
+    hashes: dict[str, dict[str, str]] = {}
+
+    def of(lang: str) -> SampleRun:
+        if lang not in runs:
+            out = tmp_path_factory.mktemp(f"sample-run-{lang}") / "out"
+            result = CliRunner().invoke(app, ["run", "--config", str(bundled_sample_config()),
+                                              "--out", str(out), "--lang", lang],
+                                        env={"COLUMNS": "200"})
+            assert result.exit_code == 0, result.output
+            runs[lang] = SampleRun(out, result.output)
+            hashes[lang] = _hashes(out)
+        return runs[lang]
+
+    yield of
+    for lang, run in runs.items():
+        assert _hashes(run.out) == hashes[lang], f"a test wrote into the shared {lang} run"

@@ -26,23 +26,20 @@ from indicators import compute_indicator_values, load_catalogue
 from indicators.compute import publication
 from pipelines.config import bundled_sample_config, load_config
 from pipelines.ingest import ingest
-from pipelines.run import run
 
 KEY = ["indicator_id", "territory_code", "territory_level", "year", "breakdown"]
 YEAR = 2024  # the sample report's year: its folder holds the exports
 
 
 @pytest.fixture(scope="module")
-def sample_run(tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("attack") / "out"
-    run(load_config(bundled_sample_config()), out)
-    return out / "public"
+def published(sample_run) -> Path:
+    return sample_run("en").out / "public"
 
 
 @pytest.fixture(scope="module")
-def membership(sample_run) -> tuple[pd.DataFrame, str]:
+def membership(published) -> tuple[pd.DataFrame, str]:
     """The published territory membership and the base level (communes)."""
-    published = sample_run / "published"
+    published = published / "published"
     members = pd.read_parquet(published / "territory_members.parquet")
     levels = pd.read_parquet(published / "territory_levels.parquet")
     return members, str(levels.sort_values("ordinal")["level"].iloc[0])
@@ -212,29 +209,29 @@ def test_the_attack_recovers_suppressed_cells_before_complementary_suppression(p
 
 
 @pytest.mark.parametrize("output", sorted(OUTPUTS))
-def test_no_output_lets_a_suppressed_cell_be_recalculated(sample_run, membership, output):
+def test_no_output_lets_a_suppressed_cell_be_recalculated(published, membership, output):
     members, base = membership
-    table = OUTPUTS[output](sample_run)
+    table = OUTPUTS[output](published)
     withheld = table["value"].isna() & table["n_unweighted"].notna()
     assert output == "sdmx" or withheld.any()  # the attack has cells to go after
     assert attack(table, members, base) == {}
 
 
-def test_all_the_outputs_together_let_no_suppressed_cell_be_recalculated(sample_run,
+def test_all_the_outputs_together_let_no_suppressed_cell_be_recalculated(published,
                                                                          membership):
     members, base = membership
-    table = combined(sample_run)
+    table = combined(published)
     assert table["numerator"].isna().any()
     assert attack(table, members, base) == {}
 
 
-def test_a_suppressed_cell_shows_no_number_in_any_output(sample_run):
-    parquet = from_parquet(sample_run).set_index(KEY)
-    suppressed = pd.read_parquet(sample_run / "published" / "indicator_values.parquet"
+def test_a_suppressed_cell_shows_no_number_in_any_output(published):
+    parquet = from_parquet(published).set_index(KEY)
+    suppressed = pd.read_parquet(published / "published" / "indicator_values.parquet"
                                  ).query("status == 'suppressed'").set_index(KEY).index
     assert len(suppressed)
     for output, read in OUTPUTS.items():
-        table = read(sample_run).set_index(KEY)
+        table = read(published).set_index(KEY)
         shown = table.loc[table.index.intersection(suppressed),
                           ["numerator", "denominator", "value"]]
         assert shown.isna().all().all(), output

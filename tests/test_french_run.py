@@ -15,9 +15,7 @@ from pathlib import Path
 
 import pytest
 from python_calamine import CalamineWorkbook
-from typer.testing import CliRunner
 
-from pipelines.cli.commands import app
 from pipelines.config import bundled_sample_config, load_config
 
 ENGLISH = frozenset("""
@@ -107,27 +105,15 @@ def outputs(out: Path) -> dict[str, str]:
     return found
 
 
-def run_in(lang: str, out: Path) -> str:
-    """``lci run`` on the sample project as a person types it; its console output."""
-    result = CliRunner().invoke(app, ["run", "--config", str(bundled_sample_config()),
-                                      "--out", str(out), "--lang", lang],
-                                env={"COLUMNS": "200"})
-    assert result.exit_code == 0, result.output
-    return result.output
+@pytest.fixture(scope="module")
+def french(sample_run) -> tuple[dict[str, str], str]:
+    """``lci run --lang fr`` on the sample project: what it wrote for people, and its console."""
+    return outputs(sample_run("fr").out), sample_run("fr").console
 
 
 @pytest.fixture(scope="module")
-def french(tmp_path_factory) -> tuple[dict[str, str], str]:
-    out = tmp_path_factory.mktemp("fr") / "out"
-    console = run_in("fr", out)
-    return outputs(out), console
-
-
-@pytest.fixture(scope="module")
-def english(tmp_path_factory) -> tuple[dict[str, str], str]:
-    out = tmp_path_factory.mktemp("en") / "out"
-    console = run_in("en", out)
-    return outputs(out), console
+def english(sample_run) -> tuple[dict[str, str], str]:
+    return outputs(sample_run("en").out), sample_run("en").console
 
 
 def test_every_page_spreadsheet_and_csv_of_a_french_run_is_in_french(french):

@@ -14,7 +14,6 @@ import pytest
 
 from indicators import load_catalogue
 from pipelines.config import bundled_sample_config, load_config
-from pipelines.run import run
 from reports._composite import index_title
 from reports._i18n import text
 from reports._pdf import Colophon, PdfUnavailable, write_pdf
@@ -74,11 +73,10 @@ def margins(size: tuple[float, float]) -> tuple[float, float]:
 
 
 @pytest.fixture(scope="module", params=["en", "fr"])
-def printed(request, tmp_path_factory) -> Printed:
-    out = tmp_path_factory.mktemp(f"pdf-{request.param}") / "out"
-    run(load_config(bundled_sample_config()), out, lang=request.param)
-    html = out / "public" / "2024" / "report.html"
-    pdf = write_pdf(html, html.with_suffix(".pdf"), colophon(request.param), request.param)
+def printed(request, tmp_path_factory, sample_run) -> Printed:
+    html = sample_run(request.param).out / "public" / "2024" / "report.html"
+    pdf = write_pdf(html, tmp_path_factory.mktemp(f"pdf-{request.param}") / "report.pdf",
+                    colophon(request.param), request.param)
     return Printed(html, pdf, request.param)
 
 

@@ -8,17 +8,13 @@ import pytest
 from typer.testing import CliRunner
 
 from pipelines.cli import app
-from pipelines.config import bundled_sample_config, load_config
-from pipelines.run import run
 
 runner = CliRunner()
 
 
 @pytest.fixture(scope="module")
-def output(tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("explain") / "output"
-    run(load_config(bundled_sample_config()), out)
-    return out
+def output(sample_run) -> Path:
+    return sample_run("en").out
 
 
 def test_explain_prints_the_sql_the_run_wrote(output: Path):

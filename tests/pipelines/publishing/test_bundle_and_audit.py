@@ -36,10 +36,8 @@ waivers:
 
 
 @pytest.fixture(scope="module")
-def sample_bundle(tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("bundle") / "out"
-    run(load_config(bundled_sample_config()), out)
-    return out
+def sample_bundle(sample_run) -> Path:
+    return sample_run("en").out
 
 
 def small_project(root: Path, extra: str = "validation: {max_rejected_share: 0.9}\n") -> Path:
