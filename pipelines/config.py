@@ -949,9 +949,20 @@ def project_contracts(raw: dict) -> Contracts:
     return build_contracts(levels, population.age_bands, population.sex, items)
 
 
+PROJECT_FILE = "lci.yaml"  # the project file's name, as ``lci init`` writes it
+
+
 def bundled_sample_config() -> Path:
-    """The sample project shipped in ``data/sample``, used when no ``--config`` is given."""
+    """The sample project shipped in ``data/sample``, used when no ``--config`` is given and
+    the current folder holds no project file."""
     return Path(__file__).resolve().parent.parent / "data" / "sample" / "lci.yaml"
+
+
+def default_config(folder: Path | None = None) -> Path:
+    """The project a command runs without ``--config``: the project file of the current
+    folder (a city's own project, where its analyst works), else the bundled sample."""
+    here = (folder or Path.cwd()) / PROJECT_FILE
+    return here if here.is_file() else bundled_sample_config()
 
 
 # --- reading the YAML ----------------------------------------------------------------------

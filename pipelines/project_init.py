@@ -38,7 +38,6 @@ if TYPE_CHECKING:  # DuckDB, pydantic and the readers are imported when a file i
     from pipelines.config import ProjectConfig
     from pipelines.reading.readers import Raw
 
-PROJECT_FILE = "lci.yaml"
 RAW_FOLDER = "raw"
 REFERENCE_FOLDER = "reference"
 GUESSED = "# guessed — check"
@@ -806,7 +805,7 @@ def start_project(folder: Path, files: Sequence[Path] = (), *,
     the others are still proposed."""
     import duckdb
 
-    from pipelines.config import ProjectConfig
+    from pipelines.config import PROJECT_FILE, ProjectConfig
     from pipelines.validating.contracts import SCHEMAS
 
     today = today or date.today()
@@ -901,6 +900,8 @@ def _check(text: str, folder: Path, model: type[ProjectConfig]) -> None:
     mistake, caught here before anything is written."""
     import yaml
     from pydantic import ValidationError
+
+    from pipelines.config import PROJECT_FILE
 
     try:
         data = yaml.safe_load(text)
@@ -1078,6 +1079,7 @@ def render_project(folder: Path, proposals: list[Proposal], unmatched: list[Prop
     """The project file's text: the header, one source per proposal (guesses marked), the
     codebook sources, the files not proposed in comments, and the settings with their
     defaults."""
+    from pipelines.config import PROJECT_FILE
     years = sorted(set().union(*(p.years for p in proposals))) if proposals else []
     years_mark = f"   {GUESSED} (found in the files / trouvées dans les fichiers)"
     if not years:
@@ -1206,6 +1208,7 @@ def _shown_option(value: object) -> str:
 
 def summary(result: InitResult) -> Iterable[Text]:
     """What to tell the user, line by line: what was written, what to check, what next."""
+    from pipelines.config import PROJECT_FILE
     if result.found_in_folder:
         yield Text(f"No file given: the data files already in {result.folder} are proposed "
                    "(read where they are).",

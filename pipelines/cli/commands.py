@@ -58,7 +58,8 @@ errors = Console(stderr=True, highlight=False)
 
 ConfigOption = Annotated[
     Path | None,
-    typer.Option("--config", "-c", help="Project file (default: the bundled sample project)."),
+    typer.Option("--config", "-c", help="Project file (default: lci.yaml in the current folder, "
+                                         "else the bundled sample project)."),
 ]
 ValidateFormat = Literal["table", "json"]
 OutOption = Annotated[Path, typer.Option("--out", "-o", help="Output folder.")]
@@ -66,10 +67,10 @@ LangOption = Annotated[Language, typer.Option(help="Language of what is printed:
 
 
 def _load(config_path: Path | None, lang: Language = "en") -> ProjectConfig:
-    from pipelines.config import ConfigError, bundled_sample_config, load_config
+    from pipelines.config import ConfigError, default_config, load_config
 
     try:
-        return load_config(config_path or bundled_sample_config())
+        return load_config(config_path or default_config())
     except ConfigError as error:
         errors.print(f"[red]{escape(say('config_error', lang))}[/red] "
                      f"{escape(_config_message(error, lang))}")

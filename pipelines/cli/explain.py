@@ -31,7 +31,8 @@ OutOption = Annotated[Path, typer.Option("--out", "-o",
                                          help="Output folder of a run (holds the warehouse).")]
 ConfigOption = Annotated[Path | None, typer.Option(
     "--config", "-c", help="Project file, used when the output folder holds no run "
-                           "(default: the bundled sample project).")]
+                           "(default: lci.yaml in the current folder, else the bundled "
+                           "sample project).")]
 LangOption = Annotated[Lang, typer.Option(help="Language of what is printed: en or fr.")]
 
 
@@ -127,11 +128,11 @@ def _plan_afresh(indicator_id: str, config_path: Path | None, catalogue: Catalog
 
     from indicators.compute.registry import plan_indicator
     from indicators.territories import build_membership
-    from pipelines.config import ConfigError, bundled_sample_config, load_config
+    from pipelines.config import ConfigError, default_config, load_config
     from pipelines.ingest import ingest
 
     try:
-        config = load_config(config_path or bundled_sample_config())
+        config = load_config(config_path or default_config())
     except ConfigError as error:
         raise _fail(say("explain.configuration", lang, error=error), lang=lang) from None
     errors.print(say("explain.planned", lang, project=config.file or config.name),

@@ -17,50 +17,13 @@ CITIES = ("Clermont-Ferrand", "Mantes-la-Jolie", "Montpellier", "Évry-Courcouro
 
 
 @pytest.fixture(scope="module")
-def english_run(tmp_path_factory) -> tuple[Path, str]:
-    out = tmp_path_factory.mktemp("run-en")
-    result = runner.invoke(app, ["run", "--out", str(out)])
-    assert result.exit_code == 0, result.output
-    return out, result.output
+def english_run(sample_run) -> tuple[Path, str]:
+    return sample_run("en").out, sample_run("en").console
 
 
 @pytest.fixture(scope="module")
-def french_run(tmp_path_factory) -> tuple[Path, str]:
-    out = tmp_path_factory.mktemp("run-fr")
-    result = runner.invoke(app, ["run", "--lang", "fr", "--year", "2024", "--out", str(out)])
-    assert result.exit_code == 0, result.output
-    return out, result.output
-
-
-def test_run_writes_the_report_and_says_where_it_is(english_run):
-    out, output = english_run
-    report = out / "public" / "2024" / "report.html"
-    assert report.is_file()
-    assert str(report.resolve()) in output.replace("\n", "")
-    assert (out / "warehouse.duckdb").is_file()
-    assert (out / "restricted" / "quarantine.csv").is_file()
-
-
-def test_the_report_shows_the_five_cities_and_every_domain(english_run):
-    out, _ = english_run
-    html = (out / "public" / "2024" / "report.html").read_text(encoding="utf-8")
-    for city in CITIES:
-        assert city in html
-    for domain in ("Ecological transition", "Media and access to information",
-                   "Manual skills and crafts", "Citizenship", "Pedagogical innovation",
-                   "Investment in future skills", "Territorial links",
-                   "Lifelong-learning participation"):
-        assert domain in html
-    for table in ("LL", "ECO", "MED", "MAN", "CIT", "PED", "SKL", "LNK"):
-        assert (out / "public" / "2024" / "tables" / f"{table}.html").is_file()
-
-
-def test_the_french_report_speaks_french(french_run):
-    out, _ = french_run
-    html = (out / "public" / "2024" / "report.html").read_text(encoding="utf-8")
-    assert "Transition écologique" in html
-    assert "Participation des adultes à la formation (12 mois)" in html
-    assert 'lang="fr"' in html
+def french_run(sample_run) -> tuple[Path, str]:
+    return sample_run("fr").out, sample_run("fr").console
 
 
 def test_validate_on_clean_sample_data_exits_zero(tmp_path: Path):
@@ -79,6 +42,14 @@ def test_validate_exits_one_and_points_to_the_quarantine_when_rows_are_rejected(
         encoding="utf-8").splitlines()
     assert lines[0].startswith("file,row,column,value,rule,check_id")
     assert any(line.startswith("admin.csv,4,valeur,douze,must be a number,") for line in lines)
+
+
+def test_in_a_project_folder_the_commands_read_its_project_file(tmp_path, monkeypatch):
+    config = write_small_project(tmp_path / "project")
+    monkeypatch.chdir(config.parent)
+    result = runner.invoke(app, ["validate", "--out", str(tmp_path / "out")])
+    assert result.exit_code == 1  # the small project's rejected rows, not the clean sample
+    assert (tmp_path / "out" / "restricted" / "quarantine.csv").is_file()
 
 
 def test_a_bad_configuration_is_one_message_and_exit_status_2(tmp_path: Path):
