@@ -468,7 +468,9 @@ def run(
             notes = recover(out_dir, _project(config))
             check_contents(out_dir, _project(config))
             ctx = _run_into(config, out_dir, year, lang, stages, on_stage, on_progress)
-    except (OutputFolderError, ConfigError) as error:  # e.g. a source's link changed meanwhile
+    except OutputFolderError as error:
+        raise RunFailed(str(error), error.french) from None
+    except ConfigError as error:  # e.g. a source's link changed meanwhile
         raise RunFailed(str(error)) from None
     except OSError as error:
         raise RunFailed(machine_fault(error), machine_fault(error, "fr")) from None
@@ -477,7 +479,7 @@ def run(
         raise RunFailed(f"the database could not go on: {_first_line(error)}",
                         f"la base de données n'a pas pu continuer : {_first_line(error)}"
                         ) from None
-    ctx.notes[:0] = notes
+    ctx.notes[:0] = [Note(*note) for note in notes]
     return ctx
 
 

@@ -29,13 +29,30 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
+from pipelines.problems import Text
+
 MARKER = ".lci-output.json"
 LEGACY_MANIFEST = "manifest.json"  # outputs written before markers: recognised by their manifest
 ALWAYS_ALLOWED = {MARKER, "warehouse.duckdb.wal"}  # DuckDB may leave its log beside the file
+HOLDER, STARTED = "process", "started"  # the lock file's words: "process 123, started …"
 
 
 class OutputFolderError(Exception):
-    """The output folder cannot be used (or replaced) as asked; the message says why."""
+    """The output folder cannot be used (or replaced) as asked; the message says why, in
+    English (the exception's text) and in French (``french``)."""
+
+    def __init__(self, message: Text) -> None:
+        super().__init__(message.en)
+        self.french = message.fr
+
+
+def _more(names: list[str], lang: str) -> str:
+    """The first three names, and how many more."""
+    shown = ", ".join(names[:3])
+    if len(names) > 3:
+        shown += f" and {len(names) - 3} more" if lang == "en" else \
+            f" et {len(names) - 3} autre{'s' if len(names) > 4 else ''}"
+    return shown
 
 
 def _sibling(out_dir: Path, suffix: str, hidden: bool = True) -> Path:
@@ -103,14 +120,15 @@ def _written_by_lci(folder: Path) -> bool:
     return read_marker(folder) is not None
 
 
-def why_not_removable(folder: Path, project: str) -> str | None:
+def why_not_removable(folder: Path, project: str) -> Text | None:
     """Why LCI may not remove a leftover folder (None when it may): it must carry LCI's
     marker for this project and, once its files are listed, hold no other file."""
     marker = read_marker(folder)
     if marker is None:
-        return "it was not written by LCI"
+        return Text("it was not written by LCI", "il n'a pas été écrit par LCI")
     if marker.get("project") != project:
-        return f"it belongs to another project ({marker.get('project')})"
+        return Text(f"it belongs to another project ({marker.get('project')})",
+                    f"il appartient à un autre projet ({marker.get('project')})")
     if marker.get("status") == "building":
         return None  # a run of this project, killed while it wrote: nothing else is in it
     listed = set(marker.get("files", [])) | ALWAYS_ALLOWED
@@ -118,9 +136,8 @@ def why_not_removable(folder: Path, project: str) -> str | None:
                      if (p.is_symlink() or not p.is_dir())
                      and p.relative_to(folder).as_posix() not in listed)
     if foreign:
-        shown = ", ".join(foreign[:3]) + (f" and {len(foreign) - 3} more" if len(foreign) > 3
-                                          else "")
-        return f"it holds files that LCI did not write ({shown})"
+        return Text(f"it holds files that LCI did not write ({_more(foreign, 'en')})",
+                    f"il contient des fichiers qu'LCI n'a pas écrits ({_more(foreign, 'fr')})")
     return None
 
 
@@ -131,20 +148,30 @@ def check_location(out_dir: Path, project_root: Path | None,
                    data_folders: tuple[Path, ...] = ()) -> None:
     """Refuse an output folder where LCI may never write (see the module's text)."""
     if out_dir == Path(out_dir.anchor) or out_dir == Path.home().resolve():
-        raise OutputFolderError(f"{out_dir} cannot be an output folder: choose a folder of its "
-                                f"own (--out)")
+        raise OutputFolderError(Text(
+            f"{out_dir} cannot be an output folder: choose a folder of its own (--out)",
+            f"{out_dir} ne peut pas être un dossier de sortie : choisissez un dossier à part "
+            f"(--out)"))
     if out_dir.exists() and not out_dir.is_dir():
-        raise OutputFolderError(f"{out_dir} is a file, not a folder: choose an output folder "
-                                f"(--out)")
+        raise OutputFolderError(Text(
+            f"{out_dir} is a file, not a folder: choose an output folder (--out)",
+            f"{out_dir} est un fichier, pas un dossier : choisissez un dossier de sortie "
+            f"(--out)"))
     if project_root is not None:
         root = project_root.resolve()
         if root == out_dir or root.is_relative_to(out_dir):
-            raise OutputFolderError(f"{out_dir} holds the project itself ({root}): choose an "
-                                    f"output folder outside it (--out)")
+            raise OutputFolderError(Text(
+                f"{out_dir} holds the project itself ({root}): choose an output folder "
+                f"outside it (--out)",
+                f"{out_dir} contient le projet lui-même ({root}) : choisissez un dossier de "
+                f"sortie en dehors (--out)"))
     for folder in data_folders:
         if out_dir.is_relative_to(folder.resolve()):
-            raise OutputFolderError(f"{out_dir} is inside the folder of the project's data "
-                                    f"({folder}): choose an output folder outside it (--out)")
+            raise OutputFolderError(Text(
+                f"{out_dir} is inside the folder of the project's data ({folder}): choose an "
+                f"output folder outside it (--out)",
+                f"{out_dir} est dans le dossier des données du projet ({folder}) : "
+                f"choisissez un dossier de sortie en dehors (--out)"))
 
 
 def check_contents(out_dir: Path, project: str) -> None:
@@ -155,10 +182,12 @@ def check_contents(out_dir: Path, project: str) -> None:
     foreign = sorted(p.relative_to(out_dir).as_posix() for p in out_dir.rglob("*")
                      if not p.is_dir() and p.relative_to(out_dir).as_posix() not in listed)
     if foreign:
-        shown = ", ".join(foreign[:3]) + (f" and {len(foreign) - 3} more" if len(foreign) > 3
-                                          else "")
-        raise OutputFolderError(f"{out_dir} holds files that no LCI run wrote ({shown}): move "
-                                f"them, or choose another output folder (--out)")
+        raise OutputFolderError(Text(
+            f"{out_dir} holds files that no LCI run wrote ({_more(foreign, 'en')}): move "
+            f"them, or choose another output folder (--out)",
+            f"{out_dir} contient des fichiers qu'aucune exécution d'LCI n'a écrits "
+            f"({_more(foreign, 'fr')}) : déplacez-les, ou choisissez un autre dossier de "
+            f"sortie (--out)"))
 
 
 def _listed_files(out_dir: Path, project: str) -> set[str]:
@@ -167,16 +196,24 @@ def _listed_files(out_dir: Path, project: str) -> set[str]:
     if marker is None:
         legacy = _legacy_listing(out_dir)
         if legacy is None:
-            raise OutputFolderError(f"{out_dir} is not empty and holds no previous LCI run: "
-                                    f"choose a new or empty output folder (--out)")
+            raise OutputFolderError(Text(
+                f"{out_dir} is not empty and holds no previous LCI run: choose a new or "
+                f"empty output folder (--out)",
+                f"{out_dir} n'est pas vide et ne contient pas de sortie d'LCI : choisissez "
+                f"un dossier de sortie nouveau ou vide (--out)"))
         return legacy
     if marker.get("project") != project:
-        raise OutputFolderError(f"{out_dir} holds the output of another project "
-                                f"({marker.get('project')}): choose another output folder "
-                                f"(--out)")
+        raise OutputFolderError(Text(
+            f"{out_dir} holds the output of another project ({marker.get('project')}): "
+            f"choose another output folder (--out)",
+            f"{out_dir} contient la sortie d'un autre projet ({marker.get('project')}) : "
+            f"choisissez un autre dossier de sortie (--out)"))
     if marker.get("status") != "complete":
-        raise OutputFolderError(f"{out_dir} holds an unfinished LCI output: run again to let "
-                                f"LCI restore it, or choose another output folder (--out)")
+        raise OutputFolderError(Text(
+            f"{out_dir} holds an unfinished LCI output: run again to let LCI restore it, or "
+            f"choose another output folder (--out)",
+            f"{out_dir} contient une sortie d'LCI inachevée : relancez pour qu'LCI la "
+            f"rétablisse, ou choisissez un autre dossier de sortie (--out)"))
     return set(marker.get("files", [])) | ALWAYS_ALLOWED
 
 
@@ -195,6 +232,15 @@ def _legacy_listing(out_dir: Path) -> set[str] | None:
 # ------------------------------------------------------------------------------ the lock
 
 
+def _french_holder(holder: str) -> str:
+    """The lock file's "process 123, started …" in French (any other text as it is)."""
+    prefix = f"{HOLDER} "
+    if not holder.startswith(prefix) or f", {STARTED} " not in holder:
+        return holder
+    pid, started = holder[len(prefix):].split(f", {STARTED} ", 1)
+    return f"processus {pid}, démarré le {started}"
+
+
 @contextlib.contextmanager
 def output_lock(out_dir: Path) -> Iterator[None]:
     """Hold the output folder for this run; a second run stops with a message naming ours.
@@ -210,13 +256,16 @@ def output_lock(out_dir: Path) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError as error:
             handle.seek(0)
-            holder = handle.read().strip() or "another process"
+            holder = handle.read().strip()
             handle.close()
             if error.errno not in (errno.EAGAIN, errno.EACCES, errno.EWOULDBLOCK):
                 raise
-            raise OutputFolderError(f"another LCI run is writing {out_dir} ({holder}): wait "
-                                    f"for it to finish, or choose another output folder "
-                                    f"(--out)") from None
+            raise OutputFolderError(Text(
+                f"another LCI run is writing {out_dir} ({holder or 'another process'}): "
+                f"wait for it to finish, or choose another output folder (--out)",
+                f"une autre exécution d'LCI écrit dans {out_dir} "
+                f"({_french_holder(holder) or 'un autre processus'}) : attendez qu'elle se "
+                f"termine, ou choisissez un autre dossier de sortie (--out)")) from None
         try:
             same = os.stat(path).st_ino == os.fstat(handle.fileno()).st_ino
         except FileNotFoundError:
@@ -225,11 +274,15 @@ def output_lock(out_dir: Path) -> Iterator[None]:
             break
         handle.close()  # the lock file was removed by the run that just ended: try again
     else:
-        raise OutputFolderError(f"could not hold {path}: runs into {out_dir} keep starting")
+        raise OutputFolderError(Text(
+            f"could not hold {path}: runs into {out_dir} keep starting",
+            f"impossible de garder {path} : des exécutions dans {out_dir} ne cessent de "
+            f"démarrer"))
     try:
         handle.seek(0)
         handle.truncate()
-        handle.write(f"process {os.getpid()}, started {datetime.now(UTC):%Y-%m-%d %H:%M:%S} UTC")
+        handle.write(f"{HOLDER} {os.getpid()}, {STARTED} "
+                     f"{datetime.now(UTC):%Y-%m-%d %H:%M:%S} UTC")
         handle.flush()
         yield
     finally:
@@ -240,39 +293,51 @@ def output_lock(out_dir: Path) -> Iterator[None]:
 # ------------------------------------------------------------------- recovery and swap
 
 
-def recover(out_dir: Path, project: str) -> list[str]:
+def recover(out_dir: Path, project: str) -> list[Text]:
     """Put back a complete output after an interrupted run (under the lock); say what was done.
 
     Only folders carrying this project's marker, and no file LCI did not write, are moved or
     removed.
     """
-    notes: list[str] = []
+    notes: list[Text] = []
     building, previous = building_folder(out_dir), previous_folder(out_dir)
     journal = journal_file(out_dir)
     if not out_dir.exists():
-        for candidate, said in ((building, "the finished output of the interrupted run"),
-                                (previous, "the output of the previous run")):
+        for candidate, said in (
+                (building, Text("the finished output of the interrupted run",
+                                "la sortie achevée de l'exécution interrompue")),
+                (previous, Text("the output of the previous run",
+                                "la sortie de l'exécution précédente"))):
             if candidate.is_dir() and is_complete(candidate) and \
                     why_not_removable(candidate, project) is None:
                 os.replace(candidate, out_dir)
                 _sync(out_dir.parent)
-                notes.append(f"a run was interrupted while it replaced {out_dir}: "
-                             f"{said} was put back in place")
+                notes.append(Text(
+                    f"a run was interrupted while it replaced {out_dir}: {said.en} was put "
+                    f"back in place",
+                    f"une exécution a été interrompue pendant qu'elle remplaçait {out_dir} : "
+                    f"{said.fr} a été remise en place"))
                 break
-    for leftover, said in ((previous, "the output it replaced"),
-                           (building, "the output it was building")):
+    for leftover, said in (
+            (previous, Text("the output it replaced", "la sortie qu'elle remplaçait")),
+            (building, Text("the output it was building", "la sortie qu'elle construisait"))):
         if leftover.is_dir():
             if not any(leftover.iterdir()):  # made, then killed before its marker
                 leftover.rmdir()
                 continue
             refused = why_not_removable(leftover, project)
             if refused:
-                raise OutputFolderError(f"{leftover} is in the way and LCI may not remove it: "
-                                        f"{refused}; move it away before running into "
-                                        f"{out_dir}")
+                raise OutputFolderError(Text(
+                    f"{leftover} is in the way and LCI may not remove it: {refused.en}; move "
+                    f"it away before running into {out_dir}",
+                    f"{leftover} gêne et LCI ne peut pas le supprimer : {refused.fr} ; "
+                    f"déplacez-le avant de lancer une exécution dans {out_dir}"))
             remove_output(leftover)
-            notes.append(f"a run into {out_dir} was interrupted: {said} ({leftover.name}) "
-                         f"was removed")
+            notes.append(Text(
+                f"a run into {out_dir} was interrupted: {said.en} ({leftover.name}) was "
+                f"removed",
+                f"une exécution dans {out_dir} a été interrompue : {said.fr} "
+                f"({leftover.name}) a été supprimée"))
     journal.unlink(missing_ok=True)
     return notes
 
@@ -293,8 +358,11 @@ def keep_failed(building: Path, out_dir: Path, project: str, run_id: str) -> Pat
         refused = why_not_removable(failed, project)
         if refused:
             remove_output(building)  # ours, made by this run; the user's folder is kept
-            raise OutputFolderError(f"{failed} was kept as it is ({refused}): the failed "
-                                    f"run's own files were not kept")
+            raise OutputFolderError(Text(
+                f"{failed} was kept as it is ({refused.en}): the failed run's own files were "
+                f"not kept",
+                f"{failed} a été laissé tel quel ({refused.fr}) : les fichiers de l'exécution "
+                f"en échec n'ont pas été gardés"))
         remove_output(failed)
     write_marker(building, project, run_id, status="failed")
     os.replace(building, failed)

@@ -61,6 +61,20 @@ def test_a_bad_configuration_is_one_message_and_exit_status_2(tmp_path: Path):
     assert "sources" in result.output
 
 
+def test_a_folder_lci_may_not_replace_is_refused_in_the_runs_language(tmp_path: Path):
+    config = write_small_project(tmp_path / "project")
+    documents = tmp_path / "documents"
+    documents.mkdir()
+    (documents / "letter.txt").write_text("keep me", encoding="utf-8")
+    result = runner.invoke(app, ["run", "--config", str(config), "--out", str(documents),
+                                 "--lang", "fr"], terminal_width=400)
+    assert result.exit_code == 1
+    assert "n'est pas vide et ne contient pas de sortie d'LCI : choisissez un dossier de " \
+           "sortie nouveau ou vide (--out)" in " ".join(result.output.split())
+    assert "Traceback" not in result.output and "holds no previous" not in result.output
+    assert (documents / "letter.txt").read_text(encoding="utf-8") == "keep me"
+
+
 def test_an_unknown_year_is_one_message(tmp_path: Path):
     result = runner.invoke(app, ["run", "--year", "1999", "--out", str(tmp_path)])
     assert result.exit_code == 2

@@ -8,6 +8,7 @@ process and, for real, by killing a run in another process; the next start must 
 from __future__ import annotations
 
 import contextlib
+import re
 import subprocess
 import sys
 import textwrap
@@ -113,6 +114,23 @@ def test_a_file_added_to_an_output_by_hand_keeps_the_output_from_being_replaced(
         check_contents(out, PROJECT)
 
 
+def test_every_refusal_is_said_in_french_too(tmp_path: Path):
+    out = tmp_path / "out"
+    _complete_output(out, "a", "old")
+    for name in ("1.docx", "2.docx", "3.docx", "4.docx", "5.docx"):
+        (out / name).write_bytes(b"mine")
+    with pytest.raises(OutputFolderError) as refused:
+        check_contents(out, PROJECT)
+    assert "1.docx, 2.docx, 3.docx and 2 more" in str(refused.value)
+    assert refused.value.french == (
+        f"{out} contient des fichiers qu'aucune exécution d'LCI n'a écrits (1.docx, 2.docx, "
+        f"3.docx et 2 autres) : déplacez-les, ou choisissez un autre dossier de sortie (--out)")
+    with output_lock(out), pytest.raises(OutputFolderError) as busy, output_lock(out):
+        pass
+    assert re.search(r"\(processus \d+, démarré le \d{4}-\d\d-\d\d [\d:]+ UTC\) : attendez",
+                     busy.value.french), busy.value.french
+
+
 def test_a_complete_output_lists_every_file_it_holds(tmp_path: Path):
     out = tmp_path / "out"
     _complete_output(out, "a", "old")
@@ -192,7 +210,8 @@ def test_a_run_killed_while_its_output_was_moved_aside_is_put_back_and_said(tmp_
     out.rename(output_folder.previous_folder(out))  # killed right after moving it aside
     notes = recover(out, PROJECT)
     assert (out / "report.html").read_text(encoding="utf-8") == "old report"
-    assert any("put back in place" in n for n in notes)
+    assert any("put back in place" in n.en for n in notes)
+    assert any("remise en place" in n.fr for n in notes)
 
 
 def test_recovery_removes_nothing_that_lci_did_not_write(tmp_path: Path):
