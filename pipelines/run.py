@@ -34,8 +34,10 @@ from indicators import (
 from indicators.catalogue.project import check_measures, project_catalogue
 from indicators.compute.options import ComputeOptions, ReliabilityRules
 from indicators.learning_index import IndexNotBuilt, Screening
+from indicators.survey.calibration import CalibrationError
 from indicators.survey.recorded import record_design, responses_design
 from indicators.territories import FRENCH_LEVELS, split_reference
+from pipelines.calibration_messages import in_french as calibration_in_french
 from pipelines.config import (
     CalibrationSettings,
     ConfigError,
@@ -302,12 +304,18 @@ def stage_indicators(ctx: RunContext) -> None:
     """Every indicator for every territory and year, then the learning-city index; the
     survey design of the published cells is recorded (``survey_design``) for ``design_for``."""
     record_design(ctx.con, responses_design(ctx.config.validation.lonely_psu))
-    ctx.indicator_rows = compute_indicator_values(
-        ctx.con, ctx.catalogue, territory_model=ctx.config.territory_model,
-        options=compute_options(ctx.config.validation.lonely_psu, ctx.config.contracts,
-                                ctx.config.reliability, ctx.config.calibration,
-                                ctx.config.validation.panel_psus),
-        progress=lambda done, total, what: ctx.on_progress("indicators", done, total, what))
+    try:
+        ctx.indicator_rows = compute_indicator_values(
+            ctx.con, ctx.catalogue, territory_model=ctx.config.territory_model,
+            options=compute_options(ctx.config.validation.lonely_psu, ctx.config.contracts,
+                                    ctx.config.reliability, ctx.config.calibration,
+                                    ctx.config.validation.panel_psus),
+            progress=lambda done, total, what: ctx.on_progress("indicators", done, total, what))
+    except CalibrationError as error:  # the project's calibration section cannot be met
+        where = ctx.config.file or "project file"
+        french = calibration_in_french(str(error))
+        raise RunFailed(f"{where}: calibration: {error}",
+                        f"{where} : calage : {french}" if french else None) from None
     ctx.availability = explain_availability(ctx)
     with_values = ctx.con.execute("SELECT count(DISTINCT indicator_id) FROM indicator_values "
                                   "WHERE year = ? AND value IS NOT NULL", [ctx.year]).fetchone()

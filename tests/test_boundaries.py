@@ -29,6 +29,7 @@ ALLOWED: dict[str, tuple[str, ...]] = {
     "reports": ("reports", "indicators"),
     "pipelines": (),  # a new module of pipelines must be given its layer here
     "pipelines.problems": (),
+    "pipelines.calibration_messages": (),  # the survey engine's refusals, in French
     # its indicators:, territory levels, and the contracts they shape (which import no config)
     "pipelines.config": ("pipelines.problems", "indicators.catalogue", "indicators.territories",
                          "pipelines.validating.contracts", "indicators.compute.calibration"),
@@ -49,7 +50,8 @@ ALLOWED: dict[str, tuple[str, ...]] = {
                              "pipelines.warehouse", "indicators", "reports"),
     "pipelines.run": ("pipelines.publishing", "pipelines.ingest", "pipelines.reading",
                       "pipelines.validating", "pipelines.config", "pipelines.problems",
-                      "pipelines.warehouse", "indicators", "reports"),
+                      "pipelines.warehouse", "pipelines.calibration_messages", "indicators",
+                      "reports"),
     "pipelines.cli": ("pipelines", "indicators", "reports"),
 }
 
