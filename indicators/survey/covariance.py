@@ -61,8 +61,6 @@ def pair_ctes(layout: DesignLayout, pairs: Pairs,
     calibrated design's residuals), ``psu_counts`` and ``strata`` of the domain query.
     """
     link = pairs.link or "(SELECT _h, _p, _p AS link_p FROM psu_counts)"
-    # Each sum in a fixed order: the joins deliver rows in an order that varies between
-    # runs, and floating-point addition is not associative; ordered, runs agree to the bit.
     single = {"adjust": "s.f * coalesce(c.sab, 0)"}.get(layout.lonely, "0.0")
     return [
         ("pair_list", f"SELECT DISTINCT _first AS _a, _second AS _b FROM ({pairs.sql})"),
@@ -79,9 +77,9 @@ def pair_ctes(layout: DesignLayout, pairs: Pairs,
          f"FROM {values} u JOIN unit_link l USING (_h, _p) "
          "WHERE u._domain IN (SELECT _a FROM pair_list UNION SELECT _b FROM pair_list)"),
         ("stratum_sums",
-         "SELECT _domain, _h, sum(z ORDER BY _p) AS zt FROM linked_units GROUP BY _domain, _h"),
+         "SELECT _domain, _h, sum(z) AS zt FROM linked_units GROUP BY _domain, _h"),
         ("pair_cross",
-         "SELECT p._a, p._b, a._h AS h1, b._h AS h2, sum(a.z * b.z ORDER BY a._p, b._p) AS sab, "
+         "SELECT p._a, p._b, a._h AS h1, b._h AS h2, sum(a.z * b.z) AS sab, "
          "count_if(a.nz AND b.nz) AS shared FROM pair_list p "
          "JOIN linked_units a ON a._domain = p._a "
          "JOIN linked_units b ON b._domain = p._b AND b.link_p = a.link_p GROUP BY ALL"),
@@ -94,7 +92,7 @@ def pair_ctes(layout: DesignLayout, pairs: Pairs,
          "SELECT s._a AS _d1, s._b AS _d2, "
          f"sum(CASE WHEN s.f < {_TOL} THEN 0.0 "
          "WHEN s.n > 1 THEN s.f * s.n / (s.n - 1) * (coalesce(c.sab, 0) - s.ta * s.tb / s.n) "
-         f"ELSE {single} END ORDER BY s.h1, s.h2) AS cov, "
+         f"ELSE {single} END) AS cov, "
          "CAST(coalesce(sum(c.shared), 0) AS BIGINT) AS shared_psus, "
          "CAST(count_if(c.shared > 0) AS BIGINT) AS shared_strata "
          "FROM pair_strata s LEFT JOIN pair_cross c ON c._a = s._a AND c._b = s._b "

@@ -25,9 +25,6 @@ from indicators.survey.design import CERTAINTY_TOLERANCE, DesignLayout
 
 _TOL = repr(CERTAINTY_TOLERANCE)
 _NAN = "CAST('NaN' AS DOUBLE)"
-# Sums of doubles in a fixed order (here, by value): threads join and add rows in varying
-# order, and floating-point addition is not associative; ordered, two runs agree to the bit.
-_SUM_VH = "sum(vh ORDER BY vh)"
 
 
 @dataclass(frozen=True)
@@ -70,7 +67,7 @@ def variance_ctes(layout: DesignLayout, z: str, keys: list[str],
                 f"FROM ({_unit_totals(z, k, '_h, _p')}) AS _a JOIN psus USING (_h, _p)",
             )
         )
-        extra = "sum(v2 ORDER BY v2) AS v2, min(lonely2) AS lonely2"
+        extra = "sum(v2) AS v2, min(lonely2) AS lonely2"
     stratum, out = f"{prefix}_by_stratum", prefix
     stratum_totals_sql = (f"SELECT * FROM {stratum_totals}" if stratum_totals is not None
                           else _unit_totals(psu_level, k, '_h', extra))
@@ -92,9 +89,9 @@ def variance_ctes(layout: DesignLayout, z: str, keys: list[str],
     ctes.append(
         (
             out,
-            f"SELECT {k}, CASE WHEN {ok} = {present} THEN coalesce({_SUM_VH}, 0) "
-            f"WHEN {ok} = 0 THEN {_NAN} ELSE {_SUM_VH} * {present} / {ok} END "
-            f"+ sum(v2 ORDER BY v2) AS var, "
+            f"SELECT {k}, CASE WHEN {ok} = {present} THEN coalesce(sum(vh), 0) "
+            f"WHEN {ok} = 0 THEN {_NAN} ELSE sum(vh) * {present} / {ok} END "
+            f"+ sum(v2) AS var, "
             f"sum(psus_nz) - count(*) FILTER (psus_nz > 0) AS df, "
             f"min(lonely1) AS lonely1, min(lonely2) AS lonely2 "
             f"FROM {stratum} GROUP BY ALL",
@@ -108,9 +105,8 @@ def _unit_totals(relation: str, k: str, group: str, extra: str = "") -> str:
     extra = f", {extra}" if extra else ""
     # count_if and NULLs (CASE) rather than FILTER clauses: cheaper per unit, same result.
     return (
-        f"SELECT {k}, {group}, sum(z ORDER BY z) AS zt, count_if(present) AS m, "
-        f"coalesce(var_pop(CASE WHEN present THEN z END ORDER BY z), 0) * count_if(present) "
-        f"AS q, "
+        f"SELECT {k}, {group}, sum(z) AS zt, count_if(present) AS m, "
+        f"coalesce(var_pop(CASE WHEN present THEN z END), 0) * count_if(present) AS q, "
         f"bool_or(present) AS present, bool_or(nz) AS nz, "
         f"count_if(nz) AS psus_nz{extra} "
         f"FROM {relation} GROUP BY {k}, {group}"
