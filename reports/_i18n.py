@@ -441,7 +441,8 @@ _CONSOLE: dict[str, tuple[str, str]] = {
     "origin.LCI_SIGNING_KEY": ("LCI_SIGNING_KEY", "LCI_SIGNING_KEY"),
     "origin.--signing-key": ("--signing-key", "--signing-key"),
     "availability.title": ("Indicators: {computed} computed, {missing} not computed",
-                           "Indicateurs : {computed} calculés, {missing} non calculés"),
+                           "Indicateurs : {computed} calculé{computed_s}, {missing} non "
+                           "calculé{missing_s}"),
     "availability.indicator": ("indicator", "indicateur"),
     "availability.label": ("label", "libellé"),
     "availability.why": ("why not computed", "raison"),

@@ -294,6 +294,11 @@ def run_command(
         raise typer.Exit(1)
 
 
+def _plural_fr(count: int) -> str:
+    """French's plural mark: 0 and 1 take the singular ("1 calculé", "2 calculés")."""
+    return "s" if count > 1 else ""
+
+
 def _print_availability(rows: list[tuple[str, str, bool, str | None]],
                         lang: Language = "en") -> None:
     """One table: which indicators were computed, which were not, and why."""
@@ -302,8 +307,10 @@ def _print_availability(rows: list[tuple[str, str, bool, str | None]],
     missing = [r for r in rows if not r[2]]
     if not missing:
         return
-    table = Table(title=Text(say("availability.title", lang,
-                                 computed=len(rows) - len(missing), missing=len(missing))),
+    computed = len(rows) - len(missing)
+    table = Table(title=Text(say("availability.title", lang, computed=computed,
+                                 missing=len(missing), computed_s=_plural_fr(computed),
+                                 missing_s=_plural_fr(len(missing)))),
                   title_justify="left")
     table.add_column(say("availability.indicator", lang), no_wrap=True)
     table.add_column(say("availability.label", lang), overflow="fold")

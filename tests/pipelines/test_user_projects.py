@@ -247,7 +247,7 @@ def test_the_projects_own_indicators_are_computed_at_every_level(lisboa):
 
 def test_a_built_in_indicator_the_population_cannot_give_is_said_not_computed_and_why(lisboa):
     for lang, title in (("en", "Indicators: 6 computed, 1 not computed"),
-                        ("fr", "Indicateurs\u00a0: 6 calculés, 1 non calculés")):
+                        ("fr", "Indicateurs\u00a0: 6 calculés, 1 non calculé")):
         _, output = lisboa[lang]
         assert title in output
         line = next(x for x in output.splitlines() if "MAN01" in x)
