@@ -45,7 +45,7 @@ FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 VALUE_COLUMNS: tuple[str, ...] = (
     "territory_code", "territory_level", "territory_name", "year", "breakdown", "value",
     "numerator", "denominator", "se", "ci_low", "ci_high", "n_unweighted", "status",
-    "status_reason",
+    "status_reason", "item_nonresponse",  # last, so that the older columns keep their places
 )
 EXPORT_COLUMNS: tuple[str, ...] = ("indicator_id", "domain", "label", "unit", *VALUE_COLUMNS)
 """Every column of the CSV and of the workbook's data sheet, by key."""
@@ -54,11 +54,13 @@ CSV_COLUMNS: tuple[str, ...] = ("indicator_id", "domain", "label_en", "unit_en",
 FRENCH_CSV_COLUMNS: tuple[str, ...] = (
     "code_indicateur", "domaine", "libelle", "unite", "code_territoire", "niveau_territoire",
     "nom_territoire", "annee", "ventilation", "valeur", "numerateur", "denominateur",
-    "erreur_type", "ic_bas", "ic_haut", "effectif_non_pondere", "statut", "motif_statut")
+    "erreur_type", "ic_bas", "ic_haut", "effectif_non_pondere", "statut", "motif_statut",
+    "non_reponse_partielle")
 """The standard CSV's header in a French run, column for column :data:`CSV_COLUMNS`: ASCII,
 lower case and underscores, so that R, pandas or SQL take them as names unquoted and a program
 reading the file as Latin-1 or Windows-1252 still finds them (the file has no byte-order mark)."""
-FLOATS = frozenset({"value", "numerator", "denominator", "se", "ci_low", "ci_high"})
+FLOATS = frozenset({"value", "numerator", "denominator", "se", "ci_low", "ci_high",
+                    "item_nonresponse"})
 STATUSES: tuple[str, ...] = ("ok", "low_reliability", "suppressed", "missing")
 BREAKDOWNS: tuple[str, ...] = ("total", "sex=F", "sex=M")
 """Every breakdown the catalogue allows (``breakdowns: [sex]``; sex is F or M): each has its
@@ -82,6 +84,7 @@ _WORDS: dict[str, tuple[str, str]] = {
     "column.ci_low": ("95% CI, low", "IC à 95\u202f%, borne basse"),
     "column.ci_high": ("95% CI, high", "IC à 95\u202f%, borne haute"),
     "column.n_unweighted": ("Respondents (unweighted)", "Répondants (non pondéré)"),
+    "column.item_nonresponse": ("Item non-response (share)", "Non-réponse partielle (part)"),
     "column.status": ("Status", "Statut"),
     "column.status_reason": ("Reason", "Motif"),
     "status.ok": ("Published", "Publié"),
@@ -134,6 +137,12 @@ _WORDS: dict[str, tuple[str, str]] = {
                         "à 95\u202f%."),
     "meaning.n_unweighted": ("Survey indicators: number of respondents.",
                              "Indicateurs d'enquête\u00a0: nombre de répondants."),
+    "meaning.item_nonresponse": (
+        "Survey indicators: share (0 to 1) of the respondents in the indicator's population "
+        "who left its questions unanswered; they are not in the estimate.",
+        "Indicateurs d'enquête\u00a0: part (de 0 à 1) des répondants de la population de "
+        "l'indicateur qui n'ont pas répondu à ses questions\u00a0; ils ne sont pas dans "
+        "l'estimation."),
     "meaning.status": (
         "Published, Low reliability (interpret with caution), Not published (too few "
         "respondents or units) or Missing (no data).",
@@ -335,12 +344,14 @@ def export_rows_sql(con: duckdb.DuckDBPyConnection, catalogue: Catalogue, lang: 
                  "coalesce(list_position($levels::VARCHAR[], v.territory_level), 1000000) "
                  "AS level_rank")
     rows, groups = "v.*", ""
+    if "item_nonresponse" not in types:  # a warehouse written before item non-response
+        rows = "v.*, CAST(NULL AS DOUBLE) AS item_nonresponse"
     if lang == "fr" and _has_table(con, "territory_groups"):
         # indicator_values names a group in English, as the contract's territories do.
         params["group_level"] = GROUP_LEVEL
         rows = ("v.* REPLACE (CASE WHEN v.territory_level = $group_level "
                 "THEN coalesce(g.name_fr, v.territory_name) ELSE v.territory_name END "
-                "AS territory_name)")
+                "AS territory_name)" + rows[len("v.*"):])
         groups = (" LEFT JOIN (SELECT group_code, min(group_name_fr) AS name_fr "
                   "FROM territory_groups GROUP BY group_code) g "
                   "ON v.territory_level = $group_level AND g.group_code = v.territory_code")

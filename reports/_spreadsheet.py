@@ -166,6 +166,7 @@ _STYLES: dict[str, dict[str, object]] = {
     "mark": {"align": "center"},
     "bold": {"bold": True},
     "distribution": {"italic": True, "font_color": "#595959"},
+    "share": {"num_format": "0.0%"},  # item non-response, a share shown in percent
 }
 
 
@@ -521,7 +522,8 @@ def _number(value: object) -> float | None:
 _DATA_NUMBERS = ("value", "numerator", "denominator", "se", "ci_low", "ci_high")
 _DATA_WIDTHS = {"indicator_id": 11, "domain": 9, "label": 40, "unit": 24,
                 "territory_code": 13, "territory_level": 8, "territory_name": 28, "year": 7,
-                "breakdown": 12, "n_unweighted": 12, "status": 16, "status_reason": 36}
+                "breakdown": 12, "n_unweighted": 12, "item_nonresponse": 12, "status": 16,
+                "status_reason": 36}
 
 
 def _data_sheets(book: Workbook, formats: _Formats, con: duckdb.DuckDBPyConnection,
@@ -531,9 +533,9 @@ def _data_sheets(book: Workbook, formats: _Formats, con: duckdb.DuckDBPyConnecti
     relation, params = export_rows_sql(con, catalogue, lang, people=True)
     selected = ["indicator_id", "domain", "label", "unit", "territory_code", "territory_level",
                 "territory_name", "year", "breakdown_word", *_DATA_NUMBERS, "n_unweighted",
-                "status_word", "reason"]
+                "status_word", "reason", "item_nonresponse"]
     columns = [*EXPORT_COLUMNS[:9], *_DATA_NUMBERS, "n_unweighted", "status",
-               "status_reason"]
+               "status_reason", "item_nonresponse"]  # the CSV's columns, in its order
     cursor = con.execute(
         f"SELECT {', '.join(selected)} FROM ({relation}) "
         "ORDER BY ordinal, level_rank, territory_code, year, breakdown", params)
@@ -543,6 +545,7 @@ def _data_sheets(book: Workbook, formats: _Formats, con: duckdb.DuckDBPyConnecti
     per_sheet = SHEET_ROWS - 1
     numbers = {n: name for n, name in enumerate(columns) if name in _DATA_NUMBERS}
     n_column, year_column = columns.index("n_unweighted"), columns.index("year")
+    nonresponse_column, share = columns.index("item_nonresponse"), formats.get("share")
     sheet, row, part = None, 0, 0
     while batch := cursor.fetchmany(_exports.FETCH_ROWS):
         for values in batch:
@@ -560,6 +563,8 @@ def _data_sheets(book: Workbook, formats: _Formats, con: duckdb.DuckDBPyConnecti
                 if name is None:
                     if col == n_column:
                         sheet.write_number(row, col, cell, counts)
+                    elif col == nonresponse_column:
+                        sheet.write_number(row, col, cell, share)
                     elif col == year_column:
                         sheet.write_number(row, col, cell)
                     else:

@@ -38,9 +38,9 @@ def test_a_french_spreadsheet_csv_has_a_bom_semicolons_and_decimal_commas(con, c
     path = write_csv(con, catalogue, tmp_path / "fr.csv", "fr", "spreadsheet")
     standard = _rows(write_csv(con, catalogue, tmp_path / "std.csv", "fr"), ",")
     raw = path.read_bytes()
-    assert raw.startswith(BOM) and raw[3:].split(b"\n")[0].count(b";") == 17
+    assert raw.startswith(BOM) and raw[3:].split(b"\n")[0].count(b";") == 18
     rows = _rows(path, ";")
-    assert len(rows) == len(standard) and all(len(r) == 18 for r in rows)
+    assert len(rows) == len(standard) and all(len(r) == 19 for r in rows)
     for french, plain in zip(rows[1:], standard[1:], strict=True):
         for n in NUMBERS:
             assert "." not in french[n]

@@ -176,7 +176,8 @@ def test_the_csv_says_statuses_and_breakdowns_as_the_workbook_and_the_report_do(
         rows = list(csv.DictReader(handle))
     data = CalamineWorkbook.from_path(str(xlsx_path)).get_sheet_by_name("Données").to_python()
     assert data[0] == [column_header(key, "fr") for key in EXPORT_COLUMNS]
-    assert {r["statut"] for r in rows} == {r[-2] for r in data[1:]} == {
+    status = data[0].index(column_header("status", "fr"))
+    assert {r["statut"] for r in rows} == {r[status] for r in data[1:]} == {
         "Publié", "Fiabilité limitée", "Non publié", "Manquant"}
     assert {r["ventilation"] for r in rows} == {r[8] for r in data[1:]} == {
         "Ensemble", "Femmes", "Hommes"}

@@ -77,15 +77,15 @@ def test_a_french_workbook_names_its_sheets_and_columns_in_french(catalogue, fre
     assert book.sheet_names == ["Lisez-moi", *(d.code for d in catalogue.domains), "Données"]
     data = book.get_sheet_by_name("Données").to_python()
     assert data[0][:4] == ["Indicateur", "Domaine", "Libellé", "Unité"]
-    assert data[0][-2:] == ["Statut", "Motif"]
+    assert data[0][-3:] == ["Statut", "Motif", "Non-réponse partielle (part)"]
     ll01 = catalogue.get("LL01")
     first = next(r for r in data[1:] if r[0] == "LL01")
     assert first[2:4] == [ll01.label.fr, ll01.unit.fr]
     assert {r[8] for r in data[1:]} == {"Ensemble", "Femmes", "Hommes"}
     by_cell = {(r[0], r[4], int(r[7]), r[8]): r for r in data[1:]}
     suppressed = by_cell[(*SUPPRESSED, YEAR, "Ensemble")]
-    assert suppressed[-2:] == ["Non publié", "effectif non pondéré de 22 < 30"]
-    assert by_cell[(*LOW_RELIABILITY, YEAR, "Ensemble")][-2:] == [
+    assert suppressed[-3:-1] == ["Non publié", "effectif non pondéré de 22 < 30"]
+    assert by_cell[(*LOW_RELIABILITY, YEAR, "Ensemble")][-3:-1] == [
         "Fiabilité limitée", "coefficient de variation de 0,24 > 0,2"]
 
 
@@ -93,7 +93,7 @@ def test_the_french_spreadsheet_csv_says_in_french_what_the_workbook_says(french
     rows = list(csv.reader(io.StringIO(french[0].read_text(encoding="utf-8-sig")),
                            delimiter=";"))
     assert rows[0][:3] == ["Indicateur", "Domaine", "Libellé"]
-    assert {r[-2] for r in rows[1:]} == {"Publié", "Fiabilité limitée", "Non publié",
+    assert {r[-3] for r in rows[1:]} == {"Publié", "Fiabilité limitée", "Non publié",
                                          "Manquant"}
 
 

@@ -30,8 +30,11 @@ def catalogue() -> Catalogue:
 def _python_csv(con: duckdb.DuckDBPyConnection, catalogue: Catalogue) -> bytes:
     """The CSV as the rules say, cell by cell in Python: the specification the file meets."""
     meta = {i.id: (i.domain, i.label.en, i.unit.en) for i in catalogue}
+    present = {r[0] for r in con.execute("SELECT column_name FROM information_schema.columns "
+                                         "WHERE table_name = 'indicator_values'").fetchall()}
+    selected = [c if c in present else f"NULL AS {c}" for c in VALUE_COLUMNS]  # older tables
     rows = con.execute(
-        f"SELECT indicator_id, {', '.join(VALUE_COLUMNS)} FROM indicator_values "
+        f"SELECT indicator_id, {', '.join(selected)} FROM indicator_values "
         "ORDER BY indicator_id, territory_level, territory_code, year, breakdown").fetchall()
     out = io.StringIO(newline="")
 
@@ -44,7 +47,8 @@ def _python_csv(con: duckdb.DuckDBPyConnection, catalogue: Catalogue) -> bytes:
     for indicator_id, *values in rows:
         cells = [neutralise_formula(t) for t in (indicator_id, *meta[indicator_id])]
         for name, value in zip(VALUE_COLUMNS, values, strict=True):
-            if name in ("value", "numerator", "denominator", "se", "ci_low", "ci_high"):
+            if name in ("value", "numerator", "denominator", "se", "ci_low", "ci_high",
+                        "item_nonresponse"):
                 cells.append(format_float(value))
             elif isinstance(value, str):
                 cells.append(neutralise_formula(value))

@@ -149,3 +149,24 @@ def test_validate_lists_every_problem_as_json_in_the_readers_language(tmp_path):
                                                                        "POP")
     assert negative["message"]["fr"] == "doit être supérieur ou égal à 0"
     assert {s["source"] for s in facts["sources"]} >= {"admin", "population", "territories"}
+
+
+def test_the_exports_carry_each_survey_cells_item_nonresponse(english_run):
+    import csv
+
+    import duckdb
+
+    out, _ = english_run
+    with (out / "public" / "2024" / "indicators.csv").open(encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    published = dict(((r[0], r[1], r[2], r[3], str(r[4])), r[5]) for r in duckdb.execute(
+        "SELECT indicator_id, territory_level, territory_code, breakdown, year, "
+        "item_nonresponse FROM read_parquet(?)",
+        [str(out / "public" / "published" / "indicator_values.parquet")]).fetchall())
+    survey = [r for r in rows if r["n_unweighted"]]
+    assert survey and any(float(r["item_nonresponse"]) > 0 for r in survey)
+    for r in rows:
+        share = published[(r["indicator_id"], r["territory_level"], r["territory_code"],
+                           r["breakdown"], r["year"])]
+        assert r["item_nonresponse"] == ("" if share is None else f"{share:.6f}".rstrip("0")
+                                         .rstrip(".")), r
