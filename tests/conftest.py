@@ -6,6 +6,7 @@ points at another temporary folder, for the tests of the per-user key)."""
 from __future__ import annotations
 
 import hashlib
+import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +20,11 @@ from pipelines.ingest import ingest
 from pipelines.publishing import publication
 from pipelines.publishing.signing import write_key_pair
 from tests import printing  # noqa: F401 - holds the real wants_pdf before the session patches it
+
+# A pytest-xdist worker starts with COLUMNS=80, which the commands' consoles would keep as
+# their width from the moment they are imported; without it they read the width when they
+# print, as a person's terminal gives it (and as ``wide_console`` sets it).
+os.environ.pop("COLUMNS", None)
 
 
 @dataclass(frozen=True)
@@ -49,6 +55,15 @@ def signing_key(tmp_path_factory) -> Iterator[Path]:
         patch.setenv("LCI_SIGNING_KEY", str(key))
         patch.setenv("XDG_CONFIG_HOME", str(tmp_path_factory.mktemp("config-home")))
         yield key
+
+
+@pytest.fixture(scope="session", autouse=True)
+def wide_console() -> Iterator[None]:
+    """The commands print as on a 200-column terminal, whatever runs the tests (a pipe is 80
+    wide; a worker's temporary paths are longer): a message is read whole, not as wrapped."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("COLUMNS", "200")
+        yield
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -91,3 +106,18 @@ def sample_run(tmp_path_factory, signing_key) -> Iterator[Callable[[str], Sample
     yield of
     for lang, run in runs.items():
         assert _hashes(run.out) == hashes[lang], f"a test wrote into the shared {lang} run"
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config, log):
+    """Two workers share the tests a file at a time (a file's fixtures are made once), and
+    the notebooks go to one worker together: they share the warehouse in ``output/``, which
+    the first one builds."""
+    from xdist.scheduler import LoadFileScheduling
+
+    class FilesAndNotebooks(LoadFileScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            scope = super()._split_scope(nodeid)
+            return "notebooks" if scope.startswith("notebooks/") else scope
+
+    return FilesAndNotebooks(config, log)
